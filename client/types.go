@@ -1,0 +1,106 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Workspace is a workspace as the API shows it.
+type Workspace struct {
+	Name          string            `json:"name"`
+	ID            string            `json:"id,omitempty"`
+	ResourceGroup string            `json:"resource_group,omitempty"`
+	Location      string            `json:"location,omitempty"`
+	DisplayName   string            `json:"display_name,omitempty"`
+	Description   string            `json:"description,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	// MLflowTrackingURI is where mlflow clients point to track in this
+	// workspace.
+	MLflowTrackingURI string    `json:"mlflow_tracking_uri,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+}
+
+// Asset is one version of a data asset, environment, component or compute:
+// the submitted spec (spec.Data, spec.Environment, spec.Component,
+// spec.Compute as JSON) plus what the server knows of it.
+type Asset struct {
+	Kind      string          `json:"kind"`
+	Name      string          `json:"name"`
+	Version   string          `json:"version,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Archived  bool            `json:"archived,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	Spec      json.RawMessage `json:"spec"`
+}
+
+// Upload is the answer to an upload: the tree digest to use as
+// "blob:<digest>" in a spec.
+type Upload struct {
+	Digest string `json:"digest"`
+	Files  int    `json:"files"`
+	Size   int64  `json:"size"`
+}
+
+// Job is a job as the API shows it, shaped like `az ml job show`.
+type Job struct {
+	Name            string                `json:"name"`
+	ID              string                `json:"id,omitempty"`
+	Type            string                `json:"type"`
+	DisplayName     string                `json:"display_name,omitempty"`
+	Description     string                `json:"description,omitempty"`
+	ExperimentName  string                `json:"experiment_name,omitempty"`
+	Status          string                `json:"status"`
+	Error           string                `json:"error,omitempty"`
+	Compute         string                `json:"compute,omitempty"`
+	Tags            map[string]string     `json:"tags,omitempty"`
+	Archived        bool                  `json:"archived,omitempty"`
+	CreationContext CreationContext       `json:"creation_context"`
+	StartTime       *time.Time            `json:"start_time,omitempty"`
+	EndTime         *time.Time            `json:"end_time,omitempty"`
+	Inputs          map[string]any        `json:"inputs,omitempty"`
+	Outputs         map[string]JobOutput  `json:"outputs,omitempty"`
+	Settings        map[string]any        `json:"settings,omitempty"`
+	Jobs            map[string]*Step      `json:"jobs,omitempty"` // pipeline steps by name
+	Services        map[string]Service    `json:"services,omitempty"`
+}
+
+// CreationContext says when a resource was created.
+type CreationContext struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// JobOutput is one output of a job or step.
+type JobOutput struct {
+	Type   string `json:"type,omitempty"`
+	Digest string `json:"digest,omitempty"` // tree digest once produced
+}
+
+// Step is one step of a pipeline job.
+type Step struct {
+	Name       string               `json:"name"`
+	Status     string               `json:"status"`
+	Component  string               `json:"component,omitempty"`
+	Compute    string               `json:"compute,omitempty"`
+	ReusedFrom string               `json:"reused_from,omitempty"`
+	Attempt    int                  `json:"attempt,omitempty"`
+	ExitCode   *int                 `json:"exit_code,omitempty"`
+	Error      string               `json:"error,omitempty"`
+	StartTime  *time.Time           `json:"start_time,omitempty"`
+	EndTime    *time.Time           `json:"end_time,omitempty"`
+	Outputs    map[string]JobOutput `json:"outputs,omitempty"`
+}
+
+// Service is an endpoint of a job (e.g. the studio page).
+type Service struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// ErrorBody is the JSON body of every 4xx/5xx answer.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Target  string `json:"target,omitempty"` // the field at fault, e.g. "jobs.train.inputs.lr"
+	} `json:"error"`
+}

@@ -1,0 +1,341 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+func (s *server) workspaceView(w store.Workspace) client.Workspace {
+	rg := orDefault(w.ResourceGroup, "local")
+	return client.Workspace{
+		Name: w.Name, ResourceGroup: w.ResourceGroup, Location: w.Location, DisplayName: w.DisplayName,
+		Description: w.Description, Tags: w.Tags, CreatedAt: w.CreatedAt,
+		ID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/" + rg +
+			"/providers/Microsoft.MachineLearningServices/workspaces/" + w.Name,
+	}
+}
+
+func (s *server) listWorkspaces(_ http.ResponseWriter, r *http.Request) (any, error) {
+	list, err := s.st.ListWorkspaces(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Workspace, 0, len(list))
+	for _, w := range list {
+		out = append(out, s.workspaceView(w))
+	}
+	return out, nil
+}
+
+func (s *server) createWorkspace(_ http.ResponseWriter, r *http.Request) (any, error) {
+	var in client.Workspace
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	if err := checkName("name", in.Name); err != nil {
+		return nil, err
+	}
+	w := store.Workspace{Name: in.Name, ResourceGroup: in.ResourceGroup, Location: in.Location,
+		DisplayName: in.DisplayName, Description: in.Description, Tags: in.Tags, CreatedAt: time.Now().UTC()}
+	if err := s.st.CreateWorkspace(r.Context(), w); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, &httpError{status: http.StatusConflict, code: "Conflict", target: "name",
+				msg: fmt.Sprintf("workspace %q already exists", in.Name)}
+		}
+		return nil, err
+	}
+	return created{s.workspaceView(w)}, nil
+}
+
+// workspace returns the workspace named in the path, or a 404 that says how
+// to create it.
+func (s *server) workspace(r *http.Request) (store.Workspace, error) {
+	name := r.PathValue("ws")
+	w, err := s.st.GetWorkspace(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return w, &httpError{status: http.StatusNotFound, code: "NotFound", target: "workspace",
+			msg: fmt.Sprintf("workspace %q not found; create it with: ciel workspace create --name %s", name, name)}
+	}
+	return w, err
+}
+
+func (s *server) getWorkspace(_ http.ResponseWriter, r *http.Request) (any, error) {
+	w, err := s.workspace(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.workspaceView(w), nil
+}
+
+func (s *server) deleteWorkspace(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	if err := s.st.DeleteWorkspace(r.Context(), r.PathValue("ws")); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "deleted"}, nil
+}
+
+func (s *server) upload(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	d, err := blob.IngestTar(r.Context(), s.blobs, r.Body)
+	if err != nil {
+		return nil, badRequest("", "upload: %v", err)
+	}
+	t, err := blob.GetTree(r.Context(), s.blobs, d)
+	if err != nil {
+		return nil, err
+	}
+	return created{client.Upload{Digest: d, Files: len(t.Entries), Size: t.Size()}}, nil
+}
+
+// assetKinds maps URL segments to store kinds.
+var assetKinds = map[string]string{
+	client.KindData: store.KindData, client.KindEnvironment: store.KindEnvironment,
+	client.KindComponent: store.KindComponent, client.KindCompute: store.KindCompute,
+}
+
+func kindOf(r *http.Request) (string, error) {
+	k, ok := assetKinds[r.PathValue("kind")]
+	if !ok {
+		return "", &httpError{status: http.StatusNotFound, code: "NotFound", msg: fmt.Sprintf("no such resource kind %q", r.PathValue("kind"))}
+	}
+	return k, nil
+}
+
+func assetView(a store.Asset) client.Asset {
+	return client.Asset{Kind: a.Kind, Name: a.Name, Version: a.Version, Archived: a.Archived, CreatedAt: a.CreatedAt, Spec: a.Spec,
+		ID: fmt.Sprintf("azureml:%s:%s", a.Name, a.Version)}
+}
+
+func (s *server) createAsset(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	kind, err := kindOf(r)
+	if err != nil {
+		return nil, err
+	}
+	ws := r.PathValue("ws")
+	name, version, body, err := s.decodeAsset(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkName("name", name); err != nil {
+		return nil, err
+	}
+	if kind != store.KindCompute && version == "" {
+		if version, err = s.nextVersion(r, ws, kind, name); err != nil {
+			return nil, err
+		}
+		if body, err = setVersion(body, version); err != nil {
+			return nil, err
+		}
+	}
+	a := store.Asset{Workspace: ws, Kind: kind, Name: name, Version: version, Spec: body, CreatedAt: time.Now().UTC()}
+	if err := s.st.PutAsset(r.Context(), a, kind == store.KindCompute); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, &httpError{status: http.StatusConflict, code: "Conflict", target: "version",
+				msg: fmt.Sprintf("%s %s version %s already exists with different content; use a new --version", kind, name, version)}
+		}
+		return nil, err
+	}
+	return created{assetView(a)}, nil
+}
+
+// decodeAsset reads and checks an asset spec of kind.
+func (s *server) decodeAsset(r *http.Request, kind string) (name, version string, body json.RawMessage, err error) {
+	var v any
+	switch kind {
+	case store.KindData:
+		d := &spec.Data{}
+		v = d
+		defer func() {
+			if err == nil {
+				err = s.checkData(r, d)
+			}
+		}()
+	case store.KindEnvironment:
+		v = &spec.Environment{}
+	case store.KindComponent:
+		v = &spec.Component{}
+	case store.KindCompute:
+		v = &spec.Compute{}
+	}
+	if err := decode(r, v); err != nil {
+		return "", "", nil, err
+	}
+	switch x := v.(type) {
+	case *spec.Data:
+		name, version = x.Name, x.Version
+	case *spec.Environment:
+		name, version = x.Name, x.Version
+		if x.Image == "" && x.CondaFile == "" && x.BuildPath == "" {
+			return "", "", nil, badRequest("image", "environment %s: give an image, a conda_file or a build context", x.Name)
+		}
+	case *spec.Component:
+		name, version = x.Name, x.Version
+		if x.Code != "" && !strings.HasPrefix(x.Code, "blob:") {
+			return "", "", nil, badRequest("code", "component %s: code %q was not uploaded; create components with the ciel CLI, which uploads code", x.Name, x.Code)
+		}
+	case *spec.Compute:
+		name = x.Name
+		switch x.Type {
+		case "", "local", "amlcompute", "computeinstance", "kubernetes":
+		default:
+			return "", "", nil, badRequest("type", "compute type %q: expected local, amlcompute, computeinstance or kubernetes", x.Type)
+		}
+	}
+	body, err = json.Marshal(v)
+	return name, version, body, err
+}
+
+func (s *server) checkData(r *http.Request, d *spec.Data) error {
+	switch d.Type {
+	case "":
+		d.Type = spec.TypeURIFolder
+	case spec.TypeURIFile, spec.TypeURIFolder, spec.TypeMLTable:
+	default:
+		return badRequest("type", "data type %q: expected uri_file, uri_folder or mltable", d.Type)
+	}
+	if !strings.HasPrefix(d.Path, "blob:") {
+		return badRequest("path", "data %s: path %q was not uploaded; create data with the ciel CLI, which uploads local files", d.Name, d.Path)
+	}
+	if ok, err := s.blobs.Has(r.Context(), strings.TrimPrefix(d.Path, "blob:")); err != nil || !ok {
+		return badRequest("path", "data %s: uploaded content %s is not in the datastore", d.Name, d.Path)
+	}
+	return nil
+}
+
+// nextVersion is one more than the highest numeric version, or "1".
+func (s *server) nextVersion(r *http.Request, ws, kind, name string) (string, error) {
+	list, err := s.st.ListAssets(r.Context(), ws, kind, name)
+	if err != nil {
+		return "", err
+	}
+	max := 0
+	for _, a := range list {
+		if n, err := strconv.Atoi(a.Version); err == nil && n > max {
+			max = n
+		}
+	}
+	return strconv.Itoa(max + 1), nil
+}
+
+func setVersion(body json.RawMessage, version string) (json.RawMessage, error) {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	m["version"] = version
+	return json.Marshal(m)
+}
+
+func (s *server) listAssets(_ http.ResponseWriter, r *http.Request) (any, error) {
+	return s.assetList(r, "")
+}
+
+func (s *server) listAssetVersions(_ http.ResponseWriter, r *http.Request) (any, error) {
+	return s.assetList(r, r.PathValue("name"))
+}
+
+func (s *server) assetList(r *http.Request, name string) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	kind, err := kindOf(r)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.st.ListAssets(r.Context(), r.PathValue("ws"), kind, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Asset, 0, len(list))
+	for _, a := range list {
+		out = append(out, assetView(a))
+	}
+	return out, nil
+}
+
+func (s *server) getAsset(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	kind, err := kindOf(r)
+	if err != nil {
+		return nil, err
+	}
+	name, version := r.PathValue("name"), r.PathValue("version")
+	if version == "latest" {
+		version = ""
+	}
+	a, err := s.st.GetAsset(r.Context(), r.PathValue("ws"), kind, name, version)
+	if errors.Is(err, store.ErrNotFound) {
+		what := name
+		if version != "" {
+			what += " version " + version
+		}
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: fmt.Sprintf("%s %s not found in workspace %s", kind, what, r.PathValue("ws"))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return assetView(a), nil
+}
+
+func (s *server) deleteAsset(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	kind, err := kindOf(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.DeleteAsset(r.Context(), r.PathValue("ws"), kind, r.PathValue("name"), ""); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "deleted"}, nil
+}
+
+func (s *server) archiveAsset(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	kind, err := kindOf(r)
+	if err != nil {
+		return nil, err
+	}
+	var archived bool
+	switch r.PathValue("verb") {
+	case "archive":
+		archived = true
+	case "restore":
+	default:
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "expected archive or restore"}
+	}
+	if err := s.st.ArchiveAsset(r.Context(), r.PathValue("ws"), kind, r.PathValue("name"), r.PathValue("version"), archived); err != nil {
+		return nil, err
+	}
+	return map[string]bool{"archived": archived}, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

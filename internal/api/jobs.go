@@ -1,0 +1,260 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+func (s *server) createJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	var job spec.Job
+	if err := decode(r, &job); err != nil {
+		return nil, err
+	}
+	if job.Name != "" {
+		if err := checkName("name", job.Name); err != nil {
+			return nil, err
+		}
+	}
+	ws := r.PathValue("ws")
+	j, err := s.eng.Submit(r.Context(), ws, &job)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &httpError{status: http.StatusConflict, code: "Conflict", target: "name",
+			msg: fmt.Sprintf("a job named %q already exists in workspace %s", job.Name, ws)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.jobView(r, j, true)
+	if err != nil {
+		return nil, err
+	}
+	return created{v}, nil
+}
+
+// job returns the job named in the path, with a 404 that names it.
+func (s *server) job(r *http.Request) (store.Job, error) {
+	if _, err := s.workspace(r); err != nil {
+		return store.Job{}, err
+	}
+	j, err := s.st.GetJob(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return j, &httpError{status: http.StatusNotFound, code: "NotFound", target: "name",
+			msg: fmt.Sprintf("job %q not found in workspace %s", r.PathValue("name"), r.PathValue("ws"))}
+	}
+	return j, err
+}
+
+func (s *server) getJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	j, err := s.job(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.jobView(r, j, true)
+}
+
+func (s *server) listJobs(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	list, err := s.st.ListJobs(r.Context(), r.PathValue("ws"), r.URL.Query().Get("include_archived") == "true")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Job, 0, len(list))
+	for _, j := range list {
+		v, err := s.jobView(r, j, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *server) cancelJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.job(r); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Cancel(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	return s.jobView(r, j, true)
+}
+
+func (s *server) archiveJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	j, err := s.job(r)
+	if err != nil {
+		return nil, err
+	}
+	j.Archived = strings.HasSuffix(r.URL.Path, "/archive")
+	if err := s.st.UpdateJob(r.Context(), j); err != nil {
+		return nil, err
+	}
+	return s.jobView(r, j, true)
+}
+
+func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.job(r); err != nil {
+		return nil, err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	flush := func() {
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	if err := s.eng.Follow(r.Context(), r.PathValue("ws"), r.PathValue("name"), w, flush); err != nil {
+		s.log.Debug("stream ended", "job", r.PathValue("name"), "err", err)
+	}
+	return streamed{}, nil
+}
+
+func (s *server) jobLog(w http.ResponseWriter, r *http.Request) (any, error) {
+	j, err := s.job(r)
+	if err != nil {
+		return nil, err
+	}
+	step := r.URL.Query().Get("step")
+	if step == "" {
+		step = "main"
+	}
+	if clean := path.Clean(step); clean != step || strings.HasPrefix(step, "/") || strings.Contains(step, "..") {
+		return nil, badRequest("step", "bad step name %q", step)
+	}
+	b, err := os.ReadFile(s.eng.StepLogPath(j.Workspace, j.Name, step))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "step", msg: fmt.Sprintf("no log for step %q of job %s (yet)", step, j.Name)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(b)
+	return streamed{}, nil
+}
+
+// downloadOutput answers a tar of a job output, a step output
+// ("step.output"), or "artifacts" (every step's ./outputs and ./logs).
+func (s *server) downloadOutput(w http.ResponseWriter, r *http.Request) (any, error) {
+	j, err := s.job(r)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.st.ListSteps(r.Context(), j.Workspace, j.Name)
+	if err != nil {
+		return nil, err
+	}
+	var plan engine.Plan
+	if err := json.Unmarshal(j.Plan, &plan); err != nil {
+		return nil, fmt.Errorf("decode plan: %w", err)
+	}
+	byName := map[string]store.Step{}
+	for _, st := range steps {
+		byName[st.Name] = st
+	}
+	name := r.PathValue("output")
+	var digest string
+	if name == "artifacts" {
+		digest, err = s.artifactTree(r, j, steps)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		digest = outputDigest(name, &plan, byName)
+	}
+	if digest == "" {
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "output_name",
+			msg: fmt.Sprintf("job %s has no output %q produced (status %s); outputs: %s", j.Name, name, j.Status, strings.Join(outputNames(&plan), ", "))}
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := blob.WriteTar(r.Context(), s.blobs, digest, w); err != nil {
+		s.log.Error("write output tar", "job", j.Name, "output", name, "err", err)
+	}
+	return streamed{}, nil
+}
+
+// outputDigest finds the tree of a named output.
+func outputDigest(name string, plan *engine.Plan, steps map[string]store.Step) string {
+	if ref, ok := plan.Outputs[name]; ok {
+		return steps[ref.Step].Outputs[ref.Port]
+	}
+	if i := strings.LastIndex(name, "."); i > 0 {
+		return steps[name[:i]].Outputs[name[i+1:]]
+	}
+	// A step output named uniquely across the pipeline.
+	found := ""
+	for _, ps := range plan.Steps {
+		if _, ok := ps.Outputs[name]; ok {
+			if found != "" {
+				return ""
+			}
+			found = steps[ps.Name].Outputs[name]
+		}
+	}
+	return found
+}
+
+func outputNames(plan *engine.Plan) []string {
+	var names []string
+	for n := range plan.Outputs {
+		names = append(names, n)
+	}
+	for _, ps := range plan.Steps {
+		for o := range ps.Outputs {
+			if plan.Type == spec.JobCommand {
+				names = append(names, o)
+			} else {
+				names = append(names, ps.Name+"."+o)
+			}
+		}
+	}
+	sort.Strings(names)
+	return append(names, "artifacts")
+}
+
+// artifactTree merges every step's ./outputs and ./logs into one tree:
+// outputs/..., logs/... for a command job, <step>/outputs/... for pipelines.
+func (s *server) artifactTree(r *http.Request, j store.Job, steps []store.Step) (string, error) {
+	var merged blob.Tree
+	for _, st := range steps {
+		for _, key := range []string{engine.ArtifactOutputs, engine.ArtifactLogs} {
+			d := st.Outputs[key]
+			if d == "" {
+				continue
+			}
+			t, err := blob.GetTree(r.Context(), s.blobs, d)
+			if err != nil {
+				return "", err
+			}
+			prefix := strings.TrimPrefix(key, "artifacts/")
+			if j.Type != spec.JobCommand {
+				prefix = st.Name + "/" + prefix
+			}
+			for _, e := range t.Entries {
+				e.Path = prefix + "/" + e.Path
+				merged.Entries = append(merged.Entries, e)
+			}
+		}
+	}
+	sort.Slice(merged.Entries, func(a, b int) bool { return merged.Entries[a].Path < merged.Entries[b].Path })
+	return blob.PutTree(r.Context(), s.blobs, merged)
+}

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// jobView shapes a job like `az ml job show`; withSteps adds the steps.
+func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.Job, error) {
+	var sj spec.Job
+	_ = json.Unmarshal(j.Spec, &sj)
+	v := client.Job{
+		Name: j.Name, Type: j.Type, DisplayName: j.DisplayName, Description: sj.Description,
+		ExperimentName: j.ExperimentName, Status: j.Status, Error: j.Error, Tags: sj.Tags, Archived: j.Archived,
+		CreationContext: client.CreationContext{CreatedAt: j.CreatedAt, CreatedBy: "local"},
+		StartTime:       j.StartedAt, EndTime: j.EndedAt,
+		ID: fmt.Sprintf("azureml:/workspaces/%s/jobs/%s", j.Workspace, j.Name),
+		Services: map[string]client.Service{
+			"Studio": {Endpoint: s.base + "/api/v1/workspaces/" + url.PathEscape(j.Workspace) + "/jobs/" + url.PathEscape(j.Name)},
+		},
+		Compute: sj.Compute,
+	}
+	if sj.Settings != nil {
+		v.Settings = map[string]any{}
+		if sj.Settings.DefaultCompute != "" {
+			v.Settings["default_compute"] = sj.Settings.DefaultCompute
+			v.Compute = sj.Settings.DefaultCompute
+		}
+		if sj.Settings.ForceRerun != nil {
+			v.Settings["force_rerun"] = *sj.Settings.ForceRerun
+		}
+		if sj.Settings.ContinueOnStepFailure != nil {
+			v.Settings["continue_on_step_failure"] = *sj.Settings.ContinueOnStepFailure
+		}
+	}
+	if len(sj.Inputs) > 0 {
+		v.Inputs = map[string]any{}
+		for name, in := range sj.Inputs {
+			switch {
+			case in.Value != nil:
+				v.Inputs[name] = *in.Value
+			default:
+				v.Inputs[name] = map[string]string{"type": orDefault(in.Type, spec.TypeURIFolder), "path": in.Path}
+			}
+		}
+	}
+	if !withSteps {
+		return v, nil
+	}
+	var plan engine.Plan
+	if err := json.Unmarshal(j.Plan, &plan); err != nil {
+		return v, fmt.Errorf("decode plan of %s: %w", j.Name, err)
+	}
+	steps, err := s.st.ListSteps(r.Context(), j.Workspace, j.Name)
+	if err != nil {
+		return v, err
+	}
+	byName := map[string]store.Step{}
+	for _, st := range steps {
+		byName[st.Name] = st
+	}
+	v.Outputs = map[string]client.JobOutput{}
+	for name, ref := range plan.Outputs {
+		t := ""
+		for _, ps := range plan.Steps {
+			if ps.Name == ref.Step {
+				t = ps.Outputs[ref.Port].Type
+			}
+		}
+		v.Outputs[name] = client.JobOutput{Type: t, Digest: byName[ref.Step].Outputs[ref.Port]}
+	}
+	if plan.Type == spec.JobCommand {
+		if st, ok := byName["main"]; ok {
+			if v.Error == "" {
+				v.Error = st.Error
+			}
+			v.Compute = orDefault(v.Compute, plan.Steps[0].Compute)
+		}
+		return v, nil
+	}
+	v.Jobs = map[string]*client.Step{}
+	for _, ps := range plan.Steps {
+		st := byName[ps.Name]
+		cs := &client.Step{
+			Name: ps.Name, Status: st.Status, Component: ps.Component, Compute: ps.Compute, ReusedFrom: st.ReusedFrom,
+			Attempt: st.Attempt, ExitCode: st.ExitCode, Error: st.Error, StartTime: st.StartedAt, EndTime: st.EndedAt,
+			Outputs: map[string]client.JobOutput{},
+		}
+		for o, decl := range ps.Outputs {
+			cs.Outputs[o] = client.JobOutput{Type: decl.Type, Digest: st.Outputs[o]}
+		}
+		v.Jobs[ps.Name] = cs
+	}
+	return v, nil
+}

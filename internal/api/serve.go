@@ -1,0 +1,130 @@
+// Package api is ciel's HTTP server: the /api/v1 resources, the mapping of
+// errors to statuses and JSON bodies, and the wiring of store, blob, envs,
+// engine and executor behind them.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
+	"github.com/ciel-mlops/ciel/internal/compute/local"
+	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+)
+
+// Config configures a server.
+type Config struct {
+	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
+	Home string
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// Token, when set, is required as "Authorization: Bearer <token>".
+	Token string
+	// Logger receives the server's logs.
+	Logger *slog.Logger
+	// Ready, when set, is called with the base URL once the server listens.
+	Ready func(url string)
+}
+
+// ServerInfo is what Home/server.json holds so CLIs find a running server.
+type ServerInfo struct {
+	URL string `json:"url"`
+	PID int    `json:"pid"`
+}
+
+// InfoPath is the path of the server.json file under home.
+func InfoPath(home string) string { return filepath.Join(home, "server.json") }
+
+// Serve runs the server until ctx is cancelled. It writes Home/server.json
+// once listening and removes it on a clean stop. Jobs left unfinished by an
+// earlier server resume as it starts.
+func Serve(ctx context.Context, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
+		return fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
+	if err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	defer st.Close()
+	blobs, err := bloblocal.Open(bloblocal.Config{Dir: filepath.Join(cfg.Home, "blobs")})
+	if err != nil {
+		return fmt.Errorf("open datastore: %w", err)
+	}
+	builder, err := envs.New(envs.Config{Dir: filepath.Join(cfg.Home, "envs"), Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open environments: %w", err)
+	}
+	eng := engine.New(engine.Config{
+		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
+	})
+	defer eng.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger}
+	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+
+	if err := eng.Resume(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := writeInfo(cfg.Home, ServerInfo{URL: base, PID: os.Getpid()}); err != nil {
+		ln.Close()
+		return err
+	}
+	defer os.Remove(InfoPath(cfg.Home))
+	cfg.Logger.Info("ciel server listening", "url", base, "home", cfg.Home)
+	if cfg.Ready != nil {
+		cfg.Ready(base)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// writeInfo writes server.json atomically.
+func writeInfo(home string, info ServerInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	tmp := InfoPath(home) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write server info: %w", err)
+	}
+	if err := os.Rename(tmp, InfoPath(home)); err != nil {
+		return fmt.Errorf("write server info: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// server holds what the handlers share.
+type server struct {
+	cfg   Config
+	st    store.Store
+	blobs blob.Store
+	eng   *engine.Engine
+	base  string
+	log   *slog.Logger
+}
+
+// handlerFunc is a handler that returns data to encode as JSON or an error
+// to map to a status; it writes the response itself only for streams.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// created wraps a result answered with 201.
+type created struct{ v any }
+
+// streamed marks a response the handler already wrote.
+type streamed struct{}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
+	h("GET /api/v1/health", func(http.ResponseWriter, *http.Request) (any, error) {
+		return map[string]string{"status": "ok"}, nil
+	})
+	h("GET /api/v1/workspaces", s.listWorkspaces)
+	h("POST /api/v1/workspaces", s.createWorkspace)
+	h("GET /api/v1/workspaces/{ws}", s.getWorkspace)
+	h("DELETE /api/v1/workspaces/{ws}", s.deleteWorkspace)
+	h("POST /api/v1/workspaces/{ws}/uploads", s.upload)
+
+	h("POST /api/v1/workspaces/{ws}/{kind}", s.createAsset)
+	h("GET /api/v1/workspaces/{ws}/{kind}", s.listAssets)
+	h("GET /api/v1/workspaces/{ws}/{kind}/{name}", s.getAsset)
+	h("DELETE /api/v1/workspaces/{ws}/{kind}/{name}", s.deleteAsset)
+	h("GET /api/v1/workspaces/{ws}/{kind}/{name}/versions", s.listAssetVersions)
+	h("GET /api/v1/workspaces/{ws}/{kind}/{name}/versions/{version}", s.getAsset)
+	h("POST /api/v1/workspaces/{ws}/{kind}/{name}/{verb}", s.archiveAsset)
+	h("POST /api/v1/workspaces/{ws}/{kind}/{name}/versions/{version}/{verb}", s.archiveAsset)
+
+	h("POST /api/v1/workspaces/{ws}/jobs", s.createJob)
+	h("GET /api/v1/workspaces/{ws}/jobs", s.listJobs)
+	h("GET /api/v1/workspaces/{ws}/jobs/{name}", s.getJob)
+	h("POST /api/v1/workspaces/{ws}/jobs/{name}/cancel", s.cancelJob)
+	h("POST /api/v1/workspaces/{ws}/jobs/{name}/archive", s.archiveJob)
+	h("POST /api/v1/workspaces/{ws}/jobs/{name}/restore", s.archiveJob)
+	h("GET /api/v1/workspaces/{ws}/jobs/{name}/stream", s.streamJob)
+	h("GET /api/v1/workspaces/{ws}/jobs/{name}/logs", s.jobLog)
+	h("GET /api/v1/workspaces/{ws}/jobs/{name}/outputs/{output}", s.downloadOutput)
+	mux.Handle("/", s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "no such API route"}
+	}))
+	return mux
+}
+
+// wrap authenticates, runs fn and writes its result or error.
+func (s *server) wrap(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Token != "" {
+			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+				writeError(w, &httpError{status: http.StatusUnauthorized, code: "Unauthorized", msg: "missing or wrong token (set CIEL_TOKEN)"})
+				return
+			}
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("handler panic", "path", r.URL.Path, "panic", p)
+				writeError(w, errors.New("internal error"))
+			}
+		}()
+		v, err := fn(w, r)
+		if err != nil {
+			if status(err) >= 500 {
+				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeError(w, err)
+			return
+		}
+		switch v := v.(type) {
+		case streamed:
+		case created:
+			writeJSON(w, http.StatusCreated, v.v)
+		default:
+			writeJSON(w, http.StatusOK, v)
+		}
+	})
+}
+
+// httpError is an error with a status, code and the field at fault.
+type httpError struct {
+	status int
+	code   string
+	msg    string
+	target string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(target, format string, args ...any) error {
+	return &httpError{status: http.StatusBadRequest, code: "UserError", msg: fmt.Sprintf(format, args...), target: target}
+}
+
+// status maps an error to its HTTP status.
+func status(err error) int {
+	var he *httpError
+	var se *spec.Error
+	var sl spec.ErrorList
+	switch {
+	case errors.As(err, &he):
+		return he.status
+	case errors.As(err, &se), errors.As(err, &sl):
+		return http.StatusBadRequest
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, blob.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := status(err)
+	var body client.ErrorBody
+	body.Error.Message = err.Error()
+	var he *httpError
+	if errors.As(err, &he) {
+		body.Error.Code, body.Error.Target = he.code, he.target
+	}
+	if body.Error.Code == "" {
+		switch code {
+		case http.StatusBadRequest:
+			body.Error.Code = "UserError"
+		case http.StatusNotFound:
+			body.Error.Code = "NotFound"
+		case http.StatusConflict:
+			body.Error.Code = "Conflict"
+		default:
+			body.Error.Code = "InternalError"
+			body.Error.Message = "internal error: " + err.Error()
+		}
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// decode reads a JSON body into v, naming the field at fault on error.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return badRequest(te.Field, "field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		case errors.As(err, &se):
+			return badRequest("", "request body is not valid JSON at byte %d: %v", se.Offset, err)
+		case errors.Is(err, io.EOF):
+			return badRequest("", "request body is empty; expected a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(f, "unknown field %q", f)
+		}
+		return badRequest("", "bad request body: %v", err)
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$`)
+
+func checkName(field, v string) error {
+	if v == "" {
+		return badRequest(field, "%s is required", field)
+	}
+	if !nameRE.MatchString(v) {
+		return badRequest(field, "%s %q: expected letters, digits, '_', '.', '-' (starting with a letter or digit)", field, v)
+	}
+	return nil
+}

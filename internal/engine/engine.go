@@ -1,0 +1,283 @@
+// Package engine runs jobs: it turns a submitted Azure ML job into a plan of
+// leaf command steps (a DAG), binds inputs and outputs, decides reuse, runs
+// ready steps on their compute with retries and timeouts, and records every
+// state change durably so a restarted server picks up where it was.
+//
+// engine does not parse files (spec does) nor serve HTTP (api does).
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/compute"
+	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// Job and step statuses, Azure ML's words.
+const (
+	StatusNotStarted = "NotStarted"
+	StatusQueued     = "Queued"
+	StatusPreparing  = "Preparing"
+	StatusRunning    = "Running"
+	StatusCompleted  = "Completed"
+	StatusFailed     = "Failed"
+	StatusCanceled   = "Canceled"
+)
+
+// Terminal reports whether a status is final.
+func Terminal(s string) bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled
+}
+
+// EnvBuilder prepares the Python environment a step runs in.
+type EnvBuilder interface {
+	// Ensure returns a ready environment, building it on first use and
+	// writing progress to w. It may be called concurrently; concurrent
+	// calls for one spec build once.
+	Ensure(ctx context.Context, s envs.Spec, w io.Writer) (envs.Env, error)
+}
+
+// StepHook adds to a step's environment before it starts (tracking sets
+// MLFLOW_* variables this way). It may be nil.
+type StepHook func(ctx context.Context, ws, job, step string) ([]string, error)
+
+// Config configures an Engine.
+type Config struct {
+	// Home is where step working directories and logs go (Home/jobs/...).
+	Home     string
+	Store    store.Store
+	Blobs    blob.Store
+	Envs     EnvBuilder
+	Executor compute.Executor
+	Logger   *slog.Logger
+	// StepEnv, when set, is called before each step starts.
+	StepEnv StepHook
+}
+
+// Engine runs jobs. Its methods may be called concurrently.
+type Engine struct {
+	cfg Config
+	rec *recorder
+
+	mu      sync.Mutex
+	running map[string]*jobRun // "ws/job" -> run in progress
+	sems    map[string]chan struct{}
+	wg      sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
+}
+
+// New returns an engine; call Resume to pick up unfinished jobs and Close to
+// stop.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Engine{
+		cfg: cfg, rec: newRecorder(cfg.Store, cfg.Logger),
+		running: map[string]*jobRun{}, sems: map[string]chan struct{}{},
+		ctx: ctx, stop: stop,
+	}
+}
+
+// Close stops scheduling, kills running steps and waits for the job
+// goroutines to end. Jobs left unfinished resume on the next start.
+func (e *Engine) Close() {
+	e.stop()
+	e.wg.Wait()
+	e.rec.close()
+}
+
+// JobDir is where a job's step directories live.
+func (e *Engine) JobDir(ws, job string) string {
+	return filepath.Join(e.cfg.Home, "jobs", ws, job)
+}
+
+// StepLogPath is the path of a step's log.
+func (e *Engine) StepLogPath(ws, job, step string) string {
+	return filepath.Join(e.JobDir(ws, job), filepath.FromSlash(step), "std_log.txt")
+}
+
+// Submit resolves job against workspace ws, records it and starts it. The
+// returned job is recorded durably. Problems with the job are *spec.Error.
+func (e *Engine) Submit(ctx context.Context, ws string, job *spec.Job) (store.Job, error) {
+	plan, err := e.buildPlan(ctx, ws, job)
+	if err != nil {
+		return store.Job{}, err
+	}
+	name := job.Name
+	if name == "" {
+		name = NewJobName()
+	}
+	specJSON, err := json.Marshal(job)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("encode job: %w", err)
+	}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("encode plan: %w", err)
+	}
+	now := time.Now().UTC()
+	j := store.Job{
+		Workspace: ws, Name: name, Type: plan.Type, DisplayName: orDefault(job.DisplayName, name),
+		ExperimentName: orDefault(job.ExperimentName, "Default"), Status: StatusQueued,
+		Spec: specJSON, Plan: planJSON, CreatedAt: now,
+	}
+	steps := make([]store.Step, len(plan.Steps))
+	for i, s := range plan.Steps {
+		steps[i] = store.Step{Workspace: ws, Job: name, Name: s.Name, Status: StatusNotStarted}
+	}
+	if err := e.cfg.Store.CreateJob(ctx, j, steps); err != nil {
+		return store.Job{}, fmt.Errorf("create job %q: %w", name, err)
+	}
+	e.start(j, plan, steps)
+	return j, nil
+}
+
+// Resume restarts every job that was active when the server last stopped.
+// Steps that were running are killed (their process group, if it survived)
+// and run again; completed steps are kept.
+func (e *Engine) Resume(ctx context.Context) error {
+	jobs, err := e.cfg.Store.ListActiveJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	for _, j := range jobs {
+		var plan Plan
+		if err := json.Unmarshal(j.Plan, &plan); err != nil {
+			e.cfg.Logger.Error("resume: bad plan", "job", j.Name, "err", err)
+			continue
+		}
+		steps, err := e.cfg.Store.ListSteps(ctx, j.Workspace, j.Name)
+		if err != nil {
+			return fmt.Errorf("resume job %q: %w", j.Name, err)
+		}
+		var reset []store.Step
+		for i, s := range steps {
+			if Terminal(s.Status) || s.Status == StatusNotStarted {
+				continue
+			}
+			killOrphan(s.PID)
+			steps[i].Status, steps[i].PID = StatusNotStarted, 0
+			reset = append(reset, steps[i])
+		}
+		if len(reset) > 0 {
+			if err := e.cfg.Store.UpdateSteps(ctx, reset...); err != nil {
+				return fmt.Errorf("resume job %q: %w", j.Name, err)
+			}
+		}
+		e.cfg.Logger.Info("resuming job", "workspace", j.Workspace, "job", j.Name, "steps_reset", len(reset))
+		e.start(j, &plan, steps)
+	}
+	return nil
+}
+
+// Cancel asks a job to stop. Running steps are killed with their whole
+// process group. Canceling a finished job is a no-op.
+func (e *Engine) Cancel(ctx context.Context, ws, name string) (store.Job, error) {
+	j, err := e.cfg.Store.GetJob(ctx, ws, name)
+	if err != nil {
+		return j, err
+	}
+	if Terminal(j.Status) {
+		return j, nil
+	}
+	j.CancelRequested = true
+	if err := e.cfg.Store.UpdateJob(ctx, j); err != nil {
+		return j, err
+	}
+	e.mu.Lock()
+	run := e.running[ws+"/"+name]
+	e.mu.Unlock()
+	if run != nil {
+		run.cancel()
+		<-run.done
+	}
+	return e.cfg.Store.GetJob(ctx, ws, name)
+}
+
+// Wait blocks until the job has stopped running in this engine.
+func (e *Engine) Wait(ws, name string) {
+	e.mu.Lock()
+	run := e.running[ws+"/"+name]
+	e.mu.Unlock()
+	if run != nil {
+		<-run.done
+	}
+}
+
+// semaphore returns the slot pool of a compute, sized to its concurrency.
+func (e *Engine) semaphore(ws, computeName string, size int) chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := ws + "/" + computeName
+	s, ok := e.sems[key]
+	if !ok || cap(s) != size {
+		s = make(chan struct{}, size)
+		e.sems[key] = s
+	}
+	return s
+}
+
+// concurrency is how many steps a compute runs at once.
+func (e *Engine) concurrency(ctx context.Context, ws, name string) int {
+	n := runtime.NumCPU()
+	if name == LocalCompute {
+		return n
+	}
+	a, err := e.cfg.Store.GetAsset(ctx, ws, store.KindCompute, name, "")
+	if err != nil {
+		return n
+	}
+	var c spec.Compute
+	if json.Unmarshal(a.Spec, &c) != nil {
+		return n
+	}
+	switch {
+	case c.MaxConcurrency > 0:
+		return c.MaxConcurrency
+	case c.MaxInstances > 0:
+		return c.MaxInstances
+	}
+	return n
+}
+
+var (
+	adjectives = []string{"amiable", "brave", "calm", "eager", "frosty", "gentle", "happy", "jolly", "keen", "lucid", "mellow", "nifty", "plucky", "quirky", "sincere", "tender", "upbeat", "witty", "zealous", "bold"}
+	nouns      = []string{"lamp", "river", "cloud", "sparrow", "lemon", "anchor", "comet", "forest", "garden", "harbor", "island", "kettle", "meadow", "orchard", "pepper", "quilt", "rocket", "spoon", "tiger", "violin"}
+)
+
+// NewJobName returns a random job name in Azure ML's style, e.g.
+// "quirky_lamp_8k2m3p1q9x".
+func NewJobName() string {
+	pick := func(list []string) string {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(list))))
+		return list[n.Int64()]
+	}
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 10)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return pick(adjectives) + "_" + pick(nouns) + "_" + string(b)
+}
+
+// ErrJobNotRunning is returned when an operation needs a job that this
+// engine is running.
+var ErrJobNotRunning = errors.New("job is not running")

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// FollowInterval is how often Follow looks for new log lines and states.
+const FollowInterval = 100 * time.Millisecond
+
+// Follow writes a job's step logs and step state changes to w as they
+// happen, each line prefixed with "[step] " for pipelines, until the job is
+// terminal and every log is drained or ctx ends. It reads only the store and
+// the log files, so it works for jobs run before a restart as well. flush,
+// when set, is called after each batch of lines.
+func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush func()) error {
+	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{}, status: map[string]string{}}
+	for {
+		j, err := e.cfg.Store.GetJob(ctx, ws, name)
+		if err != nil {
+			return err
+		}
+		steps, err := e.cfg.Store.ListSteps(ctx, ws, name)
+		if err != nil {
+			return err
+		}
+		f.pipeline = j.Type != "command"
+		terminal := Terminal(j.Status)
+		for _, s := range steps {
+			if err := f.step(s, terminal); err != nil {
+				return err
+			}
+		}
+		if flush != nil {
+			flush()
+		}
+		if terminal {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.finished(ws, name):
+		case <-time.After(FollowInterval):
+		}
+	}
+}
+
+// finished returns a channel closed when the job stops running in this
+// engine (nil, which never fires, when it is not running here).
+func (e *Engine) finished(ws, name string) <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := e.running[ws+"/"+name]; r != nil {
+		return r.done
+	}
+	return nil
+}
+
+type follower struct {
+	e        *Engine
+	ws, job  string
+	w        io.Writer
+	pipeline bool
+	offsets  map[string]int64
+	partial  map[string][]byte
+	status   map[string]string
+}
+
+// step prints what is new about one step.
+func (f *follower) step(s store.Step, final bool) error {
+	prefix := ""
+	if f.pipeline {
+		prefix = "[" + s.Name + "] "
+	}
+	if s.Status != f.status[s.Name] {
+		f.status[s.Name] = s.Status
+		if line := statusLine(s); line != "" && f.pipeline {
+			if _, err := fmt.Fprintf(f.w, "%s%s\n", prefix, line); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Status == StatusNotStarted {
+		return nil
+	}
+	if err := f.drain(s.Name, prefix, final || Terminal(s.Status)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// drain prints the complete new lines of a step's log; at the end it also
+// prints a last line with no newline.
+func (f *follower) drain(step, prefix string, last bool) error {
+	file, err := os.Open(f.e.StepLogPath(f.ws, f.job, step))
+	if err != nil {
+		return nil // not created yet
+	}
+	defer file.Close()
+	if _, err := file.Seek(f.offsets[step], io.SeekStart); err != nil {
+		return nil
+	}
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return nil
+	}
+	f.offsets[step] += int64(len(data))
+	buf := append(f.partial[step], data...)
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		if _, err := fmt.Fprintf(f.w, "%s%s\n", prefix, buf[:i]); err != nil {
+			return err
+		}
+		buf = buf[i+1:]
+	}
+	if last && len(buf) > 0 {
+		if _, err := fmt.Fprintf(f.w, "%s%s\n", prefix, buf); err != nil {
+			return err
+		}
+		buf = nil
+	}
+	f.partial[step] = append([]byte(nil), buf...)
+	return nil
+}
+
+// statusLine describes a state change worth a line in a stream.
+func statusLine(s store.Step) string {
+	switch s.Status {
+	case StatusRunning:
+		return "status: Running"
+	case StatusCompleted:
+		if s.ReusedFrom != "" {
+			return "status: Completed (reused from " + s.ReusedFrom + ")"
+		}
+		return "status: Completed"
+	case StatusFailed:
+		return "status: Failed"
+	case StatusCanceled:
+		return "status: Canceled"
+	}
+	return ""
+}

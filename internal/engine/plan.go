@@ -1,0 +1,283 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// Plan is a job flattened into leaf command steps with every reference
+// resolved. It is stored with the job so a restarted server runs exactly what
+// was submitted, even if assets changed since.
+type Plan struct {
+	Type                  string               `json:"type"`
+	Steps                 []*PlanStep          `json:"steps"`
+	Inputs                map[string]PlanInput `json:"inputs,omitempty"`
+	Outputs               map[string]PortRef   `json:"outputs,omitempty"` // job output -> producing step output
+	ForceRerun            bool                 `json:"force_rerun,omitempty"`
+	ContinueOnStepFailure bool                 `json:"continue_on_step_failure,omitempty"`
+}
+
+// PlanStep is one command to run.
+type PlanStep struct {
+	Name          string                `json:"name"`
+	Component     string                `json:"component,omitempty"`
+	Command       string                `json:"command"`
+	Code          string                `json:"code,omitempty"` // tree digest
+	Env           EnvPlan               `json:"environment"`
+	EnvVars       map[string]string     `json:"environment_variables,omitempty"`
+	Compute       string                `json:"compute"`
+	Inputs        map[string]PlanInput  `json:"inputs,omitempty"`
+	Outputs       map[string]PlanOutput `json:"outputs,omitempty"`
+	TimeoutSecs   int                   `json:"timeout,omitempty"`
+	MaxRetries    int                   `json:"max_retries,omitempty"`
+	Deps          []string              `json:"deps,omitempty"`
+	Deterministic bool                  `json:"deterministic"`
+}
+
+// EnvPlan is a resolved environment.
+type EnvPlan struct {
+	Name      string `json:"name,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Image     string `json:"image,omitempty"`
+	CondaFile string `json:"conda_file,omitempty"`
+}
+
+// PlanInput is a resolved input: a literal, a data tree, or an upstream output.
+type PlanInput struct {
+	Type     string   `json:"type,omitempty"`
+	Value    *string  `json:"value,omitempty"`
+	Digest   string   `json:"digest,omitempty"`
+	From     *PortRef `json:"from,omitempty"`
+	Optional bool     `json:"optional,omitempty"`
+}
+
+// PlanOutput is a declared output.
+type PlanOutput struct {
+	Type string `json:"type"`
+}
+
+// PortRef names one output of one leaf step.
+type PortRef struct {
+	Step string `json:"step"`
+	Port string `json:"port"`
+}
+
+// commandStep is the name of the single step of a command job.
+const commandStep = "main"
+
+// planner resolves a submitted job against a workspace.
+type planner struct {
+	ctx   context.Context
+	st    store.Store
+	blobs blob.Store
+	ws    string
+	plan  *Plan
+	// defaultCompute is the pipeline's settings.default_compute or the job's
+	// compute.
+	defaultCompute string
+}
+
+// buildPlan flattens and resolves job.
+func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan, error) {
+	p := &planner{ctx: ctx, st: e.cfg.Store, blobs: e.cfg.Blobs, ws: ws, plan: &Plan{Type: job.Type}}
+	if job.Type == "" {
+		job.Type = spec.JobCommand
+		if len(job.Jobs) > 0 {
+			job.Type = spec.JobPipeline
+		}
+		p.plan.Type = job.Type
+	}
+	p.defaultCompute = job.Compute
+	if s := job.Settings; s != nil {
+		if s.DefaultCompute != "" {
+			p.defaultCompute = s.DefaultCompute
+		}
+		p.plan.ForceRerun = s.ForceRerun != nil && *s.ForceRerun
+		p.plan.ContinueOnStepFailure = s.ContinueOnStepFailure != nil && *s.ContinueOnStepFailure
+	}
+	inputs, err := p.jobInputs(job.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	p.plan.Inputs = inputs
+	switch job.Type {
+	case spec.JobCommand:
+		comp := componentOfCommand(job)
+		outs, err := p.addCommand(commandStep, job, comp, inputs, job.Compute)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+	case spec.JobPipeline:
+		outs, err := p.addPipeline("", job.Jobs, inputs, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+	default:
+		return nil, spec.Errorf(job.Pos, "job type %q is not supported (expected command or pipeline)", job.Type)
+	}
+	if len(p.plan.Steps) == 0 {
+		return nil, spec.Errorf(job.Pos, "pipeline has no steps")
+	}
+	return p.plan, nil
+}
+
+// componentOfCommand turns an inline command job or step into the component
+// it implies: its inputs and outputs are declared by the values given.
+func componentOfCommand(j *spec.Job) *spec.Component {
+	c := &spec.Component{
+		Type: spec.JobCommand, Command: j.Command, Code: j.Code, Environment: j.Environment,
+		EnvironmentVariables: j.EnvironmentVariables, Inputs: map[string]*spec.InputDecl{},
+		Outputs: map[string]*spec.OutputDecl{}, File: j.File, Pos: j.Pos,
+	}
+	for name, in := range j.Inputs {
+		t := in.Type
+		if t == "" {
+			t = in.Kind
+		}
+		c.Inputs[name] = &spec.InputDecl{Type: t, Optional: in.Optional, Pos: in.Pos}
+	}
+	for name, out := range j.Outputs {
+		t := out.Type
+		if t == "" {
+			t = spec.TypeURIFolder
+		}
+		c.Outputs[name] = &spec.OutputDecl{Type: t, Pos: out.Pos}
+	}
+	return c
+}
+
+// jobInputs resolves the values a top-level job gives its inputs.
+func (p *planner) jobInputs(in map[string]*spec.InputValue) (map[string]PlanInput, error) {
+	out := map[string]PlanInput{}
+	for name, v := range in {
+		if v.Binding != "" {
+			return nil, spec.Errorf(v.Pos, "inputs.%s: a top-level job cannot bind %s; give a value or a path", name, v.Binding)
+		}
+		pi, err := p.value(name, v)
+		if err != nil {
+			return nil, err
+		}
+		if pi != nil {
+			out[name] = *pi
+		}
+	}
+	return out, nil
+}
+
+// value resolves a literal or a data path; nil means "not given".
+func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
+	switch {
+	case v.Value != nil:
+		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional}, nil
+	case v.Path != "":
+		d, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
+		if err != nil {
+			return nil, err
+		}
+		t := v.Type
+		if t == "" {
+			t = spec.TypeURIFolder
+		}
+		return &PlanInput{Type: t, Digest: d, Optional: v.Optional}, nil
+	}
+	return nil, nil
+}
+
+// dataPath turns a data path into a tree digest: an uploaded tree
+// (blob:sha256:...), a registered data asset (azureml:name:version or
+// azureml:name@latest), or a path on the server's own disk.
+func (p *planner) dataPath(path string, pos spec.Pos, field string) (string, error) {
+	switch {
+	case strings.HasPrefix(path, "blob:"):
+		d := strings.TrimPrefix(path, "blob:")
+		if ok, err := p.blobs.Has(p.ctx, d); err != nil || !ok {
+			return "", spec.Errorf(pos, "%s: uploaded content %s is not in the datastore; upload it again", field, d)
+		}
+		return d, nil
+	case strings.HasPrefix(path, "azureml://"):
+		return "", spec.Errorf(pos, "%s: datastore URI %q is not supported locally; register the data with `ciel data create` and use azureml:<name>:<version>", field, path)
+	case strings.HasPrefix(path, "azureml:"):
+		name, version := splitRef(strings.TrimPrefix(path, "azureml:"))
+		a, err := p.st.GetAsset(p.ctx, p.ws, store.KindData, name, version)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", spec.Errorf(pos, "%s: data asset %s not found in workspace %s; create it with: ciel data create --name %s --version %s --type uri_file --path <path>",
+				field, refLabel(name, version), p.ws, name, orDefault(version, "1"))
+		}
+		if err != nil {
+			return "", err
+		}
+		var d spec.Data
+		if err := json.Unmarshal(a.Spec, &d); err != nil {
+			return "", fmt.Errorf("decode data asset %s: %w", name, err)
+		}
+		return strings.TrimPrefix(d.Path, "blob:"), nil
+	case strings.Contains(path, "://"):
+		return "", spec.Errorf(pos, "%s: remote path %q cannot be read here (no network); copy it locally and give a local path", field, path)
+	default:
+		if _, err := os.Stat(path); err != nil {
+			return "", spec.Errorf(pos, "%s: path %s does not exist", field, path)
+		}
+		d, err := ingestPath(p.ctx, p.blobs, path)
+		if err != nil {
+			return "", fmt.Errorf("%s: upload %s: %w", field, path, err)
+		}
+		return d, nil
+	}
+}
+
+func ingestPath(ctx context.Context, s blob.Store, path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() {
+		return blob.IngestDir(ctx, s, path)
+	}
+	return blob.IngestFile(ctx, s, path)
+}
+
+// splitRef splits "name:version", "name@latest" or "name".
+func splitRef(ref string) (name, version string) {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		return ref[:i], "" // @latest and any label: newest
+	}
+	if i := strings.Index(ref, ":"); i >= 0 {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
+}
+
+func refLabel(name, version string) string {
+	if version == "" {
+		return name + "@latest"
+	}
+	return name + ":" + version
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// sortedKeys returns the keys of m in order, so plans are deterministic.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

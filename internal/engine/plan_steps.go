@@ -1,0 +1,358 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// addPipeline flattens the steps of a pipeline (a job or a pipeline
+// component) whose own inputs are already resolved. It returns the
+// pipeline's outputs, each pointing at the leaf step output that produces it.
+func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs map[string]PlanInput, _ map[string]*spec.OutputDecl) (map[string]PortRef, error) {
+	order, err := stepOrder(jobs)
+	if err != nil {
+		return nil, err
+	}
+	stepOuts := map[string]map[string]PortRef{}
+	pipeOuts := map[string]PortRef{}
+	for _, name := range order {
+		step := jobs[name]
+		comp, err := p.component(step)
+		if err != nil {
+			return nil, err
+		}
+		ins, err := p.stepInputs(prefix+name, step, comp, inputs, stepOuts, jobs)
+		if err != nil {
+			return nil, err
+		}
+		var outs map[string]PortRef
+		if comp.Type == spec.JobPipeline {
+			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, comp.Outputs)
+		} else {
+			outs, err = p.addCommand(prefix+name, step, comp, ins, step.Compute)
+		}
+		if err != nil {
+			return nil, err
+		}
+		stepOuts[name] = outs
+		for _, oname := range sortedKeys(step.Outputs) {
+			ov := step.Outputs[oname]
+			if ov.Binding == "" {
+				continue
+			}
+			b, err := spec.ParseBinding(ov.Binding)
+			if err != nil {
+				return nil, spec.Errorf(ov.Pos, "%s.outputs.%s: %v", name, oname, err)
+			}
+			ref, ok := outs[oname]
+			if !ok {
+				return nil, spec.Errorf(ov.Pos, "step %s has no output %q", name, oname)
+			}
+			if b.Kind != "outputs" {
+				return nil, spec.Errorf(ov.Pos, "%s.outputs.%s: expected ${{parent.outputs.<name>}}, got %s", name, oname, ov.Binding)
+			}
+			pipeOuts[b.Port] = ref
+		}
+	}
+	return pipeOuts, nil
+}
+
+// stepOrder sorts a pipeline's steps so every step comes after the steps
+// whose outputs it binds; ties go by name.
+func stepOrder(jobs map[string]*spec.Job) ([]string, error) {
+	deps := map[string][]string{}
+	for name, j := range jobs {
+		for _, in := range j.Inputs {
+			if in.Binding == "" {
+				continue
+			}
+			b, err := spec.ParseBinding(in.Binding)
+			if err == nil && b.Kind == "jobs" {
+				if _, ok := jobs[b.Step]; !ok {
+					return nil, spec.Errorf(in.Pos, "dangling binding %s: no step %q in this pipeline (steps: %s)",
+						in.Binding, b.Step, strings.Join(sortedKeys(jobs), ", "))
+				}
+				deps[name] = append(deps[name], b.Step)
+			}
+		}
+	}
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string) error
+	visit = func(n string) error {
+		switch state[n] {
+		case 1:
+			return spec.Errorf(jobs[n].Pos, "steps form a cycle through %q", n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		for _, d := range deps[n] {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		state[n] = 2
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range sortedKeys(jobs) {
+		if err := visit(n); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// component returns the component a step runs.
+func (p *planner) component(step *spec.Job) (*spec.Component, error) {
+	if step.Component == nil {
+		if step.Type == spec.JobPipeline && len(step.Jobs) > 0 {
+			return &spec.Component{Type: spec.JobPipeline, Jobs: step.Jobs, Pos: step.Pos}, nil
+		}
+		return componentOfCommand(step), nil
+	}
+	if step.Component.Inline != nil {
+		c := step.Component.Inline
+		if c.Type == "" {
+			c.Type = spec.JobCommand
+			if len(c.Jobs) > 0 {
+				c.Type = spec.JobPipeline
+			}
+		}
+		return c, nil
+	}
+	ref := step.Component.Ref
+	name, version := splitRef(strings.TrimPrefix(ref, "azureml:"))
+	a, err := p.st.GetAsset(p.ctx, p.ws, store.KindComponent, name, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, spec.Errorf(step.Component.Pos, "component %s not found in workspace %s; register it with: ciel component create --file <component.yml>", refLabel(name, version), p.ws)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c spec.Component
+	if err := json.Unmarshal(a.Spec, &c); err != nil {
+		return nil, fmt.Errorf("decode component %s: %w", ref, err)
+	}
+	if c.Type == "" {
+		c.Type = spec.JobCommand
+	}
+	if c.Version == "" {
+		c.Version = a.Version
+	}
+	return &c, nil
+}
+
+// stepInputs resolves what a step gives each input of its component.
+func (p *planner) stepInputs(path string, step *spec.Job, comp *spec.Component, parent map[string]PlanInput,
+	stepOuts map[string]map[string]PortRef, siblings map[string]*spec.Job) (map[string]PlanInput, error) {
+	out := map[string]PlanInput{}
+	for _, name := range sortedKeys(step.Inputs) {
+		v := step.Inputs[name]
+		decl := comp.Inputs[name]
+		if decl == nil && step.Component != nil {
+			return nil, spec.Errorf(v.Pos, "step %s: its component has no input %q (inputs: %s)", path, name, strings.Join(sortedKeys(comp.Inputs), ", "))
+		}
+		var pi *PlanInput
+		if v.Binding != "" {
+			b, err := spec.ParseBinding(v.Binding)
+			if err != nil {
+				return nil, spec.Errorf(v.Pos, "step %s input %s: %v", path, name, err)
+			}
+			switch b.Kind {
+			case "inputs":
+				if got, ok := parent[b.Port]; ok {
+					pi = &got
+				}
+			case "jobs":
+				if _, ok := siblings[b.Step]; !ok {
+					return nil, spec.Errorf(v.Pos, "dangling binding %s: no step %q in this pipeline (steps: %s)", v.Binding, b.Step, strings.Join(sortedKeys(siblings), ", "))
+				}
+				ref, ok := stepOuts[b.Step][b.Port]
+				if !ok {
+					return nil, spec.Errorf(v.Pos, "dangling binding %s: step %q has no output %q (outputs: %s)", v.Binding, b.Step, b.Port, strings.Join(sortedKeys(stepOuts[b.Step]), ", "))
+				}
+				pi = &PlanInput{From: &ref}
+			default:
+				return nil, spec.Errorf(v.Pos, "step %s input %s: %s cannot be bound to an input", path, name, v.Binding)
+			}
+		} else {
+			var err error
+			if pi, err = p.value(name, v); err != nil {
+				return nil, err
+			}
+		}
+		if pi == nil {
+			continue
+		}
+		if decl != nil {
+			pi.Type = decl.Type
+			pi.Optional = decl.Optional
+		}
+		out[name] = *pi
+	}
+	for _, name := range sortedKeys(comp.Inputs) {
+		decl := comp.Inputs[name]
+		if _, ok := out[name]; ok {
+			continue
+		}
+		switch {
+		case decl.Default != nil:
+			out[name] = PlanInput{Type: decl.Type, Value: decl.Default}
+		case !decl.Optional:
+			return nil, spec.Errorf(step.Pos, "step %s: required input %q is not given (and has no default)", path, name)
+		}
+	}
+	return out, nil
+}
+
+// addCommand adds one leaf command step and returns its outputs.
+func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, inputs map[string]PlanInput, compute string) (map[string]PortRef, error) {
+	ps := &PlanStep{
+		Name: name, Command: comp.Command, Inputs: inputs, Outputs: map[string]PlanOutput{},
+		EnvVars: map[string]string{}, Deterministic: comp.IsDeterministic == nil || *comp.IsDeterministic,
+	}
+	if comp.Name != "" {
+		ps.Component = refLabel(comp.Name, comp.Version)
+	}
+	if strings.TrimSpace(comp.Command) == "" {
+		return nil, spec.Errorf(comp.Pos, "step %s: command is empty", name)
+	}
+	if compute == "" {
+		compute = p.defaultCompute
+	}
+	ps.Compute = orDefault(strings.TrimPrefix(compute, "azureml:"), LocalCompute)
+	if err := p.checkCompute(ps.Compute, step.Pos); err != nil {
+		return nil, err
+	}
+	envRef := comp.Environment
+	if step.Component != nil && step.Environment != nil {
+		envRef = step.Environment
+	}
+	env, err := p.environment(envRef)
+	if err != nil {
+		return nil, err
+	}
+	ps.Env = env
+	if comp.Code != "" {
+		if ps.Code, err = p.dataPath(comp.Code, comp.Pos, "code"); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range comp.EnvironmentVariables {
+		ps.EnvVars[k] = v
+	}
+	if step.Component != nil {
+		for k, v := range step.EnvironmentVariables {
+			ps.EnvVars[k] = v
+		}
+	}
+	if step.Limits != nil {
+		ps.TimeoutSecs = step.Limits.TimeoutSeconds
+	}
+	if step.Retry != nil {
+		ps.MaxRetries = step.Retry.MaxRetries
+	}
+	outs := map[string]PortRef{}
+	for oname, decl := range comp.Outputs {
+		ps.Outputs[oname] = PlanOutput{Type: orDefault(decl.Type, spec.TypeURIFolder)}
+		outs[oname] = PortRef{Step: name, Port: oname}
+	}
+	seen := map[string]bool{}
+	for _, in := range inputs {
+		if in.From != nil && !seen[in.From.Step] {
+			seen[in.From.Step] = true
+			ps.Deps = append(ps.Deps, in.From.Step)
+		}
+	}
+	if err := checkPlaceholders(ps, comp); err != nil {
+		return nil, err
+	}
+	p.plan.Steps = append(p.plan.Steps, ps)
+	return outs, nil
+}
+
+// checkPlaceholders renders the command with stand-in values so a
+// placeholder naming an input that is neither given nor optional fails at
+// submission, not halfway through the pipeline.
+func checkPlaceholders(ps *PlanStep, comp *spec.Component) error {
+	tmpl, err := spec.ParseCommand(ps.Command)
+	if err != nil {
+		return spec.Errorf(comp.Pos, "step %s: command: %v", ps.Name, err)
+	}
+	_, _, err = tmpl.Render(func(kind, name string) (string, bool) {
+		if kind == "outputs" {
+			_, ok := ps.Outputs[name]
+			return "x", ok
+		}
+		_, ok := ps.Inputs[name]
+		return "x", ok
+	})
+	if err != nil {
+		return spec.Errorf(comp.Pos, "step %s: command: %v", ps.Name, err)
+	}
+	return nil
+}
+
+// LocalCompute is the built-in compute every workspace has.
+const LocalCompute = "local"
+
+func (p *planner) checkCompute(name string, pos spec.Pos) error {
+	if name == LocalCompute {
+		return nil
+	}
+	_, err := p.st.GetAsset(p.ctx, p.ws, store.KindCompute, name, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return spec.Errorf(pos, "compute %q not found in workspace %s; create it with: ciel compute create --name %s --type local --max-concurrency 2", name, p.ws, name)
+	}
+	return err
+}
+
+// environment resolves an environment reference or inline definition.
+func (p *planner) environment(ref *spec.EnvRef) (EnvPlan, error) {
+	if ref == nil {
+		return EnvPlan{}, nil
+	}
+	if ref.Inline != nil {
+		return EnvPlan{Name: ref.Inline.Name, Version: ref.Inline.Version, Image: ref.Inline.Image, CondaFile: ref.Inline.CondaFile}, nil
+	}
+	name, version := envRefName(ref.Ref)
+	a, err := p.st.GetAsset(p.ctx, p.ws, store.KindEnvironment, name, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return EnvPlan{}, spec.Errorf(ref.Pos, "environment %s not found in workspace %s; create it with: ciel environment create --file <env.yml> (name: %s)", refLabel(name, version), p.ws, name)
+	}
+	if err != nil {
+		return EnvPlan{}, err
+	}
+	var env spec.Environment
+	if err := json.Unmarshal(a.Spec, &env); err != nil {
+		return EnvPlan{}, fmt.Errorf("decode environment %s: %w", ref.Ref, err)
+	}
+	return EnvPlan{Name: name, Version: a.Version, Image: env.Image, CondaFile: env.CondaFile}, nil
+}
+
+// envRefName understands azureml:name:version, azureml:name@latest and
+// azureml://registries/<r>/environments/<name>/(labels/<l>|versions/<v>),
+// the last resolved by name in the workspace.
+func envRefName(ref string) (name, version string) {
+	if rest, ok := strings.CutPrefix(ref, "azureml://"); ok {
+		parts := strings.Split(rest, "/")
+		for i := 0; i+1 < len(parts); i++ {
+			if parts[i] == "environments" {
+				name = parts[i+1]
+				if i+3 < len(parts) && parts[i+2] == "versions" {
+					version = parts[i+3]
+				}
+				return name, version
+			}
+		}
+		return rest, ""
+	}
+	return splitRef(strings.TrimPrefix(ref, "azureml:"))
+}

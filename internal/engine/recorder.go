@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// recorder writes step state changes to the store from one goroutine, in
+// order, many per transaction. A change that must be durable before the
+// caller goes on (a step completing, which unblocks its dependants) waits for
+// its commit; progress changes (Queued, Running) do not, so a fast step costs
+// about one commit, shared with whatever else finished meanwhile.
+type recorder struct {
+	st  store.Store
+	log *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending map[string]store.Step
+	order   []string
+	queued  uint64 // sequence number of the last put
+	written uint64 // sequence number covered by the last commit
+	closed  bool
+	done    chan struct{}
+}
+
+func newRecorder(st store.Store, log *slog.Logger) *recorder {
+	r := &recorder{st: st, log: log, pending: map[string]store.Step{}, done: make(chan struct{})}
+	r.cond = sync.NewCond(&r.mu)
+	go r.loop()
+	return r
+}
+
+// put queues a step's new state, replacing any queued older state of the
+// same step; with wait it returns once the state is durable.
+func (r *recorder) put(s store.Step, wait bool) {
+	key := s.Workspace + "/" + s.Job + "/" + s.Name
+	r.mu.Lock()
+	if _, ok := r.pending[key]; !ok {
+		r.order = append(r.order, key)
+	}
+	r.pending[key] = s
+	r.queued++
+	seq := r.queued
+	r.cond.Broadcast()
+	if wait {
+		for r.written < seq && !r.closed {
+			r.cond.Wait()
+		}
+	}
+	r.mu.Unlock()
+}
+
+// flush returns once everything queued so far is durable.
+func (r *recorder) flush() {
+	r.mu.Lock()
+	seq := r.queued
+	for r.written < seq && !r.closed {
+		r.cond.Wait()
+	}
+	r.mu.Unlock()
+}
+
+func (r *recorder) loop() {
+	defer close(r.done)
+	for {
+		r.mu.Lock()
+		for len(r.order) == 0 && !r.closed {
+			r.cond.Wait()
+		}
+		if len(r.order) == 0 && r.closed {
+			r.mu.Unlock()
+			return
+		}
+		batch := make([]store.Step, 0, len(r.order))
+		for _, k := range r.order {
+			batch = append(batch, r.pending[k])
+		}
+		r.pending, r.order = map[string]store.Step{}, nil
+		seq := r.queued
+		r.mu.Unlock()
+
+		if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
+			r.log.Error("record step states", "steps", len(batch), "err", err)
+		}
+
+		r.mu.Lock()
+		r.written = seq
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}
+}
+
+// close writes what is pending and stops the goroutine.
+func (r *recorder) close() {
+	r.flush()
+	r.mu.Lock()
+	r.closed = true
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	<-r.done
+}

@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/compute/local"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// jobRun is a job being run by this engine.
+type jobRun struct {
+	e      *Engine
+	job    store.Job
+	plan   *Plan
+	byName map[string]*PlanStep
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Owned by the scheduling goroutine.
+	steps map[string]*store.Step
+}
+
+// stepDone is what a step goroutine reports back to the scheduler.
+type stepDone struct {
+	name string
+	step store.Step
+}
+
+// start launches the scheduling goroutine of a job.
+func (e *Engine) start(j store.Job, plan *Plan, steps []store.Step) {
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := &jobRun{e: e, job: j, plan: plan, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		byName: map[string]*PlanStep{}, steps: map[string]*store.Step{}}
+	for _, s := range plan.Steps {
+		r.byName[s.Name] = s
+	}
+	for i := range steps {
+		r.steps[steps[i].Name] = &steps[i]
+	}
+	key := j.Workspace + "/" + j.Name
+	e.mu.Lock()
+	e.running[key] = r
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(r.done)
+		r.loop()
+		e.mu.Lock()
+		delete(e.running, key)
+		e.mu.Unlock()
+	}()
+}
+
+// loop starts ready steps, collects their results and finishes the job.
+func (r *jobRun) loop() {
+	results := make(chan stepDone)
+	inflight := 0
+	failed := false
+	if r.job.Status != StatusRunning {
+		now := time.Now().UTC()
+		r.job.Status, r.job.StartedAt = StatusRunning, &now
+		r.saveJob()
+	}
+	for {
+		if r.ctx.Err() == nil && (!failed || r.plan.ContinueOnStepFailure) {
+			for _, ps := range r.plan.Steps {
+				st := r.steps[ps.Name]
+				if st.Status != StatusNotStarted || !r.ready(ps) {
+					continue
+				}
+				st.Status = StatusQueued
+				r.e.rec.put(*st, false)
+				inflight++
+				go func(ps *PlanStep, st store.Step) {
+					results <- stepDone{name: ps.Name, step: r.runStep(ps, st)}
+				}(ps, *st)
+			}
+		}
+		if inflight == 0 {
+			break
+		}
+		res := <-results
+		inflight--
+		*r.steps[res.name] = res.step
+		if res.step.Status != StatusCompleted {
+			failed = true
+			if !r.plan.ContinueOnStepFailure && r.ctx.Err() == nil {
+				r.firstError(res.step)
+				r.cancel() // stop siblings: the pipeline has failed
+			}
+		}
+	}
+	r.finish()
+}
+
+// ready reports whether every step ps depends on has completed.
+func (r *jobRun) ready(ps *PlanStep) bool {
+	for _, d := range ps.Deps {
+		if r.steps[d].Status != StatusCompleted {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *jobRun) firstError(s store.Step) {
+	if r.job.Error == "" {
+		r.job.Error = s.Error
+	}
+}
+
+// finish records the job's final status.
+func (r *jobRun) finish() {
+	canceled := r.e.ctx.Err() != nil
+	if canceled {
+		// The server is stopping: leave the job active so it resumes.
+		return
+	}
+	j, err := r.e.cfg.Store.GetJob(context.Background(), r.job.Workspace, r.job.Name)
+	if err == nil {
+		r.job.CancelRequested = j.CancelRequested
+	}
+	status := StatusCompleted
+	var firstFailed string
+	for _, ps := range r.plan.Steps {
+		st := r.steps[ps.Name]
+		if st.Status == StatusFailed && firstFailed == "" {
+			firstFailed = ps.Name
+			r.firstError(*st)
+		}
+		if st.Status != StatusCompleted {
+			status = StatusFailed
+		}
+	}
+	if r.job.CancelRequested {
+		status = StatusCanceled
+		if r.job.Error == "" {
+			r.job.Error = "canceled by request"
+		}
+	}
+	if status == StatusCompleted {
+		r.job.Error = ""
+		r.job.Outputs = map[string]string{}
+		for name, ref := range r.plan.Outputs {
+			r.job.Outputs[name] = r.steps[ref.Step].Outputs[ref.Port]
+		}
+	}
+	// Steps that never ran because the pipeline stopped are canceled.
+	var left []store.Step
+	for _, ps := range r.plan.Steps {
+		st := r.steps[ps.Name]
+		if !Terminal(st.Status) {
+			st.Status = StatusCanceled
+			left = append(left, *st)
+		}
+	}
+	for _, s := range left {
+		r.e.rec.put(s, false)
+	}
+	r.e.rec.flush()
+	now := time.Now().UTC()
+	r.job.Status, r.job.EndedAt = status, &now
+	r.saveJob()
+}
+
+func (r *jobRun) saveJob() {
+	if err := r.e.cfg.Store.UpdateJob(context.Background(), r.job); err != nil {
+		r.e.cfg.Logger.Error("record job status", "job", r.job.Name, "err", err)
+	}
+}
+
+// killOrphan kills the process group of a step that was running when the
+// server died, if it is still there and still a ciel step.
+func killOrphan(pgid int) {
+	if pgid <= 0 {
+		return
+	}
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pgid) + "/environ")
+	if err != nil || !strings.Contains(string(env), "CIEL_STEP=") {
+		return
+	}
+	if syscall.Kill(-pgid, 0) == nil {
+		local.KillGroup(pgid)
+	}
+}
+
+// errorTail formats a failed step's error with the end of its log.
+func errorTail(step, msg, logPath string) string {
+	tail := lastLines(logPath, 20)
+	if tail == "" {
+		return fmt.Sprintf("step %s: %s", step, msg)
+	}
+	return fmt.Sprintf("step %s: %s\n--- last lines of %s ---\n%s", step, msg, logPath, tail)
+}
+
+// lastLines returns up to n last lines of a file (read from its last 16 KiB).
+func lastLines(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := fi.Size() - 16<<10
+	if off < 0 {
+		off = 0
+	}
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/compute"
+	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// Artifact keys in a step's Outputs for what it wrote to ./outputs and
+// ./logs, Azure ML's convention for files kept with the job.
+const (
+	ArtifactOutputs = "artifacts/outputs"
+	ArtifactLogs    = "artifacts/logs"
+)
+
+// runStep runs one step to a terminal status (with retries) and returns its
+// final record, already durable.
+func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
+	e := r.e
+	dir := filepath.Join(e.JobDir(r.job.Workspace, r.job.Name), filepath.FromSlash(ps.Name))
+	logPath := filepath.Join(dir, "std_log.txt")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return r.fail(st, fmt.Sprintf("create step directory: %v", err), logPath)
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return r.fail(st, fmt.Sprintf("open step log: %v", err), logPath)
+	}
+	defer logf.Close()
+
+	inputs, err := r.inputDigests(ps)
+	if err != nil {
+		return r.fail(st, err.Error(), logPath)
+	}
+	key := reuseKey(ps, inputs)
+	if done, ok := r.tryReuse(ps, st, key, logf); ok {
+		return done
+	}
+
+	sem := e.semaphore(r.job.Workspace, ps.Compute, e.concurrency(r.ctx, r.job.Workspace, ps.Compute))
+	select {
+	case sem <- struct{}{}:
+	case <-r.ctx.Done():
+		return r.stopped(st)
+	}
+	defer func() { <-sem }()
+
+	for {
+		st.Attempt++
+		now := time.Now().UTC()
+		st.Status, st.StartedAt, st.EndedAt, st.Error, st.ExitCode = StatusPreparing, &now, nil, "", nil
+		e.rec.put(st, false)
+		res, err := r.attempt(ps, &st, dir, logPath, logf, inputs)
+		if r.ctx.Err() != nil {
+			return r.stopped(st)
+		}
+		if err == nil && res.ExitCode == 0 && !res.TimedOut {
+			return r.complete(ps, st, key)
+		}
+		msg := ""
+		switch {
+		case err != nil:
+			msg = err.Error()
+		case res.TimedOut:
+			msg = fmt.Sprintf("timed out after %ds (limits.timeout)", ps.TimeoutSecs)
+		default:
+			msg = fmt.Sprintf("exited with code %d", res.ExitCode)
+			code := res.ExitCode
+			st.ExitCode = &code
+		}
+		if st.Attempt <= ps.MaxRetries {
+			fmt.Fprintf(logf, "[ciel] attempt %d %s; retrying (%d of %d retries)\n", st.Attempt, msg, st.Attempt, ps.MaxRetries)
+			continue
+		}
+		return r.fail(st, msg, logPath)
+	}
+}
+
+// attempt prepares the working directory and runs the command once.
+func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string) (compute.Result, error) {
+	e := r.e
+	env, err := e.cfg.Envs.Ensure(r.ctx, envs.Spec{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, prefixWriter(logf, "[ciel] "))
+	if err != nil {
+		return compute.Result{}, fmt.Errorf("environment: %w", err)
+	}
+	for _, n := range env.Notes {
+		fmt.Fprintf(logf, "[ciel] %s\n", n)
+	}
+	wd := filepath.Join(dir, "wd")
+	if err := resetDir(wd); err != nil {
+		return compute.Result{}, err
+	}
+	if ps.Code != "" {
+		if err := blob.Materialize(r.ctx, e.cfg.Blobs, ps.Code, wd, false); err != nil {
+			return compute.Result{}, fmt.Errorf("materialise code: %w", err)
+		}
+	}
+	paths, err := r.materialiseInputs(ps, dir, inputs)
+	if err != nil {
+		return compute.Result{}, err
+	}
+	outDir := filepath.Join(dir, "outputs")
+	if len(ps.Outputs) > 0 {
+		if err := resetDir(outDir); err != nil {
+			return compute.Result{}, err
+		}
+	}
+	for name, o := range ps.Outputs {
+		p := filepath.Join(outDir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return compute.Result{}, fmt.Errorf("create output %s: %w", name, err)
+		}
+		if o.Type == spec.TypeURIFile {
+			p = filepath.Join(p, name)
+		}
+		paths["outputs."+name] = p
+	}
+	tmpl, err := spec.ParseCommand(ps.Command)
+	if err != nil {
+		return compute.Result{}, fmt.Errorf("command: %w", err)
+	}
+	script, vars, err := tmpl.Render(func(kind, name string) (string, bool) {
+		v, ok := paths[kind+"."+name]
+		return v, ok
+	})
+	if err != nil {
+		return compute.Result{}, fmt.Errorf("command: %w", err)
+	}
+	procEnv, err := r.stepEnv(ps, env, wd, vars)
+	if err != nil {
+		return compute.Result{}, err
+	}
+	now := time.Now().UTC()
+	st.Status, st.StartedAt = StatusRunning, &now
+	task := compute.Task{
+		Dir: wd, Args: []string{"/bin/bash", "-c", script}, Env: procEnv, LogPath: logPath,
+		Timeout: time.Duration(ps.TimeoutSecs) * time.Second,
+		OnStart: func(pgid int) { st.PID = pgid; e.rec.put(*st, false) },
+	}
+	res, err := e.cfg.Executor.Run(r.ctx, task)
+	r.collectArtifacts(st, wd)
+	return res, err
+}
+
+// stepEnv is the complete environment of a step's process.
+func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, wd string, vars []string) ([]string, error) {
+	out := make([]string, 0, len(os.Environ())+len(ps.EnvVars)+len(vars)+8)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PATH=") && env.BinDir != "" {
+			kv = "PATH=" + env.BinDir + string(os.PathListSeparator) + kv[len("PATH="):]
+		}
+		out = append(out, kv)
+	}
+	if env.VirtualEnv != "" {
+		out = append(out, "VIRTUAL_ENV="+env.VirtualEnv)
+	}
+	out = append(out,
+		"CIEL_STEP="+r.job.Workspace+"/"+r.job.Name+"/"+ps.Name,
+		"CIEL_JOB="+r.job.Name,
+		"AZUREML_RUN_ID="+r.job.Name,
+		"PYTHONUNBUFFERED=1",
+	)
+	if r.e.cfg.StepEnv != nil {
+		extra, err := r.e.cfg.StepEnv(r.ctx, r.job.Workspace, r.job.Name, ps.Name)
+		if err != nil {
+			return nil, fmt.Errorf("step environment: %w", err)
+		}
+		out = append(out, extra...)
+	}
+	for _, k := range sortedKeys(ps.EnvVars) {
+		out = append(out, k+"="+ps.EnvVars[k])
+	}
+	return append(out, vars...), nil
+}
+
+// inputDigests resolves every input to a literal or a tree digest, with
+// upstream outputs taken from the completed steps.
+func (r *jobRun) inputDigests(ps *PlanStep) (map[string]string, error) {
+	out := make(map[string]string, len(ps.Inputs))
+	for name, in := range ps.Inputs {
+		switch {
+		case in.Value != nil:
+			out[name] = "value:" + *in.Value
+		case in.Digest != "":
+			out[name] = in.Digest
+		case in.From != nil:
+			up := r.steps[in.From.Step]
+			d, ok := up.Outputs[in.From.Port]
+			if !ok {
+				return nil, fmt.Errorf("input %s: step %s produced no output %q", name, in.From.Step, in.From.Port)
+			}
+			out[name] = d
+		}
+	}
+	return out, nil
+}
+
+// materialiseInputs writes data inputs under dir/inputs (read-only) and
+// returns the value of every ${{inputs.x}}.
+func (r *jobRun) materialiseInputs(ps *PlanStep, dir string, digests map[string]string) (map[string]string, error) {
+	paths := make(map[string]string, len(ps.Inputs)+len(ps.Outputs))
+	inDir := filepath.Join(dir, "inputs")
+	if len(ps.Inputs) > 0 {
+		if err := resetDir(inDir); err != nil {
+			return nil, err
+		}
+	}
+	for name, in := range ps.Inputs {
+		d := digests[name]
+		if in.Value != nil {
+			paths["inputs."+name] = *in.Value
+			continue
+		}
+		target := filepath.Join(inDir, name)
+		if err := blob.Materialize(r.ctx, r.e.cfg.Blobs, d, target, true); err != nil {
+			return nil, fmt.Errorf("materialise input %s: %w", name, err)
+		}
+		p := target
+		if in.Type == spec.TypeURIFile {
+			tree, err := blob.GetTree(r.ctx, r.e.cfg.Blobs, d)
+			if err != nil {
+				return nil, fmt.Errorf("input %s: %w", name, err)
+			}
+			if len(tree.Entries) == 1 {
+				p = filepath.Join(target, filepath.FromSlash(tree.Entries[0].Path))
+			}
+		}
+		paths["inputs."+name] = p
+	}
+	return paths, nil
+}
+
+// collectArtifacts keeps what the step wrote to ./outputs and ./logs.
+func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
+	for key, sub := range map[string]string{ArtifactOutputs: "outputs", ArtifactLogs: "logs"} {
+		p := filepath.Join(wd, sub)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		d, err := blob.IngestDir(context.Background(), r.e.cfg.Blobs, p)
+		if err != nil {
+			continue
+		}
+		if st.Outputs == nil {
+			st.Outputs = map[string]string{}
+		}
+		st.Outputs[key] = d
+	}
+}
+
+// complete collects declared outputs and records success and reuse.
+func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
+	dir := filepath.Join(r.e.JobDir(r.job.Workspace, r.job.Name), filepath.FromSlash(ps.Name))
+	if st.Outputs == nil {
+		st.Outputs = map[string]string{}
+	}
+	for name := range ps.Outputs {
+		d, err := blob.IngestDir(r.ctx, r.e.cfg.Blobs, filepath.Join(dir, "outputs", name))
+		if err != nil {
+			return r.fail(st, fmt.Sprintf("collect output %s: %v", name, err), filepath.Join(dir, "std_log.txt"))
+		}
+		st.Outputs[name] = d
+	}
+	now := time.Now().UTC()
+	code := 0
+	st.Status, st.EndedAt, st.ExitCode, st.PID = StatusCompleted, &now, &code, 0
+	r.e.rec.put(st, true)
+	if ps.Deterministic {
+		err := r.e.cfg.Store.PutReuse(context.Background(), store.Reuse{Key: key, Workspace: r.job.Workspace,
+			Job: r.job.Name, Step: ps.Name, Outputs: st.Outputs, CreatedAt: now})
+		if err != nil {
+			r.e.cfg.Logger.Warn("record reuse", "step", ps.Name, "err", err)
+		}
+	}
+	return st
+}
+
+// tryReuse completes the step from an earlier identical run, if any.
+func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key string, logf io.Writer) (store.Step, bool) {
+	if r.plan.ForceRerun || !ps.Deterministic {
+		return st, false
+	}
+	prev, err := r.e.cfg.Store.GetReuse(r.ctx, r.job.Workspace, key)
+	if err != nil {
+		return st, false
+	}
+	for _, d := range prev.Outputs {
+		if ok, err := r.e.cfg.Blobs.Has(r.ctx, d); err != nil || !ok {
+			return st, false
+		}
+	}
+	now := time.Now().UTC()
+	code := 0
+	st.Status, st.StartedAt, st.EndedAt, st.ExitCode = StatusCompleted, &now, &now, &code
+	st.ReusedFrom, st.Outputs = prev.Job+"/"+prev.Step, prev.Outputs
+	fmt.Fprintf(logf, "[ciel] reused: outputs of job %s step %s (component, code, environment and inputs unchanged); nothing ran\n", prev.Job, prev.Step)
+	r.e.rec.put(st, true)
+	return st, true
+}
+
+// fail records a failed step with the tail of its log.
+func (r *jobRun) fail(st store.Step, msg, logPath string) store.Step {
+	if r.ctx.Err() != nil {
+		return r.stopped(st)
+	}
+	now := time.Now().UTC()
+	st.Status, st.EndedAt, st.PID = StatusFailed, &now, 0
+	st.Error = errorTail(st.Name, msg, logPath)
+	r.e.rec.put(st, true)
+	return st
+}
+
+// stopped records a step stopped by a cancel. When the whole server is
+// stopping, nothing is recorded: the step stays active and runs again on
+// resume.
+func (r *jobRun) stopped(st store.Step) store.Step {
+	if r.e.ctx.Err() != nil {
+		return st
+	}
+	now := time.Now().UTC()
+	st.Status, st.EndedAt, st.PID = StatusCanceled, &now, 0
+	r.e.rec.put(st, true)
+	return st
+}
+
+// reuseKey hashes everything that decides a step's outputs.
+func reuseKey(ps *PlanStep, inputs map[string]string) string {
+	outs := make(map[string]string, len(ps.Outputs))
+	for n, o := range ps.Outputs {
+		outs[n] = o.Type
+	}
+	b, _ := json.Marshal(struct {
+		Command, Code string
+		Env           EnvPlan
+		EnvVars       map[string]string
+		Inputs        map[string]string
+		Outputs       map[string]string
+	}{ps.Command, ps.Code, EnvPlan{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, ps.EnvVars, inputs, outs})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// resetDir makes dir exist and be empty.
+func resetDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Read-only inputs from an earlier attempt: make them writable.
+		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o755) })
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clear %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
+}
+
+// prefixWriter prefixes each write with p; env builds write whole lines.
+func prefixWriter(w io.Writer, p string) io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			if line == "" {
+				continue
+			}
+			if _, err := io.WriteString(w, p+line); err != nil {
+				return 0, err
+			}
+		}
+		return len(b), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what ciel needs beyond Go and Python, and builds bin/ciel.
+# Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then
+  echo "==> installing uv (fast Python environment builder) from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+echo "==> building bin/ciel"
+go build -o bin/ciel ./cmd/ciel

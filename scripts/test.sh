@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: vet, unit and integration tests (the latter start the real
+# ciel binary and drive it through the CLI and over HTTP), with the race
+# detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+echo "==> go vet"
+go vet ./...
+echo "==> go test -race"
+go test -race -count=1 -timeout 30m ./...
