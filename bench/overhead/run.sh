@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/overhead: what ciel adds to running steps.
+#
+# (1) 500 independent trivial steps (command: 'true') in one pipeline on a
+#     local compute of concurrency 2 with force_rerun, timed from the CLI
+#     (`ciel job create --stream`: parse, submit, run, stream, exit), against
+#     `xargs -P 2` running the same 500 `bash -c true` shells, alternating in
+#     the same run. Prints both medians and the ratio (goal: <= 2).
+# (2) What a warm (already built) conda environment adds to a one-step job,
+#     against the same job on the host's Python (goal: < 1 s).
+#
+# Usage: bench/overhead/run.sh [runs]   (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-5}
+STEPS=${STEPS:-500}
+scripts/setup.sh >/dev/null
+CIEL="$PWD/bin/ciel"
+WORK=$(mktemp -d)
+export CIEL_HOME="$WORK/home"
+unset CIEL_URL CIEL_TOKEN
+trap '"$CIEL" server stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+"$CIEL" workspace create --name bench >/dev/null
+"$CIEL" configure --defaults workspace=bench >/dev/null
+"$CIEL" compute create --name two --type local --max-concurrency 2 >/dev/null
+
+{
+  echo "type: pipeline"
+  echo "settings: {default_compute: azureml:two, force_rerun: true}"
+  echo "jobs:"
+  for i in $(seq 1 "$STEPS"); do
+    echo "  s$i: {type: command, command: 'true'}"
+  done
+} >"$WORK/pipeline.yml"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m/1e9}'; }
+
+: >"$WORK/ciel.txt"; : >"$WORK/xargs.txt"
+for r in $(seq 1 "$RUNS"); do
+  t=$(now); seq "$STEPS" | xargs -P 2 -I{} bash -c true; echo $(( $(now) - t )) >>"$WORK/xargs.txt"
+  t=$(now); "$CIEL" job create --file "$WORK/pipeline.yml" --stream >"$WORK/stream.log"
+  echo $(( $(now) - t )) >>"$WORK/ciel.txt"
+done
+grep -q "Completed" "$WORK/stream.log" || { echo "pipeline did not complete"; tail "$WORK/stream.log"; exit 1; }
+C=$(median <"$WORK/ciel.txt"); X=$(median <"$WORK/xargs.txt")
+echo "overhead: $STEPS trivial steps, concurrency 2, force_rerun, $RUNS runs"
+echo "  ciel job create --stream   median ${C}s"
+echo "  xargs -P 2 bash -c true    median ${X}s"
+awk -v c="$C" -v x="$X" 'BEGIN {printf "  ratio ciel/xargs           %.2f (goal <= 2)\n", c/x}'
+
+# (2) warm environment cost.
+cat >"$WORK/conda.yml" <<'YML'
+dependencies:
+  - python=3.11
+  - pip
+  - pip: [six==1.16.0]
+YML
+cat >"$WORK/warm.yml" <<YML
+type: command
+command: python -c "import six"
+environment: {image: python, conda_file: $WORK/conda.yml}
+YML
+cat >"$WORK/host.yml" <<YML
+type: command
+command: python3 -c "import sys"
+environment: {image: python}
+YML
+"$CIEL" job create --file "$WORK/warm.yml" --stream >/dev/null  # builds the environment once
+: >"$WORK/warm.txt"; : >"$WORK/host.txt"
+for r in $(seq 1 "$RUNS"); do
+  t=$(now); "$CIEL" job create --file "$WORK/warm.yml" --stream >/dev/null; echo $(( $(now) - t )) >>"$WORK/warm.txt"
+  t=$(now); "$CIEL" job create --file "$WORK/host.yml" --stream >/dev/null; echo $(( $(now) - t )) >>"$WORK/host.txt"
+done
+W=$(median <"$WORK/warm.txt"); H=$(median <"$WORK/host.txt")
+echo "warm environment: one-step job, $RUNS runs"
+echo "  with a built conda env     median ${W}s"
+echo "  on the host's python       median ${H}s"
+awk -v w="$W" -v h="$H" 'BEGIN {printf "  warm environment cost      %.3fs (goal < 1s)\n", w-h}'
