@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The README's quick start, command by command, on the real example: a
+// conda environment built with uv from PyPI, scikit-learn steps, an evaluation
+// metric at the end, then reuse and download.
+func TestQuickstartExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a scikit-learn environment")
+	}
+	if _, err := exec.LookPath("uv"); err != nil {
+		if exec.Command("python3", "-m", "venv", "--help").Run() != nil {
+			t.Skip("neither uv nor python3 -m venv available")
+		}
+	}
+	e := &env{t: t, home: t.TempDir()}
+	src, err := filepath.Abs("../examples/pipeline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dir = src
+	t.Cleanup(func() { e.run("server", "stop") })
+
+	ws := e.ok("workspace", "create", "--name", "ml_workspace", "--resource-group", "ml_rg", "--location", "eastus", "-o", "json")
+	if !strings.Contains(ws.out, `"resource_group": "ml_rg"`) || !strings.Contains(ws.out, `"location": "eastus"`) {
+		t.Errorf("workspace does not keep resource group and location:\n%s", ws.out)
+	}
+	e.ok("configure", "--defaults", "workspace=ml_workspace")
+	e.ok("compute", "create", "--name", "cpu-cluster", "--type", "local", "--max-concurrency", "2")
+	e.ok("data", "create", "--name", "training_data", "--version", "1", "--type", "uri_file", "--path", "./data.csv")
+	e.ok("environment", "create", "--file", "env.yml")
+	e.ok("component", "create", "--file", "components/train.yml")
+
+	r := e.ok("job", "create", "--file", "pipeline.yml", "--stream")
+	m := regexp.MustCompile(`\[evaluate\] accuracy: ([0-9.]+)`).FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("no accuracy in the stream:\n%s", r.out)
+	}
+	if acc, _ := strconv.ParseFloat(m[1], 64); acc < 0.9 {
+		t.Errorf("accuracy %v: the model did not learn", acc)
+	}
+	if !strings.Contains(r.out, "building environment") && !strings.Contains(r.out, "environment") {
+		t.Logf("stream:\n%s", r.out)
+	}
+	name := firstJobName(t, e)
+	out := t.TempDir()
+	e.ok("job", "download", "--name", name, "--output-name", "model", "--download-path", out)
+	if _, err := os.Stat(filepath.Join(out, "named-outputs", "model", "model.pkl")); err != nil {
+		t.Errorf("model not downloaded: %v", err)
+	}
+	e.ok("job", "download", "--name", name, "--all", "--download-path", out)
+	b, err := os.ReadFile(filepath.Join(out, "artifacts", "evaluate", "outputs", "metrics.json"))
+	var metrics map[string]float64
+	if err != nil || json.Unmarshal(b, &metrics) != nil || metrics["roc_auc"] < 0.9 {
+		t.Errorf("artifacts/evaluate/outputs/metrics.json = %s, %v", b, err)
+	}
+
+	// Nothing changed: every step is reused, the environment is not rebuilt.
+	r = e.ok("job", "create", "--file", "pipeline.yml", "--stream")
+	if strings.Count(r.out, "reused") < 3 {
+		t.Errorf("second run did not reuse every step:\n%s", r.out)
+	}
+}
