@@ -111,6 +111,8 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 	p.plan.Inputs = inputs
 	switch job.Type {
 	case spec.JobCommand:
+		// Azure ML reuses pipeline steps, never a standalone command job.
+		p.plan.ForceRerun = true
 		comp := componentOfCommand(job)
 		outs, err := p.addCommand(commandStep, job, comp, inputs, job.Compute)
 		if err != nil {

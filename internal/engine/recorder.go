@@ -21,6 +21,7 @@ type recorder struct {
 	cond    *sync.Cond
 	pending map[string]store.Step
 	order   []string
+	reuses  []store.Reuse
 	queued  uint64 // sequence number of the last put
 	written uint64 // sequence number covered by the last commit
 	closed  bool
@@ -54,6 +55,16 @@ func (r *recorder) put(s store.Step, wait bool) {
 	r.mu.Unlock()
 }
 
+// putReuse queues a reuse entry; it is written with the next batch, so a
+// waiting put queued after it returns only once both are durable.
+func (r *recorder) putReuse(e store.Reuse) {
+	r.mu.Lock()
+	r.reuses = append(r.reuses, e)
+	r.queued++
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
 // flush returns once everything queued so far is durable.
 func (r *recorder) flush() {
 	r.mu.Lock()
@@ -68,10 +79,10 @@ func (r *recorder) loop() {
 	defer close(r.done)
 	for {
 		r.mu.Lock()
-		for len(r.order) == 0 && !r.closed {
+		for len(r.order) == 0 && len(r.reuses) == 0 && !r.closed {
 			r.cond.Wait()
 		}
-		if len(r.order) == 0 && r.closed {
+		if len(r.order) == 0 && len(r.reuses) == 0 && r.closed {
 			r.mu.Unlock()
 			return
 		}
@@ -79,12 +90,20 @@ func (r *recorder) loop() {
 		for _, k := range r.order {
 			batch = append(batch, r.pending[k])
 		}
-		r.pending, r.order = map[string]store.Step{}, nil
+		reuses := r.reuses
+		r.pending, r.order, r.reuses = map[string]store.Step{}, nil, nil
 		seq := r.queued
 		r.mu.Unlock()
 
-		if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
-			r.log.Error("record step states", "steps", len(batch), "err", err)
+		if len(batch) > 0 {
+			if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
+				r.log.Error("record step states", "steps", len(batch), "err", err)
+			}
+		}
+		for _, e := range reuses {
+			if err := r.st.PutReuse(context.Background(), e); err != nil {
+				r.log.Warn("record reuse", "step", e.Step, "err", err)
+			}
 		}
 
 		r.mu.Lock()

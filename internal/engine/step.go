@@ -33,6 +33,25 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 	e := r.e
 	dir := filepath.Join(e.JobDir(r.job.Workspace, r.job.Name), filepath.FromSlash(ps.Name))
 	logPath := filepath.Join(dir, "std_log.txt")
+	inputs, err := r.inputDigests(ps)
+	if err != nil {
+		return r.fail(st, err.Error(), logPath)
+	}
+	key := reuseKey(ps, inputs)
+	if done, ok := r.tryReuse(ps, st, key, dir, logPath); ok {
+		return done
+	}
+
+	// Wait for a slot before touching the disk, so a wide pipeline does not
+	// hold a log file open per waiting step.
+	sem := e.semaphore(r.job.Workspace, ps.Compute, e.concurrency(r.ctx, r.job.Workspace, ps.Compute))
+	select {
+	case sem <- struct{}{}:
+	case <-r.ctx.Done():
+		return r.stopped(st)
+	}
+	defer func() { <-sem }()
+
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r.fail(st, fmt.Sprintf("create step directory: %v", err), logPath)
 	}
@@ -41,23 +60,6 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 		return r.fail(st, fmt.Sprintf("open step log: %v", err), logPath)
 	}
 	defer logf.Close()
-
-	inputs, err := r.inputDigests(ps)
-	if err != nil {
-		return r.fail(st, err.Error(), logPath)
-	}
-	key := reuseKey(ps, inputs)
-	if done, ok := r.tryReuse(ps, st, key, logf); ok {
-		return done
-	}
-
-	sem := e.semaphore(r.job.Workspace, ps.Compute, e.concurrency(r.ctx, r.job.Workspace, ps.Compute))
-	select {
-	case sem <- struct{}{}:
-	case <-r.ctx.Done():
-		return r.stopped(st)
-	}
-	defer func() { <-sem }()
 
 	for {
 		st.Attempt++
@@ -278,19 +280,15 @@ func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
 	now := time.Now().UTC()
 	code := 0
 	st.Status, st.EndedAt, st.ExitCode, st.PID = StatusCompleted, &now, &code, 0
-	r.e.rec.put(st, true)
 	if ps.Deterministic {
-		err := r.e.cfg.Store.PutReuse(context.Background(), store.Reuse{Key: key, Workspace: r.job.Workspace,
-			Job: r.job.Name, Step: ps.Name, Outputs: st.Outputs, CreatedAt: now})
-		if err != nil {
-			r.e.cfg.Logger.Warn("record reuse", "step", ps.Name, "err", err)
-		}
+		r.e.rec.putReuse(store.Reuse{Key: key, Workspace: r.job.Workspace, Job: r.job.Name, Step: ps.Name, Outputs: st.Outputs, CreatedAt: now})
 	}
+	r.e.rec.put(st, true)
 	return st
 }
 
 // tryReuse completes the step from an earlier identical run, if any.
-func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key string, logf io.Writer) (store.Step, bool) {
+func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key, dir, logPath string) (store.Step, bool) {
 	if r.plan.ForceRerun || !ps.Deterministic {
 		return st, false
 	}
@@ -303,11 +301,14 @@ func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key string, logf io.Write
 			return st, false
 		}
 	}
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		msg := fmt.Sprintf("[ciel] reused: outputs of job %s step %s (component, code, environment and inputs unchanged); nothing ran\n", prev.Job, prev.Step)
+		_ = os.WriteFile(logPath, []byte(msg), 0o644)
+	}
 	now := time.Now().UTC()
 	code := 0
 	st.Status, st.StartedAt, st.EndedAt, st.ExitCode = StatusCompleted, &now, &now, &code
 	st.ReusedFrom, st.Outputs = prev.Job+"/"+prev.Step, prev.Outputs
-	fmt.Fprintf(logf, "[ciel] reused: outputs of job %s step %s (component, code, environment and inputs unchanged); nothing ran\n", prev.Job, prev.Step)
 	r.e.rec.put(st, true)
 	return st, true
 }
@@ -354,14 +355,11 @@ func reuseKey(ps *PlanStep, inputs map[string]string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// resetDir makes dir exist and be empty.
+// resetDir makes dir exist and be empty, even when an earlier attempt left
+// read-only inputs in it.
 func resetDir(dir string) error {
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		// Read-only inputs from an earlier attempt: make them writable.
-		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o755) })
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("clear %s: %w", dir, err)
-		}
+	if err := blob.RemoveMaterialized(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("clear %s: %w", dir, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
