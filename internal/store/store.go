@@ -57,21 +57,21 @@ type Asset struct {
 
 // Job is a submitted job: a command job or a pipeline.
 type Job struct {
-	Workspace      string          `json:"workspace"`
-	Name           string          `json:"name"`
-	Type           string          `json:"type"`
-	DisplayName    string          `json:"display_name,omitempty"`
-	ExperimentName string          `json:"experiment_name,omitempty"`
-	Status         string          `json:"status"`
-	Error          string          `json:"error,omitempty"`
-	Spec           json.RawMessage `json:"spec"` // the submitted spec.Job
-	Plan           json.RawMessage `json:"plan"` // the engine's resolved plan
-	Outputs        map[string]string `json:"outputs,omitempty"` // pipeline output -> blob digest
-	Archived       bool            `json:"archived,omitempty"`
-	CancelRequested bool           `json:"cancel_requested,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
-	StartedAt      *time.Time      `json:"started_at,omitempty"`
-	EndedAt        *time.Time      `json:"ended_at,omitempty"`
+	Workspace       string            `json:"workspace"`
+	Name            string            `json:"name"`
+	Type            string            `json:"type"`
+	DisplayName     string            `json:"display_name,omitempty"`
+	ExperimentName  string            `json:"experiment_name,omitempty"`
+	Status          string            `json:"status"`
+	Error           string            `json:"error,omitempty"`
+	Spec            json.RawMessage   `json:"spec"`              // the submitted spec.Job
+	Plan            json.RawMessage   `json:"plan"`              // the engine's resolved plan
+	Outputs         map[string]string `json:"outputs,omitempty"` // pipeline output -> blob digest
+	Archived        bool              `json:"archived,omitempty"`
+	CancelRequested bool              `json:"cancel_requested,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	StartedAt       *time.Time        `json:"started_at,omitempty"`
+	EndedAt         *time.Time        `json:"ended_at,omitempty"`
 }
 
 // Step is one leaf step of a job (a command job has exactly one).
@@ -109,6 +109,7 @@ type Store interface {
 	CreateWorkspace(ctx context.Context, w Workspace) error
 	// GetWorkspace returns ErrNotFound when there is no such workspace.
 	GetWorkspace(ctx context.Context, name string) (Workspace, error)
+	// ListWorkspaces returns every workspace.
 	ListWorkspaces(ctx context.Context) ([]Workspace, error)
 	// DeleteWorkspace removes the workspace and everything in it;
 	// ErrNotFound if absent.
@@ -123,11 +124,15 @@ type Store interface {
 	GetAsset(ctx context.Context, ws, kind, name, version string) (Asset, error)
 	// ListAssets lists a workspace's assets of a kind, every version of name
 	// when name is set, else the latest version of each name; newest first.
+	// "Latest" is the version GetAsset returns for version "" (names whose
+	// versions are all archived are left out). ErrNotFound when the
+	// workspace is absent.
 	ListAssets(ctx context.Context, ws, kind, name string) ([]Asset, error)
 	// ArchiveAsset sets Archived on one version (all versions when version
 	// is ""). ErrNotFound when absent.
 	ArchiveAsset(ctx context.Context, ws, kind, name, version string, archived bool) error
 	// DeleteAsset removes a version (all versions when version is "").
+	// ErrNotFound when absent.
 	DeleteAsset(ctx context.Context, ws, kind, name, version string) error
 
 	// CreateJob stores a job and its steps in one transaction; ErrConflict
@@ -136,19 +141,22 @@ type Store interface {
 	// GetJob returns ErrNotFound when absent.
 	GetJob(ctx context.Context, ws, name string) (Job, error)
 	// ListJobs lists a workspace's jobs, newest first, leaving out archived
-	// ones unless includeArchived.
+	// ones unless includeArchived. ErrNotFound when the workspace is absent.
 	ListJobs(ctx context.Context, ws string, includeArchived bool) ([]Job, error)
 	// UpdateJob replaces the mutable fields of a job (status, error,
-	// outputs, times, archived, cancel_requested).
+	// outputs, times, archived, cancel_requested). ErrNotFound when absent.
 	UpdateJob(ctx context.Context, j Job) error
 	// ListActiveJobs returns jobs of every workspace whose status is not
-	// terminal, so a restarted server can resume them.
+	// terminal (Completed, Failed or Canceled), so a restarted server can
+	// resume them.
 	ListActiveJobs(ctx context.Context) ([]Job, error)
 
-	// ListSteps returns a job's steps ordered by name.
+	// ListSteps returns a job's steps ordered by name; ErrNotFound when the
+	// job is absent.
 	ListSteps(ctx context.Context, ws, job string) ([]Step, error)
 	// UpdateSteps replaces the mutable fields of several steps in one
-	// transaction. Concurrent callers may share one commit.
+	// transaction. Concurrent callers may share one commit. ErrNotFound,
+	// and no step changed, when any step is absent.
 	UpdateSteps(ctx context.Context, steps ...Step) error
 
 	// PutReuse records a reuse entry, replacing any earlier one for the key.
@@ -156,5 +164,7 @@ type Store interface {
 	// GetReuse returns ErrNotFound when no step with the key has completed.
 	GetReuse(ctx context.Context, ws, key string) (Reuse, error)
 
+	// Close releases the store after queued writes finish; acknowledged
+	// writes stay durable.
 	Close() error
 }
