@@ -3,9 +3,11 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -20,7 +22,9 @@ const FollowInterval = 100 * time.Millisecond
 // the log files, so it works for jobs run before a restart as well. flush,
 // when set, is called after each batch of lines.
 func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush func()) error {
-	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{}, status: map[string]string{}}
+	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
+		status: map[string]string{}, drained: map[string]bool{}}
+	var order map[string]int
 	for {
 		j, err := e.cfg.Store.GetJob(ctx, ws, name)
 		if err != nil {
@@ -31,6 +35,10 @@ func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush
 			return err
 		}
 		f.pipeline = j.Type != "command"
+		if order == nil {
+			order = planOrder(j.Plan)
+		}
+		sort.SliceStable(steps, func(a, b int) bool { return order[steps[a].Name] < order[steps[b].Name] })
 		terminal := Terminal(j.Status)
 		for _, s := range steps {
 			if err := f.step(s, terminal); err != nil {
@@ -71,6 +79,19 @@ type follower struct {
 	offsets  map[string]int64
 	partial  map[string][]byte
 	status   map[string]string
+	drained  map[string]bool // terminal steps whose log is fully printed
+}
+
+// planOrder maps step names to their place in the plan (dependencies
+// first), so streams print steps in the order they run.
+func planOrder(raw []byte) map[string]int {
+	var p Plan
+	_ = json.Unmarshal(raw, &p)
+	m := make(map[string]int, len(p.Steps))
+	for i, s := range p.Steps {
+		m[s.Name] = i
+	}
+	return m
 }
 
 // step prints what is new about one step.
@@ -87,12 +108,14 @@ func (f *follower) step(s store.Step, final bool) error {
 			}
 		}
 	}
-	if s.Status == StatusNotStarted {
+	if s.Status == StatusNotStarted || f.drained[s.Name] {
 		return nil
 	}
-	if err := f.drain(s.Name, prefix, final || Terminal(s.Status)); err != nil {
+	last := final || Terminal(s.Status)
+	if err := f.drain(s.Name, prefix, last); err != nil {
 		return err
 	}
+	f.drained[s.Name] = Terminal(s.Status)
 	return nil
 }
 

@@ -367,21 +367,32 @@ func resetDir(dir string) error {
 	return nil
 }
 
-// prefixWriter prefixes each write with p; env builds write whole lines.
+// prefixWriter prefixes every line written through it with p, however the
+// writes split the lines.
 func prefixWriter(w io.Writer, p string) io.Writer {
-	return writerFunc(func(b []byte) (int, error) {
-		for _, line := range strings.SplitAfter(string(b), "\n") {
-			if line == "" {
-				continue
-			}
-			if _, err := io.WriteString(w, p+line); err != nil {
-				return 0, err
-			}
-		}
-		return len(b), nil
-	})
+	return &prefixer{w: w, p: []byte(p), atStart: true}
 }
 
-type writerFunc func([]byte) (int, error)
+type prefixer struct {
+	w       io.Writer
+	p       []byte
+	atStart bool
+}
 
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+func (x *prefixer) Write(b []byte) (int, error) {
+	var out []byte
+	for _, c := range b {
+		if x.atStart {
+			out = append(out, x.p...)
+			x.atStart = false
+		}
+		out = append(out, c)
+		if c == '\n' {
+			x.atStart = true
+		}
+	}
+	if _, err := x.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
