@@ -117,8 +117,11 @@ func kindOf(r *http.Request) (string, error) {
 }
 
 func assetView(a store.Asset) client.Asset {
-	return client.Asset{Kind: a.Kind, Name: a.Name, Version: a.Version, Archived: a.Archived, CreatedAt: a.CreatedAt, Spec: a.Spec,
-		ID: fmt.Sprintf("azureml:%s:%s", a.Name, a.Version)}
+	id := "azureml:" + a.Name
+	if a.Version != "" {
+		id += ":" + a.Version
+	}
+	return client.Asset{Kind: a.Kind, Name: a.Name, Version: a.Version, Archived: a.Archived, CreatedAt: a.CreatedAt, Spec: a.Spec, ID: id}
 }
 
 func (s *server) createAsset(_ http.ResponseWriter, r *http.Request) (any, error) {

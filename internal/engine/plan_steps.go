@@ -192,7 +192,9 @@ func (p *planner) stepInputs(path string, step *spec.Job, comp *spec.Component, 
 			continue
 		}
 		if decl != nil {
-			pi.Type = decl.Type
+			if decl.Type != "" {
+				pi.Type = decl.Type
+			}
 			pi.Optional = decl.Optional
 		}
 		out[name] = *pi

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/spec"
+)
+
+// computeKind is compute for the shared asset commands.
+var computeKind = assetKind{
+	kind:    client.KindCompute,
+	noun:    "compute",
+	columns: []string{"Type", "Size", "Max instances", "Max concurrency"},
+	cells: func(v assetFields) []string {
+		return []string{v.str("type"), v.str("size"), v.str("max_instances"), v.str("max_concurrency")}
+	},
+}
+
+func newComputeCommand(b *base) *cobra.Command {
+	return newGroup("compute", "Manage compute targets (every type runs steps as local processes)",
+		newComputeCreateCommand(b),
+		newAssetShowCommand(b, computeKind),
+		newAssetListCommand(b, computeKind),
+		newComputeDeleteCommand(b),
+	)
+}
+
+// computeCreateOpts are the options of `ciel compute create`.
+type computeCreateOpts struct {
+	scope
+	File           string
+	Sets           []string
+	Name           string
+	Type           string
+	Size           string
+	MinInstances   int
+	MaxInstances   int
+	MaxConcurrency int
+	output
+}
+
+// Validate checks a file or a name and type are given, and the numbers.
+func (o *computeCreateOpts) Validate() error {
+	if len(o.Sets) > 0 && o.File == "" {
+		return errors.New("--set needs --file")
+	}
+	if o.File == "" {
+		if o.Name == "" || o.Type == "" {
+			return errors.New("give --file compute.yml, or --name and --type")
+		}
+		switch o.Type {
+		case "local", "amlcompute", "kubernetes":
+		default:
+			return fmt.Errorf("--type %q: want local, amlcompute or kubernetes", o.Type)
+		}
+	}
+	if o.MinInstances < 0 || o.MaxInstances < 0 || o.MaxConcurrency < 0 {
+		return errors.New("--min-instances, --max-instances and --max-concurrency must not be negative")
+	}
+	if o.MaxInstances > 0 && o.MinInstances > o.MaxInstances {
+		return fmt.Errorf("--min-instances %d is more than --max-instances %d", o.MinInstances, o.MaxInstances)
+	}
+	if err := o.scope.validate(); err != nil {
+		return err
+	}
+	return o.output.validate()
+}
+
+// compute returns the spec the options describe: the file's, with the
+// flags given (non-empty, non-zero) taking precedence.
+func (o *computeCreateOpts) compute() (*spec.Compute, error) {
+	c := &spec.Compute{}
+	if o.File != "" {
+		var err error
+		if c, err = spec.ParseComputeFile(o.File, spec.Options{Sets: o.Sets}); err != nil {
+			return nil, usageError(err)
+		}
+	}
+	if o.Name != "" {
+		c.Name = o.Name
+	}
+	if o.Type != "" {
+		c.Type = o.Type
+	}
+	if o.Size != "" {
+		c.Size = o.Size
+	}
+	if o.MinInstances != 0 {
+		c.MinInstances = o.MinInstances
+	}
+	if o.MaxInstances != 0 {
+		c.MaxInstances = o.MaxInstances
+	}
+	if o.MaxConcurrency != 0 {
+		c.MaxConcurrency = o.MaxConcurrency
+	}
+	return c, nil
+}
+
+type computeCreateCmd struct{ *base }
+
+// Run creates (or replaces) the compute and prints it.
+func (c *computeCreateCmd) Run(ctx context.Context, o *computeCreateOpts) error {
+	comp, err := o.compute()
+	if err != nil {
+		return err
+	}
+	cl, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := cl.CreateAsset(ctx, o.Workspace, client.KindCompute, comp)
+	if err != nil {
+		return fmt.Errorf("create compute %q: %w", comp.Name, err)
+	}
+	return computeKind.printAsset(c.base, &o.output, a)
+}
+
+func newComputeCreateCommand(b *base) *cobra.Command {
+	opts := &computeCreateOpts{}
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create or update a compute target",
+		Example: `  ciel compute create --name cpu-cluster --type amlcompute --max-instances 4
+  ciel compute create --file compute.yml`,
+		RunE: runE(b, &computeCreateCmd{b}, opts),
+	}
+	f := cmd.Flags()
+	opts.scope.bind(f)
+	f.StringVarP(&opts.File, "file", "f", "", "compute YAML file")
+	f.StringArrayVar(&opts.Sets, "set", nil, "override file values: path=value ...")
+	f.StringVarP(&opts.Name, "name", "n", "", "compute name")
+	f.StringVarP(&opts.Type, "type", "t", "", "local, amlcompute or kubernetes")
+	f.StringVar(&opts.Size, "size", "", "VM size (recorded only)")
+	f.IntVar(&opts.MinInstances, "min-instances", 0, "minimum instances (recorded only)")
+	f.IntVar(&opts.MaxInstances, "max-instances", 0, "maximum instances: how many steps run at once on amlcompute")
+	f.IntVar(&opts.MaxConcurrency, "max-concurrency", 0, "how many steps run at once (default: max instances, or the CPU count)")
+	opts.output.bind(f, formatJSON)
+	return cmd
+}
+
+// computeDeleteOpts are the options of `ciel compute delete`.
+type computeDeleteOpts struct {
+	scope
+	Name string
+	Yes  bool
+}
+
+// Validate checks the name and workspace.
+func (o *computeDeleteOpts) Validate() error {
+	if o.Name == "" {
+		return errors.New("--name is required")
+	}
+	return o.scope.validate()
+}
+
+type computeDeleteCmd struct{ *base }
+
+// Run deletes the compute after asking, unless --yes.
+func (c *computeDeleteCmd) Run(ctx context.Context, o *computeDeleteOpts) error {
+	if !o.Yes {
+		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete compute %q?", o.Name))
+		if err != nil || !ok {
+			return err
+		}
+	}
+	cl, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cl.DeleteAsset(ctx, o.Workspace, client.KindCompute, o.Name); err != nil {
+		return fmt.Errorf("delete compute %q: %w", o.Name, err)
+	}
+	return nil
+}
+
+func newComputeDeleteCommand(b *base) *cobra.Command {
+	opts := &computeDeleteOpts{}
+	cmd := &cobra.Command{Use: "delete", Short: "Delete a compute target", RunE: runE(b, &computeDeleteCmd{b}, opts)}
+	opts.scope.bind(cmd.Flags())
+	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "compute name")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
