@@ -51,9 +51,30 @@ type EnvBuilder interface {
 	Ensure(ctx context.Context, s envs.Spec, w io.Writer) (envs.Env, error)
 }
 
-// StepHook adds to a step's environment before it starts (tracking sets
-// MLFLOW_* variables this way). It may be nil.
-type StepHook func(ctx context.Context, ws, job, step string) ([]string, error)
+// StepInfo describes a step to an Observer.
+type StepInfo struct {
+	Workspace  string
+	Job        string // job name
+	JobType    string // command or pipeline
+	Experiment string // the job's experiment_name ("Default" when unset)
+	Display    string // the job's display name
+	Step       string // leaf step name ("main" for a command job)
+	Attempt    int
+}
+
+// Observer hears about jobs and steps as they run; tracking uses it to make
+// every job and step an MLflow run. Calls may be concurrent.
+type Observer interface {
+	// StepStarting is called before each attempt of a step starts; the
+	// returned KEY=VALUE pairs are added to the step's environment. An error
+	// fails the attempt.
+	StepStarting(ctx context.Context, s StepInfo) ([]string, error)
+	// StepFinished is called once a step is terminal (Completed, Failed or
+	// Canceled), including a step completed by reuse.
+	StepFinished(ctx context.Context, s StepInfo, status string)
+	// JobFinished is called once a job is terminal.
+	JobFinished(ctx context.Context, ws, job, status string)
+}
 
 // Config configures an Engine.
 type Config struct {
@@ -64,8 +85,8 @@ type Config struct {
 	Envs     EnvBuilder
 	Executor compute.Executor
 	Logger   *slog.Logger
-	// StepEnv, when set, is called before each step starts.
-	StepEnv StepHook
+	// Observer, when set, hears about steps and jobs.
+	Observer Observer
 }
 
 // Engine runs jobs. Its methods may be called concurrently.

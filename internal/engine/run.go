@@ -90,6 +90,9 @@ func (r *jobRun) loop() {
 		res := <-results
 		inflight--
 		*r.steps[res.name] = res.step
+		if obs := r.e.cfg.Observer; obs != nil && Terminal(res.step.Status) {
+			obs.StepFinished(context.Background(), r.info(res.name, res.step.Attempt), res.step.Status)
+		}
 		if res.step.Status != StatusCompleted {
 			failed = true
 			if !r.plan.ContinueOnStepFailure && r.ctx.Err() == nil {
@@ -169,6 +172,9 @@ func (r *jobRun) finish() {
 	now := time.Now().UTC()
 	r.job.Status, r.job.EndedAt = status, &now
 	r.saveJob()
+	if obs := r.e.cfg.Observer; obs != nil {
+		obs.JobFinished(context.Background(), r.job.Workspace, r.job.Name, status)
+	}
 }
 
 func (r *jobRun) saveJob() {

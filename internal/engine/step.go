@@ -142,7 +142,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	if err != nil {
 		return compute.Result{}, fmt.Errorf("command: %w", err)
 	}
-	procEnv, err := r.stepEnv(ps, env, wd, vars)
+	procEnv, err := r.stepEnv(ps, st.Attempt, env, vars)
 	if err != nil {
 		return compute.Result{}, err
 	}
@@ -159,7 +159,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 }
 
 // stepEnv is the complete environment of a step's process.
-func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, wd string, vars []string) ([]string, error) {
+func (r *jobRun) stepEnv(ps *PlanStep, attempt int, env envs.Env, vars []string) ([]string, error) {
 	out := make([]string, 0, len(os.Environ())+len(ps.EnvVars)+len(vars)+8)
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "PATH=") && env.BinDir != "" {
@@ -176,8 +176,8 @@ func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, wd string, vars []string) (
 		"AZUREML_RUN_ID="+r.job.Name,
 		"PYTHONUNBUFFERED=1",
 	)
-	if r.e.cfg.StepEnv != nil {
-		extra, err := r.e.cfg.StepEnv(r.ctx, r.job.Workspace, r.job.Name, ps.Name)
+	if obs := r.e.cfg.Observer; obs != nil {
+		extra, err := obs.StepStarting(r.ctx, r.info(ps.Name, attempt))
 		if err != nil {
 			return nil, fmt.Errorf("step environment: %w", err)
 		}
@@ -187,6 +187,12 @@ func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, wd string, vars []string) (
 		out = append(out, k+"="+ps.EnvVars[k])
 	}
 	return append(out, vars...), nil
+}
+
+// info describes a step of this job to the observer.
+func (r *jobRun) info(step string, attempt int) StepInfo {
+	return StepInfo{Workspace: r.job.Workspace, Job: r.job.Name, JobType: r.job.Type, Experiment: r.job.ExperimentName,
+		Display: r.job.DisplayName, Step: step, Attempt: attempt}
 }
 
 // inputDigests resolves every input to a literal or a tree digest, with
