@@ -1,0 +1,276 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
+	"github.com/ciel-mlops/ciel/internal/compute/local"
+	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+)
+
+// testBundle is what a test needs besides the engine.
+type testBundle struct {
+	home  string
+	st    store.Store
+	blobs blob.Store
+}
+
+func setup(t *testing.T) (*Engine, *testBundle) {
+	t.Helper()
+	ctx := context.Background()
+	home := t.TempDir()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(home, "ciel.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := bloblocal.Open(bloblocal.Config{Dir: filepath.Join(home, "blobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := envs.New(envs.Config{Dir: filepath.Join(home, "envs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateWorkspace(ctx, store.Workspace{Name: "ws", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}})
+	t.Cleanup(func() {
+		e.Close()
+		st.Close()
+	})
+	return e, &testBundle{home: home, st: st, blobs: blobs}
+}
+
+func parse(t *testing.T, dir, yml string) *spec.Job {
+	t.Helper()
+	p := filepath.Join(dir, "job.yml")
+	if err := os.WriteFile(p, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j, err := spec.ParseJobFile(p, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	e, tb := setup(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "inner.yml"), []byte(`
+type: pipeline
+inputs: {n: {type: integer}}
+outputs: {out: {type: uri_folder}}
+jobs:
+  leaf:
+    type: command
+    inputs: {n: "${{parent.inputs.n}}"}
+    command: echo ${{inputs.n}} > ${{outputs.o}}/n
+    outputs:
+      o: ${{parent.outputs.out}}
+`), 0o644)
+	cases := []struct {
+		name    string
+		yml     string
+		steps   []string
+		deps    map[string][]string
+		outputs map[string]PortRef
+		err     string
+	}{
+		{
+			name: "chain", steps: []string{"a", "b"}, deps: map[string][]string{"b": {"a"}},
+			outputs: map[string]PortRef{"final": {Step: "b", Port: "o"}},
+			yml: `type: pipeline
+outputs: {final: {type: uri_folder}}
+jobs:
+  b:
+    type: command
+    inputs: {i: "${{parent.jobs.a.outputs.o}}"}
+    outputs: {o: "${{parent.outputs.final}}"}
+    command: cp -r ${{inputs.i}} ${{outputs.o}}
+  a:
+    type: command
+    outputs: {o: {type: uri_folder}}
+    command: echo > ${{outputs.o}}/x
+`,
+		},
+		{
+			name: "nested pipeline component", steps: []string{"sub/leaf", "use"}, deps: map[string][]string{"use": {"sub/leaf"}},
+			yml: `type: pipeline
+jobs:
+  sub:
+    type: pipeline
+    component: ./inner.yml
+    inputs: {n: 3}
+  use:
+    type: command
+    inputs: {i: "${{parent.jobs.sub.outputs.out}}"}
+    command: cat ${{inputs.i}}/n
+`,
+		},
+		{
+			name: "missing compute", err: "ciel compute create",
+			yml:  "type: command\ncommand: echo\ncompute: azureml:gpu\n",
+		},
+		{
+			name: "missing registered component", err: "ciel component create",
+			yml:  "type: pipeline\njobs:\n  a:\n    component: azureml:nothing@latest\n",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			j := parse(t, dir, tc.yml)
+			plan, err := e.buildPlan(context.Background(), "ws", j)
+			if tc.err != "" {
+				var se *spec.Error
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &se) || se.Pos.Line == 0 {
+					t.Fatalf("err = %v, want a located error containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, s := range plan.Steps {
+				names = append(names, s.Name)
+				if want := tc.deps[s.Name]; strings.Join(want, ",") != strings.Join(s.Deps, ",") {
+					t.Errorf("step %s deps %v, want %v", s.Name, s.Deps, want)
+				}
+			}
+			if strings.Join(names, ",") != strings.Join(tc.steps, ",") {
+				t.Errorf("steps %v, want %v", names, tc.steps)
+			}
+			for k, v := range tc.outputs {
+				if plan.Outputs[k] != v {
+					t.Errorf("output %s = %v, want %v", k, plan.Outputs[k], v)
+				}
+			}
+		})
+	}
+	_ = tb
+}
+
+func TestReuseKeyChangesWithInputs(t *testing.T) {
+	t.Parallel()
+	ps := &PlanStep{Command: "echo ${{inputs.x}}", Outputs: map[string]PlanOutput{"o": {Type: "uri_folder"}}}
+	base := reuseKey(ps, map[string]string{"x": "value:1"})
+	if base != reuseKey(ps, map[string]string{"x": "value:1"}) {
+		t.Fatal("reuse key is not stable")
+	}
+	for name, mutate := range map[string]func(p PlanStep) (PlanStep, map[string]string){
+		"input value": func(p PlanStep) (PlanStep, map[string]string) { return p, map[string]string{"x": "value:2"} },
+		"command":     func(p PlanStep) (PlanStep, map[string]string) { p.Command += " "; return p, map[string]string{"x": "value:1"} },
+		"code":        func(p PlanStep) (PlanStep, map[string]string) { p.Code = "sha256:1"; return p, map[string]string{"x": "value:1"} },
+		"environment": func(p PlanStep) (PlanStep, map[string]string) { p.Env.CondaFile = "x"; return p, map[string]string{"x": "value:1"} },
+		"env vars": func(p PlanStep) (PlanStep, map[string]string) {
+			p.EnvVars = map[string]string{"A": "1"}
+			return p, map[string]string{"x": "value:1"}
+		},
+	} {
+		p, in := mutate(*ps)
+		if reuseKey(&p, in) == base {
+			t.Errorf("changing the %s kept the reuse key", name)
+		}
+	}
+}
+
+// A pipeline runs end to end through the engine: data passes between steps,
+// outputs land in the blob store, and an identical second run is reused.
+func TestRunAndReuse(t *testing.T) {
+	t.Parallel()
+	e, tb := setup(t)
+	ctx := context.Background()
+	yml := `type: pipeline
+inputs: {word: hello}
+outputs: {final: {type: uri_folder}}
+jobs:
+  a:
+    type: command
+    inputs: {w: "${{parent.inputs.word}}"}
+    outputs: {o: {type: uri_folder}}
+    command: echo ${{inputs.w}} > ${{outputs.o}}/w.txt
+  b:
+    type: command
+    inputs: {i: "${{parent.jobs.a.outputs.o}}"}
+    outputs: {o: "${{parent.outputs.final}}"}
+    command: tr a-z A-Z < ${{inputs.i}}/w.txt > ${{outputs.o}}/W.txt
+`
+	dir := t.TempDir()
+	j1, err := e.Submit(ctx, "ws", parse(t, dir, yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Wait("ws", j1.Name)
+	got, err := tb.st.GetJob(ctx, "ws", j1.Name)
+	if err != nil || got.Status != StatusCompleted {
+		t.Fatalf("job %+v, %v", got, err)
+	}
+	out := t.TempDir()
+	if err := blob.Materialize(ctx, tb.blobs, got.Outputs["final"], out, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "W.txt")); string(b) != "HELLO\n" {
+		t.Errorf("final output %q", b)
+	}
+
+	j2, err := e.Submit(ctx, "ws", parse(t, dir, yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Wait("ws", j2.Name)
+	steps, _ := tb.st.ListSteps(ctx, "ws", j2.Name)
+	for _, s := range steps {
+		if s.Status != StatusCompleted || s.ReusedFrom != j1.Name+"/"+s.Name {
+			t.Errorf("step %s: status %s reused from %q", s.Name, s.Status, s.ReusedFrom)
+		}
+	}
+	var plan Plan
+	_ = json.Unmarshal(got.Plan, &plan)
+	if len(plan.Steps) != 2 {
+		t.Errorf("plan has %d steps", len(plan.Steps))
+	}
+}
+
+func TestFollowPrefixesSteps(t *testing.T) {
+	t.Parallel()
+	e, _ := setup(t)
+	ctx := context.Background()
+	j, err := e.Submit(ctx, "ws", parse(t, t.TempDir(), "type: pipeline\njobs:\n  hi:\n    type: command\n    command: printf 'one\\ntwo'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := e.Follow(ctx, "ws", j.Name, &b, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[hi] one\n", "[hi] two\n", "[hi] status: Completed\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("stream %q lacks %q", b.String(), want)
+		}
+	}
+}
+
+func TestPrefixWriterSplitsLines(t *testing.T) {
+	var b strings.Builder
+	w := prefixWriter(&b, "> ")
+	for _, s := range []string{"ab", "c\nd", "\n", "e\n"} {
+		w.Write([]byte(s))
+	}
+	if b.String() != "> abc\n> d\n> e\n" {
+		t.Errorf("got %q", b.String())
+	}
+}
