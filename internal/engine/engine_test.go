@@ -26,7 +26,9 @@ type testBundle struct {
 	blobs blob.Store
 }
 
-func setup(t *testing.T) (*Engine, *testBundle) {
+func setup(t *testing.T) (*Engine, *testBundle) { return setupB(t) }
+
+func setupB(t testing.TB) (*Engine, *testBundle) {
 	t.Helper()
 	ctx := context.Background()
 	home := t.TempDir()

@@ -34,7 +34,10 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 		if comp.Type == spec.JobPipeline {
 			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, comp.Outputs)
 		} else {
-			outs, err = p.addCommand(prefix+name, step, comp, ins, step.Compute)
+			var compute string
+			if compute, err = computeOf(step, inputs); err == nil {
+				outs, err = p.addCommand(prefix+name, step, comp, ins, compute)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -60,6 +63,23 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 		}
 	}
 	return pipeOuts, nil
+}
+
+// computeOf is a step's compute, which may be bound to a pipeline input
+// (compute: ${{parent.inputs.cluster}}).
+func computeOf(step *spec.Job, inputs map[string]PlanInput) (string, error) {
+	if !spec.IsBinding(step.Compute) {
+		return step.Compute, nil
+	}
+	b, err := spec.ParseBinding(step.Compute)
+	if err != nil || b.Kind != "inputs" {
+		return "", spec.Errorf(step.Pos, "compute %s: expected ${{parent.inputs.<name>}}", step.Compute)
+	}
+	in, ok := inputs[b.Port]
+	if !ok || in.Value == nil {
+		return "", spec.Errorf(step.Pos, "compute %s: pipeline input %q has no literal value", step.Compute, b.Port)
+	}
+	return *in.Value, nil
 }
 
 // stepOrder sorts a pipeline's steps so every step comes after the steps

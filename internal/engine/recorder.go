@@ -95,16 +95,27 @@ func (r *recorder) loop() {
 		seq := r.queued
 		r.mu.Unlock()
 
+		// Issued together so the store commits them in one transaction.
+		var wg sync.WaitGroup
 		if len(batch) > 0 {
-			if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
-				r.log.Error("record step states", "steps", len(batch), "err", err)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
+					r.log.Error("record step states", "steps", len(batch), "err", err)
+				}
+			}()
 		}
 		for _, e := range reuses {
-			if err := r.st.PutReuse(context.Background(), e); err != nil {
-				r.log.Warn("record reuse", "step", e.Step, "err", err)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.st.PutReuse(context.Background(), e); err != nil {
+					r.log.Warn("record reuse", "step", e.Step, "err", err)
+				}
+			}()
 		}
+		wg.Wait()
 
 		r.mu.Lock()
 		r.written = seq

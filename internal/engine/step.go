@@ -50,7 +50,16 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 	case <-r.ctx.Done():
 		return r.stopped(st)
 	}
-	defer func() { <-sem }()
+	// The slot is given back as soon as the process is done, before the
+	// result is made durable, so the next step starts during the commit.
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-sem
+		}
+	}
+	defer release()
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r.fail(st, fmt.Sprintf("create step directory: %v", err), logPath)
@@ -68,9 +77,11 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 		e.rec.put(st, false)
 		res, err := r.attempt(ps, &st, dir, logPath, logf, inputs)
 		if r.ctx.Err() != nil {
+			release()
 			return r.stopped(st)
 		}
 		if err == nil && res.ExitCode == 0 && !res.TimedOut {
+			release()
 			return r.complete(ps, st, key)
 		}
 		msg := ""
@@ -88,6 +99,7 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 			fmt.Fprintf(logf, "[ciel] attempt %d %s; retrying (%d of %d retries)\n", st.Attempt, msg, st.Attempt, ps.MaxRetries)
 			continue
 		}
+		release()
 		return r.fail(st, msg, logPath)
 	}
 }
