@@ -125,11 +125,11 @@ jobs:
 		},
 		{
 			name: "missing compute", err: "ciel compute create",
-			yml:  "type: command\ncommand: echo\ncompute: azureml:gpu\n",
+			yml: "type: command\ncommand: echo\ncompute: azureml:gpu\n",
 		},
 		{
 			name: "missing registered component", err: "ciel component create",
-			yml:  "type: pipeline\njobs:\n  a:\n    component: azureml:nothing@latest\n",
+			yml: "type: pipeline\njobs:\n  a:\n    component: azureml:nothing@latest\n",
 		},
 	}
 	for _, tc := range cases {
@@ -175,9 +175,18 @@ func TestReuseKeyChangesWithInputs(t *testing.T) {
 	}
 	for name, mutate := range map[string]func(p PlanStep) (PlanStep, map[string]string){
 		"input value": func(p PlanStep) (PlanStep, map[string]string) { return p, map[string]string{"x": "value:2"} },
-		"command":     func(p PlanStep) (PlanStep, map[string]string) { p.Command += " "; return p, map[string]string{"x": "value:1"} },
-		"code":        func(p PlanStep) (PlanStep, map[string]string) { p.Code = "sha256:1"; return p, map[string]string{"x": "value:1"} },
-		"environment": func(p PlanStep) (PlanStep, map[string]string) { p.Env.CondaFile = "x"; return p, map[string]string{"x": "value:1"} },
+		"command": func(p PlanStep) (PlanStep, map[string]string) {
+			p.Command += " "
+			return p, map[string]string{"x": "value:1"}
+		},
+		"code": func(p PlanStep) (PlanStep, map[string]string) {
+			p.Code = "sha256:1"
+			return p, map[string]string{"x": "value:1"}
+		},
+		"environment": func(p PlanStep) (PlanStep, map[string]string) {
+			p.Env.CondaFile = "x"
+			return p, map[string]string{"x": "value:1"}
+		},
 		"env vars": func(p PlanStep) (PlanStep, map[string]string) {
 			p.EnvVars = map[string]string{"A": "1"}
 			return p, map[string]string{"x": "value:1"}
