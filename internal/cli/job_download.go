@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ciel-mlops/ciel/internal/progress"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -103,7 +104,9 @@ func (c *jobDownloadCmd) downloadOne(ctx context.Context, cl *client.Client, ws,
 		return 0, fmt.Errorf("download output %q of job %q: %w", d.output, job, err)
 	}
 	defer body.Close()
-	n, err := extractTar(body, d.dir)
+	meter := progress.Reader(body, progress.Terminal(), "Downloading "+d.output)
+	n, err := extractTar(meter, d.dir)
+	meter.Done()
 	if err != nil {
 		return n, fmt.Errorf("download output %q of job %q: %w", d.output, job, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/progress"
 )
 
 // uploadFunc uploads a local file or directory and returns the reference
@@ -37,7 +38,9 @@ func uploadPath(ctx context.Context, cl *client.Client, ws, localPath string) (s
 		pw.CloseWithError(err)
 		tarDone <- err
 	}()
-	up, err := cl.Upload(ctx, ws, pr)
+	meter := progress.Reader(pr, progress.Terminal(), "Uploading "+localPath)
+	up, err := cl.Upload(ctx, ws, meter)
+	meter.Done()
 	pr.CloseWithError(errUploadEnded) // unblocks the writer if the server stopped reading
 	if tarErr := <-tarDone; tarErr != nil && !errors.Is(tarErr, errUploadEnded) {
 		return "", fmt.Errorf("upload %s: %w", localPath, tarErr) // the cause, not the request it broke
