@@ -277,3 +277,68 @@ func TestCancelKillsProcessGroup(t *testing.T) {
 		t.Errorf("archived job still listed")
 	}
 }
+
+// A compute's --max-concurrency bounds how many steps run at once.
+func TestMaxConcurrencyHonoured(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ok("compute", "create", "--name", "two", "--type", "local", "--max-concurrency", "2")
+	log := filepath.Join(e.dir, "spans.txt")
+	var y strings.Builder
+	y.WriteString("type: pipeline\nsettings: {default_compute: azureml:two}\njobs:\n")
+	for i := 0; i < 6; i++ {
+		y.WriteString("  s" + strconv.Itoa(i) + ":\n    type: command\n    command: echo start >> " + log + "; sleep 0.4; echo end >> " + log + "\n")
+	}
+	e.write("p.yml", y.String())
+	e.ok("job", "create", "--file", "p.yml", "--stream")
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, most := 0, 0
+	for _, l := range strings.Fields(string(b)) {
+		if l == "start" {
+			running++
+		} else {
+			running--
+		}
+		most = max(most, running)
+	}
+	if most != 2 {
+		t.Errorf("at most %d steps ran at once, want exactly 2 (the compute's concurrency):\n%s", most, b)
+	}
+}
+
+// A pipeline job file used as a component inside another pipeline.
+func TestPipelineJobAsComponent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.write("inner.yml", `$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+inputs:
+  msg: hello
+outputs:
+  out: {type: uri_folder}
+jobs:
+  say:
+    type: command
+    inputs: {m: "${{parent.inputs.msg}}"}
+    outputs: {o: "${{parent.outputs.out}}"}
+    command: echo ${{inputs.m}} > ${{outputs.o}}/m.txt
+`)
+	e.write("outer.yml", `type: pipeline
+jobs:
+  sub:
+    type: pipeline
+    component: ./inner.yml
+    inputs: {msg: nested value}
+  show:
+    type: command
+    inputs: {i: "${{parent.jobs.sub.outputs.out}}"}
+    command: cat ${{inputs.i}}/m.txt
+`)
+	r := e.ok("job", "create", "--file", "outer.yml", "--stream")
+	if !strings.Contains(r.out, "[show] nested value") || !strings.Contains(r.out, "sub/say") {
+		t.Errorf("nested pipeline did not pass its output:\n%s", r.out)
+	}
+}

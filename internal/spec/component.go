@@ -46,7 +46,7 @@ type loadingFile struct{ abs, display string }
 
 // Keys a component accepts and ignores.
 var componentIgnored = []string{
-	"resources", "distribution", "properties", "additional_includes", "creation_context",
+	"resources", "distribution", "properties", "creation_context",
 	"id", "instance_count", "services", "identity", "queue_settings", "os_type", "inference_config",
 }
 
@@ -83,6 +83,7 @@ func (d *decoder) component(n *yaml.Node, path string) *Component {
 	command := map[string]fieldFunc{
 		"command":               func(p string, v *yaml.Node) { c.Command, _ = d.str(p, v); cmdNode = v },
 		"code":                  func(p string, v *yaml.Node) { c.Code = d.code(p, v) },
+		"additional_includes":   func(p string, v *yaml.Node) { c.AdditionalIncludes = d.includes(p, v) },
 		"environment":           func(p string, v *yaml.Node) { c.Environment = d.envRef(p, v) },
 		"environment_variables": d.mapInto(&c.EnvironmentVariables),
 	}
@@ -271,6 +272,44 @@ func (d *decoder) componentRef(path string, v *yaml.Node) *ComponentRef {
 	return ref
 }
 
+// includes reads additional_includes: a sequence of local files or folders,
+// relative to the component file, each made absolute. Two with the same base
+// name would land on the same place in the snapshot and are refused.
+func (d *decoder) includes(path string, v *yaml.Node) []string {
+	if isNull(v) {
+		return nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		d.errorf(v, path, "expected a sequence of local files or folders, got %s", describe(v))
+		return nil
+	}
+	var out []string
+	seen := map[string]int{}
+	for _, item := range v.Content {
+		item = d.resolve(item)
+		s, ok := d.str(path, item)
+		if !ok {
+			continue
+		}
+		if isRemote(s) {
+			d.errorf(item, path, "%q: only local files and folders can be included", s)
+			continue
+		}
+		abs, ok := d.dataPath(path, item)
+		if !ok {
+			continue
+		}
+		base := filepath.Base(abs)
+		if line, dup := seen[base]; dup {
+			d.errorf(item, path, "%q: another include (line %d) is also named %s in the snapshot", s, line, base)
+			continue
+		}
+		seen[base] = item.Line
+		out = append(out, abs)
+	}
+	return out
+}
+
 // describeValue describes n, quoting it when it is a scalar.
 func describeValue(n *yaml.Node) string {
 	if n.Kind == yaml.ScalarNode && !isNull(n) {
@@ -307,6 +346,12 @@ func (d *decoder) loadComponent(path string, v *yaml.Node, rel string) *Componen
 	}
 	d.s.loading = append(d.s.loading, loadingFile{abs: abs, display: display})
 	defer func() { d.s.loading = d.s.loading[:len(d.s.loading)-1] }()
+	if child.looksLikePipelineJob(root) {
+		if j := child.job(root, "", false); j != nil {
+			return jobAsComponent(j)
+		}
+		return nil
+	}
 	return child.component(root, "")
 }
 
