@@ -23,6 +23,11 @@ import (
 var cielBin string
 
 func TestMain(m *testing.M) {
+	// The race runtime sleeps a second before an instrumented binary exits;
+	// the tests run hundreds of short ciel commands.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
 	dir, err := os.MkdirTemp("", "ciel-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

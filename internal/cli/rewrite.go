@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -92,11 +94,14 @@ func (r *pathRewriter) job(ctx context.Context, j *spec.Job) error {
 	return nil
 }
 
-// component rewrites a component's code, environment and, for a pipeline
-// component, its steps.
+// component rewrites a component's code (with its additional_includes
+// merged in), environment and, for a pipeline component, its steps.
 func (r *pathRewriter) component(ctx context.Context, c *spec.Component) error {
 	if c == nil {
 		return nil
+	}
+	if err := r.snapshot(ctx, c); err != nil {
+		return err
 	}
 	if err := r.path(ctx, &c.Code, "code", c.Pos); err != nil {
 		return err
@@ -131,4 +136,113 @@ func (r *pathRewriter) environment(ctx context.Context, e *spec.Environment) err
 // data rewrites a data asset's path.
 func (r *pathRewriter) data(ctx context.Context, d *spec.Data) error {
 	return r.path(ctx, &d.Path, "path", d.Pos)
+}
+
+// snapshot merges a component's additional_includes into its code: the code
+// folder and every include (under its base name) are copied into a staging
+// folder, which is uploaded as the code, as Azure ML builds the snapshot.
+// An include colliding with a path of the code is refused.
+func (r *pathRewriter) snapshot(ctx context.Context, c *spec.Component) error {
+	if len(c.AdditionalIncludes) == 0 {
+		return nil
+	}
+	if c.Code != "" && !isLocalPath(c.Code) {
+		return usageError(fmt.Errorf("%sadditional_includes need a local code folder, not %s", posPrefix(c.Pos), c.Code))
+	}
+	stage, err := os.MkdirTemp("", "ciel-snapshot-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stage)
+	if c.Code != "" {
+		if err := stageCode(c.Code, stage); err != nil {
+			return usageError(fmt.Errorf("%scode: %w", posPrefix(c.Pos), err))
+		}
+	}
+	for _, inc := range c.AdditionalIncludes {
+		dst := filepath.Join(stage, filepath.Base(inc))
+		if _, err := os.Lstat(dst); err == nil {
+			return usageError(fmt.Errorf("%sadditional_includes: %s: the code already has %s", posPrefix(c.Pos), inc, filepath.Base(inc)))
+		}
+		if err := copyPath(inc, dst, nil); err != nil {
+			return usageError(fmt.Errorf("%sadditional_includes: %w", posPrefix(c.Pos), err))
+		}
+	}
+	ref, err := r.upload(ctx, stage)
+	if err != nil {
+		return fmt.Errorf("%scode: %w", posPrefix(c.Pos), err)
+	}
+	c.Code, c.AdditionalIncludes = ref, nil
+	return nil
+}
+
+// stageCode copies the code (a folder's contents, or a single file) into
+// stage.
+func stageCode(code, stage string) error {
+	fi, err := os.Stat(code)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return copyPath(code, filepath.Join(stage, filepath.Base(code)), nil)
+	}
+	ign, err := loadIgnore(code)
+	if err != nil {
+		return err
+	}
+	return copyPath(code, stage, ign)
+}
+
+// copyPath copies the file or folder src to dst, leaving out what ign (and
+// ignoredNames) name. Links to files are copied as files; links to folders,
+// and special files, are left out, as an upload leaves them out.
+func copyPath(src, dst string, ign ignoreList) error {
+	src, err := filepath.EvalSymlinks(src) // a linked folder is walked, not skipped
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if rel != "." && ign.match(filepath.ToSlash(rel), d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			return nil // dangling link, link to a folder, or special file
+		}
+		return copyFile(p, target, fi.Mode().Perm())
+	})
+}
+
+func copyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +131,91 @@ func TestPathRewriterUploadError(t *testing.T) {
 	err := newPathRewriter(func(context.Context, string) (string, error) { return "", boom }).job(t.Context(), job)
 	if !errors.Is(err, boom) || ExitCode(err) != ExitFailure {
 		t.Fatalf("err = %v, want it to wrap %v with exit code 1", err, boom)
+	}
+}
+
+// snapshotUploads records, for each upload, the files of the tar that
+// would be sent, before the staging folder is gone.
+type snapshotUploads struct {
+	trees []map[string]string
+}
+
+func (s *snapshotUploads) upload(t *testing.T) uploadFunc {
+	return func(_ context.Context, p string) (string, error) {
+		var buf bytes.Buffer
+		if err := writeTar(&buf, p); err != nil {
+			return "", err
+		}
+		s.trees = append(s.trees, tarFiles(t, &buf))
+		return "blob:sha256:" + strconv.Itoa(len(s.trees)), nil
+	}
+}
+
+func TestPathRewriterAdditionalIncludes(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"comp/src/main.py":              "from common.helper import f",
+		"comp/src/.amlignore":           "big/\n",
+		"comp/src/big/blob":             "large",
+		"common/helper.py":              "def f(): pass",
+		"common/__pycache__/helper.pyc": "x",
+		"shared/util.py":                "u",
+		"clash/main.py":                 "other",
+	})
+	p := func(name string) string { return filepath.Join(root, filepath.FromSlash(name)) }
+	if err := os.Symlink(p("common"), p("linked")); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		comp      spec.Component
+		wantFiles map[string]string
+		wantErr   string
+	}{
+		{name: "folder and file merged at the root",
+			comp: spec.Component{Code: p("comp/src"), AdditionalIncludes: []string{p("common"), p("shared/util.py")}},
+			wantFiles: map[string]string{
+				"main.py": "from common.helper import f", ".amlignore": "big/\n",
+				"common/helper.py": "def f(): pass", "util.py": "u",
+			}},
+		{name: "linked folder included by its link's name",
+			comp:      spec.Component{AdditionalIncludes: []string{p("linked")}},
+			wantFiles: map[string]string{"linked/helper.py": "def f(): pass"}},
+		{name: "no code: the includes alone",
+			comp:      spec.Component{AdditionalIncludes: []string{p("shared/util.py")}},
+			wantFiles: map[string]string{"util.py": "u"}},
+		{name: "single-file code",
+			comp:      spec.Component{Code: p("shared/util.py"), AdditionalIncludes: []string{p("common")}},
+			wantFiles: map[string]string{"util.py": "u", "common/helper.py": "def f(): pass"}},
+		{name: "include colliding with the code",
+			comp:    spec.Component{Code: p("comp/src"), AdditionalIncludes: []string{p("clash/main.py")}},
+			wantErr: "the code already has main.py"},
+		{name: "registered code",
+			comp:    spec.Component{Code: "azureml:code:1", AdditionalIncludes: []string{p("common")}},
+			wantErr: "additional_includes need a local code folder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			up := &snapshotUploads{}
+			c := tc.comp
+			err := newPathRewriter(up.upload(t)).component(t.Context(), &c)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || ExitCode(err) != ExitUsage {
+					t.Fatalf("err = %v, want a usage error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(up.trees) != 1 || c.Code != "blob:sha256:1" || c.AdditionalIncludes != nil {
+				t.Fatalf("uploads %d, code %q, includes %q: want one upload replacing both", len(up.trees), c.Code, c.AdditionalIncludes)
+			}
+			if !maps.Equal(up.trees[0], tc.wantFiles) {
+				t.Errorf("snapshot = %v, want %v", up.trees[0], tc.wantFiles)
+			}
+		})
 	}
 }

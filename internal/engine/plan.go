@@ -120,7 +120,11 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		}
 		p.plan.Outputs = outs
 	case spec.JobPipeline:
-		outs, err := p.addPipeline("", job.Jobs, inputs, nil)
+		outTypes := map[string]string{}
+		for name, o := range job.Outputs {
+			outTypes[name] = o.Type
+		}
+		outs, err := p.addPipeline("", job.Jobs, inputs, outTypes)
 		if err != nil {
 			return nil, err
 		}

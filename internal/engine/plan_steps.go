@@ -11,9 +11,10 @@ import (
 )
 
 // addPipeline flattens the steps of a pipeline (a job or a pipeline
-// component) whose own inputs are already resolved. It returns the
-// pipeline's outputs, each pointing at the leaf step output that produces it.
-func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs map[string]PlanInput, _ map[string]*spec.OutputDecl) (map[string]PortRef, error) {
+// component) whose own inputs are already resolved; outTypes are the types
+// of the pipeline's own outputs. It returns the pipeline's outputs, each
+// pointing at the leaf step output that produces it.
+func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs map[string]PlanInput, outTypes map[string]string) (map[string]PortRef, error) {
 	order, err := stepOrder(jobs)
 	if err != nil {
 		return nil, err
@@ -26,13 +27,16 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 		if err != nil {
 			return nil, err
 		}
+		if step.Component == nil {
+			inheritOutputTypes(comp, step, outTypes)
+		}
 		ins, err := p.stepInputs(prefix+name, step, comp, inputs, stepOuts, jobs)
 		if err != nil {
 			return nil, err
 		}
 		var outs map[string]PortRef
 		if comp.Type == spec.JobPipeline {
-			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, comp.Outputs)
+			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, declTypes(comp.Outputs))
 		} else {
 			var compute string
 			if compute, err = computeOf(step, inputs); err == nil {
@@ -63,6 +67,35 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 		}
 	}
 	return pipeOuts, nil
+}
+
+// inheritOutputTypes gives an inline step's outputs that are bound to an
+// output of the pipeline, and say no type of their own, the pipeline
+// output's type: a step writing ${{parent.outputs.report}} of type uri_file
+// gets a file path, as in Azure ML.
+func inheritOutputTypes(comp *spec.Component, step *spec.Job, outTypes map[string]string) {
+	for name, ov := range step.Outputs {
+		decl := comp.Outputs[name]
+		if ov.Binding == "" || ov.Type != "" || decl == nil {
+			continue
+		}
+		b, err := spec.ParseBinding(ov.Binding)
+		if err != nil || b.Kind != "outputs" {
+			continue
+		}
+		if t := outTypes[b.Port]; t != "" {
+			decl.Type = t
+		}
+	}
+}
+
+// declTypes returns the type of each declared output.
+func declTypes(decls map[string]*spec.OutputDecl) map[string]string {
+	out := make(map[string]string, len(decls))
+	for name, d := range decls {
+		out[name] = d.Type
+	}
+	return out
 }
 
 // computeOf is a step's compute, which may be bound to a pipeline input
@@ -249,7 +282,7 @@ func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, 
 	if compute == "" {
 		compute = p.defaultCompute
 	}
-	ps.Compute = orDefault(strings.TrimPrefix(compute, "azureml:"), LocalCompute)
+	ps.Compute = localCompute(compute)
 	if err := p.checkCompute(ps.Compute, step.Pos); err != nil {
 		return nil, err
 	}
@@ -262,6 +295,10 @@ func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, 
 		return nil, err
 	}
 	ps.Env = env
+	if len(comp.AdditionalIncludes) > 0 {
+		// The CLI merges them into the code snapshot it uploads.
+		return nil, spec.Errorf(comp.Pos, "step %s: additional_includes were not merged into the code snapshot; submit the job with the ciel CLI", name)
+	}
 	if comp.Code != "" {
 		if ps.Code, err = p.dataPath(comp.Code, comp.Pos, "code"); err != nil {
 			return nil, err
@@ -324,6 +361,21 @@ func checkPlaceholders(ps *PlanStep, comp *spec.Component) error {
 
 // LocalCompute is the built-in compute every workspace has.
 const LocalCompute = "local"
+
+// ServerlessCompute is Azure ML's compute managed for the user
+// (default_compute: azureml:serverless); here it is the local compute.
+const ServerlessCompute = "serverless"
+
+// localCompute is the compute a step named (or "" for none) runs on: the
+// name without azureml:, and the built-in local compute for none or for
+// serverless.
+func localCompute(name string) string {
+	name = strings.TrimPrefix(name, "azureml:")
+	if name == "" || name == ServerlessCompute {
+		return LocalCompute
+	}
+	return name
+}
 
 func (p *planner) checkCompute(name string, pos spec.Pos) error {
 	if name == LocalCompute {

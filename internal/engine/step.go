@@ -27,6 +27,12 @@ const (
 	ArtifactLogs    = "artifacts/logs"
 )
 
+// ArtifactsOutput is Azure ML's default output of every command job: a step
+// that declares an output of this name and leaves it empty gets what it
+// wrote to ./outputs and ./logs in it, as outputs/... and logs/..., so a
+// later step can read ${{parent.jobs.a.outputs.artifacts}}/outputs/x.
+const ArtifactsOutput = "artifacts"
+
 // runStep runs one step to a terminal status (with retries) and returns its
 // final record, already durable.
 func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
@@ -122,6 +128,11 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 		if err := blob.Materialize(r.ctx, e.cfg.Blobs, ps.Code, wd, false); err != nil {
 			return compute.Result{}, fmt.Errorf("materialise code: %w", err)
 		}
+	}
+	// Azure ML starts a job with ./outputs in place; what lands there is
+	// kept with the job.
+	if err := os.MkdirAll(filepath.Join(wd, "outputs"), 0o755); err != nil {
+		return compute.Result{}, fmt.Errorf("create ./outputs: %w", err)
 	}
 	paths, err := r.materialiseInputs(ps, dir, inputs)
 	if err != nil {
@@ -264,7 +275,8 @@ func (r *jobRun) materialiseInputs(ps *PlanStep, dir string, digests map[string]
 	return paths, nil
 }
 
-// collectArtifacts keeps what the step wrote to ./outputs and ./logs.
+// collectArtifacts keeps what the step wrote to ./outputs and ./logs; an
+// empty folder keeps nothing.
 func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
 	for key, sub := range map[string]string{ArtifactOutputs: "outputs", ArtifactLogs: "logs"} {
 		p := filepath.Join(wd, sub)
@@ -272,7 +284,7 @@ func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
 			continue
 		}
 		d, err := blob.IngestDir(context.Background(), r.e.cfg.Blobs, p)
-		if err != nil {
+		if err != nil || d == blob.EmptyTreeDigest {
 			continue
 		}
 		if st.Outputs == nil {
@@ -280,6 +292,29 @@ func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
 		}
 		st.Outputs[key] = d
 	}
+}
+
+// artifactsTree is the folder of a step's artifacts: what it wrote to
+// ./outputs under outputs/ and to ./logs under logs/, from the digests
+// collectArtifacts recorded in outs.
+func artifactsTree(ctx context.Context, s blob.Store, outs map[string]string) (string, error) {
+	var all blob.Tree
+	for _, key := range []string{ArtifactOutputs, ArtifactLogs} {
+		d, ok := outs[key]
+		if !ok {
+			continue
+		}
+		t, err := blob.GetTree(ctx, s, d)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", key, err)
+		}
+		prefix := strings.TrimPrefix(key, "artifacts/") + "/"
+		for _, e := range t.Entries {
+			e.Path = prefix + e.Path
+			all.Entries = append(all.Entries, e)
+		}
+	}
+	return blob.PutTree(ctx, s, all)
 }
 
 // complete collects declared outputs and records success and reuse.
@@ -290,6 +325,9 @@ func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
 	}
 	for name := range ps.Outputs {
 		d, err := blob.IngestDir(r.ctx, r.e.cfg.Blobs, filepath.Join(dir, "outputs", name))
+		if err == nil && name == ArtifactsOutput && d == blob.EmptyTreeDigest {
+			d, err = artifactsTree(r.ctx, r.e.cfg.Blobs, st.Outputs)
+		}
 		if err != nil {
 			return r.fail(st, fmt.Sprintf("collect output %s: %v", name, err), filepath.Join(dir, "std_log.txt"))
 		}

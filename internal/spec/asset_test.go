@@ -49,13 +49,29 @@ jobs:
 			`c.yml:9:17: jobs.s.inputs.x: dangling binding: no input "b" in this pipeline (inputs: a)`,
 			`c.yml:10:18: jobs.s.outputs.y: dangling binding: no output "p" in this pipeline (outputs: o)`,
 		}},
+		{name: "additional_includes", yaml: `type: command
+command: echo
+additional_includes:
+  - ./missing
+  - https://example.com/lib.zip
+  - ./a/lib
+  - ./b/lib
+`, want: []string{
+			`c.yml:4:5: additional_includes: ./missing does not exist`,
+			`c.yml:5:5: additional_includes: "https://example.com/lib.zip": only local files and folders can be included`,
+			`c.yml:7:5: additional_includes: "./b/lib": another include (line 6) is also named lib in the snapshot`,
+		}},
+		{name: "additional_includes not a sequence", yaml: "type: command\ncommand: echo\nadditional_includes: ./lib\n",
+			want: []string{`c.yml:3:22: additional_includes: expected a sequence of local files or folders, got a string`}},
+		{name: "additional_includes in a pipeline component", yaml: "type: pipeline\njobs: {s: {command: echo}}\nadditional_includes: [x]\n",
+			want: []string{`c.yml:3:1: additional_includes: only valid in a command component, not in a pipeline component`}},
 		{name: "unknown key", yaml: "type: command\ncommand: echo\nfoo: 1\n",
-			want: []string{`c.yml:3:1: unknown key "foo" in a command component; known keys: $schema, code, command, description,`}},
+			want: []string{`c.yml:3:1: unknown key "foo" in a command component; known keys: $schema, additional_includes, code, command, description,`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := writeFiles(t, map[string]string{"c.yml": tt.yaml})
+			dir := writeFiles(t, map[string]string{"c.yml": tt.yaml, "a/lib/x.py": "", "b/lib/y.py": ""})
 			c, err := ParseComponentFile(filepath.Join(dir, "c.yml"), Options{})
 			if err == nil {
 				t.Fatalf("parsed without error: %+v", c)

@@ -280,6 +280,9 @@ type keyTable struct {
 	known     map[string]fieldFunc // decoded by their handler
 	elsewhere map[string]string    // valid in another kind of file: key -> where
 	ignored   []string             // allowed by Azure ML, of no use to ciel
+	// open accepts any other key too, as Azure ML does where its schema
+	// includes unknown keys (a pipeline's settings).
+	open bool
 }
 
 // use adds the handlers of extra to the table when ok is set; otherwise
@@ -321,7 +324,7 @@ func (d *decoder) fieldsOf(n *yaml.Node, path, what string, t keyTable) {
 			d.errorf(p.key, joinPath(path, p.name), "only valid in %s, not in %s", where, what)
 			continue
 		}
-		if contains(t.ignored, p.name) {
+		if t.open || contains(t.ignored, p.name) {
 			continue
 		}
 		d.errorf(p.key, path, "unknown key %q in %s; known keys: %s", p.name, what, strings.Join(sortedKeys(t.known), ", "))

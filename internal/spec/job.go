@@ -309,12 +309,15 @@ func (d *decoder) settings(path string, v *yaml.Node) *Settings {
 	if isNull(v) {
 		return s
 	}
-	d.fields(v, path, "settings", map[string]fieldFunc{
+	// Azure ML's settings schema includes unknown keys rather than refusing
+	// them (azureml-examples' 3a_basic_pipeline has "default_datestore"),
+	// so any other key is accepted and ignored.
+	d.fieldsOf(v, path, "settings", keyTable{known: map[string]fieldFunc{
 		"default_compute":          func(p string, n *yaml.Node) { s.DefaultCompute = d.computeName(p, n) },
 		"default_datastore":        d.strInto(&s.DefaultDatastore),
 		"force_rerun":              d.boolPtrInto(&s.ForceRerun),
 		"continue_on_step_failure": d.boolPtrInto(&s.ContinueOnStepFailure),
-	}, []string{"default_environment", "on_init", "on_finalize", "continue_run_on_failed_optional_input"})
+	}, open: true})
 	return s
 }
 

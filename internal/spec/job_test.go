@@ -405,6 +405,33 @@ outputs:
 			t.Errorf("outputs %+v %+v", j.Outputs["o"], j.Outputs["r"])
 		}
 	}},
+	{name: "settings keys Azure ML includes unknown", main: `type: pipeline
+settings:
+  default_datestore: azureml:workspaceblobstore
+  default_compute: azureml:cpu-cluster
+  force_rerun: true
+jobs:
+  s: {command: echo}
+`, check: func(t *testing.T, j *Job) {
+		s := j.Settings
+		if s == nil || s.DefaultCompute != "cpu-cluster" || s.ForceRerun == nil || !*s.ForceRerun {
+			t.Errorf("settings = %+v", s)
+		}
+	}},
+	{name: "additional_includes of a component file", main: `type: pipeline
+jobs:
+  s: {component: ./comp/c.yml}
+`, files: map[string]string{
+		"comp/c.yml":       "command: python main.py\ncode: ./src\nadditional_includes:\n  - ../common\n  - ../shared/util.py\n",
+		"comp/src/main.py": "", "common/helper.py": "", "shared/util.py": "",
+	}, check: func(t *testing.T, j *Job) {
+		dir := filepath.Dir(j.File)
+		c := j.Jobs["s"].Component.Inline
+		want := []string{filepath.Join(dir, "common"), filepath.Join(dir, "shared", "util.py")}
+		if len(c.AdditionalIncludes) != 2 || c.AdditionalIncludes[0] != want[0] || c.AdditionalIncludes[1] != want[1] {
+			t.Errorf("additional_includes = %q, want %q", c.AdditionalIncludes, want)
+		}
+	}},
 	{name: "inline conda mapping", main: `command: python -V
 environment:
   image: python:3.11

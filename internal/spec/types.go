@@ -226,24 +226,29 @@ type Job struct {
 
 // Component is an Azure ML v2 command component or pipeline component.
 type Component struct {
-	Schema               string                 `json:"$schema,omitempty"`
-	Type                 string                 `json:"type"`
-	Name                 string                 `json:"name,omitempty"`
-	Version              string                 `json:"version,omitempty"`
-	DisplayName          string                 `json:"display_name,omitempty"`
-	Description          string                 `json:"description,omitempty"`
-	Tags                 map[string]string      `json:"tags,omitempty"`
-	IsDeterministic      *bool                  `json:"is_deterministic,omitempty"`
-	Inputs               map[string]*InputDecl  `json:"inputs,omitempty"`
-	Outputs              map[string]*OutputDecl `json:"outputs,omitempty"`
-	Command              string                 `json:"command,omitempty"`
-	Code                 string                 `json:"code,omitempty"`
-	Environment          *EnvRef                `json:"environment,omitempty"`
-	EnvironmentVariables map[string]string      `json:"environment_variables,omitempty"`
-	Jobs                 map[string]*Job        `json:"jobs,omitempty"` // pipeline components
-	Settings             *Settings              `json:"settings,omitempty"`
-	File                 string                 `json:"file,omitempty"`
-	Pos                  Pos                    `json:"pos"`
+	Schema          string                 `json:"$schema,omitempty"`
+	Type            string                 `json:"type"`
+	Name            string                 `json:"name,omitempty"`
+	Version         string                 `json:"version,omitempty"`
+	DisplayName     string                 `json:"display_name,omitempty"`
+	Description     string                 `json:"description,omitempty"`
+	Tags            map[string]string      `json:"tags,omitempty"`
+	IsDeterministic *bool                  `json:"is_deterministic,omitempty"`
+	Inputs          map[string]*InputDecl  `json:"inputs,omitempty"`
+	Outputs         map[string]*OutputDecl `json:"outputs,omitempty"`
+	Command         string                 `json:"command,omitempty"`
+	Code            string                 `json:"code,omitempty"`
+	// AdditionalIncludes are files and folders (absolute local paths) that
+	// join the code snapshot at its root, each under its base name, as Azure
+	// ML's additional_includes do. The CLI merges them into Code when it
+	// uploads the snapshot, so a stored component has none.
+	AdditionalIncludes   []string          `json:"additional_includes,omitempty"`
+	Environment          *EnvRef           `json:"environment,omitempty"`
+	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
+	Jobs                 map[string]*Job   `json:"jobs,omitempty"` // pipeline components
+	Settings             *Settings         `json:"settings,omitempty"`
+	File                 string            `json:"file,omitempty"`
+	Pos                  Pos               `json:"pos"`
 }
 
 // Environment is an Azure ML v2 environment: a base image and optionally a
