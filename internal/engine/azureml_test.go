@@ -1,7 +1,8 @@
-package engine
+package engine_test
 
 import (
 	"context"
+	"github.com/ciel-mlops/ciel/internal/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +15,13 @@ import (
 func TestLocalCompute(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"":                   LocalCompute,
-		"serverless":         LocalCompute,
-		"azureml:serverless": LocalCompute,
+		"":                   engine.LocalCompute,
+		"serverless":         engine.LocalCompute,
+		"azureml:serverless": engine.LocalCompute,
 		"azureml:cpu":        "cpu",
 		"cpu-cluster":        "cpu-cluster",
 	} {
-		if got := localCompute(in); got != want {
+		if got := engine.ComputeName(in); got != want {
 			t.Errorf("localCompute(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -33,7 +34,7 @@ func TestPlanAzureMLConventions(t *testing.T) {
 	cases := []struct {
 		name  string
 		yml   string
-		check func(t *testing.T, p *Plan)
+		check func(t *testing.T, p *engine.Plan)
 	}{
 		{name: "inline step output takes the type of the pipeline output it binds",
 			yml: `type: pipeline
@@ -47,7 +48,7 @@ jobs:
       f: ${{parent.outputs.file}}
       d: ${{parent.outputs.folder}}
       own: {type: uri_folder}
-`, check: func(t *testing.T, p *Plan) {
+`, check: func(t *testing.T, p *engine.Plan) {
 				outs := p.Steps[0].Outputs
 				for name, want := range map[string]string{"f": spec.TypeURIFile, "d": spec.TypeURIFolder, "own": spec.TypeURIFolder} {
 					if outs[name].Type != want {
@@ -57,10 +58,10 @@ jobs:
 			}},
 		{name: "serverless compute runs locally",
 			yml: "type: pipeline\nsettings: {default_compute: azureml:serverless}\njobs:\n  a: {command: echo}\n  b: {command: echo, compute: serverless}\n",
-			check: func(t *testing.T, p *Plan) {
+			check: func(t *testing.T, p *engine.Plan) {
 				for _, s := range p.Steps {
-					if s.Compute != LocalCompute {
-						t.Errorf("step %s compute %q, want %q", s.Name, s.Compute, LocalCompute)
+					if s.Compute != engine.LocalCompute {
+						t.Errorf("step %s compute %q, want %q", s.Name, s.Compute, engine.LocalCompute)
 					}
 				}
 			}},
@@ -68,7 +69,7 @@ jobs:
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			j := parse(t, t.TempDir(), tc.yml)
-			p, err := e.buildPlan(context.Background(), "ws", j)
+			p, err := e.BuildPlan(context.Background(), "ws", j)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func TestPlanRefusesUnmergedIncludes(t *testing.T) {
 	e, _ := setup(t)
 	j := &spec.Job{Type: spec.JobPipeline, Jobs: map[string]*spec.Job{"a": {Component: &spec.ComponentRef{Inline: &spec.Component{
 		Type: spec.JobCommand, Command: "echo", AdditionalIncludes: []string{"/tmp/lib"}}}}}}
-	_, err := e.buildPlan(context.Background(), "ws", j)
+	_, err := e.BuildPlan(context.Background(), "ws", j)
 	if err == nil || !strings.Contains(err.Error(), "additional_includes") {
 		t.Fatalf("err = %v, want one naming additional_includes", err)
 	}
@@ -144,7 +145,7 @@ jobs:
 			}
 			e.Wait("ws", j.Name)
 			got, err := tb.st.GetJob(ctx, "ws", j.Name)
-			if err != nil || got.Status != StatusCompleted {
+			if err != nil || got.Status != engine.StatusCompleted {
 				steps, _ := tb.st.ListSteps(ctx, "ws", j.Name)
 				t.Fatalf("job %s: %v, steps %+v", got.Status, err, steps)
 			}

@@ -1,9 +1,10 @@
-package engine
+package engine_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ciel-mlops/ciel/internal/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,9 +27,9 @@ type testBundle struct {
 	blobs blob.Store
 }
 
-func setup(t *testing.T) (*Engine, *testBundle) { return setupB(t) }
+func setup(t *testing.T) (*engine.Engine, *testBundle) { return setupB(t) }
 
-func setupB(t testing.TB) (*Engine, *testBundle) {
+func setupB(t testing.TB) (*engine.Engine, *testBundle) {
 	t.Helper()
 	ctx := context.Background()
 	home := t.TempDir()
@@ -47,7 +48,7 @@ func setupB(t testing.TB) (*Engine, *testBundle) {
 	if err := st.CreateWorkspace(ctx, store.Workspace{Name: "ws", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	e := New(Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}})
+	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}})
 	t.Cleanup(func() {
 		e.Close()
 		st.Close()
@@ -89,12 +90,12 @@ jobs:
 		yml     string
 		steps   []string
 		deps    map[string][]string
-		outputs map[string]PortRef
+		outputs map[string]engine.PortRef
 		err     string
 	}{
 		{
 			name: "chain", steps: []string{"a", "b"}, deps: map[string][]string{"b": {"a"}},
-			outputs: map[string]PortRef{"final": {Step: "b", Port: "o"}},
+			outputs: map[string]engine.PortRef{"final": {Step: "b", Port: "o"}},
 			yml: `type: pipeline
 outputs: {final: {type: uri_folder}}
 jobs:
@@ -135,7 +136,7 @@ jobs:
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			j := parse(t, dir, tc.yml)
-			plan, err := e.buildPlan(context.Background(), "ws", j)
+			plan, err := e.BuildPlan(context.Background(), "ws", j)
 			if tc.err != "" {
 				var se *spec.Error
 				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &se) || se.Pos.Line == 0 {
@@ -168,32 +169,34 @@ jobs:
 
 func TestReuseKeyChangesWithInputs(t *testing.T) {
 	t.Parallel()
-	ps := &PlanStep{Command: "echo ${{inputs.x}}", Outputs: map[string]PlanOutput{"o": {Type: "uri_folder"}}}
-	base := reuseKey(ps, map[string]string{"x": "value:1"})
-	if base != reuseKey(ps, map[string]string{"x": "value:1"}) {
+	ps := &engine.PlanStep{Command: "echo ${{inputs.x}}", Outputs: map[string]engine.PlanOutput{"o": {Type: "uri_folder"}}}
+	base := engine.ReuseKey(ps, map[string]string{"x": "value:1"})
+	if base != engine.ReuseKey(ps, map[string]string{"x": "value:1"}) {
 		t.Fatal("reuse key is not stable")
 	}
-	for name, mutate := range map[string]func(p PlanStep) (PlanStep, map[string]string){
-		"input value": func(p PlanStep) (PlanStep, map[string]string) { return p, map[string]string{"x": "value:2"} },
-		"command": func(p PlanStep) (PlanStep, map[string]string) {
+	for name, mutate := range map[string]func(p engine.PlanStep) (engine.PlanStep, map[string]string){
+		"input value": func(p engine.PlanStep) (engine.PlanStep, map[string]string) {
+			return p, map[string]string{"x": "value:2"}
+		},
+		"command": func(p engine.PlanStep) (engine.PlanStep, map[string]string) {
 			p.Command += " "
 			return p, map[string]string{"x": "value:1"}
 		},
-		"code": func(p PlanStep) (PlanStep, map[string]string) {
+		"code": func(p engine.PlanStep) (engine.PlanStep, map[string]string) {
 			p.Code = "sha256:1"
 			return p, map[string]string{"x": "value:1"}
 		},
-		"environment": func(p PlanStep) (PlanStep, map[string]string) {
+		"environment": func(p engine.PlanStep) (engine.PlanStep, map[string]string) {
 			p.Env.CondaFile = "x"
 			return p, map[string]string{"x": "value:1"}
 		},
-		"env vars": func(p PlanStep) (PlanStep, map[string]string) {
+		"env vars": func(p engine.PlanStep) (engine.PlanStep, map[string]string) {
 			p.EnvVars = map[string]string{"A": "1"}
 			return p, map[string]string{"x": "value:1"}
 		},
 	} {
 		p, in := mutate(*ps)
-		if reuseKey(&p, in) == base {
+		if engine.ReuseKey(&p, in) == base {
 			t.Errorf("changing the %s kept the reuse key", name)
 		}
 	}
@@ -227,7 +230,7 @@ jobs:
 	}
 	e.Wait("ws", j1.Name)
 	got, err := tb.st.GetJob(ctx, "ws", j1.Name)
-	if err != nil || got.Status != StatusCompleted {
+	if err != nil || got.Status != engine.StatusCompleted {
 		t.Fatalf("job %+v, %v", got, err)
 	}
 	out := t.TempDir()
@@ -245,11 +248,11 @@ jobs:
 	e.Wait("ws", j2.Name)
 	steps, _ := tb.st.ListSteps(ctx, "ws", j2.Name)
 	for _, s := range steps {
-		if s.Status != StatusCompleted || s.ReusedFrom != j1.Name+"/"+s.Name {
+		if s.Status != engine.StatusCompleted || s.ReusedFrom != j1.Name+"/"+s.Name {
 			t.Errorf("step %s: status %s reused from %q", s.Name, s.Status, s.ReusedFrom)
 		}
 	}
-	var plan Plan
+	var plan engine.Plan
 	_ = json.Unmarshal(got.Plan, &plan)
 	if len(plan.Steps) != 2 {
 		t.Errorf("plan has %d steps", len(plan.Steps))
@@ -277,7 +280,7 @@ func TestFollowPrefixesSteps(t *testing.T) {
 
 func TestPrefixWriterSplitsLines(t *testing.T) {
 	var b strings.Builder
-	w := prefixWriter(&b, "> ")
+	w := engine.PrefixWriter(&b, "> ")
 	for _, s := range []string{"ab", "c\nd", "\n", "e\n"} {
 		w.Write([]byte(s))
 	}
