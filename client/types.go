@@ -43,25 +43,35 @@ type Upload struct {
 
 // Job is a job as the API shows it, shaped like `az ml job show`.
 type Job struct {
-	Name            string                `json:"name"`
-	ID              string                `json:"id,omitempty"`
-	Type            string                `json:"type"`
-	DisplayName     string                `json:"display_name,omitempty"`
-	Description     string                `json:"description,omitempty"`
-	ExperimentName  string                `json:"experiment_name,omitempty"`
-	Status          string                `json:"status"`
-	Error           string                `json:"error,omitempty"`
-	Compute         string                `json:"compute,omitempty"`
-	Tags            map[string]string     `json:"tags,omitempty"`
-	Archived        bool                  `json:"archived,omitempty"`
-	CreationContext CreationContext       `json:"creation_context"`
-	StartTime       *time.Time            `json:"start_time,omitempty"`
-	EndTime         *time.Time            `json:"end_time,omitempty"`
-	Inputs          map[string]any        `json:"inputs,omitempty"`
-	Outputs         map[string]JobOutput  `json:"outputs,omitempty"`
-	Settings        map[string]any        `json:"settings,omitempty"`
-	Jobs            map[string]*Step      `json:"jobs,omitempty"` // pipeline steps by name
-	Services        map[string]Service    `json:"services,omitempty"`
+	Name            string               `json:"name"`
+	ID              string               `json:"id,omitempty"`
+	Type            string               `json:"type"`
+	DisplayName     string               `json:"display_name,omitempty"`
+	Description     string               `json:"description,omitempty"`
+	ExperimentName  string               `json:"experiment_name,omitempty"`
+	Status          string               `json:"status"`
+	Error           string               `json:"error,omitempty"`
+	Compute         string               `json:"compute,omitempty"`
+	Tags            map[string]string    `json:"tags,omitempty"`
+	Archived        bool                 `json:"archived,omitempty"`
+	CreationContext CreationContext      `json:"creation_context"`
+	StartTime       *time.Time           `json:"start_time,omitempty"`
+	EndTime         *time.Time           `json:"end_time,omitempty"`
+	Inputs          map[string]any       `json:"inputs,omitempty"`
+	Outputs         map[string]JobOutput `json:"outputs,omitempty"`
+	Settings        map[string]any       `json:"settings,omitempty"`
+	Jobs            map[string]*Step     `json:"jobs,omitempty"` // pipeline steps by name
+	Services        map[string]Service   `json:"services,omitempty"`
+	RunTracking
+}
+
+// RunTracking is what experiment tracking recorded for a job or step: its
+// MLflow run and the run's latest metrics and params (NaN and infinite
+// metric values are left out).
+type RunTracking struct {
+	RunID   string             `json:"run_id,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Params  map[string]string  `json:"params,omitempty"`
 }
 
 // CreationContext says when a resource was created.
@@ -89,6 +99,7 @@ type Step struct {
 	StartTime  *time.Time           `json:"start_time,omitempty"`
 	EndTime    *time.Time           `json:"end_time,omitempty"`
 	Outputs    map[string]JobOutput `json:"outputs,omitempty"`
+	RunTracking
 }
 
 // Service is an endpoint of a job (e.g. the studio page).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: vet, unit and integration tests (the latter start the real
 # ciel binary and drive it through the CLI and over HTTP), with the race
-# detector.
+# detector; then the Python integration suite (tests/python), which drives
+# the real ciel binary with the real mlflow client from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,3 +10,6 @@ echo "==> go vet"
 go vet ./...
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
+echo "==> python integration suite (tests/python)"
+scripts/pyenv.sh
+CIEL_BIN="$PWD/bin/ciel" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

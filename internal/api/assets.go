@@ -13,6 +13,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
 func (s *server) workspaceView(w store.Workspace) client.Workspace {
@@ -20,6 +21,7 @@ func (s *server) workspaceView(w store.Workspace) client.Workspace {
 	return client.Workspace{
 		Name: w.Name, ResourceGroup: w.ResourceGroup, Location: w.Location, DisplayName: w.DisplayName,
 		Description: w.Description, Tags: w.Tags, CreatedAt: w.CreatedAt,
+		MLflowTrackingURI: tracking.TrackingURI(s.base, w.Name),
 		ID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/" + rg +
 			"/providers/Microsoft.MachineLearningServices/workspaces/" + w.Name,
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func (s *server) downloadOutput(w http.ResponseWriter, r *http.Request) (any, er
 	name := r.PathValue("output")
 	var digest string
 	if name == "artifacts" {
-		digest, err = s.artifactTree(r, j, steps)
+		digest, err = s.artifactTree(r.Context(), j, steps)
 		if err != nil {
 			return nil, err
 		}
@@ -194,23 +195,32 @@ func (s *server) downloadOutput(w http.ResponseWriter, r *http.Request) (any, er
 
 // outputDigest finds the tree of a named output.
 func outputDigest(name string, plan *engine.Plan, steps map[string]store.Step) string {
+	ref, ok := outputRef(name, plan)
+	if !ok {
+		return ""
+	}
+	return steps[ref.Step].Outputs[ref.Port]
+}
+
+// outputRef finds the step output a name means: a job output, a
+// "step.output", or a step output named uniquely across the pipeline.
+func outputRef(name string, plan *engine.Plan) (engine.PortRef, bool) {
 	if ref, ok := plan.Outputs[name]; ok {
-		return steps[ref.Step].Outputs[ref.Port]
+		return ref, true
 	}
 	if i := strings.LastIndex(name, "."); i > 0 {
-		return steps[name[:i]].Outputs[name[i+1:]]
+		return engine.PortRef{Step: name[:i], Port: name[i+1:]}, true
 	}
-	// A step output named uniquely across the pipeline.
-	found := ""
+	var found engine.PortRef
 	for _, ps := range plan.Steps {
 		if _, ok := ps.Outputs[name]; ok {
-			if found != "" {
-				return ""
+			if found.Step != "" {
+				return engine.PortRef{}, false
 			}
-			found = steps[ps.Name].Outputs[name]
+			found = engine.PortRef{Step: ps.Name, Port: name}
 		}
 	}
-	return found
+	return found, found.Step != ""
 }
 
 func outputNames(plan *engine.Plan) []string {
@@ -233,7 +243,7 @@ func outputNames(plan *engine.Plan) []string {
 
 // artifactTree merges every step's ./outputs and ./logs into one tree:
 // outputs/..., logs/... for a command job, <step>/outputs/... for pipelines.
-func (s *server) artifactTree(r *http.Request, j store.Job, steps []store.Step) (string, error) {
+func (s *server) artifactTree(ctx context.Context, j store.Job, steps []store.Step) (string, error) {
 	var merged blob.Tree
 	for _, st := range steps {
 		for _, key := range []string{engine.ArtifactOutputs, engine.ArtifactLogs} {
@@ -241,7 +251,7 @@ func (s *server) artifactTree(r *http.Request, j store.Job, steps []store.Step) 
 			if d == "" {
 				continue
 			}
-			t, err := blob.GetTree(r.Context(), s.blobs, d)
+			t, err := blob.GetTree(ctx, s.blobs, d)
 			if err != nil {
 				return "", err
 			}
@@ -256,5 +266,5 @@ func (s *server) artifactTree(r *http.Request, j store.Job, steps []store.Step) 
 		}
 	}
 	sort.Slice(merged.Entries, func(a, b int) bool { return merged.Entries[a].Path < merged.Entries[b].Path })
-	return blob.PutTree(r.Context(), s.blobs, merged)
+	return blob.PutTree(ctx, s.blobs, merged)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
 // jobView shapes a job like `az ml job show`; withSteps adds the steps.
@@ -76,7 +78,9 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		}
 		v.Outputs[name] = client.JobOutput{Type: t, Digest: byName[ref.Step].Outputs[ref.Port]}
 	}
+	runs := s.stepRuns(r, j)
 	if plan.Type == spec.JobCommand {
+		v.RunTracking = runs["main"]
 		if st, ok := byName["main"]; ok {
 			if v.Error == "" {
 				v.Error = st.Error
@@ -85,13 +89,14 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		}
 		return v, nil
 	}
+	v.RunTracking = runs[""]
 	v.Jobs = map[string]*client.Step{}
 	for _, ps := range plan.Steps {
 		st := byName[ps.Name]
 		cs := &client.Step{
 			Name: ps.Name, Status: st.Status, Component: ps.Component, Compute: ps.Compute, ReusedFrom: st.ReusedFrom,
 			Attempt: st.Attempt, ExitCode: st.ExitCode, Error: st.Error, StartTime: st.StartedAt, EndTime: st.EndedAt,
-			Outputs: map[string]client.JobOutput{},
+			Outputs: map[string]client.JobOutput{}, RunTracking: runs[ps.Name],
 		}
 		for o, decl := range ps.Outputs {
 			cs.Outputs[o] = client.JobOutput{Type: decl.Type, Digest: st.Outputs[o]}
@@ -99,4 +104,68 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		v.Jobs[ps.Name] = cs
 	}
 	return v, nil
+}
+
+// stepRuns returns the MLflow run of each step of j ("" for a pipeline's
+// parent run) with its latest metrics and params, when the store keeps
+// tracking data; what it cannot read is left out. The runs are read in one
+// search, however many steps the job has.
+func (s *server) stepRuns(r *http.Request, j store.Job) map[string]client.RunTracking {
+	ts, ok := s.st.(tracking.Store)
+	if !ok {
+		return nil
+	}
+	links, err := ts.JobRuns(r.Context(), j.Workspace, j.Name)
+	if err != nil || len(links) == 0 {
+		return nil
+	}
+	first, err := ts.GetRun(r.Context(), j.Workspace, links[0].RunID)
+	if err != nil {
+		return nil
+	}
+	ids := make([]string, len(links))
+	for i, l := range links {
+		ids[i] = l.RunID
+	}
+	runs, err := ts.SearchRuns(r.Context(), j.Workspace, tracking.RunQuery{
+		ExperimentIDs: []string{first.Info.ExperimentID}, ViewType: tracking.ViewAll,
+		Filter: []tracking.Clause{{Kind: tracking.KindAttribute, Key: "run_id", Op: "IN", List: ids}},
+		Page:   tracking.Page{Limit: len(ids)},
+	})
+	if err != nil {
+		return nil
+	}
+	byID := make(map[string]tracking.Run, len(runs))
+	for _, run := range runs {
+		byID[run.Info.RunID] = run
+	}
+	out := make(map[string]client.RunTracking, len(links))
+	for _, l := range links {
+		if run, ok := byID[l.RunID]; ok {
+			out[l.Step] = runTracking(run)
+		}
+	}
+	return out
+}
+
+// runTracking is the view of a run in a job or step: its ID, latest
+// metrics (JSON cannot carry NaN or infinities, so those are left out) and
+// params.
+func runTracking(run tracking.Run) client.RunTracking {
+	rt := client.RunTracking{RunID: run.Info.RunID}
+	for _, m := range run.Metrics {
+		if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
+			if rt.Metrics == nil {
+				rt.Metrics = map[string]float64{}
+			}
+			rt.Metrics[m.Key] = m.Value
+		}
+	}
+	for _, p := range run.Params {
+		if rt.Params == nil {
+			rt.Params = map[string]string{}
+		}
+		rt.Params[p.Key] = p.Value
+	}
+	return rt
 }

@@ -15,11 +15,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/artifacts"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
 // Config configures a server.
@@ -34,6 +37,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, when set, is called with the base URL once the server listens.
 	Ready func(url string)
+	// ScoringAddr is the online endpoints' scoring listener address; ""
+	// keeps the last run's port (or picks a free one on 127.0.0.1).
+	ScoringAddr string
 }
 
 // ServerInfo is what Home/server.json holds so CLIs find a running server.
@@ -71,23 +77,44 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("open environments: %w", err)
 	}
-	eng := engine.New(engine.Config{
-		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-	})
-	defer eng.Close()
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger}
+	// Steps reach tracking at the listening address, so the observer is
+	// built once it is known.
+	obs := tracking.NewObserver(tracking.ObserverConfig{Store: st, BaseURL: base, Token: cfg.Token, Logger: cfg.Logger})
+	eng := engine.New(engine.Config{
+		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
+		Observer: obs,
+	})
+	defer eng.Close()
+	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger,
+		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
+	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
+	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
+		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger}); err != nil {
+		ln.Close()
+		return err
+	}
 	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := eng.Resume(ctx); err != nil {
 		ln.Close()
 		return err
 	}
+	if err := s.serving.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.serving.Close(stop); err != nil {
+			cfg.Logger.Warn("stop online endpoints", "err", err)
+		}
+	}()
 	if err := writeInfo(cfg.Home, ServerInfo{URL: base, PID: os.Getpid()}); err != nil {
 		ln.Close()
 		return err

@@ -14,8 +14,11 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
 // server holds what the handlers share.
@@ -26,6 +29,16 @@ type server struct {
 	eng   *engine.Engine
 	base  string
 	log   *slog.Logger
+
+	// registry is the model registry and regAPI its MLflow API (models.go).
+	registry *registry.Service
+	regAPI   *registry.Server
+	// tracking serves the MLflow tracking API and artifact proxy under
+	// /ws/{ws}/ (nil in tests that need none).
+	tracking *tracking.Handler
+	// serving runs the online endpoints (endpoints.go; nil in tests that
+	// need none).
+	serving *serving.Manager
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -68,6 +81,11 @@ func (s *server) routes() http.Handler {
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/stream", s.streamJob)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/logs", s.jobLog)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/outputs/{output}", s.downloadOutput)
+	s.modelRoutes(mux, h)
+	s.endpointRoutes(h)
+	if s.tracking != nil {
+		s.tracking.Register(mux)
+	}
 	mux.Handle("/", s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "no such API route"}
 	}))

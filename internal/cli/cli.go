@@ -183,6 +183,10 @@ Environment:
 		newEnvironmentCommand(b),
 		newComponentCommand(b),
 		newJobCommand(b),
+		newRunCommand(b),
+		newModelCommand(b),
+		newEndpointCommand(b),
+		newDeploymentCommand(b),
 		newServerCommand(b),
 	)
 	args := cfg.Args
@@ -252,7 +256,7 @@ func runE[O validator](b *base, r runner[O], opts O) func(*cobra.Command, []stri
 // values like az's nargs flags: `--set a=1 b=2` is `--set a=1 --set b=2`.
 func isMultiValueFlag(name string) bool {
 	switch name {
-	case "--set", "--tags", "--defaults":
+	case "--set", "--tags", "--defaults", "--traffic", "--mirror-traffic":
 		return true
 	}
 	return false

@@ -165,7 +165,31 @@ func (c *jobShowCmd) Run(ctx context.Context, o *jobNameOpts) error {
 	if err != nil {
 		return fmt.Errorf("show job %q: %w", o.Name, err)
 	}
-	return o.print(c.out, j, jobTable(j))
+	return o.print(c.out, j, jobShowTable(j))
+}
+
+// jobShowTable is the table of `job show`: the job, then each pipeline step,
+// with the run tracking made of it and its latest metrics and params.
+func jobShowTable(j client.Job) func() *textTable {
+	return func() *textTable {
+		t := newTable("Name", "Type", "Status", "Created", "Run ID", "Metrics", "Params")
+		str := func(s string) string { return s }
+		// "-" stands for nothing: a blank cell would end the row early and
+		// break the columns of the rows below it.
+		dash := func(s string) string {
+			if s == "" {
+				return "-"
+			}
+			return s
+		}
+		t.Row(j.Name, j.Type, j.Status, formatTime(j.CreationContext.CreatedAt), dash(j.RunID),
+			dash(pairs(j.Metrics, formatMetric)), dash(pairs(j.Params, str)))
+		for _, name := range sortedMapKeys(j.Jobs) {
+			st := j.Jobs[name]
+			t.Row("  "+name, "step", st.Status, "-", dash(st.RunID), dash(pairs(st.Metrics, formatMetric)), dash(pairs(st.Params, str)))
+		}
+		return t
+	}
 }
 
 func newJobShowCommand(b *base) *cobra.Command {

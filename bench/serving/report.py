@@ -1,0 +1,39 @@
+"""Reads wrk outputs (<name>.<round>.txt) and prints requests/s and latency
+percentiles per server (median over rounds) and the ratios to ciel."""
+import glob
+import os
+import re
+import statistics
+import sys
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    lat = {}
+    for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        lat[p] = float(v) * UNIT[u]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    sock = re.search(r"Socket errors: (.*)", text)
+    return rps, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0, sock.group(1) if sock else ""
+
+
+def main(workdir, names, title):
+    rows = {}
+    for name in names:
+        runs = [parse(p) for p in sorted(glob.glob(os.path.join(workdir, f"{name}.*.txt")))]
+        if not runs:
+            continue
+        rows[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                      statistics.median(r[2] for r in runs), sum(r[3] for r in runs), len(runs))
+    print(title)
+    print(f"  {'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, (rps, p50, p99, bad, n) in rows.items():
+        print(f"  {name:<34} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {bad:>8}")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[3:], sys.argv[2])

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# bench/tracking: ciel's MLflow tracking API against `mlflow server`
+# (SQLite backend, same machine, same .venv) started side by side in the
+# same run, driven by the same client script (client.py):
+#
+#   (a) 8 client processes each logging 2,000 metrics one call at a time
+#   (b) log_batch of 1,000 metrics x 50 calls
+#   (c) search_runs with a filter over 10,000 runs, reading every page
+#
+# Each scenario runs RUNS times per server, alternating servers; the medians
+# and the ratios are printed. Goals: (a), (b) >= 5x mlflow server's
+# throughput; (c) >= 10x faster. CLIENTS says which clients drive the
+# servers: "mlflow" (the real MlflowClient) and/or "rest" (the same REST
+# calls over a plain requests.Session, so the servers' own cost shows).
+#
+# Usage: bench/tracking/run.sh [runs]   (default 3)
+#        CLIENTS="mlflow rest" SEARCH_RUNS=10000 A_N=2000 bench/tracking/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-3}
+CLIENTS=${CLIENTS:-"mlflow rest"}
+SEARCH_RUNS=${SEARCH_RUNS:-10000}
+A_N=${A_N:-2000}
+scripts/setup.sh >/dev/null
+scripts/pyenv.sh
+PY="$PWD/.venv/bin/python"
+CLIENT="$PWD/bench/tracking/client.py"
+export MLFLOW_DISABLE_TELEMETRY=true
+WORK=$(mktemp -d)
+CIEL_PID="" MLFLOW_PID=""
+cleanup() {
+  [[ -n $CIEL_PID ]] && kill "$CIEL_PID" 2>/dev/null || true
+  [[ -n $MLFLOW_PID ]] && kill "$MLFLOW_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ciel: its own CIEL_HOME, a free port, one workspace.
+export CIEL_HOME="$WORK/ciel"
+unset CIEL_URL CIEL_TOKEN
+mkdir -p "$CIEL_HOME"
+bin/ciel server run --addr 127.0.0.1:0 >"$WORK/ciel.log" 2>&1 &
+CIEL_PID=$!
+for _ in $(seq 100); do [[ -f $CIEL_HOME/server.json ]] && break; sleep 0.1; done
+CIEL_URI=$(bin/ciel workspace create --name bench -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["mlflow_tracking_uri"])')
+
+# mlflow server: SQLite backend store, local artifact root, its defaults.
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$PWD/.venv/bin/mlflow" server --backend-store-uri "sqlite:///$WORK/mlflow.db" --default-artifact-root "$WORK/mlartifacts" \
+  --host 127.0.0.1 --port "$PORT" >"$WORK/mlflow.log" 2>&1 &
+MLFLOW_PID=$!
+MLFLOW_URI="http://127.0.0.1:$PORT"
+for _ in $(seq 600); do
+  curl -sf "$MLFLOW_URI/health" >/dev/null 2>&1 && break
+  kill -0 "$MLFLOW_PID" 2>/dev/null || { echo "mlflow server died:"; tail -20 "$WORK/mlflow.log"; exit 1; }
+  sleep 0.2
+done
+curl -sf "$MLFLOW_URI/health" >/dev/null || { echo "mlflow server did not start"; tail -20 "$WORK/mlflow.log"; exit 1; }
+echo "ciel   $CIEL_URI"
+echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)'))"
+
+# measure SERVER SCENARIO CLIENT ARGS...: appends the result's figure
+# (ops/s for a and b, seconds for c) to $WORK/<scenario>-<client>-<server>.
+measure() {
+  local server=$1 scenario=$2 client=$3; shift 3
+  local uri=$CIEL_URI; [[ $server == mlflow ]] && uri=$MLFLOW_URI
+  local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
+  local key=ops_per_s; [[ $scenario == c ]] && key=seconds
+  echo "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$key'])" >>"$WORK/$scenario-$client-$server"
+  echo "  $server $scenario ($client client): $out" >&2
+}
+
+echo "==> setting up (c): $SEARCH_RUNS runs on each server" >&2
+"$PY" "$CLIENT" --uri "$CIEL_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+"$PY" "$CLIENT" --uri "$MLFLOW_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+
+for r in $(seq "$RUNS"); do
+  echo "==> repetition $r of $RUNS" >&2
+  for client in $CLIENTS; do
+    for server in ciel mlflow; do
+      measure "$server" a "$client" --procs 8 --n "$A_N"
+      measure "$server" b "$client" --calls 50 --batch 1000
+      measure "$server" c "$client"
+    done
+  done
+done
+
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo
+echo "tracking benchmark: ciel vs mlflow server (SQLite), $RUNS runs each, medians, 2 cores shared by servers and clients"
+printf '%-52s %-7s %14s %14s %9s %s\n' scenario client ciel mlflow ratio goal
+for client in $CLIENTS; do
+  a_c=$(median "$WORK/a-$client-ciel"); a_m=$(median "$WORK/a-$client-mlflow")
+  b_c=$(median "$WORK/b-$client-ciel"); b_m=$(median "$WORK/b-$client-mlflow")
+  c_c=$(median "$WORK/c-$client-ciel"); c_m=$(median "$WORK/c-$client-mlflow")
+  awk -v c="$a_c" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) 8 procs x '"$A_N"' log_metric calls", cl, c, m, c/m, ">= 5x"}'
+  awk -v c="$b_c" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) 50 log_batch calls x 1000 metrics", cl, c, m, c/m, ">= 5x"}'
+  awk -v c="$c_c" -v m="$c_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) search_runs, filter over '"$SEARCH_RUNS"' runs, all pages", cl, c, m, m/c, ">= 10x"}'
+done

@@ -1,0 +1,224 @@
+package serving
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxRequestBody bounds a scoring request's body.
+const maxRequestBody = 64 << 20
+
+// liveEndpoint is an endpoint as the front end sees it. The fields the
+// request path reads are atomics swapped whole, so a request never waits
+// for a change.
+type liveEndpoint struct {
+	ws, name string
+	auth     atomic.Pointer[auth]
+	routes   atomic.Pointer[routeTable]
+	counter  atomic.Uint64
+	metrics  *deploymentMetrics // requests that reached no deployment
+
+	// pools are the endpoint's deployments that serve, guarded by the
+	// Manager's mutex; routes is rebuilt from it.
+	pools map[string]*pool
+}
+
+// frontEnd is the HTTP handler of the scoring listener: every endpoint's
+// /endpoints/<name>/score, and /metrics.
+type frontEnd struct {
+	endpoints atomic.Pointer[map[string]*liveEndpoint]
+	metrics   *metricsRegistry
+	log       *slog.Logger
+	mirrors   sync.WaitGroup
+	mux       *http.ServeMux
+}
+
+func newFrontEnd(metrics *metricsRegistry, log *slog.Logger) *frontEnd {
+	f := &frontEnd{metrics: metrics, log: log, mux: http.NewServeMux()}
+	empty := map[string]*liveEndpoint{}
+	f.endpoints.Store(&empty)
+	f.mux.HandleFunc("POST /endpoints/{name}/score", f.score)
+	f.mux.HandleFunc("GET /metrics", f.serveMetrics)
+	f.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		writeReply(w, reply{status: http.StatusOK, body: []byte(`{"status":"Healthy"}`)})
+	})
+	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		id := requestID(r)
+		w.Header().Set("x-request-id", id)
+		w.Header().Set("x-ms-request-id", id)
+		writeReply(w, errorReply(http.StatusNotFound, "NotFound",
+			"no such scoring route "+r.Method+" "+r.URL.Path+"; score with POST /endpoints/<name>/score"))
+	})
+	return f
+}
+
+// ServeHTTP serves the scoring listener's routes.
+func (f *frontEnd) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
+
+// endpoint returns the live endpoint of a name, or nil.
+func (f *frontEnd) endpoint(name string) *liveEndpoint {
+	return (*f.endpoints.Load())[name]
+}
+
+// setEndpoint adds or (with nil) removes an endpoint. Callers serialize
+// changes (the Manager's mutex).
+func (f *frontEnd) setEndpoint(name string, e *liveEndpoint) {
+	old := *f.endpoints.Load()
+	next := make(map[string]*liveEndpoint, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	if e == nil {
+		delete(next, name)
+	} else {
+		next[name] = e
+	}
+	f.endpoints.Store(&next)
+}
+
+// score authenticates, routes and answers one scoring request.
+func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestID(r)
+	h := w.Header()
+	h.Set("x-request-id", id)
+	h.Set("x-ms-request-id", id)
+	if c := r.Header.Get("x-ms-client-request-id"); c != "" && len(c) <= 128 {
+		h.Set("x-ms-client-request-id", c)
+	}
+	name := r.PathValue("name")
+	ep := f.endpoint(name)
+	if ep == nil {
+		f.finish(w, r, id, nil, nil, start, errorReply(http.StatusNotFound, "EndpointNotFound",
+			"no online endpoint "+name+" on this server; list them with: ciel online-endpoint list"))
+		return
+	}
+	if !ep.auth.Load().check(r.Header.Get("Authorization"), name, start) {
+		h.Set("WWW-Authenticate", `Bearer realm="ciel"`)
+		f.finish(w, r, id, ep, nil, start, errorReply(http.StatusUnauthorized, "Unauthorized",
+			"missing or wrong key: send Authorization: Bearer <key> (ciel online-endpoint get-credentials --name "+name+")"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			f.finish(w, r, id, ep, nil, start, errorReply(http.StatusRequestEntityTooLarge, "RequestTooLarge", "the request body is larger than 64 MiB"))
+		}
+		return
+	}
+	rt := ep.routes.Load()
+	var p *pool
+	if dn := r.Header.Get("azureml-model-deployment"); dn != "" {
+		if p = rt.pools[dn]; p == nil {
+			f.finish(w, r, id, ep, nil, start, errorReply(http.StatusNotFound, "DeploymentNotFound",
+				"endpoint "+name+" has no serving deployment "+dn+" (azureml-model-deployment header)"))
+			return
+		}
+	} else {
+		n := ep.counter.Add(1)
+		if p = rt.pick(n); p == nil {
+			f.finish(w, r, id, ep, nil, start, errorReply(http.StatusServiceUnavailable, "NoTraffic",
+				"endpoint "+name+" sends no traffic to any deployment; set it with: ciel online-endpoint update --name "+name+" --traffic <deployment>=100"))
+			return
+		}
+		rt.mirrors(n, func(mp *pool) { f.mirror(mp, body) })
+	}
+	h.Set("azureml-model-deployment", p.name)
+	f.finish(w, r, id, ep, p, start, p.submit(r.Context(), body))
+}
+
+// mirror sends a copy of a request to a mirror deployment and discards the
+// answer.
+func (f *frontEnd) mirror(p *pool, body []byte) {
+	p.metrics.mirrored.Add(1)
+	f.mirrors.Add(1)
+	go func() {
+		defer f.mirrors.Done()
+		start := time.Now()
+		rep := p.submit(context.Background(), body)
+		p.metrics.observe(rep.status, rep.code, time.Since(start))
+	}()
+}
+
+// finish writes a reply, counts it and logs the access.
+func (f *frontEnd) finish(w http.ResponseWriter, r *http.Request, id string, ep *liveEndpoint, p *pool, start time.Time, rep reply) {
+	if rep.status != 499 {
+		writeReply(w, rep)
+	}
+	d := time.Since(start)
+	endpoint, deployment := r.PathValue("name"), ""
+	switch {
+	case p != nil:
+		deployment = p.name
+		p.metrics.observe(rep.status, rep.code, d)
+	case ep != nil:
+		ep.metrics.observe(rep.status, rep.code, d)
+	}
+	f.log.LogAttrs(r.Context(), slog.LevelInfo, "score",
+		slog.String("request_id", id), slog.String("endpoint", endpoint), slog.String("deployment", deployment),
+		slog.Int("status", rep.status), slog.String("error", rep.code), slog.Int("instance", rep.instance),
+		slog.Float64("ms", float64(d.Microseconds())/1000), slog.Int("bytes", len(rep.body)), slog.String("remote", r.RemoteAddr))
+}
+
+// writeReply writes a JSON answer.
+func writeReply(w http.ResponseWriter, rep reply) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body)
+}
+
+// serveMetrics writes the Prometheus metrics.
+func (f *frontEnd) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	var gauges []gauge
+	for _, ep := range *f.endpoints.Load() {
+		for _, p := range ep.routes.Load().sortedPools() {
+			gauges = append(gauges, gauge{endpoint: ep.name, deployment: p.name, ready: int(p.ready.Load()), queued: len(p.queue)})
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_ = writeMetrics(w, f.metrics.snapshot(), gauges)
+}
+
+// requestID returns the caller's x-request-id when it is a sensible one,
+// else a new random UUID.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("x-request-id"); id != "" && len(id) <= 128 && printable(id) {
+		return id
+	}
+	var b [16]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		b[i], b[8+i] = byte(hi>>(8*i)), byte(lo>>(8*i))
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // variant
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,421 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/internal/tracking"
+)
+
+const runCols = `r.run_id, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri`
+
+func scanRunInfo(sc scanner) (tracking.Run, error) {
+	var (
+		run tracking.Run
+		exp int64
+		end sql.NullInt64
+	)
+	i := &run.Info
+	err := sc.Scan(&i.RunID, &exp, &i.RunName, &i.UserID, &i.Status, &i.StartTime, &end, &i.LifecycleStage, &i.ArtifactURI)
+	i.ExperimentID = strconv.FormatInt(exp, 10)
+	if end.Valid {
+		v := end.Int64
+		i.EndTime = &v
+	}
+	return run, err
+}
+
+// nullString is s, or NULL when empty.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// insertRun creates a run in tx; see tracking.RunStore.CreateRun.
+func insertRun(ctx context.Context, tx *sql.Tx, ws string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, error) {
+	exp, err := parseExpID(info.ExperimentID)
+	if err != nil {
+		return info, err
+	}
+	var loc, stage string
+	err = tx.QueryRowContext(ctx, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE workspace = ? AND id = ?`,
+		ws, exp).Scan(&loc, &stage)
+	if err != nil {
+		return info, fmt.Errorf("experiment %s: %w", info.ExperimentID, notFoundIfNone(err))
+	}
+	if stage != tracking.StageActive {
+		return info, tracking.Errorf(tracking.CodeInvalidParameterValue,
+			"The experiment %s must be in the 'active' state. Current state is %s.", info.ExperimentID, stage)
+	}
+	info.ArtifactURI = loc + "/" + info.RunID + "/artifacts"
+	if info.LifecycleStage == "" {
+		info.LifecycleStage = tracking.StageActive
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_id, workspace, experiment_id, name, user_id, status, start_time,
+		end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		info.RunID, ws, exp, info.RunName, info.UserID, info.Status, info.StartTime, info.EndTime,
+		info.LifecycleStage, info.ArtifactURI); err != nil {
+		return info, err
+	}
+	return info, putRunTags(ctx, tx, info.RunID, tags)
+}
+
+func putRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+	for _, t := range tags {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, t.Key, t.Value); err != nil {
+			return err
+		}
+		if t.Key == tracking.TagRunName {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CreateRun creates a run; see tracking.RunStore.
+func (s *Store) CreateRun(ctx context.Context, ws string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, error) {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		info, err = insertRun(ctx, tx, ws, info, tags)
+		return err
+	})
+	if err != nil {
+		return tracking.RunInfo{}, opErr(fmt.Sprintf("create run in experiment %s of workspace %q", info.ExperimentID, ws), err)
+	}
+	return info, nil
+}
+
+// GetRun returns a run with its data.
+func (s *Store) GetRun(ctx context.Context, ws, runID string) (tracking.Run, error) {
+	run, err := scanRunInfo(s.rdb.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs r WHERE r.run_id = ? AND r.workspace = ?`, runID, ws))
+	if err == nil {
+		runs := []tracking.Run{run}
+		if err = s.loadRunData(ctx, runs); err == nil {
+			return runs[0], nil
+		}
+	}
+	return tracking.Run{}, fmt.Errorf("get run %s in workspace %q: %w", runID, ws, notFoundIfNone(err))
+}
+
+// activeRun checks in tx that the run exists in ws and is active.
+func activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) error {
+	var stage string
+	err := tx.QueryRowContext(ctx, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`, runID, ws).Scan(&stage)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", runID, notFoundIfNone(err))
+	}
+	if stage != tracking.StageActive {
+		return tracking.Errorf(tracking.CodeInvalidParameterValue,
+			"The run %s must be in the 'active' state. Current state is %s.", runID, stage)
+	}
+	return nil
+}
+
+// UpdateRun changes a run's status, end time or name.
+func (s *Store) UpdateRun(ctx context.Context, ws, runID string, u tracking.RunUpdate) (tracking.RunInfo, error) {
+	var info tracking.RunInfo
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time),
+			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`, u.Status, u.EndTime, u.RunName, runID, ws)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		if u.RunName != nil {
+			if err := putRunTags(ctx, tx, runID, []tracking.Tag{{Key: tracking.TagRunName, Value: *u.RunName}}); err != nil {
+				return err
+			}
+		}
+		run, err := scanRunInfo(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs r WHERE r.run_id = ?`, runID))
+		info = run.Info
+		return err
+	})
+	return info, opErr(fmt.Sprintf("update run %s in workspace %q", runID, ws), err)
+}
+
+// SetRunStage deletes or restores a run.
+func (s *Store) SetRunStage(ctx context.Context, ws, runID, stage string) error {
+	var deleted any
+	if stage == tracking.StageDeleted {
+		deleted = nowMillis()
+	}
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_id = ? AND workspace = ?`,
+			stage, deleted, runID, ws)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	return opErr(fmt.Sprintf("set stage of run %s in workspace %q", runID, ws), err)
+}
+
+// LogBatch records metrics, params and tags on an active run.
+func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := activeRun(ctx, tx, ws, runID); err != nil {
+			return err
+		}
+		if err := putParams(ctx, tx, "run_params", "run_id", runID, b.Params); err != nil {
+			return err
+		}
+		if err := putRunTags(ctx, tx, runID, b.Tags); err != nil {
+			return err
+		}
+		return putMetrics(ctx, tx, runID, b.Metrics)
+	})
+	return opErr(fmt.Sprintf("log to run %s in workspace %q", runID, ws), err)
+}
+
+// putParams inserts params into table (keyed by idCol = id); a param
+// already there with another value is MLflow's INVALID_PARAMETER_VALUE.
+func putParams(ctx context.Context, tx *sql.Tx, table, idCol, id string, params []tracking.Param) error {
+	for _, p := range params {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO `+table+` (`+idCol+`, key, value) VALUES (?, ?, ?)`, id, p.Key, p.Value)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			continue
+		}
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM `+table+` WHERE `+idCol+` = ? AND key = ?`, id, p.Key).Scan(&old); err != nil {
+			return err
+		}
+		if old != p.Value {
+			return tracking.Errorf(tracking.CodeInvalidParameterValue,
+				"Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. "+
+					"Attempted logging new value '%s'.", p.Key, old, id, p.Value)
+		}
+	}
+	return nil
+}
+
+// metricArgs are a metric's column values after its key and run: NaN is
+// stored as 0 with is_nan set.
+func metricArgs(m tracking.Metric) (value float64, isNaN int) {
+	if math.IsNaN(m.Value) {
+		return 0, 1
+	}
+	return m.Value, 0
+}
+
+// metricChunk is how many metrics one multi-row INSERT carries (9
+// parameters each, well under SQLite's limit of 32766).
+const metricChunk = 500
+
+// putMetrics records each value (several rows per statement) and keeps
+// latest_metrics at the greatest (step, timestamp, value) of each key: the
+// batch's own greatest value per key is found here, so each key costs one
+// upsert whatever the batch's size.
+func putMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
+	for start := 0; start < len(ms); start += metricChunk {
+		if err := insertMetricRows(ctx, tx, `INSERT OR IGNORE INTO metrics`, ``, runID, ms[start:min(start+metricChunk, len(ms))]); err != nil {
+			return err
+		}
+	}
+	latest := latestPerKey(ms)
+	for start := 0; start < len(latest); start += metricChunk {
+		if err := insertMetricRows(ctx, tx, `INSERT INTO latest_metrics`, ` ON CONFLICT (run_id, key) DO UPDATE SET
+			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan,
+			model_id = excluded.model_id, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest
+			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`,
+			runID, latest[start:min(start+metricChunk, len(latest))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertMetricRows runs "<insert> (cols) VALUES (...), ... <suffix>" with
+// one row per metric.
+func insertMetricRows(ctx context.Context, tx *sql.Tx, insert, suffix, runID string, ms []tracking.Metric) error {
+	var q strings.Builder
+	q.Grow(len(insert) + len(suffix) + 120 + 20*len(ms))
+	q.WriteString(insert)
+	q.WriteString(` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `)
+	args := make([]any, 0, 9*len(ms))
+	for i, m := range ms {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?)")
+		v, nan := metricArgs(m)
+		args = append(args, runID, m.Key, m.Step, m.Timestamp, v, nan, nullString(m.ModelID),
+			nullString(m.DatasetName), nullString(m.DatasetDigest))
+	}
+	q.WriteString(suffix)
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return err
+}
+
+// latestPerKey returns, for each key in ms (in order of first appearance),
+// the metric with the greatest (step, timestamp, stored value); on a tie
+// the later one, as a later upsert would.
+func latestPerKey(ms []tracking.Metric) []tracking.Metric {
+	if len(ms) == 1 {
+		return ms
+	}
+	at := make(map[string]int, 8)
+	out := make([]tracking.Metric, 0, 8)
+	for _, m := range ms {
+		i, ok := at[m.Key]
+		if !ok {
+			at[m.Key] = len(out)
+			out = append(out, m)
+			continue
+		}
+		cur := out[i]
+		v, _ := metricArgs(m)
+		cv, _ := metricArgs(cur)
+		if m.Step > cur.Step || m.Step == cur.Step && (m.Timestamp > cur.Timestamp || m.Timestamp == cur.Timestamp && v >= cv) {
+			out[i] = m
+		}
+	}
+	return out
+}
+
+// DeleteRunTag removes a tag of an active run.
+func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := activeRun(ctx, tx, ws, runID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM run_tags WHERE run_id = ? AND key = ?`, runID, key)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	return opErr(fmt.Sprintf("delete tag %q of run %s in workspace %q", key, runID, ws), err)
+}
+
+// LogInputs records datasets and models a run used.
+func (s *Store) LogInputs(ctx context.Context, ws, runID string, datasets []tracking.DatasetInput, models []tracking.ModelInput) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := activeRun(ctx, tx, ws, runID); err != nil {
+			return err
+		}
+		for _, in := range datasets {
+			var context string
+			for _, t := range in.Tags {
+				if t.Key == tracking.TagDataContext {
+					context = t.Value
+				}
+			}
+			tags, err := json.Marshal(in.Tags)
+			if err != nil {
+				return err
+			}
+			d := in.Dataset
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_datasets (run_id, name, digest, source_type, source,
+				schema, profile, tags, context, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+				(SELECT COALESCE(MAX(seq), 0) + 1 FROM run_datasets WHERE run_id = ?))`,
+				runID, d.Name, d.Digest, d.SourceType, d.Source, d.Schema, d.Profile, string(tags), context, runID); err != nil {
+				return err
+			}
+		}
+		return putRunModels(ctx, tx, runID, "input", modelInputs(models))
+	})
+	return opErr(fmt.Sprintf("log inputs of run %s in workspace %q", runID, ws), err)
+}
+
+func modelInputs(in []tracking.ModelInput) []tracking.ModelOutput {
+	out := make([]tracking.ModelOutput, len(in))
+	for i, m := range in {
+		out[i] = tracking.ModelOutput{ModelID: m.ModelID}
+	}
+	return out
+}
+
+func putRunModels(ctx context.Context, tx *sql.Tx, runID, direction string, models []tracking.ModelOutput) error {
+	for _, m := range models {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_models (run_id, direction, model_id, step) VALUES (?, ?, ?, ?)
+			ON CONFLICT (run_id, direction, model_id) DO UPDATE SET step = excluded.step`, runID, direction, m.ModelID, m.Step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogOutputs records logged models a run produced.
+func (s *Store) LogOutputs(ctx context.Context, ws, runID string, models []tracking.ModelOutput) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := activeRun(ctx, tx, ws, runID); err != nil {
+			return err
+		}
+		return putRunModels(ctx, tx, runID, "output", models)
+	})
+	return opErr(fmt.Sprintf("log outputs of run %s in workspace %q", runID, ws), err)
+}
+
+const metricCols = `key, value, is_nan, timestamp, step, COALESCE(model_id, ''), COALESCE(dataset_name, ''), COALESCE(dataset_digest, '')`
+
+func scanMetric(sc scanner, extra ...any) (tracking.Metric, error) {
+	var (
+		m   tracking.Metric
+		nan bool
+	)
+	err := sc.Scan(append(extra, &m.Key, &m.Value, &nan, &m.Timestamp, &m.Step, &m.ModelID, &m.DatasetName, &m.DatasetDigest)...)
+	if nan {
+		m.Value = math.NaN()
+	}
+	return m, err
+}
+
+// MetricHistory returns every value of a run's metric, by step then time.
+func (s *Store) MetricHistory(ctx context.Context, ws, runID, key string, offset, limit int) ([]tracking.Metric, error) {
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE run_id = ? AND workspace = ?`, runID, ws).Scan(&one)
+	if err != nil {
+		return nil, fmt.Errorf("metric history of run %s: %w", runID, notFoundIfNone(err))
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+metricCols+` FROM metrics WHERE run_id = ? AND key = ?
+		ORDER BY step, timestamp, value LIMIT ? OFFSET ?`, runID, key, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("metric history of run %s: %w", runID, err)
+	}
+	out, err := collect(rows, func(sc scanner) (tracking.Metric, error) { return scanMetric(sc) })
+	if err != nil {
+		return nil, fmt.Errorf("metric history of run %s: %w", runID, err)
+	}
+	return out, nil
+}
+
+// MetricHistoryBulk returns the values of key of several runs of ws.
+func (s *Store) MetricHistoryBulk(ctx context.Context, ws string, runIDs []string, key string, startStep, endStep *int64, limit int) ([]tracking.Metric, error) {
+	q := `SELECT m.run_id, ` + metricCols + ` FROM metrics m JOIN runs r ON r.run_id = m.run_id AND r.workspace = ?
+		WHERE m.run_id IN (SELECT value FROM json_each(?)) AND m.key = ?
+		AND (? IS NULL OR m.step >= ?) AND (? IS NULL OR m.step <= ?) ORDER BY m.run_id, m.step, m.timestamp`
+	args := []any{ws, idList(runIDs), key, startStep, startStep, endStep, endStep}
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("bulk metric history: %w", err)
+	}
+	out, err := collect(rows, func(sc scanner) (tracking.Metric, error) {
+		var id string
+		m, err := scanMetric(sc, &id)
+		m.RunID = id
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bulk metric history: %w", err)
+	}
+	return out, nil
+}
