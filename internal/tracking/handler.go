@@ -82,6 +82,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle(prefix+"/", h.api(notFoundRoute))
 	}
 	mux.Handle("GET "+artifactsPrefix+"/artifacts/{path...}", h.stream(h.getArtifact))
+	mux.Handle(artifactsPrefix+"/", h.api(notFoundRoute))
+	mux.Handle("/ws/{ws}/api/3.0/mlflow/", h.api(notFoundRoute))
 	for _, rt := range h.artifactRoutes() {
 		mux.Handle(rt.method+" "+rt.path, h.api(rt.fn))
 	}

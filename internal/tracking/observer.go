@@ -41,12 +41,29 @@ type ObserverConfig struct {
 type Observer struct {
 	cfg ObserverConfig
 
-	// What steps need again and again, so that a step costs one write when
-	// it starts and one when it ends: experiment IDs by workspace and name,
-	// and the runs of the jobs in progress (dropped when a job finishes).
-	mu          sync.Mutex
-	experiments map[[2]string]string            // {ws, name} -> experiment ID
-	jobs        map[[2]string]map[string]string // {ws, job} -> step ("" for the parent) -> run ID
+	// What the steps of a job in progress need again and again, so that a
+	// step costs one write when it starts and one when it ends; dropped
+	// when the job finishes.
+	mu   sync.Mutex
+	jobs map[[2]string]*jobState // by {workspace, job}
+}
+
+// jobState is what the observer remembers of a job in progress.
+type jobState struct {
+	experiment string            // the experiment's ID, once known
+	runs       map[string]string // step ("" for the parent) -> run ID
+	ended      map[string]bool   // steps whose run StepFinished ended
+}
+
+// job returns the state of a job, creating it; o.mu must be held.
+func (o *Observer) job(ws, job string) *jobState {
+	k := [2]string{ws, job}
+	st := o.jobs[k]
+	if st == nil {
+		st = &jobState{runs: map[string]string{}, ended: map[string]bool{}}
+		o.jobs[k] = st
+	}
+	return st
 }
 
 var _ engine.Observer = (*Observer)(nil)
@@ -56,7 +73,7 @@ func NewObserver(cfg ObserverConfig) *Observer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Observer{cfg: cfg, experiments: map[[2]string]string{}, jobs: map[[2]string]map[string]string{}}
+	return &Observer{cfg: cfg, jobs: map[[2]string]*jobState{}}
 }
 
 // TrackingURI is the MLflow tracking URI of workspace ws on a server at
@@ -78,28 +95,28 @@ func runStatus(status string) string {
 	return StatusRunning
 }
 
-// experiment returns the ID of the experiment named name, creating it (or
-// restoring it, when deleted) as needed. IDs are remembered; forget drops
-// one that turned out stale.
-func (o *Observer) experiment(ctx context.Context, ws, name string) (string, error) {
+// experiment returns the ID of the experiment of a step's job, creating it
+// (or restoring it, when deleted) as needed; the job remembers it.
+func (o *Observer) experiment(ctx context.Context, s engine.StepInfo) (string, error) {
 	o.mu.Lock()
-	id, ok := o.experiments[[2]string{ws, name}]
+	id := o.job(s.Workspace, s.Job).experiment
 	o.mu.Unlock()
-	if ok {
+	if id != "" {
 		return id, nil
 	}
-	id, err := o.findExperiment(ctx, ws, name)
+	id, err := o.findExperiment(ctx, s.Workspace, s.Experiment)
 	if err == nil {
 		o.mu.Lock()
-		o.experiments[[2]string{ws, name}] = id
+		o.job(s.Workspace, s.Job).experiment = id
 		o.mu.Unlock()
 	}
 	return id, err
 }
 
-func (o *Observer) forgetExperiment(ws, name string) {
+// forgetExperiment drops the experiment a job remembers (it was deleted).
+func (o *Observer) forgetExperiment(s engine.StepInfo) {
 	o.mu.Lock()
-	delete(o.experiments, [2]string{ws, name})
+	o.job(s.Workspace, s.Job).experiment = ""
 	o.mu.Unlock()
 }
 
@@ -133,18 +150,14 @@ func (o *Observer) findExperiment(ctx context.Context, ws, name string) (string,
 func (o *Observer) cachedRun(ws, job, step string) (string, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	id, ok := o.jobs[[2]string{ws, job}][step]
+	id, ok := o.job(ws, job).runs[step]
 	return id, ok
 }
 
 func (o *Observer) remember(ws, job, step, runID string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	k := [2]string{ws, job}
-	if o.jobs[k] == nil {
-		o.jobs[k] = map[string]string{}
-	}
-	o.jobs[k][step] = runID
+	o.job(ws, job).runs[step] = runID
 }
 
 // jobRun returns the run of (job, step), creating it from info and tags in
@@ -175,7 +188,7 @@ func (o *Observer) stepRun(ctx context.Context, s engine.StepInfo) (string, bool
 	if id, ok := o.cachedRun(s.Workspace, s.Job, s.Step); ok {
 		return id, false, nil
 	}
-	exp, err := o.experiment(ctx, s.Workspace, s.Experiment)
+	exp, err := o.experiment(ctx, s)
 	if err != nil {
 		return "", false, err
 	}
@@ -183,8 +196,8 @@ func (o *Observer) stepRun(ctx context.Context, s engine.StepInfo) (string, bool
 	var e *Error
 	if errors.As(err, &e) && e.Code == CodeInvalidParameterValue {
 		// The remembered experiment was deleted since: look it up again.
-		o.forgetExperiment(s.Workspace, s.Experiment)
-		if exp, err = o.experiment(ctx, s.Workspace, s.Experiment); err == nil {
+		o.forgetExperiment(s)
+		if exp, err = o.experiment(ctx, s); err == nil {
 			id, created, err = o.createStepRun(ctx, s, exp)
 		}
 	}
@@ -244,15 +257,22 @@ func (o *Observer) StepFinished(ctx context.Context, s engine.StepInfo, status s
 	if err == nil {
 		err = o.end(ctx, s.Workspace, runID, runStatus(status))
 	}
+	if err == nil {
+		o.mu.Lock()
+		o.job(s.Workspace, s.Job).ended[s.Step] = true
+		o.mu.Unlock()
+	}
 	if err != nil {
 		o.cfg.Logger.Error("end tracking run of step", "workspace", s.Workspace, "job", s.Job, "step", s.Step, "err", err)
 	}
 }
 
 // JobFinished ends the pipeline's parent run, and any step run still
-// running (its step never reported an end), with the job's status.
+// running (its step never reported an end), with the job's status. What
+// this observer saw of the job spares reading every step's run back.
 func (o *Observer) JobFinished(ctx context.Context, ws, job, status string) {
 	o.mu.Lock()
+	seen := o.jobs[[2]string{ws, job}]
 	delete(o.jobs, [2]string{ws, job})
 	o.mu.Unlock()
 	runs, err := o.cfg.Store.JobRuns(ctx, ws, job)
@@ -263,8 +283,7 @@ func (o *Observer) JobFinished(ctx context.Context, ws, job, status string) {
 	for _, jr := range runs {
 		st := runStatus(status)
 		if jr.Step != "" {
-			r, err := o.cfg.Store.GetRun(ctx, ws, jr.RunID)
-			if err != nil || r.Info.Status != StatusRunning {
+			if !o.stillRunning(ctx, ws, jr, seen) {
 				continue
 			}
 			st = StatusKilled
@@ -273,6 +292,22 @@ func (o *Observer) JobFinished(ctx context.Context, ws, job, status string) {
 			o.cfg.Logger.Error("end tracking run of job", "workspace", ws, "job", job, "run", jr.RunID, "err", err)
 		}
 	}
+}
+
+// stillRunning reports whether a step's run is still running at the end of
+// its job: known when this observer saw the step start or end, read from
+// the store otherwise (a run from before a restart).
+func (o *Observer) stillRunning(ctx context.Context, ws string, jr JobRun, seen *jobState) bool {
+	if seen != nil {
+		if seen.ended[jr.Step] {
+			return false
+		}
+		if _, ok := seen.runs[jr.Step]; ok {
+			return true
+		}
+	}
+	r, err := o.cfg.Store.GetRun(ctx, ws, jr.RunID)
+	return err == nil && r.Info.Status == StatusRunning
 }
 
 func (o *Observer) end(ctx context.Context, ws, runID, status string) error {

@@ -119,3 +119,33 @@ func TestObserverUnknownWorkspace(t *testing.T) {
 		t.Error("a step in an unknown workspace must fail to start")
 	}
 }
+
+// TestObserverExperimentDeletedMidJob checks a step still gets a run when
+// the job's experiment was deleted after an earlier step started.
+func TestObserverExperimentDeletedMidJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "")
+	ctx := context.Background()
+	obs := tracking.NewObserver(tracking.ObserverConfig{Store: b.st, BaseURL: "http://h"})
+	step := func(name string) engine.StepInfo {
+		return engine.StepInfo{Workspace: "ws", Job: "j", JobType: "pipeline", Experiment: "gone", Display: "p", Step: name, Attempt: 1}
+	}
+	if _, err := obs.StepStarting(ctx, step("a")); err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.st.GetExperimentByName(ctx, "ws", "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.st.SetExperimentStage(ctx, "ws", e.ID, tracking.StageDeleted); err != nil {
+		t.Fatal(err)
+	}
+	env, err := obs.StepStarting(ctx, step("b"))
+	if err != nil {
+		t.Fatalf("step after the experiment was deleted: %v", err)
+	}
+	r, err := b.st.GetRun(ctx, "ws", envMap(env)["MLFLOW_RUN_ID"])
+	if err != nil || r.Info.ExperimentID != e.ID || r.Info.LifecycleStage != tracking.StageActive {
+		t.Errorf("run of step b: %+v %v", r.Info, err)
+	}
+}

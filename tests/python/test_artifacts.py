@@ -61,10 +61,21 @@ def test_large_file_in_parts(tracking_uri, client, tmp_path, monkeypatch):
     # the proxy's multipart endpoints.
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", str(1 << 20))
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(5 << 20))
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+
+    completed = []
+    real_complete = HttpArtifactRepository.complete_multipart_upload
+
+    def spy(self, *args, **kwargs):
+        completed.append(kwargs.get("parts") or args[2])
+        return real_complete(self, *args, **kwargs)
+
+    monkeypatch.setattr(HttpArtifactRepository, "complete_multipart_upload", spy)
     big = tmp_path / "parts.bin"
     big.write_bytes(os.urandom(12 << 20))
     with mlflow.start_run() as run:
         mlflow.log_artifact(str(big), "multi")
+    assert len(completed) == 1 and len(completed[0]) == 3  # 12 MiB in three 5 MiB parts
     out = client.download_artifacts(run.info.run_id, "multi/parts.bin", str(tmp_path / "dl"))
     assert _digest(out) == _digest(big)
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["multi"]
