@@ -8,9 +8,11 @@
 #   ciel mlflow       a no-code deployment of the same model saved as an MLflow model
 #   mlflow serve      `mlflow models serve --env-manager local` of that MLflow model
 #
-# Every server runs WORKERS Python worker processes. Each round measures
-# every server for DURATION seconds (after a short warm-up) with CONNS
-# connections; the report takes the median over ROUNDS rounds (the rounds
+# Every server runs WORKERS Python worker processes (ciel: instance_count,
+# with max_concurrent_requests_per_instance 2 so a worker has its next
+# request at hand; azmlinfsrv: --worker_count; mlflow: --workers). Each round
+# measures every server for DURATION seconds (after a short warm-up) with
+# CONNS connections; the report takes the median over ROUNDS rounds (the rounds
 # interleave the servers, so a noisy neighbour hurts them alike) and prints
 # requests/s, p50 and p99 and the ratios. Then adaptive micro-batching
 # (max_batch_size/max_batch_wait_ms, off by default) gets its own figure at
@@ -85,7 +87,7 @@ instance_count: $WORKERS
 request_settings:
   request_timeout_ms: 60000
   max_queue_wait_ms: 60000
-  max_concurrent_requests_per_instance: 4
+  max_concurrent_requests_per_instance: 2
 $2
 YML
   "$CIEL" online-deployment create --file "$WORK/$1.yml" -o table >/dev/null

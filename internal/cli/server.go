@@ -29,8 +29,9 @@ func newServerCommand(b *base) *cobra.Command {
 
 // serverRunOpts are the options of `ciel server run`.
 type serverRunOpts struct {
-	Addr  string
-	Token string
+	Addr        string
+	Token       string
+	ScoringAddr string
 }
 
 // Validate checks the address has a port.
@@ -64,6 +65,8 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		Addr:   o.Addr,
 		Token:  token,
 		Logger: logger,
+		// Online endpoints' scoring listener: "" keeps the last port.
+		ScoringAddr: o.ScoringAddr,
 		Ready: func(url string) {
 			fmt.Fprintf(c.out, "ciel server listening on %s (CIEL_HOME=%s)\n", url, home)
 		},
@@ -83,6 +86,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "listen address; port 0 picks a free one")
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
+	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
 	return cmd
 }
 

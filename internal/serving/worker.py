@@ -12,6 +12,7 @@ batch. PING frames are answered with PONG. Anything the model prints goes
 to stdout/stderr, which the server keeps as the deployment's log.
 """
 
+import gc
 import importlib.util
 import json
 import os
@@ -245,6 +246,11 @@ def main():
         sock.sendall(frame(INIT_FAILED, 0, 0, text.encode(errors="replace")[-8000:]))
         sys.exit(3)
     sys.stdout.flush()
+    # What loading made (modules, the model) lives as long as the worker:
+    # keep it out of the garbage collector's full passes, so they stay short
+    # and do not stall requests.
+    gc.collect()
+    gc.freeze()
     sock.sendall(frame(READY, 0, 0, json.dumps({"pid": os.getpid()}).encode()))
     try:
         serve(sock, model)
