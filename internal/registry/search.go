@@ -87,26 +87,17 @@ func (s *Service) SearchModels(ctx context.Context, ws, filter string, orderBy [
 		}
 	}
 	order = append(order, orderKey{key: "name", asc: true})
-	slices.SortStableFunc(out, func(a, b Model) int {
-		for _, o := range order {
-			var c int
-			switch o.key {
-			case "name":
-				c = strings.Compare(a.Name, b.Name)
-			case "creation_timestamp":
-				c = a.CreatedAt.Compare(b.CreatedAt)
-			case "last_updated_timestamp":
-				c = a.UpdatedAt.Compare(b.UpdatedAt)
-			}
-			if !o.asc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
+	slices.SortStableFunc(out, compareBy(order, func(a, b Model, key string) int {
+		switch key {
+		case "name":
+			return strings.Compare(a.Name, b.Name)
+		case "creation_timestamp":
+			return a.CreatedAt.Compare(b.CreatedAt)
+		case "last_updated_timestamp":
+			return a.UpdatedAt.Compare(b.UpdatedAt)
 		}
 		return 0
-	})
+	}))
 	return out, nil
 }
 
@@ -140,19 +131,28 @@ func (s *Service) SearchVersions(ctx context.Context, ws, filter string, orderBy
 		}
 	}
 	order = append(order, orderKey{key: "name", asc: true}, orderKey{key: "version_number", asc: false})
-	slices.SortStableFunc(out, func(a, b Version) int {
+	slices.SortStableFunc(out, compareBy(order, func(a, b Version, key string) int {
+		switch key {
+		case "name":
+			return strings.Compare(a.Name, b.Name)
+		case "version_number":
+			return cmp.Compare(a.Version, b.Version)
+		case "creation_timestamp":
+			return a.CreatedAt.Compare(b.CreatedAt)
+		case "last_updated_timestamp":
+			return a.UpdatedAt.Compare(b.UpdatedAt)
+		}
+		return 0
+	}))
+	return out, nil
+}
+
+// compareBy orders two items by each order key in turn, field comparing
+// one key ascending.
+func compareBy[T any](order []orderKey, field func(a, b T, key string) int) func(a, b T) int {
+	return func(a, b T) int {
 		for _, o := range order {
-			var c int
-			switch o.key {
-			case "name":
-				c = strings.Compare(a.Name, b.Name)
-			case "version_number":
-				c = cmp.Compare(a.Version, b.Version)
-			case "creation_timestamp":
-				c = a.CreatedAt.Compare(b.CreatedAt)
-			case "last_updated_timestamp":
-				c = a.UpdatedAt.Compare(b.UpdatedAt)
-			}
+			c := field(a, b, o.key)
 			if !o.asc {
 				c = -c
 			}
@@ -161,8 +161,7 @@ func (s *Service) SearchVersions(ctx context.Context, ws, filter string, orderBy
 			}
 		}
 		return 0
-	})
-	return out, nil
+	}
 }
 
 // versionAttr returns the filter attributes of v.
