@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"regexp"
 	"strings"
 
@@ -85,6 +87,11 @@ func (s *server) routes() http.Handler {
 	s.endpointRoutes(h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
+	}
+	if os.Getenv("CIEL_PPROF") != "" {
+		// Opt-in profiling of a running server, for performance work.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	}
 	mux.Handle("/", s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "no such API route"}

@@ -65,9 +65,9 @@ type StepInfo struct {
 // Observer hears about jobs and steps as they run; tracking uses it to make
 // every job and step an MLflow run. Calls may be concurrent.
 type Observer interface {
-	// StepStarting is called before each attempt of a step starts; the
-	// returned KEY=VALUE pairs are added to the step's environment. An error
-	// fails the attempt.
+	// StepStarting is called once before a step first starts (and again if
+	// it is resumed after a restart); the returned KEY=VALUE pairs are added
+	// to the environment of every attempt. An error fails the step.
 	StepStarting(ctx context.Context, s StepInfo) ([]string, error)
 	// StepFinished is called once a step is terminal (Completed, Failed or
 	// Canceled), including a step completed by reuse.

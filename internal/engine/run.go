@@ -80,7 +80,13 @@ func (r *jobRun) loop() {
 				r.e.rec.put(*st, false)
 				inflight++
 				go func(ps *PlanStep, st store.Step) {
-					results <- stepDone{name: ps.Name, step: r.runStep(ps, st)}
+					done := r.runStep(ps, st)
+					// Told here, not in the scheduling loop, so a slow
+					// observer holds up only this step's dependants.
+					if obs := r.e.cfg.Observer; obs != nil && Terminal(done.Status) {
+						obs.StepFinished(context.Background(), r.info(ps.Name, done.Attempt), done.Status)
+					}
+					results <- stepDone{name: ps.Name, step: done}
 				}(ps, *st)
 			}
 		}
@@ -90,9 +96,6 @@ func (r *jobRun) loop() {
 		res := <-results
 		inflight--
 		*r.steps[res.name] = res.step
-		if obs := r.e.cfg.Observer; obs != nil && Terminal(res.step.Status) {
-			obs.StepFinished(context.Background(), r.info(res.name, res.step.Attempt), res.step.Status)
-		}
 		if res.step.Status != StatusCompleted {
 			failed = true
 			if !r.plan.ContinueOnStepFailure && r.ctx.Err() == nil {

@@ -48,6 +48,16 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 		return done
 	}
 
+	// The observer (tracking) is told before the step waits for a slot, so
+	// the runs of a wide pipeline's steps are created together, in a few
+	// commits, and not one by one while a slot is held.
+	var observed []string
+	if obs := e.cfg.Observer; obs != nil {
+		if observed, err = obs.StepStarting(r.ctx, r.info(ps.Name, st.Attempt+1)); err != nil {
+			return r.fail(st, fmt.Sprintf("step tracking: %v", err), logPath)
+		}
+	}
+
 	// Wait for a slot before touching the disk, so a wide pipeline does not
 	// hold a log file open per waiting step.
 	sem := e.semaphore(r.job.Workspace, ps.Compute, e.concurrency(r.ctx, r.job.Workspace, ps.Compute))
@@ -81,7 +91,7 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 		now := time.Now().UTC()
 		st.Status, st.StartedAt, st.EndedAt, st.Error, st.ExitCode = StatusPreparing, &now, nil, "", nil
 		e.rec.put(st, false)
-		res, err := r.attempt(ps, &st, dir, logPath, logf, inputs)
+		res, err := r.attempt(ps, &st, dir, logPath, logf, inputs, observed)
 		if r.ctx.Err() != nil {
 			release()
 			return r.stopped(st)
@@ -111,7 +121,7 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 }
 
 // attempt prepares the working directory and runs the command once.
-func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string) (compute.Result, error) {
+func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string, observed []string) (compute.Result, error) {
 	e := r.e
 	env, err := e.cfg.Envs.Ensure(r.ctx, envs.Spec{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, prefixWriter(logf, "[ciel] "))
 	if err != nil {
@@ -165,10 +175,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	if err != nil {
 		return compute.Result{}, fmt.Errorf("command: %w", err)
 	}
-	procEnv, err := r.stepEnv(ps, st.Attempt, env, vars)
-	if err != nil {
-		return compute.Result{}, err
-	}
+	procEnv := r.stepEnv(ps, env, vars, observed)
 	now := time.Now().UTC()
 	st.Status, st.StartedAt = StatusRunning, &now
 	task := compute.Task{
@@ -181,9 +188,11 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	return res, err
 }
 
-// stepEnv is the complete environment of a step's process.
-func (r *jobRun) stepEnv(ps *PlanStep, attempt int, env envs.Env, vars []string) ([]string, error) {
-	out := make([]string, 0, len(os.Environ())+len(ps.EnvVars)+len(vars)+8)
+// stepEnv is the complete environment of a step's process: the server's,
+// the environment's PATH, ciel's variables, what the observer added, the
+// step's environment_variables, then the inputs and outputs.
+func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, vars, observed []string) []string {
+	out := make([]string, 0, len(os.Environ())+len(ps.EnvVars)+len(vars)+len(observed)+8)
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "PATH=") && env.BinDir != "" {
 			kv = "PATH=" + env.BinDir + string(os.PathListSeparator) + kv[len("PATH="):]
@@ -199,17 +208,11 @@ func (r *jobRun) stepEnv(ps *PlanStep, attempt int, env envs.Env, vars []string)
 		"AZUREML_RUN_ID="+r.job.Name,
 		"PYTHONUNBUFFERED=1",
 	)
-	if obs := r.e.cfg.Observer; obs != nil {
-		extra, err := obs.StepStarting(r.ctx, r.info(ps.Name, attempt))
-		if err != nil {
-			return nil, fmt.Errorf("step environment: %w", err)
-		}
-		out = append(out, extra...)
-	}
+	out = append(out, observed...)
 	for _, k := range sortedKeys(ps.EnvVars) {
 		out = append(out, k+"="+ps.EnvVars[k])
 	}
-	return append(out, vars...), nil
+	return append(out, vars...)
 }
 
 // info describes a step of this job to the observer.
