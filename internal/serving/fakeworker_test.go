@@ -121,8 +121,12 @@ func testLaunch(t testing.TB, env ...string) launch {
 // testSettings are quick settings for tests: short probes and timeouts.
 func testSettings(instances int) settings {
 	p := probe{delay: 50 * time.Millisecond, period: 50 * time.Millisecond, timeout: 200 * time.Millisecond, successes: 1, failures: 3}
+	// Readiness bounds how long a worker may take to load; a race-built
+	// fake worker on a loaded 2-core machine can take over a second.
+	ready := p
+	ready.failures = 200
 	return settings{instances: instances, requestTimeout: 2 * time.Second, queueWait: time.Second, concurrency: 1,
-		batchMax: 1, liveness: p, readiness: p}
+		batchMax: 1, liveness: p, readiness: ready}
 }
 
 // testBundle is a pool served by a running generation.

@@ -32,6 +32,11 @@ type writeStmts struct {
 	archiveAsset, deleteAsset                              *sql.Stmt
 	insertJob, insertStep, updateJob, updateStep, putReuse *sql.Stmt
 	savepoint, rollbackTo, release                         *sql.Stmt
+
+	// Tracking's hot path: every pipeline step's run is created, tagged,
+	// linked to its step and ended with these.
+	runExperiment, insertRun, putRunTag, setRunName *sql.Stmt
+	jobRun, insertJobRun, updateRun, runByID        *sql.Stmt
 }
 
 func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
@@ -58,6 +63,18 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 		{&s.savepoint, `SAVEPOINT batch_item`},
 		{&s.rollbackTo, `ROLLBACK TO batch_item`},
 		{&s.release, `RELEASE batch_item`},
+		{&s.runExperiment, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE workspace = ? AND id = ?`},
+		{&s.insertRun, `INSERT INTO runs (run_id, workspace, experiment_id, name, user_id, status, start_time,
+		end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.putRunTag, `INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`},
+		{&s.setRunName, `UPDATE runs SET name = ? WHERE run_id = ?`},
+		{&s.jobRun, `SELECT ` + runCols + ` FROM job_runs j JOIN runs r ON r.run_id = j.run_id
+			WHERE j.workspace = ? AND j.job = ? AND j.step = ?`},
+		{&s.insertJobRun, `INSERT INTO job_runs (workspace, job, step, run_id) VALUES (?, ?, ?, ?)`},
+		{&s.updateRun, `UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time),
+			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`},
+		{&s.runByID, `SELECT ` + runCols + ` FROM runs r WHERE r.run_id = ?`},
 	})
 	return s, err
 }

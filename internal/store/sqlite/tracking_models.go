@@ -234,8 +234,7 @@ func (s *Store) loadModelData(ctx context.Context, models []tracking.LoggedModel
 func (s *Store) EnsureJobRun(ctx context.Context, ws, job, step string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, bool, error) {
 	created := false
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		run, err := scanRunInfo(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM job_runs j JOIN runs r ON r.run_id = j.run_id
-			WHERE j.workspace = ? AND j.job = ? AND j.step = ?`, ws, job, step))
+		run, err := scanRunInfo(tx.StmtContext(ctx, s.ws.jobRun).QueryRowContext(ctx, ws, job, step))
 		if err == nil {
 			info = run.Info
 			return nil
@@ -243,11 +242,11 @@ func (s *Store) EnsureJobRun(ctx context.Context, ws, job, step string, info tra
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if info, err = insertRun(ctx, tx, ws, info, tags); err != nil {
+		if info, err = s.insertRun(ctx, tx, ws, info, tags); err != nil {
 			return err
 		}
 		created = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO job_runs (workspace, job, step, run_id) VALUES (?, ?, ?, ?)`, ws, job, step, info.RunID)
+		_, err = tx.StmtContext(ctx, s.ws.insertJobRun).ExecContext(ctx, ws, job, step, info.RunID)
 		return err
 	})
 	if err != nil {

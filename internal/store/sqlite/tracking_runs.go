@@ -39,14 +39,13 @@ func nullString(s string) any {
 }
 
 // insertRun creates a run in tx; see tracking.RunStore.CreateRun.
-func insertRun(ctx context.Context, tx *sql.Tx, ws string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, error) {
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, ws string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, error) {
 	exp, err := parseExpID(info.ExperimentID)
 	if err != nil {
 		return info, err
 	}
 	var loc, stage string
-	err = tx.QueryRowContext(ctx, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE workspace = ? AND id = ?`,
-		ws, exp).Scan(&loc, &stage)
+	err = tx.StmtContext(ctx, s.ws.runExperiment).QueryRowContext(ctx, ws, exp).Scan(&loc, &stage)
 	if err != nil {
 		return info, fmt.Errorf("experiment %s: %w", info.ExperimentID, notFoundIfNone(err))
 	}
@@ -58,23 +57,21 @@ func insertRun(ctx context.Context, tx *sql.Tx, ws string, info tracking.RunInfo
 	if info.LifecycleStage == "" {
 		info.LifecycleStage = tracking.StageActive
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_id, workspace, experiment_id, name, user_id, status, start_time,
-		end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.StmtContext(ctx, s.ws.insertRun).ExecContext(ctx,
 		info.RunID, ws, exp, info.RunName, info.UserID, info.Status, info.StartTime, info.EndTime,
 		info.LifecycleStage, info.ArtifactURI); err != nil {
 		return info, err
 	}
-	return info, putRunTags(ctx, tx, info.RunID, tags)
+	return info, s.putRunTags(ctx, tx, info.RunID, tags)
 }
 
-func putRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+func (s *Store) putRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, t.Key, t.Value); err != nil {
+		if _, err := tx.StmtContext(ctx, s.ws.putRunTag).ExecContext(ctx, runID, t.Key, t.Value); err != nil {
 			return err
 		}
 		if t.Key == tracking.TagRunName {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
+			if _, err := tx.StmtContext(ctx, s.ws.setRunName).ExecContext(ctx, t.Value, runID); err != nil {
 				return err
 			}
 		}
@@ -86,7 +83,7 @@ func putRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 func (s *Store) CreateRun(ctx context.Context, ws string, info tracking.RunInfo, tags []tracking.Tag) (tracking.RunInfo, error) {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		info, err = insertRun(ctx, tx, ws, info, tags)
+		info, err = s.insertRun(ctx, tx, ws, info, tags)
 		return err
 	})
 	if err != nil {
@@ -125,8 +122,7 @@ func activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) error {
 func (s *Store) UpdateRun(ctx context.Context, ws, runID string, u tracking.RunUpdate) (tracking.RunInfo, error) {
 	var info tracking.RunInfo
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time),
-			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`, u.Status, u.EndTime, u.RunName, runID, ws)
+		res, err := tx.StmtContext(ctx, s.ws.updateRun).ExecContext(ctx, u.Status, u.EndTime, u.RunName, runID, ws)
 		if err != nil {
 			return err
 		}
@@ -134,11 +130,11 @@ func (s *Store) UpdateRun(ctx context.Context, ws, runID string, u tracking.RunU
 			return err
 		}
 		if u.RunName != nil {
-			if err := putRunTags(ctx, tx, runID, []tracking.Tag{{Key: tracking.TagRunName, Value: *u.RunName}}); err != nil {
+			if err := s.putRunTags(ctx, tx, runID, []tracking.Tag{{Key: tracking.TagRunName, Value: *u.RunName}}); err != nil {
 				return err
 			}
 		}
-		run, err := scanRunInfo(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs r WHERE r.run_id = ?`, runID))
+		run, err := scanRunInfo(tx.StmtContext(ctx, s.ws.runByID).QueryRowContext(ctx, runID))
 		info = run.Info
 		return err
 	})
@@ -171,7 +167,7 @@ func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch
 		if err := putParams(ctx, tx, "run_params", "run_id", runID, b.Params); err != nil {
 			return err
 		}
-		if err := putRunTags(ctx, tx, runID, b.Tags); err != nil {
+		if err := s.putRunTags(ctx, tx, runID, b.Tags); err != nil {
 			return err
 		}
 		return putMetrics(ctx, tx, runID, b.Metrics)
