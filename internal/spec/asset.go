@@ -74,7 +74,8 @@ func ParseCompute(file string, data []byte, opts Options) (*Compute, error) {
 	return c, nil
 }
 
-// parseAsset runs decode on the top-level mapping of a one-file asset.
+// parseAsset runs decode on the top-level mapping of a file (a job,
+// component or asset) and returns every problem found in it.
 func parseAsset(file string, data []byte, opts Options, decode func(*decoder, *yaml.Node)) error {
 	s := newSession()
 	d, err := newDecoder(file, s)

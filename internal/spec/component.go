@@ -24,18 +24,14 @@ func ParseComponentFile(path string, opts Options) (*Component, error) {
 // a pipeline component's steps) resolve from. A missing name is accepted:
 // registering needs one, and that is the caller's check.
 func ParseComponent(file string, data []byte, opts Options) (*Component, error) {
-	s := newSession()
-	d, err := newDecoder(file, s)
+	var c *Component
+	err := parseAsset(file, data, opts, func(d *decoder, root *yaml.Node) {
+		// The top file counts as loading, so a component it names that
+		// names it back is a cycle.
+		d.s.loading = append(d.s.loading, loadingFile{abs: d.abs, display: file})
+		c = d.component(root, "")
+	})
 	if err != nil {
-		return nil, err
-	}
-	root, err := d.parseRoot(data, opts.Sets)
-	if err != nil {
-		return nil, err
-	}
-	s.loading = append(s.loading, loadingFile{abs: d.abs, display: file})
-	c := d.component(root, "")
-	if err := s.finish(); err != nil {
 		return nil, err
 	}
 	return c, nil

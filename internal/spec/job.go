@@ -24,18 +24,14 @@ func ParseJobFile(path string, opts Options) (*Job, error) {
 // components need; commands use only inputs and outputs they have; steps do
 // not depend on each other in a cycle.
 func ParseJob(file string, data []byte, opts Options) (*Job, error) {
-	s := newSession()
-	d, err := newDecoder(file, s)
+	var j *Job
+	err := parseAsset(file, data, opts, func(d *decoder, root *yaml.Node) {
+		// The top file counts as loading, so a component it names that
+		// names it back is a cycle.
+		d.s.loading = append(d.s.loading, loadingFile{abs: d.abs, display: file})
+		j = d.job(root, "", false)
+	})
 	if err != nil {
-		return nil, err
-	}
-	root, err := d.parseRoot(data, opts.Sets)
-	if err != nil {
-		return nil, err
-	}
-	s.loading = append(s.loading, loadingFile{abs: d.abs, display: file})
-	j := d.job(root, "", false)
-	if err := s.finish(); err != nil {
 		return nil, err
 	}
 	return j, nil
