@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -298,7 +297,3 @@ func NewJobName() string {
 	}
 	return pick(adjectives) + "_" + pick(nouns) + "_" + string(b)
 }
-
-// ErrJobNotRunning is returned when an operation needs a job that this
-// engine is running.
-var ErrJobNotRunning = errors.New("job is not running")
