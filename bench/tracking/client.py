@@ -6,6 +6,8 @@ Scenarios (each prints one JSON line: scenario, seconds, ops, ops_per_s):
   b        CALLS log_batch calls of BATCH metrics each, from one process
   c-setup  create RUNS runs (param, metrics, tag) in experiment "bench-c"
   c        search_runs over them with a filter, reading every page
+  c-floor  the client's own share of c: the same pages, fetched first,
+           then parsed as the client parses them, with no server timed
 
 --client mlflow drives the real mlflow client (MlflowClient); --client rest
 sends the same REST calls with a plain requests.Session, so the client's own
@@ -75,6 +77,25 @@ class RestClient:
             if not token:
                 return runs
 
+    def pages(self, exp, flt):
+        """The raw response bodies of the search, page by page."""
+        bodies, token = [], None
+        while True:
+            body = {"experiment_ids": [exp], "filter": flt, "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+            if token:
+                body["page_token"] = token
+            r = self.s.post(self.base + "runs/search", json=body)
+            r.raise_for_status()
+            bodies.append(r.text)
+            token = r.json().get("next_page_token")
+            if not token:
+                return bodies
+
+    @staticmethod
+    def parse(bodies):
+        """What this client does with the pages once they have arrived."""
+        return sum(len(json.loads(b).get("runs", [])) for b in bodies)
+
 
 class MlflowClientAdapter:
     """The same calls through the real mlflow client."""
@@ -111,6 +132,22 @@ class MlflowClientAdapter:
             token = page.token
             if not token:
                 return runs
+
+    @staticmethod
+    def parse(bodies):
+        """What MlflowClient.search_runs does with a page once it has
+        arrived (mlflow.utils.rest_utils.call_endpoint, then
+        RestStore._search_runs): JSON to protobuf to Run entities."""
+        from mlflow.entities import Run
+        from mlflow.protos.service_pb2 import SearchRuns
+        from mlflow.utils.proto_json_utils import parse_dict
+
+        runs = 0
+        for b in bodies:
+            msg = SearchRuns.Response()
+            parse_dict(js_dict=json.loads(b), message=msg)
+            runs += len([Run.from_proto(r) for r in msg.runs])
+        return runs
 
 
 def new_client(kind, uri):
@@ -185,10 +222,23 @@ def scenario_c(kind, uri):
     return time.perf_counter() - t, found
 
 
+def scenario_c_floor(kind, uri):
+    """The client's own share of scenario c: the same pages, fetched
+    beforehand, parsed as the client parses them, with no server in the
+    timing. No server can make the search faster than this."""
+    rest = RestClient(uri)
+    bodies = rest.pages(rest.get_experiment_id("bench-c"), FILTER)
+    parse = RestClient.parse if kind == "rest" else MlflowClientAdapter.parse
+    parse(bodies)  # imports and warm-up
+    t = time.perf_counter()
+    found = parse(bodies)
+    return time.perf_counter() - t, found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uri", required=True)
-    ap.add_argument("--scenario", required=True, choices=["a", "b", "c-setup", "c"])
+    ap.add_argument("--scenario", required=True, choices=["a", "b", "c-setup", "c", "c-floor"])
     ap.add_argument("--client", default="mlflow", choices=["mlflow", "rest"])
     ap.add_argument("--procs", type=int, default=8)
     ap.add_argument("--n", type=int, default=2000)
@@ -202,6 +252,8 @@ def main():
         dt, ops = scenario_b(a.client, a.uri, a.calls, a.batch)
     elif a.scenario == "c-setup":
         dt, ops = scenario_c_setup(a.uri, a.runs, a.procs)
+    elif a.scenario == "c-floor":
+        dt, ops = scenario_c_floor(a.client, a.uri)
     else:
         dt, ops = scenario_c(a.client, a.uri)
     print(json.dumps({"scenario": a.scenario, "client": a.client, "seconds": dt, "ops": ops, "ops_per_s": ops / dt}))
