@@ -30,7 +30,11 @@ type ModelVersion struct {
 	Description string `json:"description,omitempty"`
 	// Path is where the version's files are: an mlflow-artifacts: URI the
 	// MLflow client downloads through the tracking server.
-	Path    string            `json:"path,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Folder is what the files appear under inside AZUREML_MODEL_DIR when
+	// the version is deployed ("" for the root), as Azure ML keeps the
+	// name of the folder a model was registered from.
+	Folder  string            `json:"folder,omitempty"`
 	Tags    map[string]string `json:"tags,omitempty"`
 	Aliases []string          `json:"aliases,omitempty"`
 	Stage   string            `json:"stage,omitempty"`
@@ -74,6 +78,10 @@ type ModelCreate struct {
 	// azureml://jobs/<job>/outputs/artifacts/paths/<p>, runs:/<run>/<p>,
 	// models:/<name>/<version>, or blob:sha256:... after an upload.
 	Path string `json:"path"`
+	// Folder is the name of the local folder a blob: path was uploaded
+	// from; deployments find the files under it in AZUREML_MODEL_DIR.
+	// Other paths imply it (their last segment).
+	Folder string `json:"folder,omitempty"`
 	// Type is custom_model or mlflow_model; "" detects it from an MLmodel
 	// file.
 	Type        string            `json:"type,omitempty"`

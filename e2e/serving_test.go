@@ -75,7 +75,9 @@ import numpy as np
 
 def init():
     global model
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
+    # Registered from the job output "model", the files sit in a folder
+    # of that name, as on Azure ML.
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.pkl"), "rb") as f:
         model = pickle.load(f)
     print("model loaded", flush=True)
 

@@ -293,10 +293,10 @@ type registryModels struct{ s *server }
 var _ serving.ModelSource = registryModels{}
 
 // ModelFiles returns the folder of a registered model version's files.
-func (m registryModels) ModelFiles(ctx context.Context, ws, name, version string) (string, string, bool, error) {
+func (m registryModels) ModelFiles(ctx context.Context, ws, name, version string) (serving.ModelFiles, error) {
 	reg := m.s.registry
 	if reg == nil {
-		return "", "", false, errors.New("this server has no model registry")
+		return serving.ModelFiles{}, errors.New("this server has no model registry")
 	}
 	var (
 		v   registry.Version
@@ -307,16 +307,17 @@ func (m registryModels) ModelFiles(ctx context.Context, ws, name, version string
 	} else {
 		n, convErr := strconv.Atoi(version)
 		if convErr != nil {
-			return "", "", false, fmt.Errorf("model version %q: expected a number", version)
+			return serving.ModelFiles{}, fmt.Errorf("model version %q: expected a number", version)
 		}
 		v, err = reg.GetVersion(ctx, ws, name, n)
 	}
 	if err != nil {
-		return "", "", false, err
+		return serving.ModelFiles{}, err
 	}
 	dir, err := reg.FilesDir(v)
 	if err != nil {
-		return "", "", false, err
+		return serving.ModelFiles{}, err
 	}
-	return dir, fmt.Sprintf("azureml:%s:%d", v.Name, v.Version), v.Type == registry.TypeMLflow, nil
+	return serving.ModelFiles{Dir: dir, Folder: v.Folder, Label: fmt.Sprintf("azureml:%s:%d", v.Name, v.Version),
+		MLflow: v.Type == registry.TypeMLflow}, nil
 }

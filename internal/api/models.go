@@ -57,7 +57,7 @@ func modelVersionView(v registry.Version) client.ModelVersion {
 	out := client.ModelVersion{
 		Name: v.Name, Version: strconv.Itoa(v.Version),
 		ID:   fmt.Sprintf("azureml:/workspaces/%s/models/%s/versions/%d", v.Workspace, v.Name, v.Version),
-		Type: v.Type, Description: v.Description, Path: v.Source, Tags: v.Tags, Aliases: v.Aliases,
+		Type: v.Type, Description: v.Description, Path: v.Source, Folder: v.Folder, Tags: v.Tags, Aliases: v.Aliases,
 		Stage: v.Stage, Status: v.Status, JobName: v.Lineage.Job, RunID: v.RunID, Archived: v.Archived,
 		CreationContext: client.CreationContext{CreatedAt: v.CreatedAt, CreatedBy: "local"},
 		Lineage: client.ModelLineage{
@@ -129,7 +129,7 @@ func (s *server) createModelVersion(_ http.ResponseWriter, r *http.Request) (any
 		return nil, badRequest("path", "path is required: azureml://jobs/<job>/outputs/<output>, runs:/<run_id>/<path>, models:/<name>/<version> or a local path")
 	}
 	v, err := s.registry.CreateVersion(r.Context(), registry.NewVersion{
-		Workspace: r.PathValue("ws"), Name: req.Name, Version: n, Source: req.Path, Type: req.Type,
+		Workspace: r.PathValue("ws"), Name: req.Name, Version: n, Source: req.Path, Folder: req.Folder, Type: req.Type,
 		Description: req.Description, Tags: req.Tags, CreateModel: true,
 	})
 	if err != nil {

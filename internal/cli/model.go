@@ -135,6 +135,7 @@ func (c *modelCreateCmd) Run(ctx context.Context, o *modelCreateOpts) error {
 		if req.Path, err = uploadPath(ctx, cl, o.Workspace, o.Path); err != nil {
 			return fmt.Errorf("create model %q: upload %s: %w", o.Name, o.Path, err)
 		}
+		req.Folder = uploadedFolder(o.Path)
 	}
 	v, err := cl.CreateModelVersion(ctx, o.Workspace, req)
 	if err != nil {

@@ -239,3 +239,22 @@ func (l ignoreList) match(rel string, isDir bool) bool {
 	}
 	return false
 }
+
+// uploadedFolder is the name a local model path keeps once registered:
+// its base name when it is a folder, as Azure ML lays out a registered
+// folder in AZUREML_MODEL_DIR; "" for a file, which sits at the root.
+func uploadedFolder(localPath string) string {
+	fi, err := os.Stat(localPath)
+	if err != nil || !fi.IsDir() {
+		return ""
+	}
+	abs, err := filepath.Abs(localPath)
+	if err != nil {
+		return ""
+	}
+	name := filepath.Base(abs)
+	if name == string(filepath.Separator) || name == "." {
+		return ""
+	}
+	return name
+}

@@ -89,7 +89,13 @@ type Version struct {
 	Source string `json:"source,omitempty"`
 	// Storage is the folder of the version's files, relative to the
 	// workspace's artifact root (models/<name>/<version>).
-	Storage       string            `json:"storage,omitempty"`
+	Storage string `json:"storage,omitempty"`
+	// Folder is the name the files appear under inside AZUREML_MODEL_DIR
+	// when the version is deployed: the last segment of the path it was
+	// registered from, as Azure ML lays out a registered folder
+	// ($AZUREML_MODEL_DIR/model/...). Empty when the files sit at the
+	// root: a single file, or a version registered before ciel kept it.
+	Folder        string            `json:"folder,omitempty"`
 	RunID         string            `json:"run_id,omitempty"`
 	ModelID       string            `json:"model_id,omitempty"` // MLflow 3 logged model it came from
 	Status        string            `json:"status"`

@@ -155,6 +155,8 @@ func TestCreateVersionSources(t *testing.T) {
 
 	tests := []struct {
 		name, source string
+		folder       string // given with an upload
+		wantFolder   string
 		wantFiles    []string
 		wantType     string
 		wantRun      string
@@ -163,18 +165,26 @@ func TestCreateVersionSources(t *testing.T) {
 		wantErr      error
 	}{
 		{name: "upload", source: "blob:" + custom, wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom},
+		{name: "upload of a folder", source: "blob:" + custom, folder: "weights", wantFolder: "weights",
+			wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom},
 		{name: "job output", source: "azureml://jobs/j1/outputs/model", wantFiles: []string{"MLmodel", "model.pkl"},
-			wantType: registry.TypeMLflow, wantRun: "r-step", wantJob: "j1"},
+			wantFolder: "model", wantType: registry.TypeMLflow, wantRun: "r-step", wantJob: "j1"},
 		{name: "job artifacts path", source: "azureml://jobs/j1/outputs/artifacts/paths/outputs/model/",
-			wantFiles: []string{"MLmodel", "m.pkl"}, wantType: registry.TypeMLflow, wantRun: "r-step", wantJob: "j1"},
+			wantFolder: "model", wantFiles: []string{"MLmodel", "m.pkl"}, wantType: registry.TypeMLflow, wantRun: "r-step", wantJob: "j1"},
+		{name: "job artifacts file", source: "azureml://jobs/j1/outputs/artifacts/paths/logs/a.txt",
+			wantFiles: []string{"a.txt"}, wantType: registry.TypeCustom, wantRun: "r-step", wantJob: "j1"},
 		{name: "run", source: "runs:/r1/model", wantFiles: []string{"MLmodel", "model.pkl"}, wantType: registry.TypeMLflow,
-			wantRun: "r1", wantJob: "job_of_r1"},
+			wantFolder: "model", wantRun: "r1", wantJob: "job_of_r1"},
 		{name: "logged model", source: "models:/m-1", wantFiles: []string{"MLmodel", "model.pkl"}, wantType: registry.TypeMLflow,
 			wantRun: "r1", wantModelID: "m-1", wantJob: "job_of_r1"},
 		{name: "artifact uri", source: "mlflow-artifacts:/1/r1/artifacts/model", wantFiles: []string{"MLmodel", "model.pkl"},
-			wantType: registry.TypeMLflow},
-		{name: "registered version", source: "models:/src/1", wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom},
-		{name: "latest version", source: "models:/src/latest", wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom},
+			wantFolder: "model", wantType: registry.TypeMLflow},
+		{name: "registered version", source: "models:/src/1", wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom,
+			wantFolder: "src-files"},
+		{name: "latest version", source: "models:/src/latest", wantFiles: []string{"weights.bin"}, wantType: registry.TypeCustom,
+			wantFolder: "src-files"},
+		{name: "folder with a slash", source: "blob:" + custom, folder: "a/b", wantErr: registry.ErrInvalid},
+		{name: "folder dot-dot", source: "blob:" + custom, folder: "..", wantErr: registry.ErrInvalid},
 		{name: "missing job", source: "azureml://jobs/nope/outputs/model", wantErr: store.ErrNotFound},
 		{name: "missing job output", source: "azureml://jobs/j1/outputs/nope", wantErr: store.ErrNotFound},
 		{name: "missing path in output", source: "azureml://jobs/j1/outputs/artifacts/paths/nope", wantErr: store.ErrNotFound},
@@ -189,12 +199,14 @@ func TestCreateVersionSources(t *testing.T) {
 		{name: "unknown scheme", source: "s3://bucket/model", wantErr: registry.ErrInvalid},
 		{name: "empty source", source: "", wantErr: registry.ErrInvalid},
 	}
-	if _, err := b.svc.CreateVersion(ctx, registry.NewVersion{Workspace: ws, Name: "src", Source: "blob:" + custom, CreateModel: true}); err != nil {
+	if _, err := b.svc.CreateVersion(ctx, registry.NewVersion{Workspace: ws, Name: "src", Source: "blob:" + custom,
+		Folder: "src-files", CreateModel: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := b.svc.CreateVersion(ctx, registry.NewVersion{Workspace: ws, Name: "m", Source: tt.source, CreateModel: true})
+			v, err := b.svc.CreateVersion(ctx, registry.NewVersion{Workspace: ws, Name: "m", Source: tt.source,
+				Folder: tt.folder, CreateModel: true})
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("error %v, want %v", err, tt.wantErr)
@@ -210,6 +222,9 @@ func TestCreateVersionSources(t *testing.T) {
 			if v.Status != registry.StatusReady || v.Type != tt.wantType || v.RunID != tt.wantRun ||
 				v.ModelID != tt.wantModelID || v.Lineage.Job != tt.wantJob || v.Lineage.Source != tt.source {
 				t.Errorf("version = %+v", v)
+			}
+			if got, err := b.svc.GetVersion(ctx, ws, "m", v.Version); err != nil || got.Folder != tt.wantFolder || v.Folder != tt.wantFolder {
+				t.Errorf("folder %q, stored %q (%v), want %q", v.Folder, got.Folder, err, tt.wantFolder)
 			}
 			if want := artifacts.Location(v.Storage); v.Source != want || v.Storage != fmt.Sprintf("models/m/%d", v.Version) {
 				t.Errorf("source %q storage %q, want %q and models/m/%d", v.Source, v.Storage, want, v.Version)

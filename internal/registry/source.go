@@ -72,6 +72,7 @@ type RunOrigins interface {
 // resolved is a source turned into files.
 type resolved struct {
 	digest  string // tree of the files
+	folder  string // what they appear under in AZUREML_MODEL_DIR (Version.Folder)
 	lineage Lineage
 	runID   string
 	modelID string
@@ -83,7 +84,10 @@ const sourceForms = "azureml://jobs/<job>/outputs/<output>[/paths/<path>], runs:
 	"or a local path (uploaded by the CLI)"
 
 // resolve turns a source URI into the tree of files a version is made of.
-func (s *Service) resolve(ctx context.Context, ws, source string) (resolved, error) {
+//
+// folder names an uploaded folder (a blob: source); the other sources
+// imply theirs: the last segment of the path named, or "" for one file.
+func (s *Service) resolve(ctx context.Context, ws, source, folder string) (resolved, error) {
 	var (
 		r   resolved
 		err error
@@ -92,6 +96,10 @@ func (s *Service) resolve(ctx context.Context, ws, source string) (resolved, err
 	case source == "":
 		return r, invalid("a source path is required (" + sourceForms + ")")
 	case strings.HasPrefix(source, "blob:"):
+		if err := checkFolder(folder); err != nil {
+			return r, err
+		}
+		r.folder = folder
 		r.digest, err = s.uploaded(ctx, strings.TrimPrefix(source, "blob:"))
 	case strings.HasPrefix(source, "azureml://jobs/"):
 		r, err = s.fromJob(ctx, ws, source)
@@ -102,7 +110,10 @@ func (s *Service) resolve(ctx context.Context, ws, source string) (resolved, err
 	case strings.HasPrefix(source, "mlflow-artifacts:"):
 		var rel string
 		if rel, err = artifacts.Rel(source); err == nil {
-			r.digest, err = s.ingestArtifacts(ctx, ws, rel, source)
+			var dir bool
+			if r.digest, dir, err = s.ingestArtifacts(ctx, ws, rel, source); dir {
+				r.folder = path.Base(rel)
+			}
 		}
 	default:
 		return r, invalid(fmt.Sprintf("source %q: expected %s", source, sourceForms))
@@ -171,9 +182,15 @@ func (s *Service) fromJob(ctx context.Context, ws, source string) (resolved, err
 	if err != nil {
 		return r, fmt.Errorf("source %s: %w", source, err)
 	}
+	r.folder = output
 	if sub = strings.Trim(sub, "/"); sub != "" {
-		if digest, err = s.subtree(ctx, digest, sub); err != nil {
+		var dir bool
+		if digest, dir, err = s.subtree(ctx, digest, sub); err != nil {
 			return r, fmt.Errorf("source %s: %w", source, err)
+		}
+		r.folder = ""
+		if dir {
+			r.folder = path.Base(sub)
 		}
 	}
 	if lin.RunID == "" && lin.Step != "" {
@@ -210,7 +227,11 @@ func (s *Service) fromRun(ctx context.Context, ws, source string) (resolved, err
 		rel = path.Join(rel, sub)
 	}
 	r.runID = runID
-	r.digest, err = s.ingestArtifacts(ctx, ws, rel, source)
+	var dir bool
+	r.digest, dir, err = s.ingestArtifacts(ctx, ws, rel, source)
+	if dir && sub != "" {
+		r.folder = path.Base(sub)
+	}
 	if rm, ok := s.cfg.Tracking.(RunModels); ok && isNotFound(err) && sub != "" && !strings.Contains(sub, "/") {
 		// No run artifacts there: the run may have logged a model by that
 		// name (MLflow 3 keeps logged models apart from run artifacts).
@@ -222,7 +243,7 @@ func (s *Service) fromRun(ctx context.Context, ws, source string) (resolved, err
 		if lerr != nil {
 			return r, lerr
 		}
-		lm.runID = runID
+		lm.runID, lm.folder = runID, sub
 		return lm, nil
 	}
 	return r, err
@@ -271,7 +292,7 @@ func (s *Service) fromModels(ctx context.Context, ws, source string) (resolved, 
 		return r, fmt.Errorf("source %s: location of logged model %s: %w", source, name, err)
 	}
 	r.modelID, r.runID = name, runID
-	r.digest, err = s.ingestArtifacts(ctx, ws, rel, source)
+	r.digest, _, err = s.ingestArtifacts(ctx, ws, rel, source)
 	return r, err
 }
 
@@ -282,22 +303,23 @@ func (s *Service) fromVersion(v Version) (resolved, error) {
 	}
 	lin := v.Lineage
 	lin.Source = ""
-	return resolved{digest: v.Lineage.Digest, lineage: lin, runID: v.RunID, modelID: v.ModelID}, nil
+	return resolved{digest: v.Lineage.Digest, folder: v.Folder, lineage: lin, runID: v.RunID, modelID: v.ModelID}, nil
 }
 
 // ingestArtifacts stores the files at rel in the workspace's artifact root
-// (a folder or one file) and returns their tree.
-func (s *Service) ingestArtifacts(ctx context.Context, ws, rel, source string) (string, error) {
+// (a folder or one file) and returns their tree, and whether rel is a
+// folder.
+func (s *Service) ingestArtifacts(ctx context.Context, ws, rel, source string) (string, bool, error) {
 	dir, err := s.cfg.Artifacts.Path(ws, rel)
 	if err != nil {
-		return "", invalid(fmt.Sprintf("source %q: %v", source, err))
+		return "", false, invalid(fmt.Sprintf("source %q: %v", source, err))
 	}
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", notFound(fmt.Sprintf("source %s: no artifacts at %s", source, rel))
+		return "", false, notFound(fmt.Sprintf("source %s: no artifacts at %s", source, rel))
 	}
 	if err != nil {
-		return "", fmt.Errorf("source %s: %w", source, err)
+		return "", false, fmt.Errorf("source %s: %w", source, err)
 	}
 	var digest string
 	if fi.IsDir() {
@@ -306,26 +328,28 @@ func (s *Service) ingestArtifacts(ctx context.Context, ws, rel, source string) (
 		digest, err = blob.IngestFile(ctx, s.cfg.Blobs, dir)
 	}
 	if err != nil {
-		return "", fmt.Errorf("source %s: copy files: %w", source, err)
+		return "", false, fmt.Errorf("source %s: copy files: %w", source, err)
 	}
 	if digest == blob.EmptyTreeDigest {
-		return "", invalid(fmt.Sprintf("source %s: folder %s has no files", source, rel))
+		return "", false, invalid(fmt.Sprintf("source %s: folder %s has no files", source, rel))
 	}
-	return digest, nil
+	return digest, fi.IsDir(), nil
 }
 
 // subtree returns the tree of the files under sub in the tree digest, or
-// a tree holding just the file sub when sub is a file.
-func (s *Service) subtree(ctx context.Context, digest, sub string) (string, error) {
+// a tree holding just the file sub when sub is a file, and whether sub is
+// a folder.
+func (s *Service) subtree(ctx context.Context, digest, sub string) (string, bool, error) {
 	t, err := blob.GetTree(ctx, s.cfg.Blobs, digest)
 	if err != nil {
-		return "", fmt.Errorf("read output files: %w", err)
+		return "", false, fmt.Errorf("read output files: %w", err)
 	}
 	var out blob.Tree
+	dir := true
 	for _, e := range t.Entries {
 		switch {
 		case e.Path == sub:
-			e.Path = path.Base(sub)
+			e.Path, dir = path.Base(sub), false
 			out.Entries = append(out.Entries, e)
 		case strings.HasPrefix(e.Path, sub+"/"):
 			e.Path = strings.TrimPrefix(e.Path, sub+"/")
@@ -333,9 +357,22 @@ func (s *Service) subtree(ctx context.Context, digest, sub string) (string, erro
 		}
 	}
 	if len(out.Entries) == 0 {
-		return "", notFound(fmt.Sprintf("no files under path %q", sub))
+		return "", false, notFound(fmt.Sprintf("no files under path %q", sub))
 	}
-	return blob.PutTree(ctx, s.cfg.Blobs, out)
+	d, err := blob.PutTree(ctx, s.cfg.Blobs, out)
+	return d, dir, err
+}
+
+// checkFolder checks the folder name given with an upload: one path
+// segment, as the base name of the folder a client uploaded.
+func checkFolder(folder string) error {
+	if folder == "" {
+		return nil
+	}
+	if len(folder) > 255 || folder == "." || folder == ".." || strings.ContainsAny(folder, "/\\\x00") {
+		return invalid(fmt.Sprintf("folder %q: expected the name of the uploaded folder, one path segment", folder))
+	}
+	return nil
 }
 
 // isNotFound reports whether err means the thing named does not exist.

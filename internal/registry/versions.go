@@ -29,6 +29,9 @@ type NewVersion struct {
 	Type        string
 	Description string
 	Tags        map[string]string
+	// Folder names the files of an uploaded folder (a blob: source) as
+	// the folder they came from was named; other sources imply it.
+	Folder string
 	// RunID and ModelID, when set, override what the source implies.
 	RunID   string
 	ModelID string
@@ -50,7 +53,7 @@ func (s *Service) CreateVersion(ctx context.Context, req NewVersion) (Version, e
 	if s.isPromptVersion(ctx, req) {
 		return s.createPromptVersion(ctx, req)
 	}
-	res, err := s.resolve(ctx, req.Workspace, req.Source)
+	res, err := s.resolve(ctx, req.Workspace, req.Source, req.Folder)
 	if err != nil {
 		return Version{}, err
 	}
@@ -75,6 +78,7 @@ func (s *Service) CreateVersion(ctx context.Context, req NewVersion) (Version, e
 		Workspace: req.Workspace, Name: req.Name, Version: req.Version, Type: req.Type,
 		Description: req.Description, Tags: req.Tags, Status: StatusPending, Stage: StageNone,
 		RunID: orDefault(req.RunID, res.runID), ModelID: orDefault(req.ModelID, res.modelID), Lineage: res.lineage,
+		Folder: res.folder,
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):

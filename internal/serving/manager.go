@@ -46,12 +46,25 @@ type AssetGetter interface {
 
 // ModelSource finds the files of registered models (azureml:name:version).
 type ModelSource interface {
-	// ModelFiles returns the local folder holding a model version's files
-	// (the latest version when version is ""), a label naming the version
-	// ("azureml:name:3"), and whether it is an MLflow model. Errors match
-	// store.ErrNotFound when there is no such model or version. It may be
-	// called concurrently.
-	ModelFiles(ctx context.Context, ws, name, version string) (dir, label string, mlflow bool, err error)
+	// ModelFiles returns where a model version's files are (the latest
+	// version when version is ""). Errors match store.ErrNotFound when
+	// there is no such model or version. It may be called concurrently.
+	ModelFiles(ctx context.Context, ws, name, version string) (ModelFiles, error)
+}
+
+// ModelFiles is a registered model version's files as a deployment sees
+// them.
+type ModelFiles struct {
+	// Dir is the local folder holding them.
+	Dir string
+	// Folder is what they appear under inside AZUREML_MODEL_DIR ("" for
+	// its root), as Azure ML keeps the name of the folder a model was
+	// registered from.
+	Folder string
+	// Label names the version ("azureml:name:3").
+	Label string
+	// MLflow says the files are an MLflow model.
+	MLflow bool
 }
 
 // Config configures a Manager.

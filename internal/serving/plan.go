@@ -62,18 +62,18 @@ func (m *Manager) resolveModel(ctx context.Context, ws string, d *spec.OnlineDep
 			return invalidf("model %s: this server has no model registry", md.Ref)
 		}
 		name, version := splitRef(strings.TrimPrefix(md.Ref, "azureml:"))
-		dir, label, isMLflow, err := m.cfg.Models.ModelFiles(ctx, ws, name, version)
+		mf, err := m.cfg.Models.ModelFiles(ctx, ws, name, version)
 		if errors.Is(err, store.ErrNotFound) {
 			return &kindError{kind: store.ErrNotFound, msg: fmt.Sprintf("model %s not found in workspace %s; register it with: ciel model create --name %s --path <path>", md.Ref, ws, name)}
 		}
 		if err != nil {
 			return fmt.Errorf("model %s: %w", md.Ref, err)
 		}
-		digest, err := blob.IngestDir(ctx, m.cfg.Blobs, dir)
+		digest, err := blob.IngestDir(ctx, m.cfg.Blobs, mf.Dir)
 		if err != nil {
 			return fmt.Errorf("model %s: %w", md.Ref, err)
 		}
-		p.ModelDigest, p.ModelLabel, mlflow = digest, label, isMLflow
+		p.ModelDigest, p.ModelFolder, p.ModelLabel, mlflow = digest, mf.Folder, mf.Label, mf.MLflow
 	case strings.HasPrefix(md.Path, "blob:"):
 		p.ModelDigest, p.ModelFolder = strings.TrimPrefix(md.Path, "blob:"), md.Folder
 		p.ModelLabel = "local path " + orDefault(md.Folder, "(a file)")

@@ -202,6 +202,8 @@ def test_cli_registered_version_loads_in_mlflow(ciel, tracking_uri, client, iris
     v = ciel.run_json("model", "create", "-w", ws, "--name", "cli_model", "--path", str(tmp_path / "local_model"),
                       "--description", "from the CLI", "--tags", "team=ml")
     assert v["type"] == "mlflow_model" and v["version"] == "1"
+    # deployed, its files appear as $AZUREML_MODEL_DIR/local_model/..., as on Azure ML
+    assert v["folder"] == "local_model"
     ciel.run("model", "update", "-w", ws, "--name", "cli_model", "--version", "1", "--set-alias", "champion")
 
     got = client.get_model_version_by_alias("cli_model", "champion")

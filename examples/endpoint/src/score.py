@@ -1,5 +1,5 @@
 """Scores the example pipeline's random forest, Azure ML's way: init() once
-per worker with AZUREML_MODEL_DIR set to the registered model's files,
+per worker with AZUREML_MODEL_DIR set to the registered model's folder,
 run(raw_data) per request with the request body as text."""
 import json
 import os
@@ -12,7 +12,9 @@ model = None
 
 def init():
     global model
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
+    # The model was registered from the pipeline's output "model", so its
+    # files are in a folder of that name, as Azure ML lays them out.
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.pkl"), "rb") as f:
         model = pickle.load(f)
     print("model loaded", flush=True)
 

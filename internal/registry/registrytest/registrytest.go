@@ -162,7 +162,7 @@ func testVersions(t *testing.T, open Open) {
 	}
 	for _, tt := range tests {
 		v := version(ws, "m")
-		v.Version, v.Lineage, v.Tags = tt.ask, lin, map[string]string{"k": "v"}
+		v.Version, v.Lineage, v.Tags, v.Folder = tt.ask, lin, map[string]string{"k": "v"}, "model"
 		got, err := s.CreateVersion(ctx, v)
 		if tt.err != nil {
 			wantErr(t, fmt.Sprintf("create version %d", tt.ask), err, tt.err)
@@ -183,7 +183,8 @@ func testVersions(t *testing.T, open Open) {
 
 	got, err := s.GetVersion(ctx, ws, "m", 5)
 	must(t, "get 5", err)
-	if got.Lineage.Inputs[0].Asset != "azureml:training_data:1" || got.Lineage.Job != "j" || got.Tags["k"] != "v" {
+	if got.Lineage.Inputs[0].Asset != "azureml:training_data:1" || got.Lineage.Job != "j" || got.Tags["k"] != "v" ||
+		got.Folder != "model" {
 		t.Errorf("get 5 = %+v", got)
 	}
 	list, err := s.ListVersions(ctx, ws, "m")
@@ -224,7 +225,7 @@ func testUpdateVersion(t *testing.T, open Open) {
 		v.Status, v.Source, v.Storage, v.Type = registry.StatusReady, "mlflow-artifacts:/models/m/1", "models/m/1", registry.TypeMLflow
 		v.Description, v.Stage, v.Archived = "good", registry.StageProduction, true
 		v.Tags = map[string]string{"a": "1"}
-		v.Lineage.Digest = "sha256:x"
+		v.Lineage.Digest, v.Folder = "sha256:x", "weights"
 		v.Name, v.Version = "other", 99 // ignored: keys cannot change
 		return nil
 	})
@@ -235,7 +236,7 @@ func testUpdateVersion(t *testing.T, open Open) {
 		if g.Name != "m" || g.Version != 1 || g.Status != registry.StatusReady || g.Source != "mlflow-artifacts:/models/m/1" ||
 			g.Storage != "models/m/1" || g.Type != registry.TypeMLflow || g.Description != "good" ||
 			g.Stage != registry.StageProduction || !g.Archived || g.Tags["a"] != "1" || g.Lineage.Digest != "sha256:x" ||
-			!g.UpdatedAt.After(v.UpdatedAt) {
+			g.Folder != "weights" || !g.UpdatedAt.After(v.UpdatedAt) {
 			t.Errorf("updated version = %+v", g)
 		}
 	}

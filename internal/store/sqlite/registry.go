@@ -177,7 +177,7 @@ func (s *Store) CreateVersion(ctx context.Context, v registry.Version) (registry
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO model_versions (`+regVersionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE registered_models SET last_version = MAX(last_version, ?1),
@@ -267,7 +267,7 @@ func (s *Store) UpdateVersion(ctx context.Context, ws, name string, version int,
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE model_versions SET type = ?4, description = ?5, source = ?6,
 			storage = ?7, run_id = ?8, model_id = ?9, status = ?10, status_message = ?11, stage = ?12,
-			tags = ?13, archived = ?14, lineage = ?15, updated_at = ?17
+			tags = ?13, archived = ?14, lineage = ?15, updated_at = ?17, folder = ?18
 			WHERE workspace = ?1 AND name = ?2 AND version = ?3`, args...); err != nil {
 			return err
 		}

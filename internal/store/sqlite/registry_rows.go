@@ -15,7 +15,7 @@ import (
 const (
 	regModelCols   = `workspace, name, description, tags, last_version, created_at, updated_at`
 	regVersionCols = `workspace, name, version, type, description, source, storage, run_id, model_id,
-		status, status_message, stage, tags, archived, lineage, created_at, updated_at`
+		status, status_message, stage, tags, archived, lineage, created_at, updated_at, folder`
 )
 
 func scanRegModel(sc scanner) (registry.Model, error) {
@@ -41,7 +41,7 @@ func scanRegVersion(sc scanner) (registry.Version, error) {
 	)
 	if err := sc.Scan(&v.Workspace, &v.Name, &v.Version, &v.Type, &v.Description, &v.Source, &v.Storage,
 		&v.RunID, &v.ModelID, &v.Status, &v.StatusMessage, &v.Stage, &tags, &v.Archived, &lineage,
-		&created, &updated); err != nil {
+		&created, &updated, &v.Folder); err != nil {
 		return v, err
 	}
 	v.CreatedAt, v.UpdatedAt = timeCol(created), timeCol(updated)
@@ -73,7 +73,7 @@ func versionArgs(v registry.Version) ([]any, error) {
 	}
 	return []any{v.Workspace, v.Name, v.Version, v.Type, v.Description, v.Source, v.Storage, v.RunID,
 		v.ModelID, v.Status, v.StatusMessage, v.Stage, tags, v.Archived, lineage,
-		timeArg(v.CreatedAt), timeArg(v.UpdatedAt)}, nil
+		timeArg(v.CreatedAt), timeArg(v.UpdatedAt), v.Folder}, nil
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
