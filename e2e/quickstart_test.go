@@ -70,4 +70,39 @@ func TestQuickstartExample(t *testing.T) {
 	if strings.Count(r.out, "reused") < 3 {
 		t.Errorf("second run did not reuse every step:\n%s", r.out)
 	}
+
+	readmeEndpoint(t, e, name)
+}
+
+// readmeEndpoint follows the README's online endpoint section with the
+// files of examples/endpoint, after the quick start trained the model.
+func readmeEndpoint(t *testing.T, e *env, job string) {
+	dir, err := filepath.Abs("../examples/endpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dir = dir
+	e.ok("model", "create", "--name", "best_model", "--path", "azureml://jobs/"+job+"/outputs/model")
+	e.ok("online-endpoint", "create", "--file", "endpoint.yml")
+	t.Cleanup(func() { e.run("online-endpoint", "delete", "--name", "model-service", "--yes") })
+	if r := e.ok("online-deployment", "create", "--file", "blue.yml", "--all-traffic"); !strings.Contains(r.out, "Succeeded") {
+		t.Fatalf("blue did not provision:\n%s", r.out)
+	}
+	r := e.ok("online-endpoint", "invoke", "--name", "model-service", "--request-file", "sample.json")
+	var answer struct {
+		Predictions   []float64 `json:"predictions"`
+		Probabilities []float64 `json:"probabilities"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &answer); err != nil || len(answer.Predictions) == 0 ||
+		len(answer.Predictions) != len(answer.Probabilities) {
+		t.Fatalf("invoke answered %q (%v)", r.out, err)
+	}
+	// The first sample row is a malignant tumour (class 0) in the data set.
+	if answer.Predictions[0] != 0 {
+		t.Errorf("predictions %v: the first row is class 0", answer.Predictions)
+	}
+	logs := e.ok("online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "model-service")
+	if !strings.Contains(logs.out, "model loaded") {
+		t.Errorf("blue's log lacks its init() output:\n%s", logs.out)
+	}
 }
