@@ -47,6 +47,7 @@ type Store struct {
 	w      *groupWriter
 	ws     *writeStmts
 	rs     *readStmts
+	runs   *runCache
 	closed sync.Once
 	err    error
 }
@@ -74,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
-	s := &Store{wdb: wdb}
+	s := &Store{wdb: wdb, runs: newRunCache()}
 	fail := func(err error) (*Store, error) {
 		s.closeHandles()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)

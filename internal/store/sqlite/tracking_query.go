@@ -61,16 +61,20 @@ func (s *Store) SearchRuns(ctx context.Context, ws string, q tracking.RunQuery) 
 }
 
 // loadRunData fills in the params, tags, latest metrics, dataset inputs and
-// model inputs and outputs of runs, one query per kind for all of them.
+// model inputs and outputs of runs: from the run cache, and for the runs
+// not in it one query per kind for all of them. The slices filled in may
+// be shared with other readers, so callers must not change their
+// elements.
 func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
-	if len(runs) == 0 {
+	missing, snap := s.runs.fill(runs)
+	if len(missing) == 0 {
 		return nil
 	}
-	at := make(map[string]*tracking.Run, len(runs))
-	ids := make([]string, len(runs))
-	for i := range runs {
-		ids[i] = runs[i].Info.RunID
-		at[ids[i]] = &runs[i]
+	at := make(map[string]*tracking.Run, len(missing))
+	ids := make([]string, len(missing))
+	for i, r := range missing {
+		ids[i] = r.Info.RunID
+		at[ids[i]] = r
 	}
 	list := idList(ids)
 	loaders := []struct {
@@ -127,7 +131,11 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.runs.store(missing, snap)
+	return nil
 }
 
 func scanDatasetInput(rows *sql.Rows, run func(string) *tracking.Run) error {

@@ -138,6 +138,7 @@ func (s *Store) UpdateRun(ctx context.Context, ws, runID string, u tracking.RunU
 		info = run.Info
 		return err
 	})
+	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return info, opErr(fmt.Sprintf("update run %s in workspace %q", runID, ws), err)
 }
 
@@ -172,6 +173,7 @@ func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch
 		}
 		return putMetrics(ctx, tx, runID, b.Metrics)
 	})
+	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("log to run %s in workspace %q", runID, ws), err)
 }
 
@@ -295,6 +297,7 @@ func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
 		}
 		return mustAffect(res)
 	})
+	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("delete tag %q of run %s in workspace %q", key, runID, ws), err)
 }
 
@@ -325,6 +328,7 @@ func (s *Store) LogInputs(ctx context.Context, ws, runID string, datasets []trac
 		}
 		return putRunModels(ctx, tx, runID, "input", modelInputs(models))
 	})
+	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("log inputs of run %s in workspace %q", runID, ws), err)
 }
 
@@ -354,6 +358,7 @@ func (s *Store) LogOutputs(ctx context.Context, ws, runID string, models []track
 		}
 		return putRunModels(ctx, tx, runID, "output", models)
 	})
+	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("log outputs of run %s in workspace %q", runID, ws), err)
 }
 

@@ -42,6 +42,8 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		{"LoggedModels", testLoggedModels},
 		{"JobRunsConcurrently", testJobRuns},
 		{"WorkspacesApart", testWorkspacesApart},
+		{"ReadsSeeWrites", testReadsSeeWrites},
+		{"ConcurrentReadsAndWrites", testConcurrentReadsAndWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
