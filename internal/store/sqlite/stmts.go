@@ -37,6 +37,8 @@ type writeStmts struct {
 	// linked to its step and ended with these.
 	runExperiment, insertRun, putRunTag, setRunName *sql.Stmt
 	jobRun, insertJobRun, updateRun, runByID        *sql.Stmt
+	// And every log_metric call.
+	runStage, insertMetric, upsertLatest *sql.Stmt
 }
 
 func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
@@ -75,6 +77,9 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 		{&s.updateRun, `UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time),
 			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`},
 		{&s.runByID, `SELECT ` + runCols + ` FROM runs r WHERE r.run_id = ?`},
+		{&s.runStage, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`},
+		{&s.insertMetric, metricInsert + metricRowCols + metricRow},
+		{&s.upsertLatest, latestInsert + metricRowCols + metricRow + latestUpsert},
 	})
 	return s, err
 }

@@ -105,9 +105,9 @@ func (s *Store) GetRun(ctx context.Context, ws, runID string) (tracking.Run, err
 }
 
 // activeRun checks in tx that the run exists in ws and is active.
-func activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) error {
+func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) error {
 	var stage string
-	err := tx.QueryRowContext(ctx, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`, runID, ws).Scan(&stage)
+	err := tx.StmtContext(ctx, s.ws.runStage).QueryRowContext(ctx, runID, ws).Scan(&stage)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", runID, notFoundIfNone(err))
 	}
@@ -162,7 +162,7 @@ func (s *Store) SetRunStage(ctx context.Context, ws, runID, stage string) error 
 // LogBatch records metrics, params and tags on an active run.
 func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := activeRun(ctx, tx, ws, runID); err != nil {
+		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		if err := putParams(ctx, tx, "run_params", "run_id", runID, b.Params); err != nil {
@@ -171,7 +171,7 @@ func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch
 		if err := s.putRunTags(ctx, tx, runID, b.Tags); err != nil {
 			return err
 		}
-		return putMetrics(ctx, tx, runID, b.Metrics)
+		return s.putMetrics(ctx, tx, runID, b.Metrics)
 	})
 	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("log to run %s in workspace %q", runID, ws), err)
@@ -218,41 +218,57 @@ const metricChunk = 500
 // latest_metrics at the greatest (step, timestamp, value) of each key: the
 // batch's own greatest value per key is found here, so each key costs one
 // upsert whatever the batch's size.
-func putMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
+func (s *Store) putMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
 	for start := 0; start < len(ms); start += metricChunk {
-		if err := insertMetricRows(ctx, tx, `INSERT OR IGNORE INTO metrics`, ``, runID, ms[start:min(start+metricChunk, len(ms))]); err != nil {
+		if err := insertMetricRows(ctx, tx, s.ws.insertMetric, metricInsert, ``, runID, ms[start:min(start+metricChunk, len(ms))]); err != nil {
 			return err
 		}
 	}
 	latest := latestPerKey(ms)
 	for start := 0; start < len(latest); start += metricChunk {
-		if err := insertMetricRows(ctx, tx, `INSERT INTO latest_metrics`, ` ON CONFLICT (run_id, key) DO UPDATE SET
-			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan,
-			model_id = excluded.model_id, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest
-			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`,
-			runID, latest[start:min(start+metricChunk, len(latest))]); err != nil {
+		if err := insertMetricRows(ctx, tx, s.ws.upsertLatest, latestInsert, latestUpsert, runID, latest[start:min(start+metricChunk, len(latest))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// The statements putMetrics runs: "<insert> (cols) VALUES (...), ...
+// <suffix>" with a row per metric.
+const (
+	metricInsert = `INSERT OR IGNORE INTO metrics`
+	latestInsert = `INSERT INTO latest_metrics`
+	latestUpsert = ` ON CONFLICT (run_id, key) DO UPDATE SET
+			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan,
+			model_id = excluded.model_id, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest
+			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
+	metricRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `
+	metricRow     = `(?,?,?,?,?,?,?,?,?)`
+)
+
 // insertMetricRows runs "<insert> (cols) VALUES (...), ... <suffix>" with
-// one row per metric.
-func insertMetricRows(ctx context.Context, tx *sql.Tx, insert, suffix, runID string, ms []tracking.Metric) error {
-	var q strings.Builder
-	q.Grow(len(insert) + len(suffix) + 120 + 20*len(ms))
-	q.WriteString(insert)
-	q.WriteString(` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `)
+// one row per metric; one, that statement for a single row prepared once,
+// runs the single metric of a log_metric call without compiling SQL.
+func insertMetricRows(ctx context.Context, tx *sql.Tx, one *sql.Stmt, insert, suffix, runID string, ms []tracking.Metric) error {
 	args := make([]any, 0, 9*len(ms))
-	for i, m := range ms {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?,?,?,?,?,?)")
+	for _, m := range ms {
 		v, nan := metricArgs(m)
 		args = append(args, runID, m.Key, m.Step, m.Timestamp, v, nan, nullString(m.ModelID),
 			nullString(m.DatasetName), nullString(m.DatasetDigest))
+	}
+	if len(ms) == 1 {
+		_, err := tx.StmtContext(ctx, one).ExecContext(ctx, args...)
+		return err
+	}
+	var q strings.Builder
+	q.Grow(len(insert) + len(suffix) + len(metricRowCols) + 20*len(ms))
+	q.WriteString(insert)
+	q.WriteString(metricRowCols)
+	for i := range ms {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(metricRow)
 	}
 	q.WriteString(suffix)
 	_, err := tx.ExecContext(ctx, q.String(), args...)
@@ -288,7 +304,7 @@ func latestPerKey(ms []tracking.Metric) []tracking.Metric {
 // DeleteRunTag removes a tag of an active run.
 func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := activeRun(ctx, tx, ws, runID); err != nil {
+		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM run_tags WHERE run_id = ? AND key = ?`, runID, key)
@@ -304,7 +320,7 @@ func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
 // LogInputs records datasets and models a run used.
 func (s *Store) LogInputs(ctx context.Context, ws, runID string, datasets []tracking.DatasetInput, models []tracking.ModelInput) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := activeRun(ctx, tx, ws, runID); err != nil {
+		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		for _, in := range datasets {
@@ -353,7 +369,7 @@ func putRunModels(ctx context.Context, tx *sql.Tx, runID, direction string, mode
 // LogOutputs records logged models a run produced.
 func (s *Store) LogOutputs(ctx context.Context, ws, runID string, models []tracking.ModelOutput) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := activeRun(ctx, tx, ws, runID); err != nil {
+		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		return putRunModels(ctx, tx, runID, "output", models)
