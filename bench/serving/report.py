@@ -1,5 +1,7 @@
-"""Reads wrk outputs (<name>.<round>.txt) and prints requests/s and latency
-percentiles per server (median over rounds) and the ratios to ciel."""
+"""Reads wrk outputs (<name>.<round>.txt) and CPU readings (<name>.<round>.cpu:
+the server's process-tree CPU seconds before and after the window) and
+prints requests/s, latency percentiles and CPU per request per server
+(median over rounds)."""
 import glob
 import os
 import re
@@ -17,7 +19,24 @@ def parse(path):
         lat[p] = float(v) * UNIT[u]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     sock = re.search(r"Socket errors: (.*)", text)
-    return rps, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0, sock.group(1) if sock else ""
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    return (rps, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0, sock.group(1) if sock else "",
+            cpu_per_request(path[:-len(".txt")] + ".cpu", requests))
+
+
+def cpu_per_request(path, requests):
+    """Microseconds of server CPU per request, or NaN without a reading."""
+    try:
+        before, after = map(float, open(path).read().split())
+    except (OSError, ValueError):
+        return float("nan")
+    return (after - before) / max(requests, 1) * 1e6
+
+
+def floor(workdir):
+    """The median of the floor.<round>.txt readings of floor.py, in us."""
+    vals = [float(open(p).read()) for p in glob.glob(os.path.join(workdir, "floor.*.txt"))]
+    return statistics.median(vals) if vals else float("nan")
 
 
 def main(workdir, names, title):
@@ -27,11 +46,12 @@ def main(workdir, names, title):
         if not runs:
             continue
         rows[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-                      statistics.median(r[2] for r in runs), sum(r[3] for r in runs), len(runs))
+                      statistics.median(r[2] for r in runs), sum(r[3] for r in runs), len(runs),
+                      statistics.median(r[5] for r in runs))
     print(title)
-    print(f"  {'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for name, (rps, p50, p99, bad, n) in rows.items():
-        print(f"  {name:<34} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {bad:>8}")
+    print(f"  {'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU us/req':>11}")
+    for name, (rps, p50, p99, bad, n, cpu) in rows.items():
+        print(f"  {name:<34} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {bad:>8} {cpu:>11.0f}")
     return rows
 
 

@@ -14,7 +14,12 @@
 # measures every server for DURATION seconds (after a short warm-up) with
 # CONNS connections; the report takes the median over ROUNDS rounds (the rounds
 # interleave the servers, so a noisy neighbour hurts them alike) and prints
-# requests/s, p50 and p99 and the ratios. Then adaptive micro-batching
+# requests/s, p50 and p99 and the ratios, and each server's CPU per request:
+# the user+system time of its whole process tree (ciel's server and its
+# workers; the gunicorn master and workers of azmlinfsrv and mlflow) over
+# the measured window, divided by the requests wrk counted, next to the
+# model's own floor, score.py run() timed in-process (floor.py), so the
+# report shows what each server adds beyond the model. Then adaptive micro-batching
 # (max_batch_size/max_batch_wait_ms, off by default) gets its own figure at
 # BATCH_CONNS connections, against the same deployment unbatched.
 #
@@ -46,14 +51,16 @@ fi
 PY=$VENV/bin/python
 
 WORK=$(mktemp -d)
-export CIEL_HOME=$WORK/home
+# CIEL_HOME lives outside WORK: the deployments upload WORK as their code
+# folder, and must not upload the server's own files as they change.
+export CIEL_HOME=$(mktemp -d)
 unset CIEL_URL CIEL_TOKEN
 CIEL=$ROOT/bin/ciel
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   "$CIEL" server stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$CIEL_HOME"
 }
 trap cleanup EXIT
 
@@ -109,6 +116,12 @@ PIDS+=($!)
 PATH=$VENV/bin:$PATH "$VENV/bin/mlflow" models serve -m "$WORK/model" --env-manager local -w "$WORKERS" \
   -h 127.0.0.1 -p "$ML_PORT" >"$WORK/mlflow.log" 2>&1 &
 PIDS+=($!)
+# The process whose tree each target is charged for.
+declare -A ROOTPID
+CIEL_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$CIEL_HOME/server.json")
+for t in ciel-score.py ciel-mlflow ciel-score.py-unbatched ciel-score.py-batched; do ROOTPID[$t]=$CIEL_PID; done
+ROOTPID[azmlinfsrv]=${PIDS[0]}
+ROOTPID[mlflow-serve]=${PIDS[1]}
 
 # target NAME URL BODYFILE [HEADER=VALUE...]: a wrk script for one server.
 target() {
@@ -140,15 +153,19 @@ for t in ciel-score.py azmlinfsrv ciel-mlflow mlflow-serve ciel-score.py-batched
 done
 "$PY" "$ROOT/bench/serving/check.py" "$WORK" "$URI" "$KEY" "$AZ_PORT" "$ML_PORT"
 
+cputime() { "$PY" "$ROOT/bench/serving/cputime.py" "${ROOTPID[$1]}"; }
 measure() { # name conns round
-  local url; url=$(cat "$WORK/$1.url")
+  local url before; url=$(cat "$WORK/$1.url")
   wrk -t2 -c"$2" -d2s -s "$WORK/$1.lua" "$url" >/dev/null
+  before=$(cputime "$1")
   wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$WORK/$1.lua" "$url" >"$WORK/$1.$3.txt"
+  echo "$before $(cputime "$1")" >"$WORK/$1.$3.cpu"
 }
 echo "==> measuring: $ROUNDS rounds x ${DURATION}s per server, $CONNS connections, wrk -t2"
 for r in $(seq 1 "$ROUNDS"); do
   for t in ciel-score.py azmlinfsrv ciel-mlflow mlflow-serve; do measure "$t" "$CONNS" "$r"; done
   for t in ciel-score.py-unbatched ciel-score.py-batched; do measure "$t" "$BATCH_CONNS" "$r"; done
+  "$PY" "$ROOT/bench/serving/floor.py" "$WORK" >"$WORK/floor.$r.txt"
 done
 
 echo
@@ -167,6 +184,10 @@ peer = max(["azmlinfsrv", "mlflow-serve"], key=lambda k: r[k][0])
 best = max(["ciel-score.py", "ciel-mlflow"], key=lambda k: r[k][0])
 ok = r[best][0] >= 3 * r[peer][0] and r[best][2] < r[peer][2]
 print(f"  {best} / faster peer {peer}: {ratio(best, peer)} (goal >= 3x at a lower p99: {'met' if ok else 'NOT met'})")
+floor = report.floor(work)
+print(f"  model floor, score.py run() in-process: {floor:.0f} us CPU per call; beyond it per request:")
+for name in ("ciel-score.py", "azmlinfsrv"):
+    print(f"    {name:<14} {r[name][5] - floor:>6.0f} us ({r[name][5]:.0f} us CPU per request)")
 print()
 b = report.main(work, ["ciel-score.py-unbatched", "ciel-score.py-batched"],
                 f"micro-batching (max_batch_size 32, max_batch_wait_ms 2), {bconns} connections")
