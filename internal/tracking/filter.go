@@ -17,6 +17,9 @@ type grammar struct {
 	listKeys   map[string]bool     // canonical attributes that take IN (...)
 	tagOps     map[string]bool     // comparators for tags (and params)
 	orderAttrs map[string]struct{} // canonical attributes order_by accepts
+	// entities are entity prefixes of this grammar only, looked up before
+	// the shared entityKinds (traces' "trace." and "metadata.").
+	entities map[string]string
 }
 
 var (
@@ -183,7 +186,10 @@ func (g *grammar) identifier(t token) (kind, key string, err error) {
 	kind = KindAttribute
 	key = t.key
 	if t.entity != "" {
-		k, ok := entityKinds[t.entity]
+		k, ok := g.entities[t.entity]
+		if !ok {
+			k, ok = entityKinds[t.entity]
+		}
 		if !ok || (k != KindAttribute && !slices.Contains(g.kinds, k)) {
 			return "", "", invalidf("Invalid entity type '%s' in %s search. Valid values are %s", t.entity, g.what,
 				strings.Join(append([]string{KindAttribute}, g.kinds...), ", "))
@@ -303,7 +309,7 @@ func (p *filterParser) checkOp(c Clause) error {
 	switch c.Kind {
 	case KindMetric:
 		ok = metricOps
-	case KindParam, KindTag:
+	case KindParam, KindTag, KindMetadata:
 		ok = p.g.tagOps
 	case KindDataset:
 		ok = stringOps

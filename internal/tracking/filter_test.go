@@ -136,3 +136,72 @@ func FuzzParseRunFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTraceFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []Clause
+	}{
+		{"tags.env = 'prod'", []Clause{{Kind: KindTag, Key: "env", Op: "=", Str: "prod"}}},
+		{"name = 'predict'", []Clause{{Kind: KindTag, Key: TagTraceName, Op: "=", Str: "predict"}}},
+		{"trace.name IN ('a')", []Clause{{Kind: KindTag, Key: TagTraceName, Op: "IN", List: []string{"a"}}}},
+		{"metadata.`mlflow.sourceRun` = 'r'", []Clause{{Kind: KindMetadata, Key: MetaSourceRun, Op: "=", Str: "r"}}},
+		{"request_metadata.mlflow.user IS NOT NULL", []Clause{{Kind: KindMetadata, Key: "mlflow.user", Op: "IS NOT NULL"}}},
+		{"attribute.run_id = 'r'", []Clause{{Kind: KindAttribute, Key: "run_id", Op: "=", Str: "r"}}},
+		{"timestamp > 5 AND execution_time_ms <= 7", []Clause{
+			{Kind: KindAttribute, Key: "timestamp_ms", Op: ">", IsNum: true, Num: 5},
+			{Kind: KindAttribute, Key: "execution_time_ms", Op: "<=", IsNum: true, Num: 7}}},
+		{"attributes.request_id = 'tr-1' AND status != 'ERROR'", []Clause{
+			{Kind: KindAttribute, Key: "trace_id", Op: "=", Str: "tr-1"},
+			{Kind: KindAttribute, Key: "status", Op: "!=", Str: "ERROR"}}},
+	}
+	for _, tt := range tests {
+		got, err := ParseTraceFilter(tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseTraceFilter(%q)\n got %+v, %v\nwant %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{
+		"span.name = 'x'",           // spans are artifacts, not searchable
+		"feedback.score > 1",        // assessments are not kept
+		"tags.t RLIKE 'x'",          // no regular expressions
+		"metrics.m > 1",             // traces have no metrics
+		"attributes.text LIKE '%a'", // full-text search needs the spans
+		"timestamp_ms = 'x'",        // numeric attribute
+	} {
+		_, err := ParseTraceFilter(in)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeInvalidParameterValue {
+			t.Errorf("ParseTraceFilter(%q) = %v, want INVALID_PARAMETER_VALUE", in, err)
+		}
+	}
+	for in, want := range map[string]OrderBy{
+		"timestamp_ms DESC": {Kind: KindAttribute, Key: "timestamp_ms"},
+		"name":              {Kind: KindTag, Key: TagTraceName, Asc: true},
+		"run_id ASC":        {Kind: KindMetadata, Key: MetaSourceRun, Asc: true},
+		"tags.env":          {Kind: KindTag, Key: "env", Asc: true},
+	} {
+		if got, err := ParseTraceOrderBy(in); err != nil || got != want {
+			t.Errorf("ParseTraceOrderBy(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}
+
+// FuzzParseTraceFilter checks the trace grammar never panics and fails
+// only with INVALID_PARAMETER_VALUE.
+func FuzzParseTraceFilter(f *testing.F) {
+	for _, s := range []string{"tags.env = 'prod' AND name = 'f'", "metadata.`mlflow.sourceRun` = 'r'",
+		"trace.timestamp_ms > 1", "run_id IN ('a')", "span.name = 'x'", "name DESC"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var e *Error
+		if _, err := ParseTraceFilter(s); err != nil && (!errors.As(err, &e) || e.Code != CodeInvalidParameterValue) {
+			t.Fatalf("ParseTraceFilter(%q): %v", s, err)
+		}
+		if _, err := ParseTraceOrderBy(s); err != nil && (!errors.As(err, &e) || e.Code != CodeInvalidParameterValue) {
+			t.Fatalf("ParseTraceOrderBy(%q): %v", s, err)
+		}
+	})
+}

@@ -71,8 +71,9 @@ type route struct {
 var apiPrefixes = []string{"/ws/{ws}/api/2.0/mlflow", "/ws/{ws}/ajax-api/2.0/mlflow"}
 
 // Register adds every route to mux: the MLflow API under /ws/{ws}/api/2.0/
-// (and ajax-api), the artifact proxy, server-info, and at the root a hint
-// for clients pointed at the server without a workspace.
+// (and ajax-api), the trace API under 3.0, the artifact proxy, server-info,
+// and at the root a hint for clients pointed at the server without a
+// workspace.
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, prefix := range apiPrefixes {
 		for _, rt := range h.routes() {
@@ -83,14 +84,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("GET "+artifactsPrefix+"/artifacts/{path...}", h.stream(h.getArtifact))
 	mux.Handle(artifactsPrefix+"/", h.api(notFoundRoute))
-	mux.Handle("/ws/{ws}/api/3.0/mlflow/", h.api(notFoundRoute))
+	h.registerTraces(mux)
+	// Of the 3.0 API ciel serves traces and server-info; the rest answers
+	// ENDPOINT_NOT_FOUND, which the client takes as "use the 2.0 call".
+	for _, prefix := range traceV3Prefixes {
+		mux.Handle(prefix+"/", h.api(notFoundRoute))
+	}
 	for _, rt := range h.artifactRoutes() {
 		mux.Handle(rt.method+" "+rt.path, h.api(rt.fn))
 	}
 	// Multipart parts are PUT by the client to the URL create handed out,
 	// without its credentials: the unguessable upload ID is the capability.
 	mux.Handle("PUT /ws/{ws}/api/2.0/mlflow-artifacts/mpu/parts/{upload}/{part}", h.raw(h.putPart))
-	for _, p := range []string{"/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow/", "/api/3.0/mlflow/"} {
+	for _, p := range []string{"/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"} {
 		mux.Handle(p, h.api(noWorkspaceRoute))
 	}
 }

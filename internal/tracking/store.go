@@ -5,8 +5,8 @@ import "context"
 // Store keeps tracking metadata. Every method may be called concurrently; a
 // method that returns nil has made its write durable. Lookups are scoped to
 // the workspace ws: an ID that exists only in another workspace is not
-// found. Unless said otherwise, a missing workspace, experiment, run or
-// logged model is an error wrapping store.ErrNotFound, and a rule of
+// found. Unless said otherwise, a missing workspace, experiment, run,
+// logged model or trace is an error wrapping store.ErrNotFound, and a rule of
 // MLflow's that a write breaks (a changed param, a write to a deleted run)
 // is an *Error with its MLflow code.
 type Store interface {
@@ -14,6 +14,7 @@ type Store interface {
 	RunStore
 	LoggedModelStore
 	JobRunStore
+	TraceStore
 }
 
 // ExperimentStore keeps experiments. Every workspace has the experiment
@@ -199,6 +200,8 @@ const (
 	KindParam     = "param"
 	KindTag       = "tag"
 	KindDataset   = "dataset"
+	// KindMetadata names a trace's request metadata.
+	KindMetadata = "metadata"
 )
 
 // Clause is one comparison of a search filter, already validated: Kind and
@@ -220,4 +223,58 @@ type OrderBy struct {
 	Kind string
 	Key  string
 	Asc  bool
+}
+
+// TraceStore keeps MLflow 3 traces' metadata (TraceInfo). Their spans are
+// artifacts, kept by the artifact store, not here.
+type TraceStore interface {
+	// StartTrace records t in its experiment and returns it as stored: its
+	// tags gain TagTraceArtifactLocation ("<experiment artifact
+	// location>/traces/<trace id>/artifacts") and TagSpansLocation. Recording
+	// a trace ID again (a client's retry) replaces its fields and merges its
+	// tags and metadata. An *Error with CodeInvalidParameterValue if the
+	// experiment is deleted.
+	StartTrace(ctx context.Context, ws string, t TraceInfo) (TraceInfo, error)
+	// GetTraceInfo returns one trace.
+	GetTraceInfo(ctx context.Context, ws, traceID string) (TraceInfo, error)
+	// GetTraceInfos returns the traces of ids that exist, in the order of
+	// ids; unknown ones are left out (no error).
+	GetTraceInfos(ctx context.Context, ws string, ids []string) ([]TraceInfo, error)
+	// SearchTraces returns the traces matching q, in its order.
+	SearchTraces(ctx context.Context, ws string, q TraceQuery) ([]TraceInfo, error)
+	// SetTraceTag sets (replaces) one tag of a trace.
+	SetTraceTag(ctx context.Context, ws, traceID string, t Tag) error
+	// DeleteTraceTag removes a tag; store.ErrNotFound if the trace or the
+	// tag is absent.
+	DeleteTraceTag(ctx context.Context, ws, traceID, key string) error
+	// DeleteTraces deletes the traces of one experiment that d selects and
+	// returns them (tags included, so the caller can remove their
+	// artifacts). Deleting nothing is not an error.
+	DeleteTraces(ctx context.Context, ws string, d TraceDeletion) ([]TraceInfo, error)
+	// LinkTracesToRun links traces to a run, so a search by run_id finds
+	// them as well as the traces created in it; linking twice is a no-op.
+	// store.ErrNotFound if the run or any trace is absent (then nothing is
+	// linked).
+	LinkTracesToRun(ctx context.Context, ws, runID string, traceIDs []string) error
+}
+
+// TraceQuery selects traces of some experiments.
+type TraceQuery struct {
+	ExperimentIDs []string
+	// Filter clauses are of KindAttribute (trace_id, timestamp_ms,
+	// execution_time_ms, end_time_ms, status, client_request_id, run_id),
+	// KindTag or KindMetadata; see ParseTraceFilter.
+	Filter  []Clause
+	OrderBy []OrderBy // then timestamp_ms DESC, trace_id
+	Page
+}
+
+// TraceDeletion selects the traces DeleteTraces removes: those of
+// ExperimentID with a request time at most MaxTimestamp (when set) or with
+// an ID in TraceIDs (when set), the oldest MaxTraces of them (when set).
+type TraceDeletion struct {
+	ExperimentID string
+	MaxTimestamp *int64
+	MaxTraces    *int
+	TraceIDs     []string
 }

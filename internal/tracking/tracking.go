@@ -186,3 +186,49 @@ type JobRun struct {
 	Step  string
 	RunID string
 }
+
+// Trace states (MLflow's TraceState names).
+const (
+	TraceStateUnspecified = "STATE_UNSPECIFIED"
+	TraceStateOK          = "OK"
+	TraceStateError       = "ERROR"
+	TraceStateInProgress  = "IN_PROGRESS"
+)
+
+// Well-known trace tag and metadata keys.
+const (
+	// TagTraceArtifactLocation is the tag the store gives every trace: the
+	// artifact URI its spans (traces.json) are uploaded to and read from.
+	TagTraceArtifactLocation = "mlflow.artifactLocation"
+	// TagTraceName is the name of a trace's root span; filters call it name.
+	TagTraceName = "mlflow.traceName"
+	// TagSpansLocation says where a trace's spans are kept; ciel keeps them
+	// only as an artifact (ARTIFACT_REPO), never in the tracking store.
+	TagSpansLocation = "mlflow.trace.spansLocation"
+	// MetaSourceRun is the metadata key naming the run a trace was created
+	// in; filters call it run_id.
+	MetaSourceRun = "mlflow.sourceRun"
+)
+
+// SpansInArtifacts is the TagSpansLocation value of every ciel trace.
+const SpansInArtifacts = "ARTIFACT_REPO"
+
+// TraceInfo is an MLflow 3 trace's metadata. Its spans are not here: the
+// client uploads them as the artifact traces.json under the trace's
+// TagTraceArtifactLocation. IDs are chosen by the client ("tr-" and 32 hex
+// digits) and unique in a workspace.
+type TraceInfo struct {
+	TraceID         string
+	ExperimentID    string
+	ClientRequestID string
+	RequestTime     int64 // unix milliseconds
+	// ExecutionDuration is in milliseconds; 0 while unknown.
+	ExecutionDuration int64
+	State             string
+	RequestPreview    string
+	ResponsePreview   string
+	// Metadata is set when the trace is recorded and not changed after;
+	// Tags may be set and deleted later.
+	Metadata map[string]string
+	Tags     map[string]string
+}

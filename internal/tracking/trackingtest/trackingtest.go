@@ -44,6 +44,10 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		{"WorkspacesApart", testWorkspacesApart},
 		{"ReadsSeeWrites", testReadsSeeWrites},
 		{"ConcurrentReadsAndWrites", testConcurrentReadsAndWrites},
+		{"TraceLifecycle", testTraceLifecycle},
+		{"SearchTraces", testSearchTraces},
+		{"DeleteTraces", testDeleteTraces},
+		{"TracesWorkspacesApart", testTracesWorkspacesApart},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
