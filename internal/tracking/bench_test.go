@@ -43,6 +43,44 @@ func BenchmarkLogMetric(b *testing.B) {
 	})
 }
 
+// BenchmarkLogBatch is scenario (b) of bench/tracking on the server side:
+// one client posting log_batch calls of 1,000 metrics, each durable before
+// its answer.
+func BenchmarkLogBatch(b *testing.B) {
+	tb := setup(&testing.T{}, "")
+	run := tb.newRun(&testing.T{})
+	url := tb.srv.URL + "/ws/ws/api/2.0/mlflow/runs/log-batch"
+	body := func(k int) []byte {
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, `{"run_id":%q,"metrics":[`, run)
+		for i := range 1000 {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			fmt.Fprintf(&buf, `{"key":"m","value":%d.5,"timestamp":1700000000000,"step":%d}`, i, k*1000+i)
+		}
+		buf.WriteString(`],"params":[]}`)
+		return buf.Bytes()
+	}
+	c := &http.Client{}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		in := body(i) // new steps each call: every row is a new one
+		b.StartTimer()
+		resp, err := c.Post(url, "application/json", bytes.NewReader(in))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "metrics/s")
+}
+
 // BenchmarkSearchRuns is scenario (c) of bench/tracking on the server
 // side: a filtered search over 10,000 runs, reading every page.
 func BenchmarkSearchRuns(b *testing.B) {

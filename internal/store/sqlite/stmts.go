@@ -38,12 +38,14 @@ type writeStmts struct {
 	runExperiment, insertRun, putRunTag, setRunName *sql.Stmt
 	jobRun, insertJobRun, updateRun, runByID        *sql.Stmt
 	// And every log_metric call.
-	runStage, insertMetric, upsertLatest *sql.Stmt
+	runStage *sql.Stmt
+	// And log_metric and log_batch: one statement per metricRowSizes.
+	insertMetrics, upsertLatest rowLadder
 }
 
 func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 	s := &writeStmts{}
-	err := prepare(ctx, db, &s.all, []stmtDef{
+	defs := []stmtDef{
 		{&s.insertWorkspace, `INSERT INTO workspaces (` + workspaceCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.deleteWorkspace, `DELETE FROM workspaces WHERE name = ?`},
 		{&s.assetSpec, `SELECT spec FROM assets WHERE workspace = ? AND kind = ? AND name = ? AND version = ?`},
@@ -78,10 +80,13 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`},
 		{&s.runByID, `SELECT ` + runCols + ` FROM runs r WHERE r.run_id = ?`},
 		{&s.runStage, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`},
-		{&s.insertMetric, metricInsert + metricRowCols + metricRow},
-		{&s.upsertLatest, latestInsert + metricRowCols + metricRow + latestUpsert},
-	})
-	return s, err
+	}
+	for i, rows := range metricRowSizes {
+		defs = append(defs,
+			stmtDef{&s.insertMetrics[i], metricRowsSQL(metricInsert, ``, rows)},
+			stmtDef{&s.upsertLatest[i], metricRowsSQL(latestInsert, latestUpsert, rows)})
+	}
+	return s, prepare(ctx, db, &s.all, defs)
 }
 
 func (s *writeStmts) close() error { return closeStmts(s.all) }

@@ -210,27 +210,14 @@ func metricArgs(m tracking.Metric) (value float64, isNaN int) {
 	return m.Value, 0
 }
 
-// metricChunk is how many metrics one multi-row INSERT carries (9
-// parameters each, well under SQLite's limit of 32766).
-const metricChunk = 500
-
-// putMetrics records each value (several rows per statement) and keeps
-// latest_metrics at the greatest (step, timestamp, value) of each key: the
-// batch's own greatest value per key is found here, so each key costs one
-// upsert whatever the batch's size.
+// putMetrics records each value and keeps latest_metrics at the greatest
+// (step, timestamp, value) of each key: the batch's own greatest value per
+// key is found here, so each key costs one upsert whatever the batch's size.
 func (s *Store) putMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
-	for start := 0; start < len(ms); start += metricChunk {
-		if err := insertMetricRows(ctx, tx, s.ws.insertMetric, metricInsert, ``, runID, ms[start:min(start+metricChunk, len(ms))]); err != nil {
-			return err
-		}
+	if err := insertMetricRows(ctx, tx, s.ws.insertMetrics, runID, ms); err != nil {
+		return err
 	}
-	latest := latestPerKey(ms)
-	for start := 0; start < len(latest); start += metricChunk {
-		if err := insertMetricRows(ctx, tx, s.ws.upsertLatest, latestInsert, latestUpsert, runID, latest[start:min(start+metricChunk, len(latest))]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return insertMetricRows(ctx, tx, s.ws.upsertLatest, runID, latestPerKey(ms))
 }
 
 // The statements putMetrics runs: "<insert> (cols) VALUES (...), ...
@@ -244,35 +231,57 @@ const (
 			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
 	metricRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `
 	metricRow     = `(?,?,?,?,?,?,?,?,?)`
+	metricRowArgs = 9
 )
 
-// insertMetricRows runs "<insert> (cols) VALUES (...), ... <suffix>" with
-// one row per metric; one, that statement for a single row prepared once,
-// runs the single metric of a log_metric call without compiling SQL.
-func insertMetricRows(ctx context.Context, tx *sql.Tx, one *sql.Stmt, insert, suffix, runID string, ms []tracking.Metric) error {
-	args := make([]any, 0, 9*len(ms))
-	for _, m := range ms {
-		v, nan := metricArgs(m)
-		args = append(args, runID, m.Key, m.Step, m.Timestamp, v, nan, nullString(m.ModelID),
-			nullString(m.DatasetName), nullString(m.DatasetDigest))
-	}
-	if len(ms) == 1 {
-		_, err := tx.StmtContext(ctx, one).ExecContext(ctx, args...)
-		return err
-	}
+// metricRowSizes are the row counts of the multi-row statements prepared
+// for metrics, largest first; the last must be 1. Compiling SQL costs more
+// than running it (a 500-row INSERT spent half its time in SQLite's
+// parser), so a batch of any size runs as a few executions of statements
+// compiled once at open. 64 rows bind 576 parameters, under SQLite's limit.
+var metricRowSizes = [...]int{64, 8, 1}
+
+// rowLadder holds one prepared statement per size in metricRowSizes.
+type rowLadder [len(metricRowSizes)]*sql.Stmt
+
+// metricRowsSQL is "<insert> (cols) VALUES (...) x rows <suffix>".
+func metricRowsSQL(insert, suffix string, rows int) string {
 	var q strings.Builder
-	q.Grow(len(insert) + len(suffix) + len(metricRowCols) + 20*len(ms))
+	q.Grow(len(insert) + len(suffix) + len(metricRowCols) + (len(metricRow)+1)*rows)
 	q.WriteString(insert)
 	q.WriteString(metricRowCols)
-	for i := range ms {
+	for i := range rows {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString(metricRow)
 	}
 	q.WriteString(suffix)
-	_, err := tx.ExecContext(ctx, q.String(), args...)
-	return err
+	return q.String()
+}
+
+// insertMetricRows runs the ladder's statements over ms, the largest that
+// fits first, binding one row per metric.
+func insertMetricRows(ctx context.Context, tx *sql.Tx, ladder rowLadder, runID string, ms []tracking.Metric) error {
+	args := make([]any, 0, metricRowArgs*metricRowSizes[0])
+	for i, size := range metricRowSizes {
+		if len(ms) < size {
+			continue
+		}
+		st := tx.StmtContext(ctx, ladder[i])
+		for ; len(ms) >= size; ms = ms[size:] {
+			args = args[:0]
+			for _, m := range ms[:size] {
+				v, nan := metricArgs(m)
+				args = append(args, runID, m.Key, m.Step, m.Timestamp, v, nan, nullString(m.ModelID),
+					nullString(m.DatasetName), nullString(m.DatasetDigest))
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // latestPerKey returns, for each key in ms (in order of first appearance),

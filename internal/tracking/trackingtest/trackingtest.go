@@ -33,6 +33,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		{"ExperimentLifecycle", testExperimentLifecycle},
 		{"RunLifecycle", testRunLifecycle},
 		{"LogBatch", testLogBatch},
+		{"LogBatchSizes", testLogBatchSizes},
 		{"LatestMetric", testLatestMetric},
 		{"ParamsAreImmutable", testParamsImmutable},
 		{"DeletedRunRefusesWrites", testDeletedRun},
@@ -223,6 +224,44 @@ func testLogBatch(t *testing.T, h Harness, ws string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testLogBatchSizes logs batches of many sizes, the metrics of three keys
+// interleaved and the greatest step of each key placed anywhere in the
+// batch, and checks that every value is kept and each key's latest is the
+// greatest: a backend may split a batch however it likes, but not lose or
+// misorder a part of it.
+func testLogBatchSizes(t *testing.T, h Harness, ws string) {
+	for _, n := range []int{1, 2, 7, 8, 9, 63, 64, 65, 71, 200, 1000} {
+		info := newRun(t, h, ws, "0", 1)
+		keys := []string{"a", "b", "c"}
+		want := map[string]int{}
+		top := map[string]int64{}
+		var b tracking.Batch
+		for i := range n {
+			k := keys[i%len(keys)]
+			step := int64((i * 7919) % n) // a permutation of 0..n-1 when n is not a multiple of 7919
+			b.Metrics = append(b.Metrics, tracking.Metric{Key: k, Value: float64(step), Step: step, Timestamp: 5})
+			want[k]++
+			top[k] = max(top[k], step)
+		}
+		check(t, h.Store.LogBatch(ctx, ws, info.RunID, b))
+		for _, k := range keys {
+			hist := must(h.Store.MetricHistory(ctx, ws, info.RunID, k, 0, 2000))
+			if len(hist) != want[k] {
+				t.Errorf("batch of %d: key %s has %d values, want %d", n, k, len(hist), want[k])
+			}
+		}
+		run := must(h.Store.GetRun(ctx, ws, info.RunID))
+		if len(run.Metrics) != len(want) {
+			t.Errorf("batch of %d: %d latest metrics, want %d", n, len(run.Metrics), len(want))
+		}
+		for _, m := range run.Metrics {
+			if m.Step != top[m.Key] || m.Value != float64(top[m.Key]) {
+				t.Errorf("batch of %d: latest %s = step %d value %v, want step %d", n, m.Key, m.Step, m.Value, top[m.Key])
+			}
+		}
+	}
+}
 
 func testLatestMetric(t *testing.T, h Harness, ws string) {
 	info := newRun(t, h, ws, "0", 1)
