@@ -8,6 +8,12 @@
 #   (c) search_runs with a filter over 10,000 runs, reading every page, and
 #       the client floor: the same pages parsed by the client with no server
 #
+# (a) and (b) have a client floor too: the same calls timed against
+# nullserver/, which answers log-metric and log-batch with {} at once and
+# passes everything else (experiments, runs) through to ciel. No server can
+# be faster than one that does nothing, so its rate over mlflow's is the best
+# ratio any server can reach with that client.
+#
 # Each scenario runs RUNS times per server, alternating servers; the medians
 # and the ratios are printed. Goals: (a), (b) >= 5x mlflow server's
 # throughput; (c) >= 10x faster. CLIENTS says which clients drive the
@@ -28,8 +34,9 @@ PY="$PWD/.venv/bin/python"
 CLIENT="$PWD/bench/tracking/client.py"
 export MLFLOW_DISABLE_TELEMETRY=true
 WORK=$(mktemp -d)
-CIEL_PID="" MLFLOW_PID=""
+CIEL_PID="" MLFLOW_PID="" NULL_PID=""
 cleanup() {
+  [[ -n $NULL_PID ]] && kill "$NULL_PID" 2>/dev/null || true
   [[ -n $CIEL_PID ]] && kill "$CIEL_PID" 2>/dev/null || true
   [[ -n $MLFLOW_PID ]] && kill "$MLFLOW_PID" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -46,6 +53,16 @@ CIEL_PID=$!
 for _ in $(seq 100); do [[ -f $CIEL_HOME/server.json ]] && break; sleep 0.1; done
 CIEL_URI=$(bin/ciel workspace create --name bench -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["mlflow_tracking_uri"])')
 
+# The do-nothing server in front of ciel; its tracking URI keeps ciel's
+# workspace path (/ws/bench) after its own address.
+go build -o "$WORK/nullserver" ./bench/tracking/nullserver
+CIEL_BASE=${CIEL_URI%%/ws/*}
+"$WORK/nullserver" -upstream "$CIEL_BASE" >"$WORK/null.out" 2>"$WORK/null.log" &
+NULL_PID=$!
+for _ in $(seq 100); do [[ -s $WORK/null.out ]] && break; sleep 0.1; done
+[[ -s $WORK/null.out ]] || { echo "nullserver did not start"; cat "$WORK/null.log"; exit 1; }
+NULL_URI="$(head -1 "$WORK/null.out")${CIEL_URI#"$CIEL_BASE"}"
+
 # mlflow server: SQLite backend store, local artifact root, its defaults.
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$PWD/.venv/bin/mlflow" server --backend-store-uri "sqlite:///$WORK/mlflow.db" --default-artifact-root "$WORK/mlartifacts" \
@@ -59,13 +76,16 @@ for _ in $(seq 600); do
 done
 curl -sf "$MLFLOW_URI/health" >/dev/null || { echo "mlflow server did not start"; tail -20 "$WORK/mlflow.log"; exit 1; }
 echo "ciel   $CIEL_URI"
+echo "null   $NULL_URI (answers log-metric and log-batch with {}, the rest goes to ciel)"
 echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)'))"
 
 # measure SERVER SCENARIO CLIENT ARGS...: appends the result's figure
 # (ops/s for a and b, seconds for c) to $WORK/<scenario>-<client>-<server>.
+# SERVER is ciel, mlflow or null (the do-nothing server, for a and b).
 measure() {
   local server=$1 scenario=$2 client=$3; shift 3
-  local uri=$CIEL_URI; [[ $server == mlflow ]] && uri=$MLFLOW_URI
+  local uri=$CIEL_URI
+  case $server in mlflow) uri=$MLFLOW_URI ;; null) uri=$NULL_URI ;; esac
   local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
   local key=ops_per_s; [[ $scenario == c* ]] && key=seconds
   echo "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$key'])" >>"$WORK/$scenario-$client-$server"
@@ -85,6 +105,8 @@ for r in $(seq "$RUNS"); do
       measure "$server" c "$client"
       measure "$server" c-floor "$client"
     done
+    measure null a "$client" --procs 8 --n "$A_N"
+    measure null b "$client" --calls 50 --batch 1000
   done
 done
 
@@ -96,15 +118,22 @@ for client in $CLIENTS; do
   a_c=$(median "$WORK/a-$client-ciel"); a_m=$(median "$WORK/a-$client-mlflow")
   b_c=$(median "$WORK/b-$client-ciel"); b_m=$(median "$WORK/b-$client-mlflow")
   c_c=$(median "$WORK/c-$client-ciel"); c_m=$(median "$WORK/c-$client-mlflow")
+  a_n=$(median "$WORK/a-$client-null"); b_n=$(median "$WORK/b-$client-null")
   awk -v c="$a_c" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) 8 procs x '"$A_N"' log_metric calls", cl, c, m, c/m, ">= 5x"}'
+  awk -v n="$a_n" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
   awk -v c="$b_c" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) 50 log_batch calls x 1000 metrics", cl, c, m, c/m, ">= 5x"}'
+  awk -v n="$b_n" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
   awk -v c="$c_c" -v m="$c_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) search_runs, filter over '"$SEARCH_RUNS"' runs, all pages", cl, c, m, m/c, ">= 10x"}'
   f_c=$(median "$WORK/c-floor-$client-ciel"); f_m=$(median "$WORK/c-floor-$client-mlflow")
   awk -v c="$f_c" -v m="$f_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s\n", "    client floor: parsing the same pages, no server", cl, c, m}'
   awk -v c="$c_c" -v m="$c_m" -v f="$f_c" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %14s %8.1fx (best any server could do: %.1fx)\n", "    ciel beyond the client floor (server + HTTP)", cl, c-f, "", (m-f)/(c-f), m/f}'
 done
 echo
-echo "The client floor is the client's own work on the pages ciel returns (JSON, and for"
+echo "The client floor of (a) and (b) is the same client timed against a server that answers"
+echo "log_metric and log_batch with {} at once (bench/tracking/nullserver): the client's own"
+echo "cost plus HTTP. Its rate over mlflow's is the best ratio any server can reach."
+echo
+echo "The client floor of (c) is the client's own work on the pages ciel returns (JSON, and for"
 echo "the mlflow client protobuf and Run entities), timed with the pages already fetched."
 echo "No server can finish (c) sooner than that, so mlflow's time over it is the best"
 echo "ratio possible for that client; the line below it compares the servers' share."
