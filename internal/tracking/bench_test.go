@@ -30,17 +30,22 @@ func BenchmarkLogMetric(b *testing.B) {
 		for pb.Next() {
 			i++
 			body := `{"run_id":"` + run + `","key":"loss","value":0.5,"timestamp":1700000000000,"step":` + strconv.Itoa(i) + `}`
-			resp, err := c.Post(url, "application/json", bytes.NewBufferString(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
+			postOK(b, c, url, []byte(body))
 		}
 	})
+}
+
+// postOK posts a JSON body and stops the benchmark unless the answer is 200.
+func postOK(b *testing.B, c *http.Client, url string, body []byte) {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d", resp.StatusCode)
+	}
 }
 
 // BenchmarkLogBatch is scenario (b) of bench/tracking on the server side:
@@ -68,15 +73,7 @@ func BenchmarkLogBatch(b *testing.B) {
 		b.StopTimer()
 		in := body(i) // new steps each call: every row is a new one
 		b.StartTimer()
-		resp, err := c.Post(url, "application/json", bytes.NewReader(in))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
+		postOK(b, c, url, in)
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "metrics/s")
 }
