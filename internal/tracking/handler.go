@@ -70,15 +70,22 @@ type route struct {
 // and the copy MLflow's web UI calls.
 var apiPrefixes = []string{"/ws/{ws}/api/2.0/mlflow", "/ws/{ws}/ajax-api/2.0/mlflow"}
 
+// handleRoutes serves each of routes under each of prefixes.
+func (h *Handler) handleRoutes(mux *http.ServeMux, prefixes []string, routes []route) {
+	for _, prefix := range prefixes {
+		for _, rt := range routes {
+			mux.Handle(rt.method+" "+prefix+rt.path, h.api(rt.fn))
+		}
+	}
+}
+
 // Register adds every route to mux: the MLflow API under /ws/{ws}/api/2.0/
 // (and ajax-api), the trace API under 3.0, the artifact proxy, server-info,
 // and at the root a hint for clients pointed at the server without a
 // workspace.
 func (h *Handler) Register(mux *http.ServeMux) {
+	h.handleRoutes(mux, apiPrefixes, h.routes())
 	for _, prefix := range apiPrefixes {
-		for _, rt := range h.routes() {
-			mux.Handle(rt.method+" "+prefix+rt.path, h.api(rt.fn))
-		}
 		mux.Handle("GET "+prefix+"/logged-models/{model_id}/artifacts/files", h.stream(h.getLoggedModelArtifact))
 		mux.Handle(prefix+"/", h.api(notFoundRoute))
 	}
@@ -90,9 +97,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	for _, prefix := range traceV3Prefixes {
 		mux.Handle(prefix+"/", h.api(notFoundRoute))
 	}
-	for _, rt := range h.artifactRoutes() {
-		mux.Handle(rt.method+" "+rt.path, h.api(rt.fn))
-	}
+	h.handleRoutes(mux, []string{""}, h.artifactRoutes())
 	// Multipart parts are PUT by the client to the URL create handed out,
 	// without its credentials: the unguessable upload ID is the capability.
 	mux.Handle("PUT /ws/{ws}/api/2.0/mlflow-artifacts/mpu/parts/{upload}/{part}", h.raw(h.putPart))

@@ -52,16 +52,8 @@ func (h *Handler) traceV2Routes() []route {
 
 // registerTraces adds the trace routes to mux.
 func (h *Handler) registerTraces(mux *http.ServeMux) {
-	for _, prefix := range traceV3Prefixes {
-		for _, rt := range h.traceV3Routes() {
-			mux.Handle(rt.method+" "+prefix+rt.path, h.api(rt.fn))
-		}
-	}
-	for _, prefix := range traceV2Prefixes {
-		for _, rt := range h.traceV2Routes() {
-			mux.Handle(rt.method+" "+prefix+rt.path, h.api(rt.fn))
-		}
-	}
+	h.handleRoutes(mux, traceV3Prefixes, h.traceV3Routes())
+	h.handleRoutes(mux, traceV2Prefixes, h.traceV2Routes())
 }
 
 // traceNotFound is MLflow's error for an unknown trace. The client relies

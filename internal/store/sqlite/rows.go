@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -170,6 +171,24 @@ func scanReuse(sc scanner) (store.Reuse, error) {
 	var err error
 	r.Outputs, err = mapCol(outputs)
 	return r, err
+}
+
+// queryLoaded runs sq on q, scans every row with scan and hands the lot to
+// load, which fills in what lives in other tables (a search's runs, models
+// or traces with their tags and the like).
+func queryLoaded[T any](ctx context.Context, q querier, sq *sqlQuery, scan func(scanner) (T, error), load func([]T) error) ([]T, error) {
+	rows, err := q.QueryContext(ctx, sq.String(), sq.args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collect(rows, scan)
+	if err != nil {
+		return nil, err
+	}
+	if err := load(out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // collect scans every row of rows with scan; it closes rows.

@@ -170,14 +170,8 @@ func (s *Store) SearchLoggedModels(ctx context.Context, ws string, q tracking.Mo
 		return nil, err
 	}
 	sq.add(" LIMIT ? OFFSET ?", q.Limit, q.Offset)
-	rows, err := s.rdb.QueryContext(ctx, sq.String(), sq.args...)
-	if err != nil {
-		return nil, fmt.Errorf("search logged models: %w", err)
-	}
-	models, err := collect(rows, scanLoggedModel)
-	if err == nil {
-		err = s.loadModelData(ctx, models)
-	}
+	models, err := queryLoaded(ctx, s.rdb, &sq, scanLoggedModel,
+		func(models []tracking.LoggedModel) error { return s.loadModelData(ctx, models) })
 	if err != nil {
 		return nil, fmt.Errorf("search logged models: %w", err)
 	}

@@ -46,14 +46,7 @@ func (s *Store) SearchRuns(ctx context.Context, ws string, q tracking.RunQuery) 
 		return nil, err
 	}
 	sq.add(" LIMIT ? OFFSET ?", q.Limit, q.Offset)
-	rows, err := s.rdb.QueryContext(ctx, sq.String(), sq.args...)
-	if err != nil {
-		return nil, fmt.Errorf("search runs: %w", err)
-	}
-	runs, err := collect(rows, scanRunInfo)
-	if err == nil {
-		err = s.loadRunData(ctx, runs)
-	}
+	runs, err := queryLoaded(ctx, s.rdb, &sq, scanRunInfo, func(runs []tracking.Run) error { return s.loadRunData(ctx, runs) })
 	if err != nil {
 		return nil, fmt.Errorf("search runs: %w", err)
 	}

@@ -127,15 +127,10 @@ func (s *Store) GetTraceInfo(ctx context.Context, ws, traceID string) (tracking.
 
 // GetTraceInfos returns the traces of ids that exist, in the order of ids.
 func (s *Store) GetTraceInfos(ctx context.Context, ws string, ids []string) ([]tracking.TraceInfo, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+traceCols+` FROM traces t
+	var sq sqlQuery
+	sq.add(`SELECT `+traceCols+` FROM traces t
 		WHERE t.workspace = ? AND t.trace_id IN (SELECT value FROM json_each(?))`, ws, idList(ids))
-	if err != nil {
-		return nil, fmt.Errorf("get traces in workspace %q: %w", ws, err)
-	}
-	found, err := collect(rows, scanTraceInfo)
-	if err == nil {
-		err = loadTraceData(ctx, s.rdb, ws, found)
-	}
+	found, err := queryLoaded(ctx, s.rdb, &sq, scanTraceInfo, traceLoader(ctx, s.rdb, ws))
 	if err != nil {
 		return nil, fmt.Errorf("get traces in workspace %q: %w", ws, err)
 	}
@@ -151,6 +146,11 @@ func (s *Store) GetTraceInfos(ctx context.Context, ws string, ids []string) ([]t
 		}
 	}
 	return out, nil
+}
+
+// traceLoader is loadTraceData for queryLoaded.
+func traceLoader(ctx context.Context, q querier, ws string) func([]tracking.TraceInfo) error {
+	return func(traces []tracking.TraceInfo) error { return loadTraceData(ctx, q, ws, traces) }
 }
 
 // loadTraceData fills in the tags and metadata of traces of workspace ws,
@@ -220,14 +220,7 @@ func (s *Store) SearchTraces(ctx context.Context, ws string, q tracking.TraceQue
 		return nil, err
 	}
 	sq.add(" LIMIT ? OFFSET ?", q.Limit, q.Offset)
-	rows, err := s.rdb.QueryContext(ctx, sq.String(), sq.args...)
-	if err != nil {
-		return nil, fmt.Errorf("search traces: %w", err)
-	}
-	out, err := collect(rows, scanTraceInfo)
-	if err == nil {
-		err = loadTraceData(ctx, s.rdb, ws, out)
-	}
+	out, err := queryLoaded(ctx, s.rdb, &sq, scanTraceInfo, traceLoader(ctx, s.rdb, ws))
 	if err != nil {
 		return nil, fmt.Errorf("search traces: %w", err)
 	}
@@ -261,12 +254,18 @@ func traceWhere(sq *sqlQuery, clauses []tracking.Clause) error {
 	return nil
 }
 
+// traceExists returns nil if trace id is in workspace ws, else an error
+// wrapping store.ErrNotFound.
+func traceExists(ctx context.Context, tx *sql.Tx, ws, id string) error {
+	var one int
+	return notFoundIfNone(tx.QueryRowContext(ctx, `SELECT 1 FROM traces WHERE workspace = ? AND trace_id = ?`, ws, id).Scan(&one))
+}
+
 // changeTrace runs fn in one write after checking the trace exists.
 func (s *Store) changeTrace(ctx context.Context, op, ws, id string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM traces WHERE workspace = ? AND trace_id = ?`, ws, id).Scan(&one); err != nil {
-			return notFoundIfNone(err)
+		if err := traceExists(ctx, tx, ws, id); err != nil {
+			return err
 		}
 		return fn(ctx, tx)
 	})
@@ -314,14 +313,8 @@ func (s *Store) DeleteTraces(ctx context.Context, ws string, d tracking.TraceDel
 		if d.MaxTraces != nil {
 			sq.add(` LIMIT ?`, *d.MaxTraces)
 		}
-		rows, err := tx.QueryContext(ctx, sq.String(), sq.args...)
-		if err != nil {
-			return err
-		}
-		if deleted, err = collect(rows, scanTraceInfo); err != nil {
-			return err
-		}
-		if err := loadTraceData(ctx, tx, ws, deleted); err != nil {
+		var err error
+		if deleted, err = queryLoaded(ctx, tx, &sq, scanTraceInfo, traceLoader(ctx, tx, ws)); err != nil {
 			return err
 		}
 		ids := make([]string, len(deleted))
@@ -356,10 +349,8 @@ func (s *Store) LinkTracesToRun(ctx context.Context, ws, runID string, traceIDs 
 				return err
 			} else if n == 0 {
 				// Linked already, or no such trace: only the latter fails.
-				var one int
-				if err := tx.QueryRowContext(ctx, `SELECT 1 FROM traces WHERE workspace = ? AND trace_id = ?`,
-					ws, id).Scan(&one); err != nil {
-					return fmt.Errorf("trace %s: %w", id, notFoundIfNone(err))
+				if err := traceExists(ctx, tx, ws, id); err != nil {
+					return fmt.Errorf("trace %s: %w", id, err)
 				}
 			}
 		}
