@@ -86,11 +86,11 @@ func (h *Handler) startTrace(r *http.Request, ws string) (any, error) {
 			return nil, err
 		}
 	}
-	t, err = h.cfg.Store.StartTrace(r.Context(), ws, t)
+	stored, err := h.cfg.Store.StartTrace(r.Context(), ws, t)
 	if err != nil {
 		return nil, notFoundAs(err, Errorf(CodeResourceDoesNotExist, "No Experiment with id=%s exists", t.ExperimentID))
 	}
-	return map[string]any{"trace": wireTrace{TraceInfo: traceInfoOut(t)}}, nil
+	return map[string]any{"trace": wireTrace{TraceInfo: traceInfoOut(stored)}}, nil
 }
 
 func (h *Handler) getTraceInfo(r *http.Request, ws string) (any, error) {

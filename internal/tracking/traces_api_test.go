@@ -121,6 +121,10 @@ func TestTraceErrors(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tt.name, status, out, tt.status, tt.code)
 		}
 	}
+	unknownExp := info("trace_location", map[string]any{"mlflow_experiment": map[string]any{"experiment_id": "9"}})
+	if _, out := b.call(t, "POST", v3+"traces", unknownExp); out["message"] != "No Experiment with id=9 exists" {
+		t.Errorf("start trace in unknown experiment: %v", out)
+	}
 	// The client takes this wording to mean "no GET /traces/get here".
 	if _, out := b.call(t, "GET", v3+"traces/get?trace_id="+id, nil); out["message"] != "Trace with ID 'get' not found." {
 		t.Errorf("GET traces/get: %v", out)
