@@ -1,12 +1,12 @@
 """Checks every server answers the same prediction before anything is timed.
 
-Usage: check.py <workdir> <ciel scoring uri> <key> <azmlinfsrv port> <mlflow port>
+Usage: check.py <workdir> <ciel scoring uri> <key> <azmlinfsrv port> <mlflow port> <bare relay url>
 """
 import json
 import sys
 import urllib.request
 
-work, uri, key, az_port, ml_port = sys.argv[1:]
+work, uri, key, az_port, ml_port, relay = sys.argv[1:]
 
 
 def post(url, body, headers):
@@ -24,6 +24,7 @@ answers = {
     "azmlinfsrv": post(f"http://127.0.0.1:{az_port}/score", plain, {}),
     "ciel mlflow": post(uri, framed, {**auth, "azureml-model-deployment": "mlflow"})["predictions"],
     "mlflow serve": post(f"http://127.0.0.1:{ml_port}/invocations", framed, {})["predictions"],
+    "bare relay": post(relay, plain, {}),
 }
 if len({json.dumps(v) for v in answers.values()}) != 1:
     sys.exit(f"the servers disagree: {answers}")
