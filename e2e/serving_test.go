@@ -511,3 +511,54 @@ func TestOnlineEndpointFileErrors(t *testing.T) {
 		t.Errorf("bad endpoint name over the API: %d %v", code, body)
 	}
 }
+
+// A deployment naming a model, environment or scoring script that does not
+// exist is refused when it is created or updated, as Azure ML refuses it,
+// and nothing is stored or changed.
+func TestOnlineDeploymentRefsCheckedUpFront(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.write("ep.yml", "name: refs\nauth_mode: key\n")
+	e.ok("online-endpoint", "create", "--file", "ep.yml")
+	e.write("src/score.py", "def init(): pass\ndef run(raw): return raw\n")
+	e.write("model.pkl", "not really a model")
+	code := "code_configuration:\n  code: ./src\n  scoring_script: %s\n"
+	tests := []struct {
+		name, file, want string
+	}{
+		{"model", "model: azureml:nosuch:1\n" + fmt.Sprintf(code, "score.py"),
+			"model azureml:nosuch:1 not found in workspace ws; register it with: ciel model create --name nosuch"},
+		{"environment", "model: ./model.pkl\nenvironment: azureml:nope:1\n" + fmt.Sprintf(code, "score.py"),
+			"environment azureml:nope:1 not found in workspace ws"},
+		{"script", "model: ./model.pkl\n" + fmt.Sprintf(code, "other.py"),
+			"script.yml:6:19: code_configuration.scoring_script: other.py is not a file in the code folder"},
+	}
+	for _, tt := range tests {
+		e.write(tt.name+".yml", "name: blue\nendpoint_name: refs\n"+tt.file)
+		r := e.run("online-deployment", "create", "--file", tt.name+".yml")
+		if r.code == 0 || !strings.Contains(r.err, tt.want) {
+			t.Errorf("%s: exit %d, want an error with %q:\n%s", tt.name, r.code, tt.want, r.err)
+		}
+	}
+	if r := e.run("online-deployment", "show", "--name", "blue", "--endpoint-name", "refs"); r.code == 0 {
+		t.Errorf("a refused deployment was stored:\n%s", r.out)
+	}
+
+	// An update naming a missing model leaves the deployment as it was.
+	e.write("ok.yml", "name: blue\nendpoint_name: refs\nmodel: ./model.pkl\n"+fmt.Sprintf(code, "score.py"))
+	e.ok("online-deployment", "create", "--file", "ok.yml")
+	r := e.run("online-deployment", "update", "--file", "model.yml")
+	if r.code == 0 || !strings.Contains(r.err, "model azureml:nosuch:1 not found") {
+		t.Errorf("update to a missing model: exit %d\n%s", r.code, r.err)
+	}
+	var d struct {
+		Model string `json:"model"`
+		State string `json:"provisioning_state"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("online-deployment", "show", "--name", "blue", "--endpoint-name", "refs", "-o", "json").out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.State != "Succeeded" || strings.Contains(d.Model, "nosuch") {
+		t.Errorf("after a refused update the deployment is %+v, want it unchanged and Succeeded", d)
+	}
+}

@@ -31,17 +31,21 @@ func checkDeployment(endpoint string, d *spec.OnlineDeployment) error {
 	return nil
 }
 
-// CreateDeployment stores a new deployment as Creating and provisions it
-// in the background: it resolves the model, code and environment, builds
-// the environment, starts the workers and waits for them to load the
-// model; it is then Succeeded (and, with allTraffic, gets all the
-// endpoint's traffic) or Failed with the reason in Error.
+// CreateDeployment checks that the model, code and environment it names
+// exist (as Azure ML does before it accepts a deployment), stores the new
+// deployment as Creating and provisions it in the background: it builds the
+// environment, starts the workers and waits for them to load the model; it
+// is then Succeeded (and, with allTraffic, gets all the endpoint's traffic)
+// or Failed with the reason in Error.
 func (m *Manager) CreateDeployment(ctx context.Context, ws, endpoint string, s *spec.OnlineDeployment, allTraffic bool) (Deployment, error) {
 	if err := checkDeployment(endpoint, s); err != nil {
 		return Deployment{}, err
 	}
 	if _, err := m.GetEndpoint(ctx, ws, endpoint); err != nil {
 		return Deployment{}, err
+	}
+	if _, err := m.resolve(ctx, ws, s); err != nil {
+		return Deployment{}, fmt.Errorf("deployment %s: %w", s.Name, err)
 	}
 	s.EndpointName = endpoint
 	now := time.Now().UTC()
@@ -62,13 +66,20 @@ func (m *Manager) CreateDeployment(ctx context.Context, ws, endpoint string, s *
 	return d, nil
 }
 
-// UpdateDeployment replaces a deployment's spec and provisions it in the
-// background with no downtime: new workers start and load the model while
-// the old ones serve, then take over, and the old ones finish what they
-// hold and stop. A failed update leaves the old workers serving.
+// UpdateDeployment checks what the new spec names, as CreateDeployment
+// does, replaces the deployment's spec and provisions it in the background
+// with no downtime: new workers start and load the model while the old ones
+// serve, then take over, and the old ones finish what they hold and stop. A
+// failed update leaves the old workers serving.
 func (m *Manager) UpdateDeployment(ctx context.Context, ws, endpoint string, s *spec.OnlineDeployment) (Deployment, error) {
 	if err := checkDeployment(endpoint, s); err != nil {
 		return Deployment{}, err
+	}
+	if _, err := m.GetDeployment(ctx, ws, endpoint, s.Name); err != nil {
+		return Deployment{}, err
+	}
+	if _, err := m.resolve(ctx, ws, s); err != nil {
+		return Deployment{}, fmt.Errorf("deployment %s: %w", s.Name, err)
 	}
 	s.EndpointName = endpoint
 	m.mu.Lock()
