@@ -44,7 +44,8 @@ func (m *Manager) CreateDeployment(ctx context.Context, ws, endpoint string, s *
 	if _, err := m.GetEndpoint(ctx, ws, endpoint); err != nil {
 		return Deployment{}, err
 	}
-	if _, err := m.resolve(ctx, ws, s); err != nil {
+	plan, err := m.resolve(ctx, ws, s)
+	if err != nil {
 		return Deployment{}, fmt.Errorf("deployment %s: %w", s.Name, err)
 	}
 	s.EndpointName = endpoint
@@ -62,7 +63,7 @@ func (m *Manager) CreateDeployment(ctx context.Context, ws, endpoint string, s *
 		}
 		return Deployment{}, fmt.Errorf("create deployment %s: %w", s.Name, err)
 	}
-	m.startProvision(d)
+	m.startProvision(d, plan)
 	return d, nil
 }
 
@@ -78,7 +79,8 @@ func (m *Manager) UpdateDeployment(ctx context.Context, ws, endpoint string, s *
 	if _, err := m.GetDeployment(ctx, ws, endpoint, s.Name); err != nil {
 		return Deployment{}, err
 	}
-	if _, err := m.resolve(ctx, ws, s); err != nil {
+	plan, err := m.resolve(ctx, ws, s)
+	if err != nil {
 		return Deployment{}, fmt.Errorf("deployment %s: %w", s.Name, err)
 	}
 	s.EndpointName = endpoint
@@ -95,7 +97,7 @@ func (m *Manager) UpdateDeployment(ctx context.Context, ws, endpoint string, s *
 	if err != nil {
 		return Deployment{}, deploymentNotFound(err, ws, endpoint, s.Name)
 	}
-	m.startProvision(d)
+	m.startProvision(d, plan)
 	return d, nil
 }
 
@@ -109,14 +111,15 @@ func deploymentNotFound(err error, ws, endpoint, name string) error {
 }
 
 // startProvision marks a deployment busy and provisions it in the
-// background. Callers hold m.mu.
-func (m *Manager) startProvision(d Deployment) {
+// background with plan, what its spec resolved to when it was accepted
+// (nil: resolve it then, as after a restart). Callers hold m.mu.
+func (m *Manager) startProvision(d Deployment, plan *Plan) {
 	k := depKey(d.Workspace, d.Endpoint, d.Name)
 	m.busy[k] = true
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		err := m.provision(d)
+		err := m.provision(d, plan)
 		m.mu.Lock()
 		delete(m.busy, k)
 		m.mu.Unlock()
@@ -126,15 +129,16 @@ func (m *Manager) startProvision(d Deployment) {
 	}()
 }
 
-// provision resolves, prepares and starts a new generation for d, and
-// swaps it in; the stored state says how it went.
-func (m *Manager) provision(d Deployment) error {
+// provision prepares and starts a new generation for d with plan (nil:
+// resolve d's spec first), and swaps it in; the stored state says how it
+// went.
+func (m *Manager) provision(d Deployment, plan *Plan) error {
 	ctx := m.ctx
 	logs, err := m.logFor(d.Workspace, d.Endpoint, d.Name)
 	if err == nil {
 		logs.printf("[ciel] provisioning deployment %s of endpoint %s (%s)", d.Name, d.Endpoint, d.State)
 		var g *generation
-		if g, err = m.startGeneration(ctx, &d, logs); err == nil {
+		if g, err = m.startGeneration(ctx, &d, plan, logs); err == nil {
 			err = m.activate(ctx, &d, g)
 		}
 	}
@@ -151,12 +155,15 @@ func (m *Manager) provision(d Deployment) error {
 	return nil
 }
 
-// startGeneration resolves d's spec, prepares its files and environment,
-// starts its workers and waits until every one has loaded the model.
-func (m *Manager) startGeneration(ctx context.Context, d *Deployment, logs *logSink) (*generation, error) {
-	plan, err := m.resolve(ctx, d.Workspace, &d.Spec)
-	if err != nil {
-		return nil, err
+// startGeneration resolves d's spec unless plan already holds it, prepares
+// its files and environment, starts its workers and waits until every one
+// has loaded the model.
+func (m *Manager) startGeneration(ctx context.Context, d *Deployment, plan *Plan, logs *logSink) (*generation, error) {
+	if plan == nil {
+		var err error
+		if plan, err = m.resolve(ctx, d.Workspace, &d.Spec); err != nil {
+			return nil, err
+		}
 	}
 	logs.printf("[ciel] model: %s; %s", orDefault(plan.ModelLabel, "none"), runMode(plan))
 	l, err := m.prepare(ctx, d, plan, logs)

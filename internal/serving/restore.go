@@ -43,7 +43,7 @@ func (m *Manager) restore(ctx context.Context) error {
 			m.mu.Lock()
 			delete(m.busy, k)
 			if d.State == StateCreating || d.State == StateUpdating {
-				m.startProvision(d)
+				m.startProvision(d, nil)
 			}
 			m.mu.Unlock()
 		}()
