@@ -199,16 +199,16 @@ class InputParser:
 
     def __init__(self, schema):
         from mlflow.pyfunc import scoring_server
+        from mlflow.utils.proto_json_utils import cast_df_types_according_to_schema
 
         self.schema = schema
         self.infer_and_parse = scoring_server.infer_and_parse_data
+        self.cast = cast_df_types_according_to_schema
         self.numeric = numeric_cast(schema)
 
     def __call__(self, body):
         if self.numeric is None or not ({"dataframe_split", "dataframe_records"} & body.keys()):
             return self.infer_and_parse(body, self.schema)
-        from mlflow.utils.proto_json_utils import cast_df_types_according_to_schema
-
         frame = self.infer_and_parse(body, None)
         if frame.columns.is_unique:
             dtypes = frame.dtypes
@@ -226,7 +226,7 @@ class InputParser:
                     return frame.astype(casts)
                 except Exception:
                     pass
-        return cast_df_types_according_to_schema(frame, self.schema)
+        return self.cast(frame, self.schema)
 
 
 def numeric_cast(schema):
