@@ -19,6 +19,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -34,8 +35,9 @@ var _ store.Store = (*Store)(nil)
 
 // Config says where the database lives.
 type Config struct {
-	// Path is the database file; it is created if missing, and its directory
-	// must exist. SQLite keeps Path-wal and Path-shm beside it.
+	// Path is the database file; it is created if missing, readable by its
+	// owner only (0600), and its directory must exist. SQLite keeps Path-wal
+	// and Path-shm beside it, with the database file's mode.
 	Path string
 }
 
@@ -63,6 +65,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, errors.New("open sqlite store: empty path")
 	}
 	path := filepath.Clean(cfg.Path)
+	// SQLite would create the file 0644 (less the umask); created here
+	// first, it is private, and SQLite gives the WAL and shm files it makes
+	// the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	f.Close()
 
 	wdb, err := sql.Open("sqlite", dsn(path,
 		"_txlock=immediate",
