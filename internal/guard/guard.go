@@ -1,0 +1,306 @@
+// Package guard is the front door of ciel's HTTP API: before any handler
+// runs, it answers only the Host names the server serves, refuses requests
+// from web pages of other origins, refuses the request shapes a browser can
+// send cross-site without asking first, checks the bearer token, and bounds
+// each request body in size, rate and time.
+//
+// It exists because the API runs commands as the user: a DNS-rebinding page
+// or any site the user visits must not be able to submit a job, and a
+// client trickling a body must not hold the server's memory or connections.
+// It is not an authorization system: a token holder may do everything.
+package guard
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxJSONBytes         = 8 << 20
+	DefaultMaxConcurrentUploads = 8
+	DefaultJSONBodyTimeout      = 30 * time.Second
+	DefaultWriteTimeout         = 2 * time.Minute
+	// A body slower than MinBodyRate after BodyRateGrace is cut off, as
+	// Kestrel does with the same figures: no real client is that slow,
+	// and trickling clients are how one host pins many connections.
+	MinBodyRate   = 240 // bytes per second
+	BodyRateGrace = 5 * time.Second
+	// StallTimeout ends a body read that receives nothing at all.
+	StallTimeout = 15 * time.Second
+	// uploadWait is how long an upload waits for a free slot before 503.
+	uploadWait = 30 * time.Second
+)
+
+// Config configures a Guard.
+type Config struct {
+	// Token, when set, must come as "Authorization: Bearer <token>".
+	Token string
+	// ListenAddr is the address the server listens on; its host is one
+	// the server serves, and a wildcard address adds the machine's own
+	// interface addresses and hostname.
+	ListenAddr string
+	// AllowedHosts are further Host header values to serve: names, IPs,
+	// "*.example.com" for subdomains, or "*" for any (behind a proxy that
+	// checks Host itself).
+	AllowedHosts []string
+	// AllowedOrigins are web origins ("https://studio.example.com") other
+	// than the server's own that may call the API from a browser; "*"
+	// allows any.
+	AllowedOrigins []string
+	// MaxJSONBytes bounds a request body that is not an upload; 0 means
+	// DefaultMaxJSONBytes.
+	MaxJSONBytes int64
+	// MaxConcurrentUploads bounds uploads in flight; more wait up to 30 s
+	// for a slot, then get 503. 0 means DefaultMaxConcurrentUploads.
+	MaxConcurrentUploads int
+	// JSONBodyTimeout bounds the time to receive a non-upload body.
+	JSONBodyTimeout time.Duration
+	// WriteTimeout bounds the time to write a response that is not a
+	// stream (streams call Streaming).
+	WriteTimeout time.Duration
+	// IsUpload tells upload requests (artifact and file bodies, which may
+	// be large and carry binary content types) from API calls.
+	IsUpload func(r *http.Request) bool
+	// IsPublic tells requests that need no token (capability URLs).
+	IsPublic func(r *http.Request) bool
+	// Reject writes a refusal in the shape the request's API uses; nil
+	// writes a plain JSON error.
+	Reject func(w http.ResponseWriter, r *http.Request, e *Error)
+	// Logger receives refusals at debug level.
+	Logger *slog.Logger
+}
+
+// Error is a refusal: the status and a message saying what to do.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Guard wraps the API's handler. Its methods may be called concurrently.
+type Guard struct {
+	cfg     Config
+	hosts   hostSet
+	origins map[string]bool
+	anyOrig bool
+	uploads chan struct{}
+}
+
+// New returns a guard for cfg.
+func New(cfg Config) *Guard {
+	if cfg.MaxJSONBytes <= 0 {
+		cfg.MaxJSONBytes = DefaultMaxJSONBytes
+	}
+	if cfg.MaxConcurrentUploads <= 0 {
+		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	if cfg.JSONBodyTimeout <= 0 {
+		cfg.JSONBodyTimeout = DefaultJSONBodyTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Guard{cfg: cfg, hosts: newHostSet(cfg.ListenAddr, cfg.AllowedHosts), origins: map[string]bool{},
+		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			g.anyOrig = true
+		}
+		g.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
+	}
+	return g
+}
+
+// Wrap returns next behind the guard.
+func (g *Guard) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upload := g.cfg.IsUpload != nil && g.cfg.IsUpload(r)
+		if e := g.admit(w, r, upload); e != nil {
+			g.reject(w, r, e)
+			return
+		}
+		if r.Method == http.MethodOptions {
+			// An allowed origin's preflight: admit set the CORS headers.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if upload {
+			release, e := g.uploadSlot(r.Context())
+			if e != nil {
+				g.reject(w, r, e)
+				return
+			}
+			defer release()
+		} else {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = g.bodyReader(w, r, upload)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// admit runs the checks in the order an attacker meets them.
+func (g *Guard) admit(w http.ResponseWriter, r *http.Request, upload bool) *Error {
+	if !g.hosts.allows(r.Host) {
+		return &Error{http.StatusForbidden, "Host " + quote(r.Host) +
+			" is not one this server serves; a server reached by another name needs --allowed-hosts"}
+	}
+	if e := g.checkOrigin(w, r); e != nil {
+		return e
+	}
+	if r.Method == http.MethodOptions {
+		return nil
+	}
+	if e := g.checkContentType(r, upload); e != nil {
+		return e
+	}
+	if g.cfg.Token != "" && !(g.cfg.IsPublic != nil && g.cfg.IsPublic(r)) && !TokenOK(r, g.cfg.Token) {
+		return &Error{http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token> (CIEL_TOKEN, or MLFLOW_TRACKING_TOKEN for mlflow)"}
+	}
+	if !upload && r.ContentLength > g.cfg.MaxJSONBytes {
+		return &Error{http.StatusRequestEntityTooLarge, tooLarge(g.cfg.MaxJSONBytes)}
+	}
+	return nil
+}
+
+// checkOrigin refuses a browser request from a page of another origin, and
+// answers an allowed origin with CORS headers. Requests without Origin come
+// from programs (curl, mlflow, the CLI), not from pages.
+func (g *Guard) checkOrigin(w http.ResponseWriter, r *http.Request) *Error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		if r.Method == http.MethodOptions {
+			return &Error{http.StatusForbidden, "OPTIONS without Origin: nothing to preflight"}
+		}
+		return nil
+	}
+	lower := strings.TrimSuffix(strings.ToLower(origin), "/")
+	same := lower == "http://"+strings.ToLower(r.Host) || lower == "https://"+strings.ToLower(r.Host)
+	if same {
+		return nil
+	}
+	if !g.anyOrig && !g.origins[lower] {
+		return &Error{http.StatusForbidden, "Origin " + quote(origin) +
+			" may not call this server; allow a web app with --cors-allowed-origins"}
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	return nil
+}
+
+// simpleTypes are the content types a page may POST cross-site with no
+// preflight (a form or a text/plain fetch); an API call never uses them.
+var simpleTypes = map[string]bool{
+	"application/x-www-form-urlencoded": true, "multipart/form-data": true, "text/plain": true,
+}
+
+// uploadTypes are the body types upload routes take besides JSON; none is
+// one a cross-site page can send without a preflight.
+var uploadTypes = map[string]bool{
+	"application/octet-stream": true, "application/x-tar": true, "application/gzip": true,
+}
+
+// checkContentType makes every state-changing request one a browser would
+// only send after a CORS preflight (which checkOrigin refuses to foreign
+// pages): POST must say application/json, or an upload type on uploads;
+// no method but GET and HEAD may carry a form or text/plain body.
+func (g *Guard) checkContentType(r *http.Request, upload bool) *Error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct != "" && err != nil {
+		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + quote(ct) + " is not a media type"}
+	}
+	if simpleTypes[mt] {
+		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + mt + " is refused on " + r.Method +
+			" (a web page can send it cross-site); send application/json"}
+	}
+	if r.Method != http.MethodPost || mt == "application/json" || (upload && (uploadTypes[mt] || mt == "")) {
+		return nil
+	}
+	if upload {
+		return &Error{http.StatusUnsupportedMediaType, "an upload needs Content-Type application/octet-stream or application/x-tar"}
+	}
+	return &Error{http.StatusUnsupportedMediaType, "POST needs Content-Type: application/json"}
+}
+
+// uploadSlot waits for one of the upload slots.
+func (g *Guard) uploadSlot(ctx context.Context) (func(), *Error) {
+	select {
+	case g.uploads <- struct{}{}:
+		return func() { <-g.uploads }, nil
+	default:
+	}
+	t := time.NewTimer(uploadWait)
+	defer t.Stop()
+	select {
+	case g.uploads <- struct{}{}:
+		return func() { <-g.uploads }, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, &Error{http.StatusServiceUnavailable, "too many uploads in flight; try again"}
+}
+
+func (g *Guard) reject(w http.ResponseWriter, r *http.Request, e *Error) {
+	g.cfg.Logger.Debug("request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr,
+		"status", e.Status, "why", e.Message)
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if g.cfg.Reject != nil {
+		g.cfg.Reject(w, r, e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write([]byte(`{"error":{"code":"` + http.StatusText(e.Status) + `","message":` + quote(e.Message) + "}}\n"))
+}
+
+// TokenOK reports whether r carries "Authorization: Bearer <token>" (the
+// scheme in any case, as RFC 9110 has it).
+func TokenOK(r *http.Request, token string) bool {
+	h := r.Header.Get("Authorization")
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[len(scheme):])), []byte(token)) == 1
+}
+
+// Streaming lifts the write deadline of a response that streams (a live
+// log, a download): it may take as long as the client reads.
+func Streaming(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+}
+
+// IsLoopback reports whether a request came from this machine.
+func IsLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
