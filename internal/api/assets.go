@@ -183,6 +183,9 @@ func (s *server) decodeAsset(r *http.Request, kind string) (name, version string
 	if err := decode(r, v); err != nil {
 		return "", "", nil, err
 	}
+	if err := checkAsset(v); err != nil {
+		return "", "", nil, err
+	}
 	switch x := v.(type) {
 	case *spec.Data:
 		name, version = x.Name, x.Version

@@ -213,6 +213,9 @@ func (s *server) createDeployment(_ http.ResponseWriter, r *http.Request) (any, 
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
+	if err := spec.CheckSubmittedDeployment(&in); err != nil {
+		return nil, submitted(err)
+	}
 	all, _ := strconv.ParseBool(r.URL.Query().Get("all_traffic"))
 	d, err := s.serving.CreateDeployment(r.Context(), r.PathValue("ws"), r.PathValue("name"), &in, all)
 	if err != nil {
@@ -231,6 +234,9 @@ func (s *server) updateDeployment(_ http.ResponseWriter, r *http.Request) (any, 
 	}
 	if in.Name != r.PathValue("dep") {
 		return nil, badRequest("name", "the body names deployment %s but the path %s", in.Name, r.PathValue("dep"))
+	}
+	if err := spec.CheckSubmittedDeployment(&in); err != nil {
+		return nil, submitted(err)
 	}
 	d, err := s.serving.UpdateDeployment(r.Context(), r.PathValue("ws"), r.PathValue("name"), &in)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path"
 	"sort"
 	"strings"
 
@@ -30,6 +29,9 @@ func (s *server) createJob(_ http.ResponseWriter, r *http.Request) (any, error) 
 		if err := checkName("name", job.Name); err != nil {
 			return nil, err
 		}
+	}
+	if err := spec.CheckSubmittedJob(&job); err != nil {
+		return nil, submitted(err)
 	}
 	ws := r.PathValue("ws")
 	j, err := s.eng.Submit(r.Context(), ws, &job)
@@ -138,15 +140,15 @@ func (s *server) jobLog(w http.ResponseWriter, r *http.Request) (any, error) {
 	if step == "" {
 		step = "main"
 	}
-	if clean := path.Clean(step); clean != step || strings.HasPrefix(step, "/") || strings.Contains(step, "..") {
-		return nil, badRequest("step", "bad step name %q", step)
+	if err := checkStep(step); err != nil {
+		return nil, err
 	}
 	b, err := os.ReadFile(s.eng.StepLogPath(j.Workspace, j.Name, step))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "step", msg: fmt.Sprintf("no log for step %q of job %s (yet)", step, j.Name)}
 	}
 	if err != nil {
-		return nil, err
+		return nil, readErr(fmt.Sprintf("log of step %q of job %s", step, j.Name), err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write(b)

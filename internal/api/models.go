@@ -14,6 +14,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/registry/regtracking"
+	"github.com/ciel-mlops/ciel/internal/spec"
 )
 
 // The model registry's resources: /api/v1/workspaces/{ws}/models[/{name}
@@ -117,6 +118,11 @@ func (s *server) createModelVersion(_ http.ResponseWriter, r *http.Request) (any
 	}
 	if err := registry.CheckName(req.Name); err != nil {
 		return nil, registryErr(err, "name")
+	}
+	// MLflow's registry API takes any name MLflow does; a model made as
+	// Azure ML makes one takes Azure ML's rule, as its other assets do.
+	if err := spec.CheckName("model name", req.Name); err != nil {
+		return nil, badRequest("name", "%v", err)
 	}
 	n := 0
 	if req.Version != "" {

@@ -2,15 +2,10 @@ package spec
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
-
-// namePattern is what Azure ML accepts as an asset, job or step name and as a
-// version.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$`)
 
 // str reads a scalar as the text written. null reads as "".
 func (d *decoder) str(path string, v *yaml.Node) (string, bool) {
