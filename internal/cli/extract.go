@@ -97,3 +97,14 @@ func extractEntry(root *os.Root, tr io.Reader, hdr *tar.Header, name string) (wr
 	}
 	return false, nil
 }
+
+// joinLocal joins name under dir for a download: name comes from the
+// server (an output or model name) or the user, and must stay inside dir.
+// An absolute name, one that climbs out with "..", names dir itself, or
+// holds a NUL is refused before anything is written.
+func joinLocal(dir, name, what string) (string, error) {
+	if !filepath.IsLocal(name) || filepath.Clean(name) == "." || strings.ContainsRune(name, 0) {
+		return "", fmt.Errorf("%s %q would be written outside %s; refusing to download it", what, name, dir)
+	}
+	return filepath.Join(dir, name), nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ciel-mlops/ciel/internal/progress"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/progress"
 )
 
 // artifactsOutput is the output name the server gives what steps wrote to
@@ -54,18 +54,29 @@ type download struct {
 // plan returns the downloads az would make: the named output under
 // named-outputs/<name>; by default the artifacts under artifacts/; with
 // --all both the artifacts and every output of the job.
-func (o *jobDownloadOpts) plan(j client.Job) []download {
-	named := func(name string) string { return filepath.Join(o.DownloadPath, "named-outputs", name) }
+// An output name that would land outside named-outputs/ (the server's
+// answer is not trusted with the user's disk) fails the whole plan, before
+// anything is downloaded.
+func (o *jobDownloadOpts) plan(j client.Job) ([]download, error) {
+	namedDir := filepath.Join(o.DownloadPath, "named-outputs")
 	if o.OutputName != "" {
-		return []download{{output: o.OutputName, dir: named(o.OutputName)}}
+		dir, err := joinLocal(namedDir, o.OutputName, "output")
+		if err != nil {
+			return nil, err
+		}
+		return []download{{output: o.OutputName, dir: dir}}, nil
 	}
 	plan := []download{{output: artifactsOutput, dir: filepath.Join(o.DownloadPath, "artifacts"), optional: true}}
 	if o.All {
 		for _, name := range slices.Sorted(maps.Keys(j.Outputs)) {
-			plan = append(plan, download{output: name, dir: named(name), optional: true})
+			dir, err := joinLocal(namedDir, name, fmt.Sprintf("output of job %s", j.Name))
+			if err != nil {
+				return nil, err
+			}
+			plan = append(plan, download{output: name, dir: dir, optional: true})
 		}
 	}
-	return plan
+	return plan, nil
 }
 
 type jobDownloadCmd struct{ *base }
@@ -80,7 +91,11 @@ func (c *jobDownloadCmd) Run(ctx context.Context, o *jobDownloadOpts) error {
 	if err != nil {
 		return fmt.Errorf("download job %q: %w", o.Name, err)
 	}
-	for _, d := range o.plan(j) {
+	plan, err := o.plan(j)
+	if err != nil {
+		return fmt.Errorf("download job %q: %w", o.Name, err)
+	}
+	for _, d := range plan {
 		n, err := c.downloadOne(ctx, cl, o.Workspace, o.Name, d)
 		if err != nil {
 			return err

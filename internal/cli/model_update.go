@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -208,12 +207,15 @@ func (c *modelDownloadCmd) Run(ctx context.Context, o *modelDownloadOpts) error 
 	if err != nil {
 		return err
 	}
+	dir, err := joinLocal(o.DownloadPath, v.Name, "model")
+	if err != nil {
+		return fmt.Errorf("download model version %s: %w", v.Version, err)
+	}
 	body, err := cl.DownloadModelVersion(ctx, o.Workspace, v.Name, v.Version)
 	if err != nil {
 		return fmt.Errorf("download model %q version %s: %w", v.Name, v.Version, err)
 	}
 	defer body.Close()
-	dir := filepath.Join(o.DownloadPath, v.Name)
 	n, err := extractTar(body, dir)
 	if err != nil {
 		return fmt.Errorf("download model %q version %s: %w", v.Name, v.Version, err)
