@@ -63,12 +63,20 @@ type result struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, home: t.TempDir(), dir: t.TempDir()}
-	t.Cleanup(func() {
-		e.run("server", "stop")
-	})
+	e.startServer()
 	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
 	e.ok("configure", "--defaults", "workspace=ws")
 	return e
+}
+
+// startServer starts the env's server on a free port, which its home then
+// remembers: the tests run side by side, and each server must keep its own
+// port across restarts rather than share ciel's default one. It stops the
+// server when the test ends.
+func (e *env) startServer() {
+	e.t.Helper()
+	e.t.Cleanup(func() { e.run("server", "stop") })
+	e.ok("server", "start", "--addr", "127.0.0.1:0")
 }
 
 // run runs ciel with args in the work directory.
@@ -77,8 +85,7 @@ func (e *env) run(args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cielBin, args...)
-	cmd.Dir = e.dir
-	cmd.Env = append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN=")
+	cmd.Dir, cmd.Env = e.dir, e.environ()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -91,6 +98,12 @@ func (e *env) run(args ...string) result {
 		e.t.Fatalf("run ciel %v: %v", args, err)
 	}
 	return r
+}
+
+// environ is the environment ciel runs in: this env's home, no shared
+// server, no token.
+func (e *env) environ() []string {
+	return append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN=")
 }
 
 // ok runs ciel and fails the test unless it exits 0.

@@ -29,7 +29,7 @@ func TestQuickstartExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.dir = src
-	t.Cleanup(func() { e.run("server", "stop") })
+	e.startServer()
 
 	ws := e.ok("workspace", "create", "--name", "ml_workspace", "--resource-group", "ml_rg", "--location", "eastus", "-o", "json")
 	if !strings.Contains(ws.out, `"resource_group": "ml_rg"`) || !strings.Contains(ws.out, `"location": "eastus"`) {

@@ -5,11 +5,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,7 +27,9 @@ import (
 type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
-	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	// Addr is the listen address; "" means the address the home's last
+	// server listened on, else DefaultAddr. Port 0 picks a free port, which
+	// later starts then keep.
 	Addr string
 	// Token, when set, is required as "Authorization: Bearer <token>".
 	Token string
@@ -54,15 +54,26 @@ func InfoPath(home string) string { return filepath.Join(home, "server.json") }
 // Serve runs the server until ctx is cancelled. It writes Home/server.json
 // once listening and removes it on a clean stop. Jobs left unfinished by an
 // earlier server resume as it starts.
+//
+// One home has one server: Serve holds an exclusive lock on the home for its
+// whole life and fails with a *HomeInUseError, touching nothing, when
+// another server holds it. The home and what Serve creates in it are
+// private to the user (0700 folders, 0600 files); an older, looser home is
+// tightened first. A taken address is an *AddrInUseError.
 func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	unlock, err := lockHome(cfg.Home)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := tightenHome(cfg.Home); err != nil {
+		return err
 	}
 	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
 	if err != nil {
@@ -77,9 +88,9 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("open environments: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg.Home, cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return err
 	}
 	base := "http://" + ln.Addr().String()
 	// Steps reach tracking at the listening address, so the observer is
@@ -115,11 +126,12 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("stop online endpoints", "err", err)
 		}
 	}()
-	if err := writeInfo(cfg.Home, ServerInfo{URL: base, PID: os.Getpid()}); err != nil {
+	info := ServerInfo{URL: base, PID: os.Getpid()}
+	if err := writeInfo(cfg.Home, info); err != nil {
 		ln.Close()
 		return err
 	}
-	defer os.Remove(InfoPath(cfg.Home))
+	defer removeInfo(cfg.Home, info)
 	cfg.Logger.Info("ciel server listening", "url", base, "home", cfg.Home)
 	if cfg.Ready != nil {
 		cfg.Ready(base)
@@ -136,22 +148,6 @@ func Serve(ctx context.Context, cfg Config) error {
 	defer cancel()
 	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
-}
-
-// writeInfo writes server.json atomically.
-func writeInfo(home string, info ServerInfo) error {
-	b, err := json.Marshal(info)
-	if err != nil {
-		return err
-	}
-	tmp := InfoPath(home) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write server info: %w", err)
-	}
-	if err := os.Rename(tmp, InfoPath(home)); err != nil {
-		return fmt.Errorf("write server info: %w", err)
 	}
 	return nil
 }

@@ -25,14 +25,17 @@ const materializeWorkers = 4
 // linked, since a step running as root could then write through the link and
 // corrupt the store.
 //
-// With readOnly, files end up 0444 (0555 when executable) and dir and the
-// folders under it 0555; remove them with RemoveMaterialized.
+// Files take the owner's bits of their tree mode only (0600, 0700 when
+// executable), and folders are 0700: a materialised tree lives in CIEL_HOME
+// for steps and workers running as the same user, and no one else reads it.
+// With readOnly, files end up 0400 (0500 when executable) and dir and the
+// folders under it 0500; remove them with RemoveMaterialized.
 func Materialize(ctx context.Context, s Store, digest string, dir string, readOnly bool) error {
 	t, err := GetTree(ctx, s, digest)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("materialize %s: %w", digest, err)
 	}
 	root, err := os.OpenRoot(dir)
@@ -42,7 +45,7 @@ func Materialize(ctx context.Context, s Store, digest string, dir string, readOn
 	defer root.Close()
 	dirs := treeDirs(t)
 	for _, d := range dirs {
-		if err := root.Mkdir(filepath.FromSlash(d), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := root.Mkdir(filepath.FromSlash(d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("materialize %s: %w", digest, err)
 		}
 	}
@@ -57,11 +60,11 @@ func Materialize(ctx context.Context, s Store, digest string, dir string, readOn
 		return nil
 	}
 	for _, d := range slices.Backward(dirs) {
-		if err := root.Chmod(filepath.FromSlash(d), 0o555); err != nil {
+		if err := root.Chmod(filepath.FromSlash(d), 0o500); err != nil {
 			return fmt.Errorf("materialize %s: %w", digest, err)
 		}
 	}
-	if err := os.Chmod(dir, 0o555); err != nil {
+	if err := os.Chmod(dir, 0o500); err != nil {
 		return fmt.Errorf("materialize %s: %w", digest, err)
 	}
 	return nil
@@ -118,7 +121,7 @@ func writeEntry(ctx context.Context, s Store, lp LocalPather, root *os.Root, e E
 	if n != e.Size {
 		return fmt.Errorf("%s: blob %s has %d bytes, tree says %d", e.Path, e.Digest, n, e.Size)
 	}
-	mode := fs.FileMode(e.Mode)
+	mode := fs.FileMode(e.Mode) & 0o700
 	if readOnly {
 		mode &^= 0o222
 	}
@@ -156,7 +159,7 @@ func RemoveMaterialized(dir string) error {
 			return err
 		}
 		if d.IsDir() {
-			return os.Chmod(p, 0o755)
+			return os.Chmod(p, 0o700)
 		}
 		return nil
 	})

@@ -68,12 +68,13 @@ func TestMaterializeReplaces(t *testing.T) {
 	t.Parallel()
 	s := newMemStore()
 	out := t.TempDir()
-	blobtest.WriteDir(t, out, []blobtest.File{{Path: "f", Data: "stale", Mode: 0o444}, {Path: "keep", Data: "k"}})
+	keep := blobtest.File{Path: "keep", Data: "k", Mode: 0o600}
+	blobtest.WriteDir(t, out, []blobtest.File{{Path: "f", Data: "stale", Mode: 0o444}, keep})
 	files := []blobtest.File{{Path: "f", Data: "fresh"}}
 	if err := blob.Materialize(t.Context(), s, putFiles(t, s, files), out, false); err != nil {
 		t.Fatal(err)
 	}
-	blobtest.CheckDir(t, out, append(files, blobtest.File{Path: "keep", Data: "k"}))
+	blobtest.CheckDir(t, out, append(files, keep))
 }
 
 func TestMaterializeErrors(t *testing.T) {
@@ -125,8 +126,8 @@ func TestRemoveMaterialized(t *testing.T) {
 	if err := blob.Materialize(t.Context(), s, d, out, true); err != nil {
 		t.Fatal(err)
 	}
-	if info, err := os.Stat(filepath.Join(out, "x")); err != nil || info.Mode().Perm() != 0o555 {
-		t.Errorf("executable: %v, %v; want 0555", info.Mode(), err)
+	if info, err := os.Stat(filepath.Join(out, "x")); err != nil || info.Mode().Perm() != 0o500 {
+		t.Errorf("executable: %v, %v; want 0500", info.Mode(), err)
 	}
 	if os.Geteuid() != 0 {
 		if err := os.WriteFile(filepath.Join(out, "a", "new"), nil, 0o644); err == nil {

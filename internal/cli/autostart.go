@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,7 +65,7 @@ func (b *base) client(ctx context.Context) (*client.Client, error) {
 	if b.url != "" {
 		return client.New(client.Config{URL: b.url, Token: b.token}), nil
 	}
-	info, err := b.ensureServer(ctx)
+	info, err := b.ensureServer(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -84,14 +86,15 @@ func (b *base) runningServer(ctx context.Context) (serverInfo, bool, error) {
 }
 
 // ensureServer returns the local server, starting `<exe> server run` when
-// none answers. A lock on CIEL_HOME/server.lock makes concurrent CLIs start
-// one server between them: the others wait and then find it.
-func (b *base) ensureServer(ctx context.Context) (serverInfo, error) {
+// none answers, on addr ("" for the address CIEL_HOME remembers). A lock on
+// CIEL_HOME/server.lock makes concurrent CLIs start one server between them:
+// the others wait and then find it.
+func (b *base) ensureServer(ctx context.Context, addr string) (serverInfo, error) {
 	if info, ok, err := b.runningServer(ctx); err != nil || ok {
 		return info, err
 	}
 	home, _ := b.cielHome()
-	if err := os.MkdirAll(filepath.Join(home, "logs"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(home, "logs"), 0o700); err != nil {
 		return serverInfo{}, fmt.Errorf("create CIEL_HOME: %w", err)
 	}
 	unlock, err := lockFile(ctx, filepath.Join(home, "server.lock"))
@@ -102,18 +105,26 @@ func (b *base) ensureServer(ctx context.Context) (serverInfo, error) {
 	if info, ok, err := b.runningServer(ctx); err != nil || ok {
 		return info, err // another CLI started it while we waited
 	}
-	_ = os.Remove(filepath.Join(home, "server.json")) // stale
-	exited, err := b.spawnServer(home)
+	// A stale server.json stays: the new server replaces it, and one that
+	// is only slow to answer keeps its own (the new server then refuses
+	// to share the home with it, and says so).
+	s, err := b.spawnServer(home, addr)
 	if err != nil {
 		return serverInfo{}, err
 	}
-	return b.awaitServer(ctx, home, exited)
+	return b.awaitServer(ctx, s)
 }
 
-// spawnServer starts `<exe> server run` in its own session, detached from
-// this terminal, logging to CIEL_HOME/logs/server.log. The returned channel
-// yields the process's end should it end.
-func (b *base) spawnServer(home string) (<-chan error, error) {
+// spawnedServer is a `server run` this CLI started.
+type spawnedServer struct {
+	exited  <-chan error // yields the process's end should it end
+	log     string       // CIEL_HOME/logs/server.log
+	logFrom int64        // where its output starts in log
+}
+
+// spawnServer starts `<exe> server run [--addr addr]` in its own session,
+// detached from this terminal, logging to CIEL_HOME/logs/server.log.
+func (b *base) spawnServer(home, addr string) (*spawnedServer, error) {
 	exe := b.executable
 	if exe == "" {
 		var err error
@@ -121,13 +132,20 @@ func (b *base) spawnServer(home string) (<-chan error, error) {
 			return nil, fmt.Errorf("start server: find this executable: %w", err)
 		}
 	}
-	logPath := filepath.Join(home, "logs", "server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s := &spawnedServer{log: filepath.Join(home, "logs", "server.log")}
+	logFile, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(exe, "server", "run")
+	if fi, err := logFile.Stat(); err == nil {
+		s.logFrom = fi.Size()
+	}
+	args := []string{"server", "run"}
+	if addr != "" {
+		args = append(args, "--addr", addr)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "CIEL_HOME="+home)
 	cmd.Stdin = nil // /dev/null
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -137,13 +155,14 @@ func (b *base) spawnServer(home string) (<-chan error, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps it if it dies while we live
-	return exited, nil
+	s.exited = exited
+	return s, nil
 }
 
 // awaitServer waits up to startTimeout for a started server to write
-// server.json and answer.
-func (b *base) awaitServer(ctx context.Context, home string, exited <-chan error) (serverInfo, error) {
-	logPath := filepath.Join(home, "logs", "server.log")
+// server.json and answer. When it exits instead, the error carries the last
+// line it logged (a taken port, another server on the home).
+func (b *base) awaitServer(ctx context.Context, s *spawnedServer) (serverInfo, error) {
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -152,10 +171,13 @@ func (b *base) awaitServer(ctx context.Context, home string, exited <-chan error
 		select {
 		case <-ctx.Done():
 			return serverInfo{}, ctx.Err()
-		case err := <-exited:
-			return serverInfo{}, fmt.Errorf("local ciel server exited while starting (%v); see %s", err, logPath)
+		case err := <-s.exited:
+			if line := lastLogLine(s.log, s.logFrom); line != "" {
+				return serverInfo{}, fmt.Errorf("local ciel server exited while starting: %s\n(see %s)", line, s.log)
+			}
+			return serverInfo{}, fmt.Errorf("local ciel server exited while starting (%v); see %s", err, s.log)
 		case <-deadline.C:
-			return serverInfo{}, fmt.Errorf("local ciel server did not answer within %s; see %s", startTimeout, logPath)
+			return serverInfo{}, fmt.Errorf("local ciel server did not answer within %s; see %s", startTimeout, s.log)
 		case <-tick.C:
 			if info, ok, err := b.runningServer(ctx); err != nil || ok {
 				return info, err
@@ -164,10 +186,31 @@ func (b *base) awaitServer(ctx context.Context, home string, exited <-chan error
 	}
 }
 
+// lastLogLine returns the last line written to the log at path after offset
+// from, without the "ERROR: " the server's main puts before its error; ""
+// when there is none.
+func lastLogLine(path string, from int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const tail = 4 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size()-from > tail {
+		from = fi.Size() - tail
+	}
+	b, err := io.ReadAll(io.NewSectionReader(f, from, tail))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimPrefix(strings.TrimSpace(lines[len(lines)-1]), "ERROR: ")
+}
+
 // lockFile takes an exclusive flock on path, polling until ctx ends or
 // lockTimeout passes; the returned func releases it.
 func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -212,6 +255,9 @@ func (b *base) explain(err error) error {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) && !errors.Is(err, syscall.ECONNREFUSED) {
 		return err
+	}
+	if opErr != nil && opErr.Op == "listen" {
+		return err // `server run`'s own address, which says what to do
 	}
 	if b.url != "" {
 		return fmt.Errorf("%w\nis the server at CIEL_URL=%s running? (unset CIEL_URL to use a local server)", err, b.url)

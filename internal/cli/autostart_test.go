@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 // fakeServe does what api.Serve promises the CLI: listen, write
 // Home/server.json, answer health checks, remove the file on stop.
 func fakeServe(ctx context.Context, cfg api.Config) error {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -79,7 +82,7 @@ func TestAutostartStartsOneServer(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { infos[i], errs[i] = newTestBase().ensureServer(t.Context()) })
+		wg.Go(func() { infos[i], errs[i] = newTestBase().ensureServer(t.Context(), "") })
 	}
 	wg.Wait()
 	for i := range n {
@@ -131,5 +134,100 @@ func TestAutostartReportsAServerThatDies(t *testing.T) {
 	_, err := b.client(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "exited while starting") || !strings.Contains(err.Error(), "server.log") {
 		t.Fatalf("client() = %v, want an error pointing at the log", err)
+	}
+}
+
+// A server that exits while starting says why: the CLI shows the last line
+// it logged in this start, not one left by an earlier run.
+func TestAutostartShowsWhyTheServerExited(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	if err := os.MkdirAll(filepath.Join(tb.home, "logs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tb.home, "logs", "server.log"), []byte("ERROR: an old run's error\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "ciel")
+	script := "#!/bin/sh\necho 'level=INFO msg=starting'\necho \"ERROR: server: 127.0.0.1:7311 is in use ($*)\" >&2\nexit 1\n"
+	if err := os.WriteFile(exe, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b := newBase(Config{Executable: exe, Getenv: func(k string) string { return tb.env[k] }})
+	_, err := b.ensureServer(t.Context(), "127.0.0.1:7311")
+	if err == nil || !strings.Contains(err.Error(), "exited while starting: server: 127.0.0.1:7311 is in use (server run --addr 127.0.0.1:7311)") {
+		t.Fatalf("ensureServer = %v, want the server's last line, run with --addr", err)
+	}
+	if strings.Contains(err.Error(), "old run") {
+		t.Errorf("error shows an earlier run's line: %v", err)
+	}
+}
+
+func TestServerStartAddr(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBase(Config{Executable: exe, Getenv: func(k string) string { return tb.env[k] }})
+	t.Cleanup(func() { _ = (&serverStopCmd{b}).Run(context.Background(), &serverOpts{}) })
+	var out strings.Builder
+	b.out = &out
+	if err := (&serverStartCmd{b}).Run(t.Context(), &serverStartOpts{Addr: "127.0.0.1:0", output: output{Format: formatJSON}}); err != nil {
+		t.Fatal(err)
+	}
+	var st serverStatus
+	if err := json.Unmarshal([]byte(out.String()), &st); err != nil || !st.Running || !strings.HasPrefix(st.URL, "http://127.0.0.1:") {
+		t.Fatalf("server start = %s (%v)", out.String(), err)
+	}
+	// Port 0 accepts the running server; another address is refused.
+	if err := (&serverStartCmd{b}).Run(t.Context(), &serverStartOpts{Addr: "127.0.0.1:0", output: output{Format: formatJSON}}); err != nil {
+		t.Errorf("start again on port 0: %v", err)
+	}
+	err = (&serverStartCmd{b}).Run(t.Context(), &serverStartOpts{Addr: "127.0.0.1:1", output: output{Format: formatJSON}})
+	if err == nil || !strings.Contains(err.Error(), "is already running at "+st.URL) {
+		t.Errorf("start on another address = %v, want already running at %s", err, st.URL)
+	}
+}
+
+func TestValidateAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{"", true},
+		{"127.0.0.1:7311", true},
+		{"127.0.0.1:0", true},
+		{"[::1]:7311", true},
+		{":7311", true},
+		{"127.0.0.1", false},
+		{"127.0.0.1:", false},
+		{"http://127.0.0.1:7311", false},
+	}
+	for _, tt := range tests {
+		if err := validateAddr(tt.addr); (err == nil) != tt.ok {
+			t.Errorf("validateAddr(%q) = %v, want ok %v", tt.addr, err, tt.ok)
+		}
+	}
+}
+
+func TestServesAt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url, addr string
+		want      bool
+	}{
+		{"http://127.0.0.1:7311", "127.0.0.1:7311", true},
+		{"http://127.0.0.1:7311", "127.0.0.1:0", true},
+		{"http://127.0.0.1:7311", "127.0.0.1:7312", false},
+		{"http://127.0.0.1:7311", "localhost:7311", false},
+		{"http://[::1]:7311", "[::1]:7311", true},
+	}
+	for _, tt := range tests {
+		if got := servesAt(tt.url, tt.addr); got != tt.want {
+			t.Errorf("servesAt(%q, %q) = %v, want %v", tt.url, tt.addr, got, tt.want)
+		}
 	}
 }

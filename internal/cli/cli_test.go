@@ -122,7 +122,8 @@ func TestValidate(t *testing.T) {
 		{"configure neither", &configureOpts{output: js}, "either --defaults"},
 		{"configure both", &configureOpts{Defaults: []string{"workspace=w"}, ListDefaults: true, output: js}, "either --defaults"},
 		{"configure unknown key", &configureOpts{Defaults: []string{"subscription=s"}, output: js}, "unknown key"},
-		{"server run no addr", &serverRunOpts{}, "--addr is required"},
+		{"server run addr without port", &serverRunOpts{Addr: "127.0.0.1"}, "want host:port"},
+		{"server start addr without port", &serverStartOpts{Addr: "localhost", output: js}, "want host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

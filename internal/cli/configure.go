@@ -68,7 +68,7 @@ func writeDefaults(path string, d defaultValues) error {
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.json")

@@ -34,12 +34,9 @@ type serverRunOpts struct {
 	ScoringAddr string
 }
 
-// Validate checks the address has a port.
+// Validate checks the address, when given, is host:port.
 func (o *serverRunOpts) Validate() error {
-	if o.Addr == "" {
-		return errors.New("--addr is required")
-	}
-	return nil
+	return validateAddr(o.Addr)
 }
 
 type serverRunCmd struct{ *base }
@@ -50,7 +47,11 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
+	// What the server, and the steps, environments and workers it starts,
+	// create is the user's alone: CIEL_HOME holds endpoint keys, and the
+	// server runs steps as this user, so no one else needs to read them.
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("create CIEL_HOME: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -84,7 +85,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 		Short: "Run the server in the foreground (Ctrl-C stops it)",
 		RunE:  runE(b, &serverRunCmd{b}, opts),
 	}
-	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "listen address; port 0 picks a free one")
+	bindAddr(cmd.Flags(), &opts.Addr)
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
 	return cmd
@@ -118,9 +119,13 @@ func (o *serverOpts) Validate() error { return o.output.validate() }
 
 type serverStartCmd struct{ *base }
 
-// Run starts the local server in the background unless one answers.
-func (c *serverStartCmd) Run(ctx context.Context, o *serverOpts) error {
-	info, err := c.ensureServer(ctx)
+// Run starts the local server in the background unless one answers; a
+// server already running elsewhere than --addr is an error.
+func (c *serverStartCmd) Run(ctx context.Context, o *serverStartOpts) error {
+	if err := c.checkRunningAddr(ctx, o.Addr); err != nil {
+		return err
+	}
+	info, err := c.ensureServer(ctx, o.Addr)
 	if err != nil {
 		return err
 	}
@@ -190,12 +195,13 @@ func processAlive(pid int) bool {
 }
 
 func newServerStartCommand(b *base) *cobra.Command {
-	opts := &serverOpts{}
+	opts := &serverStartOpts{}
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Start the local server in the background (commands do this on demand)",
 		RunE:  runE(b, &serverStartCmd{b}, opts),
 	}
+	bindAddr(cmd.Flags(), &opts.Addr)
 	opts.output.bind(cmd.Flags(), formatTable)
 	return cmd
 }

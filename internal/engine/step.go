@@ -77,10 +77,10 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 	}
 	defer release()
 
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return r.fail(st, fmt.Sprintf("create step directory: %v", err), logPath)
 	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return r.fail(st, fmt.Sprintf("open step log: %v", err), logPath)
 	}
@@ -141,7 +141,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	}
 	// Azure ML starts a job with ./outputs in place; what lands there is
 	// kept with the job.
-	if err := os.MkdirAll(filepath.Join(wd, "outputs"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(wd, "outputs"), 0o700); err != nil {
 		return compute.Result{}, fmt.Errorf("create ./outputs: %w", err)
 	}
 	paths, err := r.materialiseInputs(ps, dir, inputs)
@@ -156,7 +156,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	}
 	for name, o := range ps.Outputs {
 		p := filepath.Join(outDir, name)
-		if err := os.MkdirAll(p, 0o755); err != nil {
+		if err := os.MkdirAll(p, 0o700); err != nil {
 			return compute.Result{}, fmt.Errorf("create output %s: %w", name, err)
 		}
 		if o.Type == spec.TypeURIFile {
@@ -360,9 +360,9 @@ func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key, dir, logPath string)
 			return st, false
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err == nil {
+	if err := os.MkdirAll(dir, 0o700); err == nil {
 		msg := fmt.Sprintf("[ciel] reused: outputs of job %s step %s (component, code, environment and inputs unchanged); nothing ran\n", prev.Job, prev.Step)
-		_ = os.WriteFile(logPath, []byte(msg), 0o644)
+		_ = os.WriteFile(logPath, []byte(msg), 0o600)
 	}
 	now := time.Now().UTC()
 	code := 0
@@ -420,7 +420,7 @@ func resetDir(dir string) error {
 	if err := blob.RemoveMaterialized(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clear %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	return nil

@@ -53,7 +53,7 @@ func (b *Builder) ensureOnDisk(ctx context.Context, key string, conda condaEnv, 
 	if env, ok := b.loadMarker(key); ok {
 		return env, nil
 	}
-	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return Env{}, fmt.Errorf("create environments dir: %w", err)
 	}
 	unlock, err := lockFile(ctx, filepath.Join(b.dir, key+".lock"), func() {
@@ -103,7 +103,7 @@ func (b *Builder) build(ctx context.Context, key string, conda condaEnv, progres
 	if err := os.RemoveAll(venv); err != nil { // a crashed build's remains
 		return Env{}, fmt.Errorf("remove incomplete environment: %w", err)
 	}
-	logFile, err := os.Create(logPath)
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return Env{}, fmt.Errorf("create build log: %w", err)
 	}
@@ -146,7 +146,7 @@ func (b *Builder) build(ctx context.Context, key string, conda condaEnv, progres
 	env = venvEnv(key, venv, notes)
 	if len(conda.Requirements) > 0 {
 		reqPath := filepath.Join(venv, "requirements.txt")
-		if err := os.WriteFile(reqPath, []byte(strings.Join(conda.Requirements, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(reqPath, []byte(strings.Join(conda.Requirements, "\n")+"\n"), 0o600); err != nil {
 			return Env{}, fmt.Errorf("write requirements: %w", err)
 		}
 		if err := b.run(ctx, out, "install requirements", tool.installArgs(env.Python, reqPath)); err != nil {
@@ -174,7 +174,7 @@ func writeMarker(path string, m marker) error {
 		return fmt.Errorf("encode marker: %w", err)
 	}
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}

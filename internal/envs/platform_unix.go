@@ -15,7 +15,7 @@ import (
 // wait; onWait is called once if the lock is held elsewhere. The kernel drops
 // the lock if this process dies, so a crashed build never wedges others.
 func lockFile(ctx context.Context, path string, onWait func()) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

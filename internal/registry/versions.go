@@ -193,9 +193,9 @@ func (s *Service) freeFolder(ws, name string, version int) (rel, dir string, err
 		if dir, err = s.cfg.Artifacts.Path(ws, rel); err != nil {
 			return "", "", err
 		}
-		err = os.MkdirAll(filepath.Dir(dir), 0o755)
+		err = os.MkdirAll(filepath.Dir(dir), 0o700)
 		if err == nil {
-			err = os.Mkdir(dir, 0o755)
+			err = os.Mkdir(dir, 0o700)
 		}
 		if err == nil {
 			return rel, dir, nil

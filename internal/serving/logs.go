@@ -25,13 +25,13 @@ type logSink struct {
 
 // openLog opens (appending) the log at path, rotating it when large.
 func openLog(path string) (*logSink, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open deployment log: %w", err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogSize {
 		_ = os.Rename(path, path+".1")
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open deployment log: %w", err)
 	}

@@ -138,7 +138,7 @@ func New(cfg Config) (*Manager, error) {
 // Start opens the scoring listener and brings back the endpoints and
 // deployments in the Store; deployments come up in the background.
 func (m *Manager) Start(ctx context.Context) error {
-	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
 		return fmt.Errorf("start serving: %w", err)
 	}
 	sum := sha256.Sum256(workerScript)
@@ -276,7 +276,7 @@ func (m *Manager) logPath(ws, endpoint, name string) string {
 // writeFileAtomic writes data to path through a temporary file.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

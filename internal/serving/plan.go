@@ -222,7 +222,7 @@ func (m *Manager) prepare(ctx context.Context, d *Deployment, p *Plan, logs *log
 		if modelDir, err = m.files.tree(ctx, "models", p.ModelDigest, p.ModelFolder); err != nil {
 			return launch{}, fmt.Errorf("model files: %w", err)
 		}
-	} else if err := os.MkdirAll(modelDir, 0o755); err != nil {
+	} else if err := os.MkdirAll(modelDir, 0o700); err != nil {
 		return launch{}, err
 	}
 	vars := []string{"AZUREML_MODEL_DIR=" + modelDir, "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
@@ -278,7 +278,7 @@ func (c *fileCache) tree(ctx context.Context, kind, digest, folder string) (stri
 	if _, err := os.Stat(root); err == nil {
 		return root, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(root), 0o700); err != nil {
 		return "", err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(root), name+".tmp-")

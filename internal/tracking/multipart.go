@@ -87,7 +87,7 @@ func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("start multipart upload: %w", err)
 	}
 	h.uploads.mu.Lock()

@@ -55,7 +55,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{objects: filepath.Join(dir, "sha256"), tmp: filepath.Join(dir, "tmp")}
 	for _, d := range []string{s.objects, s.tmp} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open blob store: %w", err)
 		}
 	}
@@ -102,7 +102,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (digest string, size int64
 	if _, err := os.Lstat(final); err == nil {
 		return digest, size, nil
 	}
-	if err := tmp.Chmod(0o444); err != nil {
+	if err := tmp.Chmod(0o400); err != nil {
 		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -112,7 +112,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (digest string, size int64
 		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)
 	}
 	newSub := false
-	if err := os.Mkdir(sub, 0o755); err == nil {
+	if err := os.Mkdir(sub, 0o700); err == nil {
 		newSub = true
 	} else if !errors.Is(err, fs.ErrExist) {
 		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)

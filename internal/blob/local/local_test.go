@@ -50,8 +50,8 @@ func countBlobs(t *testing.T, dir string) int {
 		if err != nil {
 			return err
 		}
-		if info.Mode().Perm() != 0o444 {
-			t.Errorf("%s: mode %v, want 0444", p, info.Mode())
+		if info.Mode().Perm() != 0o400 {
+			t.Errorf("%s: mode %v, want 0400", p, info.Mode())
 		}
 		name := filepath.Base(p)
 		if filepath.Base(filepath.Dir(p)) != name[:2] || len(name) != 64 {

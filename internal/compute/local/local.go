@@ -25,7 +25,7 @@ func (Executor) Run(ctx context.Context, t compute.Task) (compute.Result, error)
 	if len(t.Args) == 0 {
 		return compute.Result{}, errors.New("run step: empty command")
 	}
-	logf, err := os.OpenFile(t.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(t.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return compute.Result{}, fmt.Errorf("open step log: %w", err)
 	}
