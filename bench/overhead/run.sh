@@ -21,6 +21,8 @@ export CIEL_HOME="$WORK/home"
 unset CIEL_URL CIEL_TOKEN
 trap '"$CIEL" server stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
+# A free port, not the default one: a ciel of the user's may hold that.
+"$CIEL" server start --addr 127.0.0.1:0 >/dev/null
 "$CIEL" workspace create --name bench >/dev/null
 "$CIEL" configure --defaults workspace=bench >/dev/null
 "$CIEL" compute create --name two --type local --max-concurrency 2 >/dev/null

@@ -90,6 +90,8 @@ PYEOF
 
 echo "==> ciel: endpoint with deployments script, mlflow, batched ($WORKERS instances each)"
 cd "$WORK"
+# A free port, not the default one: a ciel of the user's may hold that.
+"$CIEL" server start --addr 127.0.0.1:0 >/dev/null
 "$CIEL" workspace create --name bench >/dev/null
 "$CIEL" configure --defaults workspace=bench >/dev/null
 "$CIEL" online-endpoint create --name bench-ep >/dev/null

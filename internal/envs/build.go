@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +154,12 @@ func (b *Builder) build(ctx context.Context, key string, conda condaEnv, progres
 			return Env{}, err
 		}
 	}
+	// The server's umask keeps what it writes private, but venv and pip
+	// set some modes of their own (activate scripts 0644, entry points
+	// 0755); the environment is the user's alone, like the rest of the home.
+	if err := makePrivate(venv); err != nil {
+		return Env{}, fmt.Errorf("make environment private: %w", err)
+	}
 	elapsed := time.Since(start)
 	m := marker{
 		Version: builderVersion, Key: key, Interpreter: interp.Path, PythonVersion: interp.Version.String(),
@@ -165,6 +172,24 @@ func (b *Builder) build(ctx context.Context, key string, conda condaEnv, progres
 	fmt.Fprintf(out, "environment ready in %.1fs\n", elapsed.Seconds())
 	b.logger.Info("environment ready", "key", key, "python", interp.Version.String(), "elapsed", elapsed)
 	return env, nil
+}
+
+// makePrivate clears the group and other bits of every file and folder
+// under dir. Symbolic links (the venv's python) have no mode of their own.
+func makePrivate(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink != 0 {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return os.Chmod(p, perm&^0o077)
+		}
+		return nil
+	})
 }
 
 // writeMarker writes m durably: temp file, fsync, rename, fsync of the dir.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,7 @@ func TestEnsureBuildsVirtualenv(t *testing.T) {
 		t.Errorf("build log: %v\n%s", err, log)
 	}
 
+	checkPrivate(t, env.VirtualEnv)
 	got := runPython(t, env, "import sys, six; print(six.__version__); print(sys.prefix)")
 	if want := "1.16.0\n" + env.VirtualEnv; got != want {
 		t.Errorf("python in env printed %q, want %q", got, want)
@@ -216,6 +218,27 @@ func TestEnsureVenvPipFallback(t *testing.T) {
 	}
 	if got := runPython(t, env, "import six; print(six.__version__)"); got != "1.16.0" {
 		t.Errorf("six version %q", got)
+	}
+	checkPrivate(t, env.VirtualEnv)
+}
+
+// checkPrivate fails t for every file or folder under dir that grants its
+// group or others anything (venv writes its activate scripts 0644 and pip
+// its entry points 0755, whatever the umask).
+func checkPrivate(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink != 0 {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v, readable by others", p, fi.Mode().Perm())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

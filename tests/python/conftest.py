@@ -56,6 +56,8 @@ class Ciel:
         # this suite's, which has mlflow and scikit-learn.
         self.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + self.env.get("PATH", "")
         self.log = open(home / "server.out", "w")
+        # A free port, not ciel's default one: sessions and a user's own
+        # server run side by side.
         self.proc = subprocess.Popen([str(binary), "server", "run", "--addr", "127.0.0.1:0"],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = self._wait_url()
