@@ -17,6 +17,11 @@ import (
 // links to folders, which could otherwise multiply without end.
 const maxTarEntries = 1 << 20
 
+// ErrBadArchive is returned by IngestTar for a stream that is not a
+// well-formed tar archive, that ends early, or that holds too many entries:
+// the sender's fault, unlike a failure to store.
+var ErrBadArchive = errors.New("bad tar archive")
+
 // tarLink is a link entry of a tar stream, kept until every file is known.
 type tarLink struct {
 	name   string
@@ -29,9 +34,13 @@ type tarLink struct {
 // archive, fail with ErrUnsafePath. Links inside the archive become copies of
 // their target (a link to a folder copies the folder's files); dangling links,
 // folder entries, devices and pipes are dropped. A later entry replaces an
-// earlier one of the same name, as tar does.
+// earlier one of the same name, as tar does. A malformed or truncated
+// stream fails with ErrBadArchive; an error reading r comes back wrapped as
+// it is. Blobs of files stored before a failure stay (other trees may share
+// them); a failed Put leaves nothing.
 func IngestTar(ctx context.Context, s Store, r io.Reader) (string, error) {
-	tr := tar.NewReader(r)
+	src := &readErr{r: r}
+	tr := tar.NewReader(src)
 	files := make(map[string]Entry)
 	links := make(map[string]tarLink)
 	for {
@@ -43,7 +52,7 @@ func IngestTar(ctx context.Context, s Store, r io.Reader) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("read tar: %w", err)
+			return "", fmt.Errorf("read tar: %w", src.blame(err))
 		}
 		name, err := tarPath(hdr.Name)
 		if err != nil {
@@ -54,8 +63,12 @@ func IngestTar(ctx context.Context, s Store, r io.Reader) (string, error) {
 			if name == "" {
 				return "", fmt.Errorf("tar entry %q: %w: file at the root", hdr.Name, ErrUnsafePath)
 			}
-			d, n, err := s.Put(ctx, tr)
+			data := &readErr{r: tr}
+			d, n, err := s.Put(ctx, data)
 			if err != nil {
+				if data.err != nil {
+					err = src.blame(data.err)
+				}
 				return "", fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 			}
 			mode := ModeFile
@@ -76,13 +89,37 @@ func IngestTar(ctx context.Context, s Store, r io.Reader) (string, error) {
 			links[name] = tarLink{name: name, target: target}
 		}
 		if len(files)+len(links) > maxTarEntries {
-			return "", fmt.Errorf("tar: over %d entries", maxTarEntries)
+			return "", fmt.Errorf("%w: over %d entries", ErrBadArchive, maxTarEntries)
 		}
 	}
 	if err := resolveLinks(files, links); err != nil {
 		return "", err
 	}
 	return PutTree(ctx, s, Tree{Entries: slices.Collect(maps.Values(files))})
+}
+
+// readErr remembers the first error, other than io.EOF, of a reader.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// blame returns err, an error of the tar reader, marked as the archive's
+// fault (ErrBadArchive) unless the stream under it failed (a broken
+// connection, a size limit), which comes back as it is.
+func (e *readErr) blame(err error) error {
+	if e.err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrBadArchive, err)
 }
 
 // tarPath turns a tar entry name into a tree path; "" is the root.
@@ -156,7 +193,7 @@ func resolveLinks(files map[string]Entry, links map[string]tarLink) error {
 			return nil
 		}
 		if len(files) > maxTarEntries {
-			return fmt.Errorf("tar: links expand to over %d files", maxTarEntries)
+			return fmt.Errorf("%w: links expand to over %d files", ErrBadArchive, maxTarEntries)
 		}
 	}
 	return nil

@@ -4,9 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/blob/blobtest"
@@ -186,5 +189,38 @@ func TestWriteTarIsDeterministic(t *testing.T) {
 	}
 	if want := []string{"a", "b/", "b/c"}; !slices.Equal(names, want) {
 		t.Errorf("tar entries %q, want %q", names, want)
+	}
+}
+
+func TestIngestTarBlamesTheRightParty(t *testing.T) {
+	t.Parallel()
+	archive := makeTar(t, []tarEntry{{name: "a", data: strings.Repeat("a", 2000)}, {name: "b", data: "b"}})
+	broken := errors.New("connection reset by peer")
+	tests := []struct {
+		name       string
+		stream     io.Reader
+		store      *memStore
+		badArchive bool
+		want       error
+	}{
+		{"truncated in a file", bytes.NewReader(archive[:1000]), newMemStore(), true, nil},
+		{"truncated in a header", bytes.NewReader(archive[:2600]), newMemStore(), true, nil},
+		{"garbage", strings.NewReader(strings.Repeat("not a tar ", 100)), newMemStore(), true, nil},
+		{"stream broken in a file", io.MultiReader(bytes.NewReader(archive[:1000]), iotest.ErrReader(broken)), newMemStore(), false, broken},
+		{"stream broken in a header", io.MultiReader(bytes.NewReader(archive[:2600]), iotest.ErrReader(broken)), newMemStore(), false, broken},
+		{"store refuses", bytes.NewReader(archive), &memStore{blobs: map[string][]byte{}, limit: 100}, false, nil},
+	}
+	for _, tt := range tests {
+		_, err := blob.IngestTar(t.Context(), tt.store, tt.stream)
+		if err == nil {
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		if errors.Is(err, blob.ErrBadArchive) != tt.badArchive {
+			t.Errorf("%s: %v; want ErrBadArchive %v", tt.name, err, tt.badArchive)
+		}
+		if tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v does not wrap the stream's error", tt.name, err)
+		}
 	}
 }

@@ -33,7 +33,8 @@ type Config struct {
 // Store is a blob.Store over a local folder. Blobs are written to Dir/tmp,
 // fsynced and renamed into place, so a blob is either whole or absent, even
 // after a crash. Several Stores, in one or several processes, may share a
-// Dir.
+// Dir: each temporary file is locked while its Put runs, and Open removes
+// only those no Put holds, the leftovers of a crash.
 type Store struct {
 	objects string // Dir/sha256
 	tmp     string // Dir/tmp
@@ -59,7 +60,57 @@ func Open(cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open blob store: %w", err)
 		}
 	}
+	if err := s.sweep(); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
 	return s, nil
+}
+
+// sweep removes the temporary files of Puts that did not finish: those
+// whose lock it can take.
+func (s *Store) sweep() error {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(s.tmp, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue // gone already, or not ours to open
+		}
+		if abandoned(f) {
+			os.Remove(p)
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// createTemp creates a temporary file in s.tmp and locks it, so that
+// another Store's sweep leaves it alone. A sweep may remove the file
+// between its creation and its lock; then it tries again.
+func (s *Store) createTemp() (*os.File, error) {
+	for {
+		f, err := os.CreateTemp(s.tmp, "put-*")
+		if err != nil {
+			return nil, err
+		}
+		if lockTemp(f) && stillNamed(f) {
+			return f, nil
+		}
+		f.Close()
+	}
+}
+
+// stillNamed reports whether f's name still leads to f.
+func stillNamed(f *os.File) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(f.Name())
+	return err == nil && os.SameFile(a, b)
 }
 
 // path returns the file of a blob, after checking the digest strictly.
@@ -79,16 +130,17 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (digest string, size int64
 	if err := ctx.Err(); err != nil {
 		return "", 0, err
 	}
-	tmp, err := os.CreateTemp(s.tmp, "put-*")
+	tmp, err := s.createTemp()
 	if err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
 	}
+	// The file stays open, and so locked, until it is renamed or removed.
 	renamed := false
 	defer func() {
 		if !renamed {
-			tmp.Close()
 			os.Remove(tmp.Name())
 		}
+		tmp.Close()
 	}()
 	h := sha256.New()
 	size, err = io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx: ctx, r: r})
@@ -106,9 +158,6 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (digest string, size int64
 		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)
-	}
-	if err := tmp.Close(); err != nil {
 		return "", 0, fmt.Errorf("put blob %s: %w", digest, err)
 	}
 	newSub := false

@@ -2,11 +2,14 @@ package local_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/blob/blobtest"
@@ -207,5 +210,58 @@ func BenchmarkIngestEmpty(b *testing.B) {
 		if _, err := blob.IngestDir(b.Context(), s, missing); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestOpenSweepsOnlyAbandonedTemporaryFiles(t *testing.T) {
+	t.Parallel()
+	s, dir := setup(t)
+	// A Put in flight: its reader waits for the test.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.Put(t.Context(), pr)
+		done <- err
+	}()
+	if _, err := pw.Write([]byte("in flight")); err != nil {
+		t.Fatal(err)
+	}
+	// What a crash leaves: a temporary file no one holds.
+	left := filepath.Join(dir, "tmp", "put-crashed")
+	if err := os.WriteFile(left, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Open(local.Config{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("the crashed Put's file survived Open: %v", err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Errorf("the Put in flight failed after another Open: %v", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "tmp"))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("tmp holds %v, %v", entries, err)
+	}
+	if n := countBlobs(t, dir); n != 1 {
+		t.Errorf("%d blobs, want 1", n)
+	}
+}
+
+func TestFailedPutLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, dir := setup(t)
+	broken := io.MultiReader(strings.NewReader("half"), iotest.ErrReader(errors.New("connection reset")))
+	if _, _, err := s.Put(t.Context(), broken); err == nil {
+		t.Fatal("Put of a broken reader succeeded")
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "tmp"))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("tmp holds %v, %v", entries, err)
+	}
+	if n := countBlobs(t, dir); n != 0 {
+		t.Errorf("%d blobs, want 0", n)
 	}
 }
