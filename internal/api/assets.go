@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 	"github.com/ciel-mlops/ciel/internal/tracking"
@@ -89,19 +91,81 @@ func (s *server) deleteWorkspace(_ http.ResponseWriter, r *http.Request) (any, e
 	return map[string]string{"status": "deleted"}, nil
 }
 
-func (s *server) upload(_ http.ResponseWriter, r *http.Request) (any, error) {
+// DefaultMaxUploadBytes bounds one upload's tar body when
+// Config.MaxUploadBytes is 0. It is larger than the artifact proxy's,
+// since one upload carries a whole data folder, not one file.
+const DefaultMaxUploadBytes = 10 << 30
+
+// upload stores a tar stream of files in the datastore, streaming each to
+// disk, and answers with the tree's digest. A body over the cap is a 413;
+// one the client breaks off is a 400 logged at debug level (no fault of
+// the server's); a malformed archive is a 400; a failure to store is a
+// 500. The blob being written when it fails is removed; blobs of files
+// already stored stay (content-addressed, other trees may share them).
+func (s *server) upload(w http.ResponseWriter, r *http.Request) (any, error) {
 	if _, err := s.workspace(r); err != nil {
 		return nil, err
 	}
-	d, err := blob.IngestTar(r.Context(), s.blobs, r.Body)
+	limit := s.cfg.MaxUploadBytes
+	if limit <= 0 {
+		limit = DefaultMaxUploadBytes
+	}
+	if r.ContentLength > limit {
+		// The body stays unread: close rather than read it to reuse the
+		// connection.
+		w.Header().Set("Connection", "close")
+		return nil, uploadTooLarge(limit)
+	}
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, limit)}
+	d, err := blob.IngestTar(r.Context(), s.blobs, body)
 	if err != nil {
-		return nil, badRequest("", "upload: %v", err)
+		return nil, s.uploadError(r, body.err, err)
 	}
 	t, err := blob.GetTree(r.Context(), s.blobs, d)
 	if err != nil {
 		return nil, err
 	}
 	return created{client.Upload{Digest: d, Files: len(t.Entries), Size: t.Size()}}, nil
+}
+
+// uploadError is the answer to a failed upload; readErr is the body's
+// own failure, if any.
+func (s *server) uploadError(r *http.Request, readErr, err error) error {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(readErr, &tooBig):
+		return uploadTooLarge(tooBig.Limit)
+	case readErr != nil:
+		if ge := guard.BodyError(readErr); ge != nil {
+			return &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+		}
+		s.log.Debug("upload broken off by the client", "path", r.URL.Path, "err", readErr)
+		return badRequest("", "upload: the request body was broken off: %v", readErr)
+	case errors.Is(err, blob.ErrBadArchive), errors.Is(err, blob.ErrUnsafePath), errors.Is(err, blob.ErrInvalidTree):
+		return badRequest("", "upload: %v", err)
+	}
+	return fmt.Errorf("upload: %w", err)
+}
+
+func uploadTooLarge(limit int64) error {
+	return &httpError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge",
+		msg: fmt.Sprintf("upload is larger than the %d bytes this server takes in one request (its upload limit)", limit)}
+}
+
+// bodyReader remembers the first error, other than io.EOF, of a request
+// body, so that a failed upload can tell the client's doing from the
+// server's.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // assetKinds maps URL segments to store kinds.

@@ -33,6 +33,17 @@ type Config struct {
 	Addr string
 	// Token, when set, is required as "Authorization: Bearer <token>".
 	Token string
+	// MaxUploadBytes bounds the tar body of one POST .../uploads (code
+	// and data the CLI sends); 0 is DefaultMaxUploadBytes. Over it is a
+	// 413.
+	MaxUploadBytes int64
+	// MaxArtifactUploadBytes bounds one MLflow artifact PUT or multipart
+	// part (tracking.Config.MaxUploadBytes); 0 is
+	// tracking.DefaultMaxUploadBytes.
+	MaxArtifactUploadBytes int64
+	// ArtifactQuotaBytes bounds the MLflow artifacts one workspace holds
+	// (tracking.Config.WorkspaceQuotaBytes); 0 sets no quota.
+	ArtifactQuotaBytes int64
 	// Logger receives the server's logs.
 	Logger *slog.Logger
 	// Ready, when set, is called with the base URL once the server listens.
