@@ -5,6 +5,8 @@
 //
 // A location is "mlflow-artifacts:/<rel>" where rel is a slash-separated
 // path relative to the workspace's root; on disk it is Dir/<ws>/<rel>.
+// Files being written live outside that tree, in TempDir, so that a reader
+// (or a restart after a crash) never sees half of one.
 package artifacts
 
 import (
@@ -18,8 +20,8 @@ import (
 // Scheme prefixes every artifact location ciel hands out.
 const Scheme = "mlflow-artifacts:/"
 
-// ErrBadPath is returned for a path that is absolute, climbs out with "..",
-// or is otherwise unsafe to join.
+// ErrBadPath is returned for a path that climbs out with "..", holds a NUL
+// byte, or is otherwise unsafe to join.
 var ErrBadPath = errors.New("bad artifact path")
 
 // Root is the directory holding every workspace's artifacts
@@ -28,20 +30,42 @@ type Root struct {
 	Dir string
 }
 
-// Path returns the local path of rel inside workspace ws.
+// Clean returns rel as a canonical slash-separated path relative to a root:
+// leading slashes and "." and empty elements dropped, "" for the root
+// itself. A ".." element (MLflow refuses them all, even those that stay
+// inside) or a NUL byte is ErrBadPath.
+func Clean(rel string) (string, error) {
+	if strings.IndexByte(rel, 0) >= 0 {
+		return "", fmt.Errorf("%w: %q holds a NUL byte", ErrBadPath, rel)
+	}
+	for el := range strings.SplitSeq(rel, "/") {
+		if el == ".." {
+			return "", fmt.Errorf("%w: %q climbs with \"..\"", ErrBadPath, rel)
+		}
+	}
+	clean := path.Clean("/" + rel)[1:]
+	return clean, nil
+}
+
+// Path returns the local path of rel inside workspace ws; rel is cleaned
+// (see Clean), and "" or "." is the workspace's root.
 func (r Root) Path(ws, rel string) (string, error) {
-	if ws == "" || strings.ContainsAny(ws, `/\`) || ws == "." || ws == ".." {
+	if ws == "" || strings.ContainsAny(ws, "/\\\x00") || strings.HasPrefix(ws, ".") {
 		return "", fmt.Errorf("%w: workspace %q", ErrBadPath, ws)
 	}
-	rel = strings.TrimPrefix(rel, "/")
-	if rel != "" {
-		clean := path.Clean(rel)
-		if clean != rel && clean+"/" != rel || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(rel, "\x00") {
-			return "", fmt.Errorf("%w: %q", ErrBadPath, rel)
-		}
-		rel = clean
+	clean, err := Clean(rel)
+	if err != nil {
+		return "", err
 	}
-	return filepath.Join(r.Dir, ws, filepath.FromSlash(rel)), nil
+	return filepath.Join(r.Dir, ws, filepath.FromSlash(clean)), nil
+}
+
+// TempDir is where files being written wait until they are renamed into
+// place: beside Dir, so on the same file system (the rename is atomic) but
+// outside every workspace's tree, so nothing serves them. Whoever writes
+// there owns the folder while it runs and may empty it when it starts.
+func (r Root) TempDir() string {
+	return filepath.Clean(r.Dir) + ".tmp"
 }
 
 // Location returns the artifact URI of rel ("mlflow-artifacts:/<rel>").
