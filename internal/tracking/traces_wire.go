@@ -139,6 +139,9 @@ func protoDuration(ms int64) string {
 	return fmt.Sprintf("%s%d.%03ds", sign, ms/1000, ms%1000)
 }
 
+// maxDurationSeconds is the longest protobuf Duration.
+const maxDurationSeconds = 315_576_000_000
+
 // parseProtoDuration reads a protobuf Duration ("1.5s"; "" is 0) as
 // milliseconds.
 func parseProtoDuration(s string) (int64, error) {
@@ -146,7 +149,9 @@ func parseProtoDuration(s string) (int64, error) {
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64)
-	if err != nil || !strings.HasSuffix(s, "s") || math.IsNaN(f) || math.IsInf(f, 0) {
+	// Protobuf's Duration spans ±10,000 years (315,576,000,000 s); past
+	// it the milliseconds would not fit an int64 either.
+	if err != nil || !strings.HasSuffix(s, "s") || math.IsNaN(f) || math.Abs(f) > maxDurationSeconds {
 		return 0, fmt.Errorf("expected a duration such as \"1.5s\", got %q", s)
 	}
 	return int64(math.Round(f * 1000)), nil

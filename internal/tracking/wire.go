@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 )
 
@@ -15,7 +16,11 @@ import (
 // (proto3 JSON writes int64 as strings) and writes as a number.
 type jsonInt int64
 
-// UnmarshalJSON accepts 12, "12" and null.
+// UnmarshalJSON accepts 12, "12", 1.2e3 and null. A number that is not
+// an integer, or one outside int64's range (1e23 would otherwise wrap to
+// -9223372036854775808), fails with a *json.UnmarshalTypeError, which
+// readJSON answers as MLflow does: INVALID_PARAMETER_VALUE naming the
+// field.
 func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	b = bytes.Trim(b, `"`)
 	if len(b) == 0 || string(b) == "null" {
@@ -24,8 +29,9 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(b), 64)
-		if ferr != nil || f != math.Trunc(f) {
-			return fmt.Errorf("expected an integer, got %s", b)
+		// -2^63 converts exactly; 2^63 and beyond do not fit.
+		if ferr != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= -math.MinInt64 {
+			return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int64]()}
 		}
 		v = int64(f)
 	}
