@@ -1,16 +1,12 @@
 package tracking
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -59,33 +55,54 @@ func (h *Handler) requireWorkspace(r *http.Request, ws string) error {
 	return nil
 }
 
+// putArtifact stores the body as the file at the path (see fileRel), in
+// one piece once it has all arrived.
 func (h *Handler) putArtifact(r *http.Request, ws string) (any, error) {
+	raw := r.PathValue("path")
+	rel, err := fileRel(raw)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(raw, "/") {
+		return nil, badArtifactPath(raw, "it names a folder, not a file")
+	}
 	if err := h.requireWorkspace(r, ws); err != nil {
 		return nil, err
 	}
-	rel := r.PathValue("path")
 	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil || rel == "" || strings.HasSuffix(rel, "/") {
-		return nil, invalidf("Invalid artifact path: '%s'", rel)
+	if err != nil {
+		return nil, badArtifactPath(raw, err.Error())
 	}
-	if err := writeFileAtomic(p, r.Body); err != nil {
-		return nil, fmt.Errorf("store artifact %s: %w", rel, err)
+	tmp, n, err := h.receive(r, ws, "artifact "+rel)
+	if err != nil {
+		return nil, err
 	}
+	old, err := place(tmp, p, rel)
+	if err != nil {
+		os.Remove(tmp)
+		h.quota.release(ws, n)
+		return nil, err
+	}
+	h.quota.commit(ws, n, n, old)
 	return nil, nil
 }
 
 func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, ws string) error {
-	rel := r.PathValue("path")
-	if rel == "" {
+	raw := r.PathValue("path")
+	if raw == "" {
 		v, err := h.listArtifacts(r, ws)
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, v)
 	}
+	rel, err := fileRel(raw)
+	if err != nil {
+		return err
+	}
 	p, err := h.cfg.Artifacts.Path(ws, rel)
 	if err != nil {
-		return invalidf("Invalid artifact path: '%s'", rel)
+		return badArtifactPath(raw, err.Error())
 	}
 	return errNoArtifact(rel, serveFile(w, r, p))
 }
@@ -118,7 +135,7 @@ func listDir(p, prefix string) ([]fileInfo, error) {
 	}
 	out := make([]fileInfo, 0, len(entries))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") && (strings.Contains(e.Name(), ".tmp-") || e.Name() == ".mpu") {
+		if legacyTempRE.MatchString(e.Name()) || prefix == "" && e.Name() == legacyPartsDir {
 			continue
 		}
 		fi := fileInfo{Path: path.Join(prefix, e.Name()), IsDir: e.IsDir()}
@@ -137,10 +154,14 @@ func listDir(p, prefix string) ([]fileInfo, error) {
 }
 
 func (h *Handler) listArtifacts(r *http.Request, ws string) (any, error) {
-	rel := strings.Trim(r.URL.Query().Get("path"), "/")
+	raw := r.URL.Query().Get("path")
+	rel, err := cleanRel(raw)
+	if err != nil {
+		return nil, err
+	}
 	p, err := h.cfg.Artifacts.Path(ws, rel)
 	if err != nil {
-		return nil, invalidf("Invalid artifact path: '%s'", rel)
+		return nil, badArtifactPath(raw, err.Error())
 	}
 	files, err := listDir(p, "")
 	if err != nil {
@@ -151,13 +172,20 @@ func (h *Handler) listArtifacts(r *http.Request, ws string) (any, error) {
 	}{files}, nil
 }
 
+// deleteArtifact removes the file or folder at the path (see deleteRel).
 func (h *Handler) deleteArtifact(r *http.Request, ws string) (any, error) {
-	rel := r.PathValue("path")
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil || rel == "" {
-		return nil, invalidf("Invalid artifact path: '%s'", rel)
+	raw := r.PathValue("path")
+	rel, err := deleteRel(raw)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.RemoveAll(p); err != nil {
+	p, err := h.cfg.Artifacts.Path(ws, rel)
+	if err != nil {
+		return nil, badArtifactPath(raw, err.Error())
+	}
+	err = os.RemoveAll(p)
+	h.quota.forget(ws)
+	if err != nil {
 		return nil, fmt.Errorf("delete artifact %s: %w", rel, err)
 	}
 	return nil, nil
@@ -174,12 +202,15 @@ func (h *Handler) listUnder(ws, uri, sub string) (any, error) {
 	if err != nil {
 		return out, nil // not proxied by ciel: the client reads it itself
 	}
-	sub = strings.Trim(sub, "/")
-	p, err := h.cfg.Artifacts.Path(ws, path.Join(root, sub))
+	rel, clean, err := subRel(root, sub)
 	if err != nil {
-		return nil, invalidf("Invalid artifact path: '%s'", sub)
+		return nil, err
 	}
-	if out.Files, err = listDir(p, sub); err != nil {
+	p, err := h.cfg.Artifacts.Path(ws, rel)
+	if err != nil {
+		return nil, badArtifactPath(sub, err.Error())
+	}
+	if out.Files, err = listDir(p, clean); err != nil {
 		return nil, fmt.Errorf("list artifacts %s: %w", sub, err)
 	}
 	return out, nil
@@ -218,9 +249,16 @@ func (h *Handler) getLoggedModelArtifact(w http.ResponseWriter, r *http.Request,
 		return invalidf("logged model %s keeps its artifacts outside ciel: %s", id, m.ArtifactURI)
 	}
 	sub := r.URL.Query().Get("artifact_file_path")
-	p, err := h.cfg.Artifacts.Path(ws, path.Join(root, sub))
-	if err != nil || sub == "" {
-		return invalidf("Invalid artifact path: '%s'", sub)
+	rel, clean, err := subRel(root, sub)
+	if err != nil {
+		return err
+	}
+	if clean == "" {
+		return badArtifactPath(sub, "it names the logged model's artifact root, not a file")
+	}
+	p, err := h.cfg.Artifacts.Path(ws, rel)
+	if err != nil {
+		return badArtifactPath(sub, err.Error())
 	}
 	return errNoArtifact(sub, serveFile(w, r, p))
 }
@@ -243,34 +281,4 @@ func serveFile(w http.ResponseWriter, r *http.Request, p string) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", info.ModTime(), f)
 	return nil
-}
-
-// writeFileAtomic writes r to p through a temporary file that is fsynced
-// and renamed into place, so a reader (or a crash) never sees half a file.
-func writeFileAtomic(p string, r io.Reader) error {
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	tmp := filepath.Join(dir, "."+filepath.Base(p)+".tmp-"+hex.EncodeToString(b))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }

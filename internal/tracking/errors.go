@@ -19,6 +19,10 @@ const (
 	CodeInternalError         = "INTERNAL_ERROR"
 	CodeUnauthenticated       = "UNAUTHENTICATED"
 	CodeNotImplemented        = "NOT_IMPLEMENTED"
+	// CodeResourceExhausted answers a body over a size limit or quota (413).
+	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
+	// CodeDeadlineExceeded answers a body that arrives too slowly (408).
+	CodeDeadlineExceeded = "DEADLINE_EXCEEDED"
 )
 
 // Error is an error with an MLflow error code; its HTTP status is the one
@@ -52,6 +56,10 @@ func HTTPStatus(code string) int {
 		return http.StatusUnauthorized
 	case CodeNotImplemented:
 		return http.StatusNotImplemented
+	case CodeResourceExhausted:
+		return http.StatusRequestEntityTooLarge
+	case CodeDeadlineExceeded:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }

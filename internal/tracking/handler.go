@@ -39,21 +39,40 @@ type Config struct {
 	// header mlflow sends when MLFLOW_TRACKING_TOKEN is set.
 	Token  string
 	Logger *slog.Logger
+	// MaxUploadBytes caps the body of one artifact PUT or multipart part;
+	// 0 means DefaultMaxUploadBytes. A body over it is a 413 and leaves
+	// nothing behind.
+	MaxUploadBytes int64
+	// WorkspaceQuotaBytes caps the bytes of artifacts one workspace holds
+	// (its files, uploads in flight and multipart parts waiting); an
+	// upload past it is a 413. 0, the default, sets no quota: a local
+	// server's disk is its user's; a shared server sets one.
+	WorkspaceQuotaBytes int64
 }
 
 // Handler serves the MLflow tracking REST API and artifact proxy of every
 // workspace. Its methods may be called concurrently.
 type Handler struct {
-	cfg     Config
-	uploads *uploads
+	cfg       Config
+	uploads   *uploads
+	maxUpload int64
+	quota     *quota
 }
 
-// NewHandler returns a handler for cfg.
+// NewHandler returns a handler for cfg. It removes the temporary files
+// uploads of an earlier run left (see Handler.sweepTemp): one Handler
+// writes to an artifact root at a time.
 func NewHandler(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, uploads: newUploads()}
+	h := &Handler{cfg: cfg, uploads: newUploads(), maxUpload: cfg.MaxUploadBytes,
+		quota: newQuota(cfg.WorkspaceQuotaBytes, cfg.Artifacts)}
+	if h.maxUpload <= 0 {
+		h.maxUpload = DefaultMaxUploadBytes
+	}
+	h.sweepTemp()
+	return h
 }
 
 // apiFunc handles one MLflow call in workspace ws and returns the value to
@@ -236,6 +255,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	status := HTTPStatus(e.Code)
+	if status == http.StatusRequestEntityTooLarge {
+		// The rest of the body stays unread: close rather than read it
+		// to reuse the connection.
+		w.Header().Set("Connection", "close")
+	}
 	if status >= 500 {
 		h.cfg.Logger.Error("mlflow request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
