@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -274,6 +275,7 @@ func (s *server) deleteDeployment(_ http.ResponseWriter, r *http.Request) (any, 
 }
 
 func (s *server) deploymentLogs(w http.ResponseWriter, r *http.Request) (any, error) {
+	guard.Streaming(w)
 	lines := 0
 	if v := r.URL.Query().Get("lines"); v != "" {
 		n, err := strconv.Atoi(v)

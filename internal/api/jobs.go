@@ -13,6 +13,7 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -113,6 +114,7 @@ func (s *server) archiveJob(_ http.ResponseWriter, r *http.Request) (any, error)
 }
 
 func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) {
+	guard.Streaming(w)
 	if _, err := s.job(r); err != nil {
 		return nil, err
 	}
@@ -132,6 +134,7 @@ func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) 
 }
 
 func (s *server) jobLog(w http.ResponseWriter, r *http.Request) (any, error) {
+	guard.Streaming(w)
 	j, err := s.job(r)
 	if err != nil {
 		return nil, err
@@ -158,6 +161,7 @@ func (s *server) jobLog(w http.ResponseWriter, r *http.Request) (any, error) {
 // downloadOutput answers a tar of a job output, a step output
 // ("step.output"), or "artifacts" (every step's ./outputs and ./logs).
 func (s *server) downloadOutput(w http.ResponseWriter, r *http.Request) (any, error) {
+	guard.Streaming(w)
 	j, err := s.job(r)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/registry/regtracking"
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -23,7 +24,7 @@ import (
 
 // modelRoutes builds the registry (see initRegistry) and adds its routes:
 // the /api/v1 resources through h, MLflow's registry API to mux.
-func (s *server) modelRoutes(mux *http.ServeMux, h func(string, handlerFunc)) {
+func (s *server) modelRoutes(mux *routeMux, h func(string, handlerFunc)) {
 	if !s.initRegistry() {
 		return
 	}
@@ -301,6 +302,7 @@ func (s *server) deleteModelVersion(_ http.ResponseWriter, r *http.Request) (any
 
 // downloadModelVersion answers a tar of a version's files.
 func (s *server) downloadModelVersion(w http.ResponseWriter, r *http.Request) (any, error) {
+	guard.Streaming(w)
 	v, err := s.modelVersion(r)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,24 @@ type Config struct {
 	// ArtifactQuotaBytes bounds the MLflow artifacts one workspace holds
 	// (tracking.Config.WorkspaceQuotaBytes); 0 sets no quota.
 	ArtifactQuotaBytes int64
+	// InsecureNoAuth lets a server with no Token listen on an address other
+	// machines reach; without it, that refuses to start.
+	InsecureNoAuth bool
+	// AllowedHosts are Host header values served besides the loopback
+	// names and the listen address (guard.Config.AllowedHosts).
+	AllowedHosts []string
+	// CORSAllowedOrigins are the web origins besides the server's own that
+	// may call it from a browser.
+	CORSAllowedOrigins []string
+	// ExternalURL is the URL clients reach the server at, used in the URLs
+	// it hands out; "" means the listen address.
+	ExternalURL string
+	// MaxJSONBytes bounds an API request body that is not an upload; 0 is
+	// guard.DefaultMaxJSONBytes.
+	MaxJSONBytes int64
+	// MetricsToken, when set, is required by the scoring listener's
+	// /metrics instead of Token.
+	MetricsToken string
 	// Logger receives the server's logs.
 	Logger *slog.Logger
 	// Ready, when set, is called with the base URL once the server listens.
@@ -103,24 +121,34 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String()
+	if err := checkExposure(ln.Addr(), cfg); err != nil {
+		ln.Close()
+		return err
+	}
+	localURL, base := listenURLs(ln.Addr(), cfg.ExternalURL)
 	// Steps reach tracking at the listening address, so the observer is
 	// built once it is known.
-	obs := tracking.NewObserver(tracking.ObserverConfig{Store: st, BaseURL: base, Token: cfg.Token, Logger: cfg.Logger})
+	obs := tracking.NewObserver(tracking.ObserverConfig{Store: st, BaseURL: localURL, Token: cfg.Token, Logger: cfg.Logger})
 	eng := engine.New(engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
 		Observer: obs,
 	})
 	defer eng.Close()
-	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger,
+	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger, BaseURL: base,
+		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
 	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
 	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
-		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger}); err != nil {
+		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg)}); err != nil {
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Reads and writes of each request are bounded by the guard, per
+	// route (streams and uploads may take long, API calls may not); the
+	// server bounds headers and idle connections.
+	hs := &http.Server{Handler: s.newGuard(ln.Addr().String()).Wrap(s.routes()),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
 	if err := eng.Resume(ctx); err != nil {
 		ln.Close()
@@ -137,15 +165,15 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("stop online endpoints", "err", err)
 		}
 	}()
-	info := ServerInfo{URL: base, PID: os.Getpid()}
+	info := ServerInfo{URL: localURL, PID: os.Getpid()}
 	if err := writeInfo(cfg.Home, info); err != nil {
 		ln.Close()
 		return err
 	}
 	defer removeInfo(cfg.Home, info)
-	cfg.Logger.Info("ciel server listening", "url", base, "home", cfg.Home)
+	cfg.Logger.Info("ciel server listening", "url", localURL, "external_url", base, "home", cfg.Home)
 	if cfg.Ready != nil {
-		cfg.Ready(base)
+		cfg.Ready(localURL)
 	}
 
 	errc := make(chan error, 1)

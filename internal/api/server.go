@@ -1,7 +1,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,12 +9,13 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"regexp"
 	"strings"
+	"time"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -53,8 +53,21 @@ type created struct{ v any }
 // streamed marks a response the handler already wrote.
 type streamed struct{}
 
-func (s *server) routes() http.Handler {
-	mux := http.NewServeMux()
+// routeMux is a ServeMux that keeps its patterns, so a test can walk every
+// route the server serves.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and keeps the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (s *server) routes() *routeMux {
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
 	h("GET /api/v1/health", func(http.ResponseWriter, *http.Request) (any, error) {
 		return map[string]string{"status": "ok"}, nil
@@ -89,9 +102,11 @@ func (s *server) routes() http.Handler {
 		s.tracking.Register(mux)
 	}
 	if os.Getenv("CIEL_PPROF") != "" {
-		// Opt-in profiling of a running server, for performance work.
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		// Opt-in profiling of a running server, for performance work: it
+		// dumps stacks, so it is behind the token like all else, and
+		// answers this machine only.
+		mux.Handle("GET /debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
+		mux.Handle("GET /debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))
 	}
 	mux.Handle("/", s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "no such API route"}
@@ -99,16 +114,11 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// wrap authenticates, runs fn and writes its result or error.
+// wrap runs fn and writes its result or error. The guard in front of the
+// whole mux (guard.go) has already checked the Host, Origin, content type
+// and token.
 func (s *server) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
-				writeError(w, &httpError{status: http.StatusUnauthorized, code: "Unauthorized", msg: "missing or wrong token (set CIEL_TOKEN)"})
-				return
-			}
-		}
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("handler panic", "path", r.URL.Path, "panic", p)
@@ -182,8 +192,11 @@ func writeError(w http.ResponseWriter, err error) {
 		case http.StatusConflict:
 			body.Error.Code = "Conflict"
 		default:
+			// The details (paths under CIEL_HOME, driver errors) go to the
+			// server log, which wrap writes; the client learns only that
+			// and when.
 			body.Error.Code = "InternalError"
-			body.Error.Message = "internal error: " + err.Error()
+			body.Error.Message = "internal error; the server log has the details (" + time.Now().UTC().Format(time.RFC3339) + ")"
 		}
 	}
 	writeJSON(w, code, body)
@@ -199,9 +212,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // decode reads a JSON body into v, naming the field at fault on error.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
+	dec := json.NewDecoder(r.Body) // bounded by the guard
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if ge := guard.BodyError(err); ge != nil {
+			return &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+		}
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
@@ -220,14 +236,11 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$`)
-
+// checkName answers a 400 naming field when v is not a name Azure ML takes
+// (spec.CheckName): names become folders and URL segments.
 func checkName(field, v string) error {
-	if v == "" {
-		return badRequest(field, "%s is required", field)
-	}
-	if !nameRE.MatchString(v) {
-		return badRequest(field, "%s %q: expected letters, digits, '_', '.', '-' (starting with a letter or digit)", field, v)
+	if err := spec.CheckName(field, v); err != nil {
+		return badRequest(field, "%v", err)
 	}
 	return nil
 }

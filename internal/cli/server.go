@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ciel-mlops/ciel/internal/api"
 )
@@ -32,11 +35,86 @@ type serverRunOpts struct {
 	Addr        string
 	Token       string
 	ScoringAddr string
+	// exposure holds who may reach the server and how.
+	exposure
+}
+
+// exposure are the options that say who may reach the server: which Host
+// names and web origins it answers, the URL it hands out, and whether it may
+// serve other machines with no token.
+type exposure struct {
+	AllowedHosts       []string
+	CORSAllowedOrigins []string
+	ExternalURL        string
+	InsecureNoAuth     bool
+	MetricsToken       string
+	// Limits on what one request or workspace may send (bytes; 0 is the
+	// server's default).
+	MaxBodyBytes, MaxUploadBytes, MaxArtifactBytes, ArtifactQuota int64
+}
+
+// validate checks the URL and origins are what a browser would send: a
+// scheme and a host, no path.
+func (e *exposure) validate() error {
+	for flag, v := range map[string]int64{"--max-body-bytes": e.MaxBodyBytes, "--max-upload-bytes": e.MaxUploadBytes,
+		"--max-artifact-bytes": e.MaxArtifactBytes, "--artifact-quota-bytes": e.ArtifactQuota} {
+		if v < 0 {
+			return fmt.Errorf("%s %d: expected a number of bytes, 0 for the default", flag, v)
+		}
+	}
+	if e.ExternalURL != "" {
+		if err := checkOrigin(strings.TrimSuffix(e.ExternalURL, "/"), true); err != nil {
+			return fmt.Errorf("--external-url %q: %w", e.ExternalURL, err)
+		}
+	}
+	for _, o := range e.CORSAllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if err := checkOrigin(o, false); err != nil {
+			return fmt.Errorf("--cors-allowed-origins %q: %w", o, err)
+		}
+	}
+	return nil
+}
+
+// checkOrigin checks s is scheme://host[:port], with a path when withPath.
+func checkOrigin(s string, withPath bool) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("expected http:// or https://")
+	case u.Host == "":
+		return errors.New("expected a host")
+	case !withPath && (u.Path != "" || u.RawQuery != ""):
+		return errors.New("an origin is scheme://host[:port], with no path")
+	}
+	return nil
+}
+
+func (e *exposure) bind(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&e.AllowedHosts, "allowed-hosts", nil,
+		"Host names the server answers besides localhost and its listen address (e.g. ciel.example.com,*.corp; * for any)")
+	fs.StringSliceVar(&e.CORSAllowedOrigins, "cors-allowed-origins", nil,
+		"web origins besides the server's own that may call the API from a browser (e.g. https://app.example.com)")
+	fs.StringVar(&e.ExternalURL, "external-url", "", "the URL clients reach the server at, for the URLs it hands out (default: the listen address)")
+	fs.BoolVar(&e.InsecureNoAuth, "insecure-no-auth", false,
+		"allow listening on a non-loopback address with no token (only behind a proxy that authenticates)")
+	fs.StringVar(&e.MetricsToken, "metrics-token", "", "bearer token for the scoring listener's /metrics (default: the API token)")
+	fs.Int64Var(&e.MaxBodyBytes, "max-body-bytes", 0, "largest API request body that is not an upload (default 8 MiB)")
+	fs.Int64Var(&e.MaxUploadBytes, "max-upload-bytes", 0, "largest code or data upload from the CLI (default 10 GiB)")
+	fs.Int64Var(&e.MaxArtifactBytes, "max-artifact-bytes", 0, "largest MLflow artifact file or multipart part (default 5 GiB)")
+	fs.Int64Var(&e.ArtifactQuota, "artifact-quota-bytes", 0, "most bytes of MLflow artifacts one workspace may hold (default: no quota)")
 }
 
 // Validate checks the address, when given, is host:port.
 func (o *serverRunOpts) Validate() error {
-	return validateAddr(o.Addr)
+	if err := validateAddr(o.Addr); err != nil {
+		return err
+	}
+	return o.exposure.validate()
 }
 
 type serverRunCmd struct{ *base }
@@ -67,7 +145,16 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		Token:  token,
 		Logger: logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
-		ScoringAddr: o.ScoringAddr,
+		ScoringAddr:            o.ScoringAddr,
+		AllowedHosts:           o.AllowedHosts,
+		CORSAllowedOrigins:     o.CORSAllowedOrigins,
+		ExternalURL:            o.ExternalURL,
+		InsecureNoAuth:         o.InsecureNoAuth,
+		MetricsToken:           o.MetricsToken,
+		MaxJSONBytes:           o.MaxBodyBytes,
+		MaxUploadBytes:         o.MaxUploadBytes,
+		MaxArtifactUploadBytes: o.MaxArtifactBytes,
+		ArtifactQuotaBytes:     o.ArtifactQuota,
 		Ready: func(url string) {
 			fmt.Fprintf(c.out, "ciel server listening on %s (CIEL_HOME=%s)\n", url, home)
 		},
@@ -88,6 +175,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 	bindAddr(cmd.Flags(), &opts.Addr)
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
+	opts.exposure.bind(cmd.Flags())
 	return cmd
 }
 

@@ -17,6 +17,8 @@ var ErrBodyTooSlow = errors.New("request body arrives too slowly")
 // read to StallTimeout.
 func (g *Guard) bodyReader(w http.ResponseWriter, r *http.Request, upload bool) io.ReadCloser {
 	br := &boundedBody{rc: http.NewResponseController(w), start: time.Now()}
+	// Until the handler reads, a body unread (an early answer) is bounded.
+	_ = br.rc.SetReadDeadline(br.start.Add(StallTimeout))
 	br.body = r.Body
 	if !upload {
 		br.body = http.MaxBytesReader(w, r.Body, g.cfg.MaxJSONBytes)
@@ -50,7 +52,16 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 	}
 	_ = b.rc.SetReadDeadline(d)
 	n, err := b.body.Read(p)
-	_ = b.rc.SetReadDeadline(time.Time{})
+	if err == io.EOF {
+		// Lifted once the body is in: the server's background read of
+		// the next request must not cancel a handler that works longer.
+		_ = b.rc.SetReadDeadline(time.Time{})
+	} else {
+		// Should the handler answer without reading the rest, the server
+		// reads (up to 256 KiB of) it at the client's pace with this
+		// deadline, not forever.
+		_ = b.rc.SetReadDeadline(time.Now().Add(StallTimeout))
+	}
 	b.n += int64(n)
 	var tooBig *http.MaxBytesError
 	switch {

@@ -34,8 +34,9 @@ const (
 	BodyRateGrace = 5 * time.Second
 	// StallTimeout ends a body read that receives nothing at all.
 	StallTimeout = 15 * time.Second
-	// uploadWait is how long an upload waits for a free slot before 503.
-	uploadWait = 30 * time.Second
+	// DefaultUploadWait is how long an upload waits for a free slot
+	// before 503.
+	DefaultUploadWait = 30 * time.Second
 )
 
 // Config configures a Guard.
@@ -57,9 +58,13 @@ type Config struct {
 	// MaxJSONBytes bounds a request body that is not an upload; 0 means
 	// DefaultMaxJSONBytes.
 	MaxJSONBytes int64
-	// MaxConcurrentUploads bounds uploads in flight; more wait up to 30 s
-	// for a slot, then get 503. 0 means DefaultMaxConcurrentUploads.
+	// MaxConcurrentUploads bounds uploads in flight; more wait up to
+	// UploadWait for a slot, then get 503. 0 means
+	// DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
+	// UploadWait is how long an upload waits for a slot; 0 means
+	// DefaultUploadWait.
+	UploadWait time.Duration
 	// JSONBodyTimeout bounds the time to receive a non-upload body.
 	JSONBodyTimeout time.Duration
 	// WriteTimeout bounds the time to write a response that is not a
@@ -102,6 +107,9 @@ func New(cfg Config) *Guard {
 	if cfg.MaxConcurrentUploads <= 0 {
 		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
+	if cfg.UploadWait <= 0 {
+		cfg.UploadWait = DefaultUploadWait
+	}
 	if cfg.JSONBodyTimeout <= 0 {
 		cfg.JSONBodyTimeout = DefaultJSONBodyTimeout
 	}
@@ -142,6 +150,9 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 				return
 			}
 			defer release()
+			// An upload may take long; the body's rate bounds it instead,
+			// and an earlier request's deadline on this connection must not.
+			Streaming(w)
 		} else {
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
 		}
@@ -219,12 +230,13 @@ var uploadTypes = map[string]bool{
 	"application/octet-stream": true, "application/x-tar": true, "application/gzip": true,
 }
 
-// checkContentType makes every state-changing request one a browser would
-// only send after a CORS preflight (which checkOrigin refuses to foreign
-// pages): POST must say application/json, or an upload type on uploads;
-// no method but GET and HEAD may carry a form or text/plain body.
+// checkContentType makes every POST one a browser would only send after a
+// CORS preflight (which checkOrigin refuses to foreign pages): it must say
+// application/json, or an upload type on uploads. PUT, PATCH and DELETE
+// are preflighted whatever they carry (and mlflow PUTs artifacts with their
+// own types, text/plain among them), so the Origin check covers them.
 func (g *Guard) checkContentType(r *http.Request, upload bool) *Error {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if r.Method != http.MethodPost {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -232,15 +244,15 @@ func (g *Guard) checkContentType(r *http.Request, upload bool) *Error {
 	if ct != "" && err != nil {
 		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + quote(ct) + " is not a media type"}
 	}
-	if simpleTypes[mt] {
-		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + mt + " is refused on " + r.Method +
-			" (a web page can send it cross-site); send application/json"}
-	}
-	if r.Method != http.MethodPost || mt == "application/json" || (upload && (uploadTypes[mt] || mt == "")) {
+	if mt == "application/json" || (upload && uploadTypes[mt]) {
 		return nil
 	}
+	if simpleTypes[mt] {
+		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + mt +
+			" is refused on POST (a web page can send it cross-site); send application/json"}
+	}
 	if upload {
-		return &Error{http.StatusUnsupportedMediaType, "an upload needs Content-Type application/octet-stream or application/x-tar"}
+		return &Error{http.StatusUnsupportedMediaType, "an upload needs Content-Type application/x-tar or application/octet-stream"}
 	}
 	return &Error{http.StatusUnsupportedMediaType, "POST needs Content-Type: application/json"}
 }
@@ -252,7 +264,7 @@ func (g *Guard) uploadSlot(ctx context.Context) (func(), *Error) {
 		return func() { <-g.uploads }, nil
 	default:
 	}
-	t := time.NewTimer(uploadWait)
+	t := time.NewTimer(g.cfg.UploadWait)
 	defer t.Stop()
 	select {
 	case g.uploads <- struct{}{}:
@@ -268,6 +280,14 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, e *Error) {
 		"status", e.Status, "why", e.Message)
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	if r.ContentLength != 0 {
+		// The body is not wanted: the connection closes after the answer,
+		// and the little the server still reads of it (to let the client
+		// finish sending) may take a moment, not as long as the client
+		// likes.
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(2 * time.Second))
 	}
 	if g.cfg.Reject != nil {
 		g.cfg.Reject(w, r, e)

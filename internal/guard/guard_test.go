@@ -60,7 +60,9 @@ func TestAdmit(t *testing.T) {
 		{"form post", guard.Config{}, req{method: "POST", host: "127.0.0.1:7311", ctype: "application/x-www-form-urlencoded", body: "a=b"}, 415, false},
 		{"multipart form post", guard.Config{}, req{method: "POST", host: "127.0.0.1:7311", ctype: "multipart/form-data; boundary=x", body: "x"}, 415, false},
 		{"post without type", guard.Config{}, req{method: "POST", host: "127.0.0.1:7311", body: "{}"}, 415, false},
-		{"delete with text/plain", guard.Config{}, req{method: "DELETE", host: "127.0.0.1:7311", ctype: "text/plain"}, 415, false},
+		{"delete with text/plain (preflighted)", guard.Config{}, req{method: "DELETE", host: "127.0.0.1:7311", ctype: "text/plain"}, 200, false},
+		{"put with text/plain (mlflow's .txt)", guard.Config{}, req{method: "PUT", path: "/upload/x", host: "127.0.0.1:7311", ctype: "text/plain", body: "x"}, 200, false},
+		{"upload post without type", guard.Config{}, req{method: "POST", path: "/upload/x", host: "127.0.0.1:7311", body: "x"}, 415, false},
 		{"delete without type", guard.Config{}, req{method: "DELETE", host: "127.0.0.1:7311"}, 200, false},
 		{"upload post octet", guard.Config{}, req{method: "POST", path: "/upload/x", host: "127.0.0.1:7311", ctype: "application/octet-stream", body: "x"}, 200, false},
 		{"upload post tar", guard.Config{}, req{method: "POST", path: "/upload/x", host: "127.0.0.1:7311", ctype: "application/x-tar", body: "x"}, 200, false},
@@ -208,4 +210,91 @@ func FuzzHost(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUploadsAreCapped holds one upload open with MaxConcurrentUploads 1:
+// a second waits for the slot, then gets 503; once the first ends, the
+// next upload goes through.
+func TestUploadsAreCapped(t *testing.T) {
+	t.Parallel()
+	h := newGuard(guard.Config{MaxConcurrentUploads: 1, UploadWait: 300 * time.Millisecond})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	pr, pw := io.Pipe()
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("PUT", srv.URL+"/upload/a", pr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	_, _ = pw.Write([]byte("partial")) // the first upload holds the slot
+	time.Sleep(100 * time.Millisecond)
+	put := func() int {
+		req, _ := http.NewRequest("PUT", srv.URL+"/upload/b", strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := put(); got != http.StatusServiceUnavailable {
+		t.Fatalf("second upload while the slot is held: %d, want 503", got)
+	}
+	pw.Close()
+	if got := <-first; got != 200 {
+		t.Fatalf("first upload: %d", got)
+	}
+	if got := put(); got != 200 {
+		t.Fatalf("upload after the slot is free: %d", got)
+	}
+}
+
+// TestRefusedTrickleIsDropped: a request refused before its body is read
+// (here a foreign Host) does not keep its connection while the client
+// trickles the body; nor does one a handler answers without reading.
+func TestRefusedTrickleIsDropped(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) { http.Error(w, `{"error":{}}`, 400) })
+	mux.HandleFunc("/", echo)
+	srv := httptest.NewServer(guard.New(guard.Config{ListenAddr: "127.0.0.1:1"}).Wrap(mux))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ name, path, host string }{
+		{"refused by the guard", "/api", "evil.example"},
+		{"answered early by the handler", "/early", "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, _ = conn.Write([]byte("PUT " + tc.path + " HTTP/1.1\r\nHost: " + tc.host + "\r\nContent-Length: 1000\r\n\r\nx"))
+			closed := make(chan struct{})
+			go func() {
+				_, _ = io.ReadAll(conn)
+				close(closed)
+			}()
+			start := time.Now()
+			for {
+				select {
+				case <-closed:
+					t.Logf("connection closed after %s", time.Since(start).Round(100*time.Millisecond))
+					return
+				case <-time.After(time.Second):
+					_, _ = conn.Write([]byte("x"))
+					if time.Since(start) > guard.StallTimeout+5*time.Second {
+						t.Fatal("the server still holds a trickling connection it answered")
+					}
+				}
+			}
+		})
+	}
 }

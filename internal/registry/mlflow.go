@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -59,11 +59,16 @@ func NewServer(cfg ServerConfig) *Server {
 // encoded as JSON, an error as MLflow's error body.
 type mlHandler func(r *http.Request, ws string, p params) (any, error)
 
+// Mux is where Register adds routes; *http.ServeMux is one.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds the registry's routes to mux under both
 // /ws/{ws}/api/2.0/mlflow/ (the client's) and /ws/{ws}/ajax-api/2.0/mlflow/
 // (MLflow's web UI's). The patterns are method-qualified and name each
 // call, so they coexist with the tracking API's routes on the same mux.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Server) Register(mux Mux) {
 	routes := []struct {
 		method, path string
 		fn           mlHandler
@@ -104,12 +109,9 @@ var errUnauthenticated = errors.New("missing or wrong token (set MLFLOW_TRACKING
 // handle authenticates, runs fn and writes its answer.
 func (s *Server) handle(fn mlHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-				writeMLflowError(w, errUnauthenticated)
-				return
-			}
+		if s.token != "" && !guard.TokenOK(r, s.token) {
+			writeMLflowError(w, errUnauthenticated)
+			return
 		}
 		defer func() {
 			if p := recover(); p != nil {
@@ -136,8 +138,14 @@ func (s *Server) handle(fn mlHandler) http.Handler {
 	})
 }
 
+// bodyRefused is a request body the guard cut off (too large or slow).
+type bodyRefused struct{ ge *guard.Error }
+
+func (b *bodyRefused) Error() string { return b.ge.Message }
+
 // mlflowCode maps an error to MLflow's error code and HTTP status.
 func mlflowCode(err error) (string, int) {
+	var br *bodyRefused
 	switch {
 	case errors.Is(err, errUnauthenticated):
 		return codeUnauthenticated, http.StatusUnauthorized
@@ -145,6 +153,11 @@ func mlflowCode(err error) (string, int) {
 		return codeNotFound, http.StatusNotFound
 	case errors.Is(err, store.ErrConflict):
 		return codeAlreadyExists, http.StatusBadRequest
+	case errors.As(err, &br):
+		if br.ge.Status == http.StatusRequestTimeout {
+			return "DEADLINE_EXCEEDED", br.ge.Status
+		}
+		return "RESOURCE_EXHAUSTED", br.ge.Status
 	case errors.Is(err, ErrInvalid), errors.Is(err, artifacts.ErrBadPath):
 		return codeInvalid, http.StatusBadRequest
 	}
@@ -159,7 +172,12 @@ func mlflowStatus(err error) int {
 // writeMLflowError writes MLflow's error body: {"error_code", "message"}.
 func writeMLflowError(w http.ResponseWriter, err error) {
 	code, st := mlflowCode(err)
-	writeMLflowJSON(w, st, map[string]string{"error_code": code, "message": err.Error()})
+	msg := err.Error()
+	if st >= 500 {
+		// The details (paths, driver errors) are in the server log.
+		msg = "internal error; the server log has the details"
+	}
+	writeMLflowJSON(w, st, map[string]string{"error_code": code, "message": msg})
 }
 
 func writeMLflowJSON(w http.ResponseWriter, status int, v any) {
@@ -182,6 +200,9 @@ func readParams(r *http.Request) (params, error) {
 	p := params{q: r.URL.Query()}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
+		if ge := guard.BodyError(err); ge != nil {
+			return p, &bodyRefused{ge}
+		}
 		return p, invalid(fmt.Sprintf("read request body: %v", err))
 	}
 	if strings.TrimSpace(string(raw)) == "" {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ciel-mlops/ciel/internal/guard"
 )
 
 // maxRequestBody bounds a scoring request's body.
@@ -39,6 +41,9 @@ type frontEnd struct {
 	log       *slog.Logger
 	mirrors   sync.WaitGroup
 	mux       *http.ServeMux
+	// metricsToken, when set, is the bearer token /metrics requires: the
+	// metrics name every endpoint and deployment and their traffic.
+	metricsToken string
 }
 
 func newFrontEnd(metrics *metricsRegistry, log *slog.Logger) *frontEnd {
@@ -177,7 +182,13 @@ func writeReply(w http.ResponseWriter, rep reply) {
 }
 
 // serveMetrics writes the Prometheus metrics.
-func (f *frontEnd) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+func (f *frontEnd) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if f.metricsToken != "" && !guard.TokenOK(r, f.metricsToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ciel metrics"`)
+		writeReply(w, errorReply(http.StatusUnauthorized, "Unauthorized",
+			"missing or wrong token: /metrics needs Authorization: Bearer <the server's token or --metrics-token>"))
+		return
+	}
 	var gauges []gauge
 	for _, ep := range *f.endpoints.Load() {
 		for _, p := range ep.routes.Load().sortedPools() {

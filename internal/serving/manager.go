@@ -87,6 +87,8 @@ type Config struct {
 	Addr string
 	// Logger receives the access log and the Manager's own records.
 	Logger *slog.Logger
+	// MetricsToken, when set, is required as a bearer token by /metrics.
+	MetricsToken string
 }
 
 // Manager runs a server's online endpoints: it keeps them in the Store,
@@ -127,8 +129,10 @@ func New(cfg Config) (*Manager, error) {
 	dir := filepath.Join(cfg.Home, "serving")
 	ctx, cancel := context.WithCancel(context.Background())
 	metrics := newMetricsRegistry()
+	front := newFrontEnd(metrics, log)
+	front.metricsToken = cfg.MetricsToken
 	return &Manager{
-		cfg: cfg, log: log, dir: dir, metrics: metrics, front: newFrontEnd(metrics, log),
+		cfg: cfg, log: log, dir: dir, metrics: metrics, front: front,
 		files: &fileCache{blobs: cfg.Blobs, dir: filepath.Join(dir, "files")},
 		ctx:   ctx, cancel: cancel,
 		live: map[string]*liveEndpoint{}, busy: map[string]bool{}, logs: map[string]*logSink{},

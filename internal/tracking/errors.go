@@ -83,5 +83,7 @@ func asError(err error, notFound string) *Error {
 	case errors.Is(err, artifacts.ErrBadPath):
 		return &Error{Code: CodeInvalidParameterValue, Message: err.Error()}
 	}
-	return &Error{Code: CodeInternalError, Message: "internal error: " + err.Error()}
+	// The details (paths under CIEL_HOME, driver errors) go to the server
+	// log (writeError logs every 5xx); the client is told only that.
+	return &Error{Code: CodeInternalError, Message: "internal error; the server log has the details"}
 }

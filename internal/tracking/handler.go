@@ -3,7 +3,6 @@ package tracking
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -39,6 +39,9 @@ type Config struct {
 	// header mlflow sends when MLFLOW_TRACKING_TOKEN is set.
 	Token  string
 	Logger *slog.Logger
+	// BaseURL is the server's URL as clients reach it ("http://host:port");
+	// the multipart part URLs handed out start with it.
+	BaseURL string
 	// MaxUploadBytes caps the body of one artifact PUT or multipart part;
 	// 0 means DefaultMaxUploadBytes. A body over it is a 413 and leaves
 	// nothing behind.
@@ -90,7 +93,7 @@ type route struct {
 var apiPrefixes = []string{"/ws/{ws}/api/2.0/mlflow", "/ws/{ws}/ajax-api/2.0/mlflow"}
 
 // handleRoutes serves each of routes under each of prefixes.
-func (h *Handler) handleRoutes(mux *http.ServeMux, prefixes []string, routes []route) {
+func (h *Handler) handleRoutes(mux Mux, prefixes []string, routes []route) {
 	for _, prefix := range prefixes {
 		for _, rt := range routes {
 			mux.Handle(rt.method+" "+prefix+rt.path, h.api(rt.fn))
@@ -98,11 +101,16 @@ func (h *Handler) handleRoutes(mux *http.ServeMux, prefixes []string, routes []r
 	}
 }
 
+// Mux is where Register adds routes; *http.ServeMux is one.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds every route to mux: the MLflow API under /ws/{ws}/api/2.0/
 // (and ajax-api), the trace API under 3.0, the artifact proxy, server-info,
 // and at the root a hint for clients pointed at the server without a
 // workspace.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux Mux) {
 	h.handleRoutes(mux, apiPrefixes, h.routes())
 	for _, prefix := range apiPrefixes {
 		mux.Handle("GET "+prefix+"/logged-models/{model_id}/artifacts/files", h.stream(h.getLoggedModelArtifact))
@@ -178,11 +186,7 @@ func noWorkspaceRoute(r *http.Request, _ string) (any, error) {
 
 // authorized reports whether r carries the configured token.
 func (h *Handler) authorized(r *http.Request) bool {
-	if h.cfg.Token == "" {
-		return true
-	}
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.Token)) == 1
+	return h.cfg.Token == "" || guard.TokenOK(r, h.cfg.Token)
 }
 
 // api wraps fn: it authenticates, recovers panics, and writes fn's result
@@ -224,6 +228,7 @@ func (h *Handler) stream(fn streamFunc) http.Handler {
 		if !h.authorized(r) {
 			return Errorf(CodeUnauthenticated, "missing or wrong token (set MLFLOW_TRACKING_TOKEN to ciel's token)")
 		}
+		guard.Streaming(w)
 		return fn(w, r, r.PathValue("ws"))
 	})
 }
@@ -272,9 +277,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // readJSON decodes a request body into v; fields it does not know are
 // ignored, as MLflow's server does.
 func readJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 128<<20))
+	body, err := io.ReadAll(r.Body) // bounded by the guard in front
 	if err != nil {
-		return Errorf(CodeBadRequest, "read request body: %v", err)
+		return bodyError(err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
@@ -287,6 +292,19 @@ func readJSON(r *http.Request, v any) error {
 		return invalidf("Malformed request body: %v", err)
 	}
 	return nil
+}
+
+// bodyError is the answer to a failed read of a request body: 413 or 408
+// for one the guard cut off, else 400.
+func bodyError(err error) *Error {
+	if ge := guard.BodyError(err); ge != nil {
+		code := CodeResourceExhausted
+		if ge.Status == http.StatusRequestTimeout {
+			code = CodeDeadlineExceeded
+		}
+		return Errorf(code, "%s", ge.Message)
+	}
+	return Errorf(CodeBadRequest, "read request body: %v", err)
 }
 
 // missing is MLflow's message for a required parameter left out.

@@ -37,9 +37,10 @@ func setup(t *testing.T, token string) *testBundle {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: token,
+	srv := httptest.NewUnstartedServer(mux)
+	tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: token, BaseURL: "http://" + srv.Listener.Addr().String(),
 		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}).Register(mux)
-	srv := httptest.NewServer(mux)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, st: st, dir: dir}
 }

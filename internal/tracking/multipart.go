@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -128,11 +129,9 @@ func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 	h.uploads.m[id] = &upload{ws: ws, target: target, dir: dir, parts: int(in.NumParts), sizes: map[int]int64{}}
 	h.uploads.mu.Unlock()
 
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	base := fmt.Sprintf("%s://%s/ws/%s/api/2.0/mlflow-artifacts/mpu/parts/%s/", scheme, r.Host, ws, id)
+	// Part URLs are built from the configured address, never the request's
+	// Host, which a client chooses.
+	base := fmt.Sprintf("%s/ws/%s/api/2.0/mlflow-artifacts/mpu/parts/%s/", h.cfg.BaseURL, url.PathEscape(ws), id)
 	type credential struct {
 		URL        string            `json:"url"`
 		PartNumber int               `json:"part_number"`

@@ -51,7 +51,7 @@ func (h *Handler) traceV2Routes() []route {
 }
 
 // registerTraces adds the trace routes to mux.
-func (h *Handler) registerTraces(mux *http.ServeMux) {
+func (h *Handler) registerTraces(mux Mux) {
 	h.handleRoutes(mux, traceV3Prefixes, h.traceV3Routes())
 	h.handleRoutes(mux, traceV2Prefixes, h.traceV2Routes())
 }
