@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,31 +18,8 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
-	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
-
-// setupConfig is setup with the handler's Config edited by edit.
-func setupConfig(t *testing.T, edit func(*tracking.Config)) *testBundle {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateWorkspace(context.Background(), store.Workspace{Name: "ws"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := tracking.Config{Store: st, Workspaces: st, Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
-	edit(&cfg)
-	mux := http.NewServeMux()
-	tracking.NewHandler(cfg).Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, st: st, dir: dir}
-}
 
 const artifactsURL = "/ws/ws/api/2.0/mlflow-artifacts/artifacts/"
 
@@ -190,7 +166,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 
 func TestUploadCap(t *testing.T) {
 	t.Parallel()
-	b := setupConfig(t, func(c *tracking.Config) { c.MaxUploadBytes = 10 })
+	b := setupConfig(t, t.TempDir(), func(c *tracking.Config) { c.MaxUploadBytes = 10 })
 	tooBig := []struct {
 		name string
 		body io.Reader
@@ -242,7 +218,7 @@ func TestUploadCap(t *testing.T) {
 
 func TestWorkspaceQuota(t *testing.T) {
 	t.Parallel()
-	b := setupConfig(t, func(c *tracking.Config) { c.WorkspaceQuotaBytes = 20 })
+	b := setupConfig(t, t.TempDir(), func(c *tracking.Config) { c.WorkspaceQuotaBytes = 20 })
 	put := func(p string, n int) (int, map[string]any) {
 		return b.send(t, "PUT", artifactsURL+p, &slowReader{n: n})
 	}
@@ -318,7 +294,7 @@ func (l *logRecorder) above(level slog.Level) []string {
 func TestUploadBrokenOffByTheClientIsNoServerError(t *testing.T) {
 	t.Parallel()
 	logs := &logRecorder{}
-	b := setupConfig(t, func(c *tracking.Config) { c.Logger = slog.New(logs) })
+	b := setupConfig(t, t.TempDir(), func(c *tracking.Config) { c.Logger = slog.New(logs) })
 	for _, path := range []string{artifactsURL + "0/r/artifacts/model.pkl"} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(b.srv.URL, "http://"))
 		if err != nil {
@@ -374,19 +350,8 @@ func TestTemporaryFilesAreSweptAndNeverServed(t *testing.T) {
 	write("mlartifacts/ws/0/r/artifacts/.model.pkl.tmp-0123456789ab", "half")
 	write("mlartifacts/ws/0/r/artifacts/kept.txt", "kept")
 
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateWorkspace(context.Background(), store.Workspace{Name: "ws"}); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Artifacts: root}).Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	b := &testBundle{srv: srv, st: st, dir: dir}
+	b := setupConfig(t, dir, func(*tracking.Config) {})
+	srv := b.srv
 
 	if _, err := os.Stat(root.TempDir()); !os.IsNotExist(err) {
 		t.Errorf("temporary folder survived the start: %v (%v)", files(t, root.TempDir()), err)

@@ -27,7 +27,13 @@ type testBundle struct {
 
 func setup(t *testing.T, token string) *testBundle {
 	t.Helper()
-	dir := t.TempDir()
+	return setupConfig(t, t.TempDir(), func(c *tracking.Config) { c.Token = token })
+}
+
+// setupConfig is setup in home dir, with the handler's Config edited by
+// edit.
+func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBundle {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +44,10 @@ func setup(t *testing.T, token string) *testBundle {
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
-	tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: token, BaseURL: "http://" + srv.Listener.Addr().String(),
-		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}).Register(mux)
+	cfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
+		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
+	edit(&cfg)
+	tracking.NewHandler(cfg).Register(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, st: st, dir: dir}
