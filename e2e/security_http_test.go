@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,7 +23,26 @@ import (
 type foreground struct {
 	url    string
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// syncBuffer is a buffer the server's output is copied into while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // runServer starts `ciel server run args...` on a fresh home and waits until
@@ -36,7 +56,7 @@ func runServer(t *testing.T, env []string, args ...string) *foreground {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fg := &foreground{cmd: cmd, stderr: &bytes.Buffer{}}
+	fg := &foreground{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = fg.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
