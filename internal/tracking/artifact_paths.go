@@ -64,6 +64,16 @@ func fileRel(raw string) (string, error) {
 	return rel, nil
 }
 
+// writable refuses a cleaned path in one of the read-only folders.
+func (h *Handler) writable(raw, rel string) error {
+	for _, ro := range h.cfg.ReadOnly {
+		if rel == ro || strings.HasPrefix(rel, ro+"/") {
+			return badArtifactPath(raw, "the model registry keeps "+ro+"/ read-only; register a new version instead")
+		}
+	}
+	return nil
+}
+
 // deleteRel checks the path of a file or folder to delete.
 func deleteRel(raw string) (string, error) {
 	rel, err := cleanRel(raw)

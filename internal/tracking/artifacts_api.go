@@ -60,6 +60,9 @@ func (h *Handler) requireWorkspace(r *http.Request, ws string) error {
 func (h *Handler) putArtifact(r *http.Request, ws string) (any, error) {
 	raw := r.PathValue("path")
 	rel, err := fileRel(raw)
+	if err == nil {
+		err = h.writable(raw, rel)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +179,9 @@ func (h *Handler) listArtifacts(r *http.Request, ws string) (any, error) {
 func (h *Handler) deleteArtifact(r *http.Request, ws string) (any, error) {
 	raw := r.PathValue("path")
 	rel, err := deleteRel(raw)
+	if err == nil {
+		err = h.writable(raw, rel)
+	}
 	if err != nil {
 		return nil, err
 	}

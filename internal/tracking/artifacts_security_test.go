@@ -375,3 +375,46 @@ func TestTemporaryFilesAreSweptAndNeverServed(t *testing.T) {
 		t.Errorf("list shows %v", list["files"])
 	}
 }
+
+// TestRegistryFolderIsReadOnly: the registry's versions are served by the
+// proxy but never rewritten or deleted through it, so what was registered
+// (and deployed) stays what it was.
+func TestRegistryFolderIsReadOnly(t *testing.T) {
+	t.Parallel()
+	b := setupConfig(t, t.TempDir(), func(c *tracking.Config) { c.ReadOnly = []string{"models"} })
+	file := filepath.Join(b.artifactRoot(), "ws", "models", "m", "1", "model.pkl")
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("registered"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mpu := "/ws/ws/api/2.0/mlflow-artifacts/mpu/"
+	for _, tc := range []struct{ method, path, body string }{
+		{"PUT", artifactsURL + "models/m/1/model.pkl", "tampered"},
+		{"PUT", artifactsURL + "models/m/2/model.pkl", "new"},
+		{"PUT", artifactsURL + "0/r/..%2f..%2fmodels/m/1/model.pkl", "tampered"},
+		{"DELETE", artifactsURL + "models/m/1", ""},
+		{"DELETE", artifactsURL + "models/m/1/model.pkl", ""},
+		{"POST", mpu + "create/models/m/1", `{"path": "model.pkl", "num_parts": 1}`},
+	} {
+		if s, out := b.send(t, tc.method, tc.path, strings.NewReader(tc.body)); s != 400 {
+			t.Errorf("%s %s: %d %v, want 400", tc.method, tc.path, s, out)
+		}
+	}
+	if got, err := os.ReadFile(file); err != nil || string(got) != "registered" {
+		t.Fatalf("registered file is now %q (%v)", got, err)
+	}
+	req, _ := http.NewRequest("GET", b.srv.URL+artifactsURL+"models/m/1/model.pkl", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(got) != "registered" {
+		t.Errorf("GET of a registered file: %d %q", resp.StatusCode, got)
+	}
+	if s, out := b.send(t, "PUT", artifactsURL+"0/r/artifacts/modelsx/a.txt", strings.NewReader("ok")); s != 200 {
+		t.Errorf("a run's artifact beside the registry: %d %v", s, out)
+	}
+}

@@ -35,6 +35,10 @@ type Config struct {
 	// Artifacts is where run and logged-model artifacts live
 	// (CIEL_HOME/mlartifacts).
 	Artifacts artifacts.Root
+	// ReadOnly are folders of each workspace's artifact root that the
+	// proxy serves but never writes or deletes: the model registry's
+	// versions, whose files must stay what was registered and deployed.
+	ReadOnly []string
 	// Token, when set, is required as "Authorization: Bearer <token>", the
 	// header mlflow sends when MLFLOW_TRACKING_TOKEN is set.
 	Token  string

@@ -117,6 +117,9 @@ func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 		return nil, invalidf("num_parts must be between 1 and %d", maxParts)
 	}
 	target, err := uploadTarget(r.PathValue("path"), in.Path)
+	if err == nil {
+		err = h.writable(r.PathValue("path"), target)
+	}
 	if err != nil {
 		return nil, err
 	}
