@@ -151,8 +151,9 @@ type addrState struct {
 // last server of home used, else DefaultAddr. The address is remembered
 // with the port actually opened, so that port 0 ("pick a free one") is
 // picked once and kept by later starts. A taken port is an
-// *AddrInUseError.
-func listen(home, addr string) (net.Listener, error) {
+// *AddrInUseError. accept vets the opened address before it is remembered,
+// so an address the server then refuses to serve is not tried again.
+func listen(home, addr string, accept func(net.Addr) error) (net.Listener, error) {
 	if addr == "" {
 		addr = DefaultAddr
 		var st addrState
@@ -166,6 +167,10 @@ func listen(home, addr string) (net.Listener, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if err := accept(ln.Addr()); err != nil {
+		ln.Close()
+		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())

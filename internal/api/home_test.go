@@ -107,7 +107,7 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 func TestListenRemembersAddress(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	ln, err := listen(home, "127.0.0.1:0")
+	ln, err := listen(home, "127.0.0.1:0", acceptAny)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestListenRemembersAddress(t *testing.T) {
 	checkMode(t, filepath.Join(home, addrName), 0o600)
 
 	// "" is the remembered address with the port picked, not a new one.
-	ln, err = listen(home, "")
+	ln, err = listen(home, "", acceptAny)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestListenRemembersAddress(t *testing.T) {
 	}
 
 	// Taken (here by the listener still open): a clear error, not a move.
-	_, err = listen(home, "")
+	_, err = listen(home, "", acceptAny)
 	var inUse *AddrInUseError
 	if !errors.As(err, &inUse) {
 		t.Fatalf("listen on a taken port = %v, want an AddrInUseError", err)
@@ -135,7 +135,22 @@ func TestListenRemembersAddress(t *testing.T) {
 		t.Errorf("error %q\nwant  %q", err, want)
 	}
 	ln.Close()
+
+	// An address the server refuses to serve is not remembered.
+	refused := errors.New("no token")
+	if _, err := listen(home, "127.0.0.1:0", func(net.Addr) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("listen with a refusing accept = %v", err)
+	}
+	if ln, err = listen(home, "", acceptAny); err != nil {
+		t.Fatal(err)
+	}
+	if got := ln.Addr().String(); got != picked {
+		t.Errorf("after a refused start the server listens on %s, want %s", got, picked)
+	}
+	ln.Close()
 }
+
+func acceptAny(net.Addr) error { return nil }
 
 func TestListenDefault(t *testing.T) {
 	t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -118,12 +119,8 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("open environments: %w", err)
 	}
-	ln, err := listen(cfg.Home, cfg.Addr)
+	ln, err := listen(cfg.Home, cfg.Addr, func(a net.Addr) error { return checkExposure(a, cfg) })
 	if err != nil {
-		return err
-	}
-	if err := checkExposure(ln.Addr(), cfg); err != nil {
-		ln.Close()
 		return err
 	}
 	localURL, base := listenURLs(ln.Addr(), cfg.ExternalURL)

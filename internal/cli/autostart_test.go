@@ -149,13 +149,13 @@ func TestAutostartShowsWhyTheServerExited(t *testing.T) {
 		t.Fatal(err)
 	}
 	exe := filepath.Join(t.TempDir(), "ciel")
-	script := "#!/bin/sh\necho 'level=INFO msg=starting'\necho \"ERROR: server: 127.0.0.1:7311 is in use ($*)\" >&2\nexit 1\n"
+	script := "#!/bin/sh\necho 'level=INFO msg=starting'\necho \"ERROR: 127.0.0.1:7311 is in use ($*)\" >&2\nexit 1\n"
 	if err := os.WriteFile(exe, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	b := newBase(Config{Executable: exe, Getenv: func(k string) string { return tb.env[k] }})
 	_, err := b.ensureServer(t.Context(), "127.0.0.1:7311")
-	if err == nil || !strings.Contains(err.Error(), "exited while starting: server: 127.0.0.1:7311 is in use (server run --addr 127.0.0.1:7311)") {
+	if err == nil || !strings.Contains(err.Error(), "exited while starting: 127.0.0.1:7311 is in use (server run --addr 127.0.0.1:7311)") {
 		t.Fatalf("ensureServer = %v, want the server's last line, run with --addr", err)
 	}
 	if strings.Contains(err.Error(), "old run") {

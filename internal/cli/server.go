@@ -160,7 +160,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		},
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("server: %w", err)
+		return err // Serve's errors say what failed and what to do
 	}
 	return nil
 }
