@@ -145,6 +145,12 @@ func TestCrossSitePagesChangeNothing(t *testing.T) {
 			t.Errorf("%s: answer is not a JSON error body: %s", a.name, body)
 		}
 	}
+	// Reading the user's data from another site's page: a <script> tag
+	// sends no Origin, but says where it comes from.
+	if code, body := send(t, "GET", jobs, nil, map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
+		"Sec-Fetch-Dest": "script"}); code != 403 {
+		t.Errorf("another site's script tag read the job list: %d %s", code, body)
+	}
 	code, list := send(t, "GET", jobs, nil, nil)
 	if code != 200 || strings.TrimSpace(list) != "[]" {
 		t.Fatalf("jobs after the attacks: %d %s", code, list)

@@ -122,6 +122,11 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+testToken)
 			r.Host = "rebind.evil.example:7311"
 		}, http.StatusForbidden, nil},
+		{"another site's script tag or no-cors fetch", func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+testToken)
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			r.Header.Set("Sec-Fetch-Mode", "no-cors")
+		}, http.StatusForbidden, nil},
 		{"cross-site form", func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+testToken)
 			r.Header.Set("Content-Type", "text/plain")

@@ -133,6 +133,10 @@ func New(cfg Config) *Guard {
 // Wrap returns next behind the guard.
 func (g *Guard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No answer is a script or a page to a browser that guesses, and
+		// none may be embedded by another site's page.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 		upload := g.cfg.IsUpload != nil && g.cfg.IsUpload(r)
 		if e := g.admit(w, r, upload); e != nil {
 			g.reject(w, r, e)
@@ -196,7 +200,7 @@ func (g *Guard) checkOrigin(w http.ResponseWriter, r *http.Request) *Error {
 		if r.Method == http.MethodOptions {
 			return &Error{http.StatusForbidden, "OPTIONS without Origin: nothing to preflight"}
 		}
-		return nil
+		return g.checkFetchSite(r)
 	}
 	lower := strings.TrimSuffix(strings.ToLower(origin), "/")
 	same := lower == "http://"+strings.ToLower(r.Host) || lower == "https://"+strings.ToLower(r.Host)
@@ -216,6 +220,23 @@ func (g *Guard) checkOrigin(w http.ResponseWriter, r *http.Request) *Error {
 		h.Set("Access-Control-Max-Age", "600")
 	}
 	return nil
+}
+
+// checkFetchSite refuses what a browser fetches for a page of another site
+// without sending Origin (a <script> or <img> GET, a no-cors fetch): the
+// answer is the user's data. Sec-Fetch-Site says where such a request
+// comes from; a link followed (a top-level GET navigation) may come from
+// anywhere, as links to a run's page do.
+func (g *Guard) checkFetchSite(r *http.Request) *Error {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return nil
+	}
+	if r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+		return nil
+	}
+	return &Error{http.StatusForbidden, "a page of another site may not read this server's answers (Sec-Fetch-Site: " +
+		r.Header.Get("Sec-Fetch-Site") + ")"}
 }
 
 // simpleTypes are the content types a page may POST cross-site with no

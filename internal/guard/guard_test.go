@@ -38,6 +38,7 @@ func TestAdmit(t *testing.T) {
 	const tok = "s3cret"
 	type req struct {
 		method, path, host, origin, ctype, auth, body string
+		site, mode                                    string // Sec-Fetch-Site, Sec-Fetch-Mode
 	}
 	tests := []struct {
 		name  string
@@ -74,6 +75,12 @@ func TestAdmit(t *testing.T) {
 		{"allowed origin", guard.Config{AllowedOrigins: []string{"https://app.corp"}}, req{method: "POST", host: "127.0.0.1:7311", origin: "https://app.corp", ctype: "application/json", body: "{}"}, 200, true},
 		{"allowed origin preflight", guard.Config{AllowedOrigins: []string{"https://app.corp"}}, req{method: "OPTIONS", host: "127.0.0.1:7311", origin: "https://app.corp"}, 204, true},
 		{"foreign preflight", guard.Config{}, req{method: "OPTIONS", host: "127.0.0.1:7311", origin: "https://evil.example"}, 403, false},
+		{"cross-site script tag", guard.Config{}, req{method: "GET", host: "127.0.0.1:7311", site: "cross-site", mode: "no-cors"}, 403, false},
+		{"same-site fetch (another local port)", guard.Config{}, req{method: "GET", host: "127.0.0.1:7311", site: "same-site", mode: "cors"}, 403, false},
+		{"cross-site link followed", guard.Config{}, req{method: "GET", host: "127.0.0.1:7311", site: "cross-site", mode: "navigate"}, 200, false},
+		{"cross-site form navigation", guard.Config{}, req{method: "POST", host: "127.0.0.1:7311", site: "cross-site", mode: "navigate", ctype: "application/json", body: "{}"}, 403, false},
+		{"same-origin fetch", guard.Config{}, req{method: "GET", host: "127.0.0.1:7311", site: "same-origin", mode: "cors"}, 200, false},
+		{"typed into the address bar", guard.Config{}, req{method: "GET", host: "127.0.0.1:7311", site: "none", mode: "navigate"}, 200, false},
 		{"token missing", guard.Config{Token: tok}, req{method: "GET", host: "127.0.0.1:7311"}, 401, false},
 		{"token without Bearer", guard.Config{Token: tok}, req{method: "GET", host: "127.0.0.1:7311", auth: tok}, 401, false},
 		{"token wrong", guard.Config{Token: tok}, req{method: "GET", host: "127.0.0.1:7311", auth: "Bearer nope"}, 401, false},
@@ -94,7 +101,8 @@ func TestAdmit(t *testing.T) {
 			}
 			r := httptest.NewRequest(tt.req.method, path, strings.NewReader(tt.req.body))
 			r.Host = tt.req.host
-			for k, v := range map[string]string{"Origin": tt.req.origin, "Content-Type": tt.req.ctype, "Authorization": tt.req.auth} {
+			for k, v := range map[string]string{"Origin": tt.req.origin, "Content-Type": tt.req.ctype, "Authorization": tt.req.auth,
+				"Sec-Fetch-Site": tt.req.site, "Sec-Fetch-Mode": tt.req.mode} {
 				if v != "" {
 					r.Header.Set(k, v)
 				}
@@ -103,6 +111,9 @@ func TestAdmit(t *testing.T) {
 			newGuard(tt.cfg).ServeHTTP(w, r)
 			if w.Code != tt.want {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if w.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("answer lacks X-Content-Type-Options: nosniff")
 			}
 			if got := w.Header().Get("Access-Control-Allow-Origin") != ""; got != tt.hasCO {
 				t.Errorf("Access-Control-Allow-Origin present = %v, want %v", got, tt.hasCO)
