@@ -2,6 +2,8 @@ package githost
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cgi"
@@ -147,7 +149,9 @@ func (h *Host) serveBackend(w http.ResponseWriter, r *http.Request, req gitReque
 		cr.Header.Del(k)
 	}
 	if r.ContentLength != 0 {
-		cr.Body = http.MaxBytesReader(w, r.Body, limit)
+		// Not http.MaxBytesReader: the CGI handler reads the body on its own
+		// goroutine, which must not touch the ResponseWriter.
+		cr.Body = &cappedBody{ReadCloser: r.Body, left: limit}
 	}
 	// net/http/cgi refuses chunked bodies, which git sends for pushes over
 	// http.postBuffer; Go has already de-chunked the body, and http-backend
@@ -213,3 +217,26 @@ func validProtocolHeader(p string) bool {
 	return true
 }
 
+// cappedBody fails a read once more than left bytes have come through, so a
+// body over the cap reaches git truncated and the push fails.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	return n, err
+}
+
+var errBodyTooLarge = errors.New("request body too large")
