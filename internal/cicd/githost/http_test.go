@@ -315,3 +315,25 @@ func TestHostilePaths(t *testing.T) {
 		t.Errorf("oversized push = %d, want 413", rec.Code)
 	}
 }
+
+// TestRemoteUserInReflog checks that the pusher named by Config.RemoteUser
+// reaches git's reflog, made safe for an ident line.
+func TestRemoteUserInReflog(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h, b := setup(t, func(c *githost.Config) {
+		c.RemoteUser = func(*http.Request) string { return "alice\n<evil>" }
+	})
+	r, err := h.Create(ctx, "ws", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	work := filepath.Join(tmp, "work")
+	gitClient(t, tmp, "init", "--quiet", work)
+	gitClient(t, work, "commit", "--quiet", "--allow-empty", "-m", "x")
+	gitClient(t, work, "push", "--quiet", b.url+"/ws/r.git", "main")
+	if got := gitClient(t, tmp, "--git-dir="+r.Dir, "log", "-g", "--format=%gn", "refs/heads/main"); got != "alice__evil_" {
+		t.Errorf("reflog names %q, want alice__evil_", got)
+	}
+}
