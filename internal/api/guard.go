@@ -36,12 +36,16 @@ func (s *server) newGuard(listen string) *guard.Guard {
 	})
 }
 
-// isUpload tells the requests whose bodies are files: ciel's tar uploads
-// and MLflow's artifact PUTs (whole files and multipart parts).
+// isUpload tells the requests whose bodies are files: ciel's tar uploads,
+// MLflow's artifact PUTs (whole files and multipart parts) and git's pushes
+// and fetches (whose answers are packs).
 func isUpload(r *http.Request) bool {
 	seg := strings.Split(r.URL.Path, "/")
 	switch r.Method {
 	case http.MethodPost:
+		if matchSegments(seg, "", "git", "*", "*", "git-receive-pack") || matchSegments(seg, "", "git", "*", "*", "git-upload-pack") {
+			return true
+		}
 		return matchSegments(seg, "", "api", "v1", "workspaces", "*", "uploads")
 	case http.MethodPut:
 		return len(seg) > 6 && matchSegments(seg[:6], "", "ws", "*", "api", "2.0", "mlflow-artifacts")

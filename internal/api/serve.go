@@ -137,6 +137,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
 	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
+	s.repos = newGitHost(cfg)
 	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
 		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg)}); err != nil {
 		ln.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
@@ -41,6 +42,8 @@ type server struct {
 	// serving runs the online endpoints (endpoints.go; nil in tests that
 	// need none).
 	serving *serving.Manager
+	// repos hosts git repositories (repos.go; nil when git is missing).
+	repos *githost.Host
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -98,6 +101,7 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/outputs/{output}", s.downloadOutput)
 	s.modelRoutes(mux, h)
 	s.endpointRoutes(h)
+	s.repoRoutes(mux, h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

@@ -187,6 +187,7 @@ Environment:
 		newModelCommand(b),
 		newEndpointCommand(b),
 		newDeploymentCommand(b),
+		newReposCommand(b),
 		newServerCommand(b),
 	)
 	args := cfg.Args

@@ -249,6 +249,8 @@ var simpleTypes = map[string]bool{
 // one a cross-site page can send without a preflight.
 var uploadTypes = map[string]bool{
 	"application/octet-stream": true, "application/x-tar": true, "application/gzip": true,
+	// git's smart HTTP: a push and a fetch negotiation.
+	"application/x-git-receive-pack-request": true, "application/x-git-upload-pack-request": true,
 }
 
 // checkContentType makes every POST one a browser would only send after a
@@ -301,6 +303,9 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, e *Error) {
 		"status", e.Status, "why", e.Message)
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ciel"`)
 	}
 	if r.ContentLength != 0 {
 		// The body is not wanted: the connection closes after the answer,
