@@ -340,7 +340,11 @@ func (d *decoder) parameters(k, v *yaml.Node) ([]Parameter, error) {
 	switch v.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(v.Content); i += 2 {
-			out = append(out, Parameter{Name: v.Content[i].Value, Type: "object", Default: nodeToValue(v.Content[i+1])})
+			def, err := nodeToValue(v.Content[i+1])
+			if err != nil {
+				return nil, d.errorf(v.Content[i+1], "default: %v", err)
+			}
+			out = append(out, Parameter{Name: v.Content[i].Value, Type: "object", Default: def})
 		}
 	case yaml.SequenceNode:
 		for _, it := range v.Content {

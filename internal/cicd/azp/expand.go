@@ -14,7 +14,9 @@ import (
 const (
 	maxTemplateFiles = 100
 	maxTemplateDepth = 50
-	maxNodes         = 1_000_000
+	maxNodes         = 200_000
+	maxAliases       = 10_000
+	maxDepth         = 500
 )
 
 // Config configures expansion.
@@ -105,6 +107,8 @@ type expander struct {
 	repoFS  map[string]fs.FS
 	self    fs.FS
 	loaded  int
+	depth   int // nesting of value calls, bounded by maxDepth
+	aliases int // aliases followed, bounded by maxAliases
 	nodes   int
 	loading []string // template files being expanded, outermost first
 }

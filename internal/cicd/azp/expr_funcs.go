@@ -118,7 +118,7 @@ func fnOr(env *Env, args []exprNode) (any, error) {
 	return false, nil
 }
 
-// fnCoalesce returns the first argument that is neither null nor ''.
+// fnCoalesce returns the first argument that is neither null nor ”.
 func fnCoalesce(env *Env, args []exprNode) (any, error) {
 	for _, a := range args {
 		v, err := evalNode(a, env)

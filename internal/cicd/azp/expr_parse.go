@@ -120,7 +120,7 @@ func (p *exprParser) expr(depth int) (exprNode, error) {
 	return nil, p.errorf("unexpected %q", p.rest())
 }
 
-// str parses a single-quoted string, '' standing for one quote.
+// str parses a single-quoted string, ” standing for one quote.
 func (p *exprParser) str() (exprNode, error) {
 	start := p.pos
 	p.pos++

@@ -7,39 +7,59 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// maxValueNodes bounds how many nodes one nodeToValue call visits, so that
+// aliases to aliases cannot make a small file an exponential value.
+const maxValueNodes = 100_000
+
 // nodeToValue turns a YAML node into an expression value: scalars become
 // strings (null becomes nil), mappings *Map and sequences []any.
-func nodeToValue(n *yaml.Node) any {
+func nodeToValue(n *yaml.Node) (any, error) {
+	budget := maxValueNodes
+	return nodeToValueBudget(n, &budget, 0)
+}
+
+func nodeToValueBudget(n *yaml.Node, budget *int, depth int) (any, error) {
+	if *budget--; *budget < 0 || depth > maxDepth {
+		return nil, fmt.Errorf("value too large or too deeply nested (a recursive alias?)")
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return nil
+			return nil, nil
 		}
-		return nodeToValue(n.Content[0])
+		return nodeToValueBudget(n.Content[0], budget, depth+1)
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil
+			return nil, nil
 		}
-		return nodeToValue(n.Alias)
+		return nodeToValueBudget(n.Alias, budget, depth+1)
 	case yaml.ScalarNode:
 		if isNull(n) {
-			return nil
+			return nil, nil
 		}
-		return n.Value
+		return n.Value, nil
 	case yaml.SequenceNode:
 		out := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			out[i] = nodeToValue(c)
+			v, err := nodeToValueBudget(c, budget, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
 		}
-		return out
+		return out, nil
 	case yaml.MappingNode:
 		m := NewMap()
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			m.Set(n.Content[i].Value, nodeToValue(n.Content[i+1]))
+			v, err := nodeToValueBudget(n.Content[i+1], budget, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m.Set(n.Content[i].Value, v)
 		}
-		return m
+		return m, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // valueToNode turns an expression value back into a YAML node placed at the

@@ -39,8 +39,12 @@ func (e *expander) declarations(root *yaml.Node) ([]declaredParam, error) {
 	switch decl.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(decl.Content); i += 2 {
+			def, err := nodeToValue(decl.Content[i+1])
+			if err != nil {
+				return nil, e.errorf(decl.Content[i+1], "default: %v", err)
+			}
 			out = append(out, declaredParam{Parameter: Parameter{Name: decl.Content[i].Value, Type: "object",
-				Default: nodeToValue(decl.Content[i+1])}, node: decl.Content[i], hasDefault: true})
+				Default: def}, node: decl.Content[i], hasDefault: true})
 		}
 	case yaml.SequenceNode:
 		for _, it := range decl.Content {
@@ -83,12 +87,20 @@ func parseParamDecl(it *yaml.Node, errorf func(*yaml.Node, string, ...any) error
 				p.Type = t
 			}
 		case "default":
-			p.Default, hasDefault = nodeToValue(v), true
+			def, err := nodeToValue(v)
+			if err != nil {
+				return p, false, errorf(v, "default: %v", err)
+			}
+			p.Default, hasDefault = def, true
 		case "values":
 			if v.Kind != yaml.SequenceNode {
 				return p, false, errorf(v, "values: expected a sequence, got %s", describe(v))
 			}
-			p.Values = nodeToValue(v).([]any)
+			vals, err := nodeToValue(v)
+			if err != nil {
+				return p, false, errorf(v, "values: %v", err)
+			}
+			p.Values, _ = vals.([]any)
 		default:
 			return p, false, errorf(k, "unknown key %q in a parameter: expected one of name, displayName, type, default, values", k.Value)
 		}
@@ -160,7 +172,11 @@ func (e *expander) bindTemplateParams(root, paramsNode, pathNode *yaml.Node, src
 		}
 		for i := 0; i+1 < len(paramsNode.Content); i += 2 {
 			k := paramsNode.Content[i]
-			given.Set(k.Value, nodeToValue(paramsNode.Content[i+1]))
+			v, err := nodeToValue(paramsNode.Content[i+1])
+			if err != nil {
+				return nil, e.errorf(paramsNode.Content[i+1], "parameter %q: %v", k.Value, err)
+			}
+			given.Set(k.Value, v)
 			givenNodes[strings.ToLower(k.Value)] = paramsNode.Content[i+1]
 		}
 	}
@@ -225,7 +241,11 @@ func coerceParam(v any, typ string, fromText bool) (any, error) {
 		if err := unmarshalNode([]byte(s), &n); err != nil {
 			return nil, fmt.Errorf("expected a %s as YAML or JSON text: %v", typ, err)
 		}
-		v = nodeToValue(&n)
+		parsed, err := nodeToValue(&n)
+		if err != nil {
+			return nil, fmt.Errorf("expected a %s as YAML or JSON text: %v", typ, err)
+		}
+		v = parsed
 	}
 	switch typ {
 	case "number":

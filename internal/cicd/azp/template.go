@@ -24,6 +24,9 @@ func (e *expander) items(content []*yaml.Node, sc *scope, key string) ([]*yaml.N
 	}
 	for _, it := range content {
 		for it.Kind == yaml.AliasNode && it.Alias != nil {
+			if e.aliases++; e.aliases > maxAliases {
+				return nil, e.errorf(it, "more than %d aliases followed", maxAliases)
+			}
 			it = it.Alias
 		}
 		if isSpliceDirective(it) {

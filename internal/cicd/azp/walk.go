@@ -11,10 +11,17 @@ var listKinds = map[string]bool{"steps": true, "jobs": true, "stages": true, "va
 
 // value expands the ${{ }} expressions in one node.
 func (e *expander) value(n *yaml.Node, sc *scope, key string) (*yaml.Node, error) {
+	if e.depth++; e.depth > maxDepth {
+		return nil, e.errorf(n, "YAML nested more than %d deep (a recursive alias?)", maxDepth)
+	}
+	defer func() { e.depth-- }()
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			return nil, e.errorf(n, "alias to nothing")
+		}
+		if e.aliases++; e.aliases > maxAliases {
+			return nil, e.errorf(n, "more than %d aliases followed", maxAliases)
 		}
 		return e.value(n.Alias, sc, key)
 	case yaml.MappingNode:
