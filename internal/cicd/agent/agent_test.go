@@ -318,6 +318,27 @@ steps:
 			}
 		},
 	}, {
+		name: "UsePythonVersion substitutes a missing version and says so; PythonScript inline",
+		yaml: `
+steps:
+  - task: UsePythonVersion@0
+    inputs:
+      versionSpec: "3.99.x"
+  - task: PythonScript@0
+    inputs:
+      scriptSource: inline
+      script: |
+        import sys
+        print("args=" + ",".join(sys.argv[1:]))
+      arguments: one "two three"`,
+		steps: []string{StatusSucceeded, StatusSucceeded},
+		job:   StatusSucceeded,
+		check: func(t *testing.T, res JobResult, log string) {
+			if !strings.Contains(log, "##[warning]Version spec 3.99.x did not match") || !strings.Contains(log, "args=one,two three") {
+				t.Errorf("log lacks the substitution warning or the script's output")
+			}
+		},
+	}, {
 		name: "checkout without a source fails clearly",
 		yaml: `
 steps:
