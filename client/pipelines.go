@@ -1,0 +1,203 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Pipeline is a CI/CD pipeline definition, with the field names of Azure
+// DevOps' build definitions (what `az pipelines show` prints).
+type Pipeline struct {
+	ID          int64              `json:"id"`
+	Name        string             `json:"name"`
+	Path        string             `json:"path"`
+	Repository  PipelineRepository `json:"repository"`
+	Process     PipelineProcess    `json:"process"`
+	CreatedDate time.Time          `json:"createdDate"`
+	URL         string             `json:"url"`
+}
+
+// PipelineRepository is the repository a pipeline's YAML lives in.
+type PipelineRepository struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // "TfsGit": hosted by ciel
+	URL  string `json:"url"`
+}
+
+// PipelineProcess says which YAML file defines the pipeline.
+type PipelineProcess struct {
+	YAMLFilename string `json:"yamlFilename"`
+}
+
+// PipelineCreate is the body of a pipeline creation.
+type PipelineCreate struct {
+	Name       string `json:"name"`
+	Repository string `json:"repository"`
+	YAMLPath   string `json:"yamlPath"`
+}
+
+// PipelineRun is a run (Azure DevOps: a build) of a pipeline.
+type PipelineRun struct {
+	ID            int64             `json:"id"`
+	BuildNumber   string            `json:"buildNumber"`
+	Status        string            `json:"status"` // notStarted, inProgress, cancelling, completed
+	Result        string            `json:"result,omitempty"`
+	Reason        string            `json:"reason"`
+	SourceBranch  string            `json:"sourceBranch"`
+	SourceVersion string            `json:"sourceVersion"`
+	Parameters    map[string]string `json:"parameters,omitempty"`
+	QueueTime     time.Time         `json:"queueTime"`
+	StartTime     *time.Time        `json:"startTime,omitempty"`
+	FinishTime    *time.Time        `json:"finishTime,omitempty"`
+	Definition    RunDefinition     `json:"definition"`
+	Error         string            `json:"error,omitempty"`
+	Jobs          []RunJob          `json:"jobs,omitempty"`
+	URL           string            `json:"url"`
+}
+
+// RunDefinition names the pipeline of a run.
+type RunDefinition struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// RunJob is one job of a run's timeline.
+type RunJob struct {
+	Stage       string     `json:"stage"`
+	Name        string     `json:"name"`
+	DisplayName string     `json:"displayName,omitempty"`
+	Status      string     `json:"status"`
+	Result      string     `json:"result,omitempty"`
+	StartTime   *time.Time `json:"startTime,omitempty"`
+	FinishTime  *time.Time `json:"finishTime,omitempty"`
+	Steps       []RunStep  `json:"steps,omitempty"`
+}
+
+// RunStep is one step of a job's timeline.
+type RunStep struct {
+	Name        string     `json:"name"`
+	DisplayName string     `json:"displayName,omitempty"`
+	Status      string     `json:"status"`
+	StartTime   *time.Time `json:"startTime,omitempty"`
+	FinishTime  *time.Time `json:"finishTime,omitempty"`
+	ExitCode    int        `json:"exitCode"`
+	Error       string     `json:"error,omitempty"`
+}
+
+// RunArtifact is an artifact a run published (`az pipelines runs artifact
+// list`).
+type RunArtifact struct {
+	Name     string           `json:"name"`
+	Resource ArtifactResource `json:"resource"`
+}
+
+// ArtifactResource says where an artifact's files are.
+type ArtifactResource struct {
+	Type        string `json:"type"` // "Container"
+	DownloadURL string `json:"downloadUrl"`
+	Files       int    `json:"files"`
+	Size        int64  `json:"size"`
+}
+
+// RunRequest is the body of a manual run.
+type RunRequest struct {
+	Branch     string            `json:"branch,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// CreatePipeline creates a pipeline from a YAML file of a hosted repository.
+func (c *Client) CreatePipeline(ctx context.Context, ws string, in PipelineCreate) (Pipeline, error) {
+	var out Pipeline
+	err := c.doJSON(ctx, http.MethodPost, wsPath(ws, "pipelines"), in, &out)
+	return out, err
+}
+
+// GetPipeline returns a pipeline.
+func (c *Client) GetPipeline(ctx context.Context, ws, name string) (Pipeline, error) {
+	var out Pipeline
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "pipelines", name), nil, &out)
+	return out, err
+}
+
+// ListPipelines lists a workspace's pipelines.
+func (c *Client) ListPipelines(ctx context.Context, ws string) ([]Pipeline, error) {
+	var out []Pipeline
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "pipelines"), nil, &out)
+	return out, err
+}
+
+// DeletePipeline deletes a pipeline and its runs.
+func (c *Client) DeletePipeline(ctx context.Context, ws, name string) error {
+	return c.doJSON(ctx, http.MethodDelete, wsPath(ws, "pipelines", name), nil, nil)
+}
+
+// RunPipeline queues a manual run.
+func (c *Client) RunPipeline(ctx context.Context, ws, name string, in RunRequest) (PipelineRun, error) {
+	var out PipelineRun
+	err := c.doJSON(ctx, http.MethodPost, wsPath(ws, "pipelines", name, "runs"), in, &out)
+	return out, err
+}
+
+// ListPipelineRuns lists runs, newest first, of one pipeline or all ("").
+func (c *Client) ListPipelineRuns(ctx context.Context, ws, pipeline string) ([]PipelineRun, error) {
+	var out []PipelineRun
+	p := wsPath(ws, "pipeline-runs")
+	if pipeline != "" {
+		p += "?pipeline=" + url.QueryEscape(pipeline)
+	}
+	err := c.doJSON(ctx, http.MethodGet, p, nil, &out)
+	return out, err
+}
+
+func runPath(ws string, id int64, parts ...string) string {
+	return wsPath(ws, append([]string{"pipeline-runs", strconv.FormatInt(id, 10)}, parts...)...)
+}
+
+// GetPipelineRun returns a run with its timeline.
+func (c *Client) GetPipelineRun(ctx context.Context, ws string, id int64) (PipelineRun, error) {
+	var out PipelineRun
+	err := c.doJSON(ctx, http.MethodGet, runPath(ws, id), nil, &out)
+	return out, err
+}
+
+// CancelPipelineRun cancels a run.
+func (c *Client) CancelPipelineRun(ctx context.Context, ws string, id int64) (PipelineRun, error) {
+	var out PipelineRun
+	err := c.doJSON(ctx, http.MethodPost, runPath(ws, id, "cancel"), nil, &out)
+	return out, err
+}
+
+// PipelineRunLog returns the run's log; with follow it streams until the
+// run ends. The caller closes it.
+func (c *Client) PipelineRunLog(ctx context.Context, ws string, id int64, follow bool) (io.ReadCloser, error) {
+	p := runPath(ws, id, "logs")
+	if follow {
+		p += "?follow=true"
+	}
+	resp, err := c.send(ctx, http.MethodGet, p, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// ListRunArtifacts lists what a run published.
+func (c *Client) ListRunArtifacts(ctx context.Context, ws string, id int64) ([]RunArtifact, error) {
+	var out []RunArtifact
+	err := c.doJSON(ctx, http.MethodGet, runPath(ws, id, "artifacts"), nil, &out)
+	return out, err
+}
+
+// DownloadRunArtifact returns an artifact's files as a tar stream. The
+// caller closes it.
+func (c *Client) DownloadRunArtifact(ctx context.Context, ws string, id int64, name string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, runPath(ws, id, "artifacts", name), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,127 @@
+// Package cicd runs CI/CD pipelines written in Azure Pipelines YAML from
+// repositories ciel hosts: it keeps pipeline definitions and their runs,
+// starts a run when a push matches a pipeline's trigger (or on request),
+// expands the YAML at the pushed commit (azp), runs each job with the agent
+// (agent), and keeps logs and published artifacts.
+//
+// It is not the YAML parser (cicd/azp), the job runner (cicd/agent) or the
+// git server (cicd/githost); it ties them to the workspace.
+package cicd
+
+import (
+	"context"
+	"time"
+)
+
+// Pipeline is a pipeline definition: a YAML file in a hosted repository.
+type Pipeline struct {
+	Workspace  string    `json:"workspace"`
+	Name       string    `json:"name"`
+	ID         int64     `json:"id"`
+	Repository string    `json:"repository"`
+	YAMLPath   string    `json:"yaml_path"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Run statuses, as Azure DevOps names a build's.
+const (
+	StatusNotStarted = "notStarted"
+	StatusInProgress = "inProgress"
+	StatusCancelling = "cancelling"
+	StatusCompleted  = "completed"
+)
+
+// Run results, as Azure DevOps names a build's; "" until completed.
+const (
+	ResultSucceeded          = "succeeded"
+	ResultPartiallySucceeded = "partiallySucceeded"
+	ResultFailed             = "failed"
+	ResultCanceled           = "canceled"
+)
+
+// Reasons a run was started.
+const (
+	ReasonCI     = "individualCI"
+	ReasonManual = "manual"
+)
+
+// Run is one run of a pipeline.
+type Run struct {
+	Workspace     string            `json:"workspace"`
+	Pipeline      string            `json:"pipeline"`
+	ID            int64             `json:"id"`
+	Status        string            `json:"status"`
+	Result        string            `json:"result,omitempty"`
+	Reason        string            `json:"reason"`
+	SourceBranch  string            `json:"source_branch"`  // refs/heads/main
+	SourceVersion string            `json:"source_version"` // commit SHA
+	Parameters    map[string]string `json:"parameters,omitempty"`
+	QueueTime     time.Time         `json:"queue_time"`
+	StartTime     time.Time         `json:"start_time"`
+	FinishTime    time.Time         `json:"finish_time"`
+	// Error says why a run failed before or between its jobs (a bad YAML,
+	// a missing file, the server stopping); job and step failures are in
+	// Jobs.
+	Error     string     `json:"error,omitempty"`
+	Jobs      []RunJob   `json:"jobs,omitempty"`
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// RunJob is the timeline of one job of a run.
+type RunJob struct {
+	Stage       string    `json:"stage"`
+	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name,omitempty"`
+	Status      string    `json:"status"` // pending, inProgress, completed
+	Result      string    `json:"result,omitempty"`
+	StartTime   time.Time `json:"start_time"`
+	FinishTime  time.Time `json:"finish_time"`
+	Steps       []RunStep `json:"steps,omitempty"`
+}
+
+// RunStep is one step of a job's timeline.
+type RunStep struct {
+	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name,omitempty"`
+	Status      string    `json:"status"` // the agent's: pending, inProgress, succeeded, failed, skipped, canceled, ...
+	StartTime   time.Time `json:"start_time"`
+	FinishTime  time.Time `json:"finish_time"`
+	ExitCode    int       `json:"exit_code"`
+	Error       string    `json:"error,omitempty"`
+}
+
+// Artifact is a published build artifact: a tree in the blob store.
+type Artifact struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	Files  int    `json:"files"`
+	Size   int64  `json:"size"`
+}
+
+// Store keeps pipelines and runs. Its methods may be called concurrently.
+// Not-found is an error wrapping store.ErrNotFound; a name taken,
+// store.ErrConflict.
+type Store interface {
+	// CreatePipeline stores p and returns it with its ID (unique on the
+	// server); ErrConflict when ws already has a pipeline of that name.
+	CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error)
+	// GetPipeline returns the pipeline ws/name.
+	GetPipeline(ctx context.Context, ws, name string) (Pipeline, error)
+	// ListPipelines returns ws's pipelines by name.
+	ListPipelines(ctx context.Context, ws string) ([]Pipeline, error)
+	// DeletePipeline deletes the pipeline and its runs.
+	DeletePipeline(ctx context.Context, ws, name string) error
+	// CreateRun stores r and returns it with its ID, unique on the server
+	// and increasing. The run is durable when CreateRun returns.
+	CreateRun(ctx context.Context, r Run) (Run, error)
+	// UpdateRun replaces the stored run of r.ID (whole record).
+	UpdateRun(ctx context.Context, r Run) error
+	// GetRun returns run id of workspace ws.
+	GetRun(ctx context.Context, ws string, id int64) (Run, error)
+	// ListRuns returns ws's runs, newest first, of one pipeline or all
+	// (pipeline ""), at most limit (0: all).
+	ListRuns(ctx context.Context, ws, pipeline string, limit int) ([]Run, error)
+	// ListUnfinishedRuns returns the runs of every workspace whose status
+	// is not completed, oldest first.
+	ListUnfinishedRuns(ctx context.Context) ([]Run, error)
+}
