@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
+	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 )
 
 // gitPrefix is where hosted repositories are served over git's smart HTTP.
@@ -141,16 +143,32 @@ func (s *server) deleteRepo(_ http.ResponseWriter, r *http.Request) (any, error)
 	return map[string]string{"status": "deleted"}, nil
 }
 
-// newGitHost opens the hosted repositories under Home/git, or returns nil,
-// saying why, when git is missing: the rest of ciel works without it.
-func newGitHost(cfg Config) *githost.Host {
+// openCICD opens the hosted repositories under Home/git and the pipelines
+// run from them, or leaves them nil, saying why, when git is missing: the
+// rest of ciel works without it. A push starts the runs it triggers before
+// git push returns.
+func (s *server) openCICD() error {
+	cfg := s.cfg
 	h, err := githost.New(githost.Config{Dir: filepath.Join(cfg.Home, "git"), Prefix: gitPrefix, Logger: cfg.Logger,
-		OnPush: func(_ context.Context, ev githost.PushEvent) {
+		OnPush: func(ctx context.Context, ev githost.PushEvent) {
 			cfg.Logger.Info("git push", "workspace", ev.Workspace, "repo", ev.Repo, "ref", ev.Ref, "old", ev.Old, "new", ev.New)
+			if s.cicd != nil {
+				s.cicd.OnPush(ctx, ev.Workspace, ev.Repo, ev.Ref, ev.New)
+			}
 		}})
 	if err != nil {
-		cfg.Logger.Warn("git repositories are off", "err", err)
+		cfg.Logger.Warn("git repositories and pipelines are off", "err", err)
 		return nil
 	}
-	return h
+	s.repos = h
+	cs, ok := s.st.(interface{ CICD() *sqlite.CICDStore })
+	if !ok {
+		return nil
+	}
+	st := cs.CICD()
+	if s.cicd, err = cicd.New(cicd.Config{Store: st, Repos: h, Blobs: s.blobs, Dir: filepath.Join(cfg.Home, "cicd"),
+		Logger: cfg.Logger}); err != nil {
+		return err
+	}
+	return nil
 }

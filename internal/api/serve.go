@@ -137,7 +137,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
 	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
-	s.repos = newGitHost(cfg)
+	if err := s.openCICD(); err != nil {
+		ln.Close()
+		return err
+	}
 	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
 		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg)}); err != nil {
 		ln.Close()
@@ -165,6 +168,15 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("stop online endpoints", "err", err)
 		}
 	}()
+	if s.cicd != nil {
+		if err := s.cicd.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		// Runs in progress are canceled and record it before the store
+		// closes (deferred earlier, so it runs later).
+		defer s.cicd.Close()
+	}
 	info := ServerInfo{URL: localURL, PID: os.Getpid()}
 	if err := writeInfo(cfg.Home, info); err != nil {
 		ln.Close()

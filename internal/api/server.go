@@ -14,6 +14,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
@@ -44,6 +45,9 @@ type server struct {
 	serving *serving.Manager
 	// repos hosts git repositories (repos.go; nil when git is missing).
 	repos *githost.Host
+	// cicd runs pipelines from them (pipelines.go; nil without git or a
+	// store that keeps pipelines).
+	cicd *cicd.Service
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -102,6 +106,7 @@ func (s *server) routes() *routeMux {
 	s.modelRoutes(mux, h)
 	s.endpointRoutes(h)
 	s.repoRoutes(mux, h)
+	s.pipelineRoutes(h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

@@ -1,0 +1,317 @@
+package cicd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/cicd/agent"
+	"github.com/ciel-mlops/ciel/internal/cicd/azp"
+	"github.com/ciel-mlops/ciel/internal/cicd/githost"
+)
+
+// Repos is the git host runs read from; githost.Host is one.
+type Repos interface {
+	// Get returns the repository; an error wrapping githost.ErrNotFound
+	// when there is none.
+	Get(ctx context.Context, ws, name string) (githost.Repo, error)
+	// Resolve returns the commit rev (a branch, ref or SHA) names; an
+	// error wrapping githost.ErrNotFound when none.
+	Resolve(ctx context.Context, ws, name, rev string) (string, error)
+	// Checkout writes the commit's files, with a .git, into destDir.
+	Checkout(ctx context.Context, ws, name, rev, destDir string) (string, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store Store
+	Repos Repos
+	// Blobs keeps published artifacts as trees.
+	Blobs blob.Store
+	// Dir holds run logs (Dir/runs/<id>.log) and job folders (Dir/agent).
+	Dir    string
+	Logger *slog.Logger
+	// Agent tunes the job runner (tests shorten its minute); its Dir is
+	// set from Dir.
+	Agent agent.Config
+}
+
+// ErrInvalid is what errors for a request the service refuses match.
+var ErrInvalid = errors.New("invalid")
+
+// Service keeps pipelines and runs them. Its methods may be called
+// concurrently.
+type Service struct {
+	cfg   Config
+	agent *agent.Agent
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	active map[int64]context.CancelFunc
+	wg     sync.WaitGroup
+	ctx    context.Context
+	stop   context.CancelFunc
+}
+
+// New returns a service; Start resumes what an earlier server left.
+func New(cfg Config) (*Service, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{filepath.Join(cfg.Dir, "runs"), filepath.Join(cfg.Dir, "agent")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("cicd: %w", err)
+		}
+	}
+	ac := cfg.Agent
+	ac.Dir, ac.Logger = filepath.Join(cfg.Dir, "agent"), cfg.Logger
+	a, err := agent.New(ac)
+	if err != nil {
+		return nil, fmt.Errorf("cicd: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, agent: a, log: cfg.Logger, active: map[int64]context.CancelFunc{}, ctx: ctx, stop: stop}, nil
+}
+
+// Start settles the runs an earlier server left: one it was running is
+// failed (its processes died with it), one still queued is started.
+func (s *Service) Start(ctx context.Context) error {
+	runs, err := s.cfg.Store.ListUnfinishedRuns(ctx)
+	if err != nil {
+		return fmt.Errorf("resume pipeline runs: %w", err)
+	}
+	for _, r := range runs {
+		if r.Status == StatusNotStarted {
+			s.launch(r)
+			continue
+		}
+		r.Result = ResultFailed
+		if r.Status == StatusCancelling {
+			r.Result = ResultCanceled
+		}
+		r.Status, r.FinishTime = StatusCompleted, time.Now().UTC()
+		r.Error = "the server stopped during the run; run it again with ciel pipelines run"
+		for i := range r.Jobs {
+			if r.Jobs[i].Status != "completed" {
+				r.Jobs[i].Status, r.Jobs[i].Result = "completed", ResultFailed
+			}
+		}
+		if err := s.cfg.Store.UpdateRun(ctx, r); err != nil {
+			return fmt.Errorf("resume pipeline run %d: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// Close cancels the runs in progress and waits for them to record it.
+func (s *Service) Close() {
+	s.stop()
+	s.wg.Wait()
+}
+
+// namePattern is what a pipeline name may be: it names log files and URL
+// segments.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// CreatePipeline checks p (its repository must exist, its YAML path be a
+// plain relative path) and stores it.
+func (s *Service) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error) {
+	if !namePattern.MatchString(p.Name) {
+		return p, fmt.Errorf("%w: pipeline name %q: expected 1-64 letters, digits, '_', '.', '-', starting with a letter or digit", ErrInvalid, p.Name)
+	}
+	if p.YAMLPath == "" {
+		p.YAMLPath = "azure-pipelines.yml"
+	}
+	clean := path.Clean(strings.TrimPrefix(p.YAMLPath, "/"))
+	if !filepath.IsLocal(clean) || strings.ContainsAny(clean, "\\\x00") {
+		return p, fmt.Errorf("%w: yaml path %q: expected a path inside the repository", ErrInvalid, p.YAMLPath)
+	}
+	p.YAMLPath = clean
+	if _, err := s.cfg.Repos.Get(ctx, p.Workspace, p.Repository); err != nil {
+		return p, fmt.Errorf("repository %q: %w", p.Repository, err)
+	}
+	p.CreatedAt = time.Now().UTC()
+	return s.cfg.Store.CreatePipeline(ctx, p)
+}
+
+// Queue starts a run of pipeline ws/name at branch (its commit now) or at
+// commit sha when given; it returns once the run is durable.
+func (s *Service) Queue(ctx context.Context, ws, name, branch, sha, reason string, params map[string]string) (Run, error) {
+	p, err := s.cfg.Store.GetPipeline(ctx, ws, name)
+	if err != nil {
+		return Run{}, err
+	}
+	if branch == "" {
+		branch = "main"
+	}
+	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
+	if sha == "" {
+		if sha, err = s.cfg.Repos.Resolve(ctx, ws, p.Repository, ref); err != nil {
+			return Run{}, fmt.Errorf("%w: branch %q of repository %q: %v", ErrInvalid, branch, p.Repository, err)
+		}
+	}
+	r, err := s.cfg.Store.CreateRun(ctx, Run{Workspace: ws, Pipeline: name, Status: StatusNotStarted, Reason: reason,
+		SourceBranch: ref, SourceVersion: sha, Parameters: params, QueueTime: time.Now().UTC()})
+	if err != nil {
+		return r, fmt.Errorf("queue run of %s: %w", name, err)
+	}
+	s.launch(r)
+	return r, nil
+}
+
+// launch runs r in the background.
+func (s *Service) launch(r Run) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	s.active[r.ID] = cancel
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.active, r.ID)
+			s.mu.Unlock()
+			cancel()
+		}()
+		s.execute(ctx, r)
+	}()
+}
+
+// Cancel asks run id of ws to stop; a finished run is returned as it is.
+func (s *Service) Cancel(ctx context.Context, ws string, id int64) (Run, error) {
+	r, err := s.cfg.Store.GetRun(ctx, ws, id)
+	if err != nil || r.Status == StatusCompleted {
+		return r, err
+	}
+	s.mu.Lock()
+	cancel := s.active[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	r.Status = StatusCancelling
+	return r, nil
+}
+
+// OnPush starts the runs a push calls for: every pipeline of the
+// repository whose trigger, read from the YAML at the pushed commit,
+// matches the branch. It runs inside the push request, so the runs are
+// durable before git push returns.
+func (s *Service) OnPush(ctx context.Context, ws, repo, ref, newSHA string) {
+	if !strings.HasPrefix(ref, "refs/heads/") || strings.Trim(newSHA, "0") == "" {
+		return // tags and deleted branches start nothing
+	}
+	pipelines, err := s.cfg.Store.ListPipelines(ctx, ws)
+	if err != nil {
+		s.log.Error("push: list pipelines", "workspace", ws, "err", err)
+		return
+	}
+	for _, p := range pipelines {
+		if p.Repository != repo {
+			continue
+		}
+		ok, err := s.triggered(ctx, p, ref, newSHA)
+		if err != nil {
+			s.log.Warn("push: read trigger", "pipeline", p.Name, "ref", ref, "err", err)
+		}
+		if !ok {
+			continue
+		}
+		if r, err := s.Queue(ctx, ws, p.Name, ref, newSHA, ReasonCI, nil); err != nil {
+			s.log.Error("push: queue run", "pipeline", p.Name, "err", err)
+		} else {
+			s.log.Info("push started a run", "pipeline", p.Name, "run", r.ID, "ref", ref, "commit", newSHA)
+		}
+	}
+}
+
+// triggered reads p's trigger at commit sha and reports whether a push to
+// ref starts it. A commit without the YAML starts nothing; a YAML that does
+// not parse starts a run, which fails saying why (as Azure does).
+func (s *Service) triggered(ctx context.Context, p Pipeline, ref, sha string) (bool, error) {
+	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Dir, "agent"), "trigger-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := s.cfg.Repos.Checkout(ctx, p.Workspace, p.Repository, sha, filepath.Join(dir, "s")); err != nil {
+		return false, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "s", filepath.FromSlash(p.YAMLPath))); err != nil {
+		return false, nil
+	}
+	pl, err := azp.Config{Variables: map[string]string{"Build.SourceBranch": ref,
+		"Build.SourceBranchName": path.Base(ref), "Build.Reason": ReasonCI}}.Expand(os.DirFS(filepath.Join(dir, "s")), p.YAMLPath, nil)
+	if err != nil {
+		return true, err
+	}
+	return TriggerMatches(pl.Trigger, ref), nil
+}
+
+// TriggerMatches reports whether a CI trigger starts a run for a push to
+// ref: no trigger key means every branch, trigger: none none; otherwise the
+// branch must match an include (none given: all) and no exclude, with '*'
+// matching any run of characters, as in Azure.
+func TriggerMatches(t *azp.Trigger, ref string) bool {
+	if t == nil {
+		return true
+	}
+	if t.None {
+		return false
+	}
+	branch := strings.TrimPrefix(ref, "refs/heads/")
+	match := func(pats []string) bool {
+		for _, p := range pats {
+			if globMatch(strings.TrimPrefix(p, "refs/heads/"), branch) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(t.Branches.Include) > 0 && !match(t.Branches.Include) {
+		return false
+	}
+	return !match(t.Branches.Exclude)
+}
+
+// globMatch matches s against pattern, '*' standing for any characters.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return strings.EqualFold(pattern, s)
+	}
+	ls, lp := strings.ToLower(s), make([]string, len(parts))
+	for i, p := range parts {
+		lp[i] = strings.ToLower(p)
+	}
+	if !strings.HasPrefix(ls, lp[0]) {
+		return false
+	}
+	ls = ls[len(lp[0]):]
+	for _, p := range lp[1 : len(lp)-1] {
+		i := strings.Index(ls, p)
+		if i < 0 {
+			return false
+		}
+		ls = ls[i+len(p):]
+	}
+	return strings.HasSuffix(ls, lp[len(lp)-1])
+}
+
+// LogPath is where run id's log is kept.
+func (s *Service) LogPath(id int64) string {
+	return filepath.Join(s.cfg.Dir, "runs", fmt.Sprintf("%d.log", id))
+}
+
+// Store returns the service's store, for reads.
+func (s *Service) Store() Store { return s.cfg.Store }
