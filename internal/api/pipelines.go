@@ -105,8 +105,12 @@ func (s *server) createPipeline(_ http.ResponseWriter, r *http.Request) (any, er
 	if in.Repository == "" {
 		return nil, badRequest("repository", "repository is required (ciel repos create --name <name> makes one)")
 	}
-	p, err := svc.CreatePipeline(r.Context(), cicd.Pipeline{Workspace: r.PathValue("ws"), Name: in.Name,
+	ws := r.PathValue("ws")
+	p, err := svc.CreatePipeline(r.Context(), cicd.Pipeline{Workspace: ws, Name: in.Name,
 		Repository: in.Repository, YAMLPath: in.YAMLPath})
+	if errors.Is(err, githost.ErrNotFound) || errors.Is(err, githost.ErrBadName) {
+		return nil, repoError(err, ws, in.Repository)
+	}
 	if err != nil {
 		return nil, cicdError(err, fmt.Sprintf("pipeline %q", in.Name))
 	}
