@@ -110,6 +110,9 @@ type base struct {
 	url, token  string // CIEL_URL, CIEL_TOKEN
 	executable  string
 	serve       func(ctx context.Context, cfg api.Config) error
+	// ci holds the lineage tags of a command run inside a pipeline job
+	// (lineage.go).
+	ci map[string]string
 }
 
 func newBase(cfg Config) *base {
@@ -132,6 +135,7 @@ func newBase(cfg Config) *base {
 	}
 	b.url, b.token = strings.TrimSpace(getenv("CIEL_URL")), getenv("CIEL_TOKEN")
 	b.home = getenv("CIEL_HOME")
+	b.ci = ciTags(getenv)
 	if b.home == "" {
 		dir, err := os.UserHomeDir()
 		if err != nil {

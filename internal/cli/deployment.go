@@ -120,6 +120,7 @@ func (c *deploymentCreateCmd) Run(ctx context.Context, o *deploymentFileOpts) er
 	if err := upload(ctx, uploader(cl, o.Workspace), d); err != nil {
 		return err
 	}
+	d.Tags = c.withLineage(d.Tags)
 	verb := "create"
 	var got client.OnlineDeployment
 	if c.update {

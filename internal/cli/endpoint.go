@@ -117,6 +117,7 @@ func (c *endpointCreateCmd) Run(ctx context.Context, o *endpointCreateOpts) erro
 	if o.AuthMode != "" {
 		e.AuthMode = o.AuthMode
 	}
+	e.Tags = c.withLineage(e.Tags)
 	cl, err := c.client(ctx)
 	if err != nil {
 		return err

@@ -97,6 +97,7 @@ func (c *jobCreateCmd) Run(ctx context.Context, o *jobCreateOpts) error {
 	if err := newPathRewriter(uploader(cl, o.Workspace)).job(ctx, j); err != nil {
 		return err
 	}
+	j.Tags = c.withLineage(j.Tags)
 	created, err := cl.CreateJob(ctx, o.Workspace, j)
 	if err != nil {
 		return fmt.Errorf("create job from %s: %w", o.File, err)

@@ -120,6 +120,9 @@ type modelCreateCmd struct{ *base }
 // server tells an MLflow model (an MLmodel file at the root) from others.
 func (c *modelCreateCmd) Run(ctx context.Context, o *modelCreateOpts) error {
 	tags, _ := parseKeyValues("--tags", o.Tags)
+	if tags = c.withLineage(tags); len(tags) == 0 {
+		tags = nil
+	}
 	req := client.ModelCreate{Name: o.Name, Version: o.Version, Path: o.Path, Type: o.Type, Description: o.Description, Tags: tags}
 	local := !isModelURI(o.Path)
 	if local {
