@@ -193,6 +193,7 @@ Environment:
 		newDeploymentCommand(b),
 		newReposCommand(b),
 		newPipelinesCommand(b),
+		newAzCommand(b, cfg),
 		newServerCommand(b),
 	)
 	args := cfg.Args
