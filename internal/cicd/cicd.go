@@ -124,4 +124,25 @@ type Store interface {
 	// ListUnfinishedRuns returns the runs of every workspace whose status
 	// is not completed, oldest first.
 	ListUnfinishedRuns(ctx context.Context) ([]Run, error)
+
+	// CreateVariableGroup stores g and returns it with its ID;
+	// ErrConflict when ws already has a group of that name.
+	CreateVariableGroup(ctx context.Context, g VariableGroup) (VariableGroup, error)
+	// GetVariableGroup returns the group ws/name.
+	GetVariableGroup(ctx context.Context, ws, name string) (VariableGroup, error)
+	// ListVariableGroups returns ws's groups by name.
+	ListVariableGroups(ctx context.Context, ws string) ([]VariableGroup, error)
+	// DeleteVariableGroup deletes the group ws/name.
+	DeleteVariableGroup(ctx context.Context, ws, name string) error
+}
+
+// VariableGroup is a named set of variables a pipeline's variables: list
+// pulls in with "- group: <name>" (az pipelines variable-group).
+type VariableGroup struct {
+	Workspace   string            `json:"workspace"`
+	Name        string            `json:"name"`
+	ID          int64             `json:"id"`
+	Description string            `json:"description,omitempty"`
+	Variables   map[string]string `json:"variables"`
+	CreatedAt   time.Time         `json:"created_at"`
 }

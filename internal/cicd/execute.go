@@ -16,15 +16,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/cicd/azp"
 )
 
-// plannedJob is one job of a run in the order it runs: jobs of a stage
-// after the stages before it, matrix legs as jobs of their own.
-type plannedJob struct {
-	stage string
-	name  string
-	spec  *azp.Job
-	vars  map[string]string
-}
-
 // recorder keeps the run's record in the store as it changes.
 type recorder struct {
 	s   *Service
@@ -54,9 +45,9 @@ func (s *Service) execute(ctx context.Context, r Run) {
 	defer logf.Close()
 	rc.save(func(r *Run) { r.Status, r.StartTime = StatusInProgress, time.Now().UTC() })
 	p, err := s.cfg.Store.GetPipeline(ctx, r.Workspace, r.Pipeline)
-	var jobs []plannedJob
+	var plan *runPlan
 	if err == nil {
-		jobs, err = s.plan(ctx, p, r)
+		plan, err = s.plan(ctx, p, r)
 	}
 	if err != nil {
 		fmt.Fprintf(logf, "##[error]%v\n", err)
@@ -64,14 +55,11 @@ func (s *Service) execute(ctx context.Context, r Run) {
 		return
 	}
 	rc.save(func(r *Run) {
-		for _, j := range jobs {
+		for _, j := range plan.jobs() {
 			r.Jobs = append(r.Jobs, RunJob{Stage: j.stage, Name: j.name, DisplayName: j.spec.DisplayName, Status: "pending"})
 		}
 	})
-	results := make([]string, len(jobs))
-	for i, j := range jobs {
-		results[i] = s.runJob(ctx, rc, i, j, p, results[:i], logf)
-	}
+	results := s.runGraph(ctx, rc, p, plan, logf)
 	rc.save(func(r *Run) {
 		finish(r, overall(results, ctx.Err() != nil), "")
 	})
@@ -106,56 +94,6 @@ func overall(results []string, canceled bool) string {
 	return out
 }
 
-// plan checks out the run's commit, expands the pipeline's YAML there and
-// lists its jobs in order.
-func (s *Service) plan(ctx context.Context, p Pipeline, r Run) ([]plannedJob, error) {
-	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Dir, "agent"), "expand-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := s.cfg.Repos.Checkout(ctx, r.Workspace, p.Repository, r.SourceVersion, dir+"/s"); err != nil {
-		return nil, fmt.Errorf("check out %s at %s: %w", p.Repository, r.SourceVersion, err)
-	}
-	params := map[string]any{}
-	for k, v := range r.Parameters {
-		params[k] = v
-	}
-	pl, err := azp.Config{Variables: predefined(p, r)}.Expand(os.DirFS(dir+"/s"), p.YAMLPath, params)
-	if err != nil {
-		return nil, err
-	}
-	base := predefined(p, r)
-	for _, v := range pl.Variables {
-		if v.Group == "" {
-			base[v.Name] = v.Value
-		}
-	}
-	var jobs []plannedJob
-	for _, st := range pl.Stages {
-		vars := clone(base)
-		for _, v := range st.Variables {
-			if v.Group == "" {
-				vars[v.Name] = v.Value
-			}
-		}
-		for _, j := range st.Jobs {
-			if j.Strategy == nil || len(j.Strategy.Matrix) == 0 {
-				jobs = append(jobs, plannedJob{stage: st.Name, name: j.Name, spec: j, vars: vars})
-				continue
-			}
-			for _, leg := range j.Strategy.Matrix {
-				lv := clone(vars)
-				for _, v := range leg.Variables {
-					lv[v.Name] = v.Value
-				}
-				jobs = append(jobs, plannedJob{stage: st.Name, name: j.Name + "." + leg.Name, spec: j, vars: lv})
-			}
-		}
-	}
-	return jobs, nil
-}
-
 func clone(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
@@ -177,29 +115,26 @@ func predefined(p Pipeline, r Run) map[string]string {
 	}
 }
 
-// runJob runs job i unless its condition says not to, and returns its
-// result (an agent status).
-func (s *Service) runJob(ctx context.Context, rc *recorder, i int, j plannedJob, p Pipeline, before []string, log io.Writer) string {
-	run, err := s.jobCondition(ctx, j, before)
-	if err != nil {
-		fmt.Fprintf(log, "##[error]job %s: condition: %v\n", j.name, err)
-	}
-	if !run {
-		status := agent.StatusSkipped
-		if err != nil {
-			status = agent.StatusFailed
-		}
-		rc.save(func(r *Run) { r.Jobs[i].Status, r.Jobs[i].Result = "completed", status })
-		return status
-	}
-	start, sha := time.Now().UTC(), rc.run.SourceVersion
+// runJob runs job j with the agent and returns its result (an agent
+// status) and its output variables ("step.var").
+func (s *Service) runJob(ctx context.Context, rc *recorder, j *plannedJob, vars map[string]string, p Pipeline,
+	repos map[string]azp.Repository, log io.Writer) (string, map[string]string) {
+	i := j.index
+	start, sha, ws := time.Now().UTC(), rc.run.SourceVersion, rc.run.Workspace
 	rc.save(func(r *Run) { r.Jobs[i].Status, r.Jobs[i].StartTime = "inProgress", start })
 	fmt.Fprintf(log, "##[section]Job %s (stage %s)\n", j.name, j.stage)
 	res, err := s.agent.Run(ctx, agent.Job{
-		Name: j.name, Spec: j.spec, Variables: j.vars,
+		Name: j.name, Spec: j.spec, Variables: vars,
 		Checkout: func(ctx context.Context, dir string) error {
 			_, err := s.cfg.Repos.Checkout(ctx, p.Workspace, p.Repository, sha, dir)
 			return err
+		},
+		CheckoutRepository: func(ctx context.Context, alias, dir string) error {
+			repo, ok := repos[alias]
+			if !ok {
+				return fmt.Errorf("repository %q is not declared in resources.repositories", alias)
+			}
+			return s.checkoutResource(ctx, ws, repo, dir)
 		},
 		Publish:  func(ctx context.Context, name, dir string) error { return s.publish(ctx, rc, name, dir) },
 		Download: func(ctx context.Context, name, dir string) error { return s.download(ctx, rc, name, dir) },
@@ -217,7 +152,7 @@ func (s *Service) runJob(ctx context.Context, rc *recorder, i int, j plannedJob,
 	rc.save(func(r *Run) {
 		r.Jobs[i].Status, r.Jobs[i].Result, r.Jobs[i].FinishTime = "completed", res.Status, time.Now().UTC()
 	})
-	return res.Status
+	return res.Status, res.Outputs
 }
 
 // setStep records a step's state in its job's timeline.
@@ -227,46 +162,6 @@ func setStep(j *RunJob, st agent.StepResult) {
 	}
 	j.Steps[st.Index] = RunStep{Name: st.Name, DisplayName: st.DisplayName, Status: st.Status,
 		StartTime: st.Start, FinishTime: st.End, ExitCode: st.ExitCode, Error: st.Error}
-}
-
-// jobStatus answers succeeded() and the rest for a job's condition from
-// the jobs before it (Azure's default dependency: the previous job in a
-// stage run in order).
-type jobStatus struct {
-	before   []string
-	canceled bool
-}
-
-func (js jobStatus) Succeeded(...string) (bool, error) {
-	for _, r := range js.before {
-		if r == agent.StatusFailed || r == agent.StatusCanceled {
-			return false, nil
-		}
-	}
-	return !js.canceled, nil
-}
-
-func (js jobStatus) Failed(...string) (bool, error) {
-	for _, r := range js.before {
-		if r == agent.StatusFailed {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func (js jobStatus) SucceededOrFailed(...string) (bool, error) { return !js.canceled, nil }
-func (js jobStatus) Canceled() (bool, error)                   { return js.canceled, nil }
-
-// jobCondition evaluates a job's condition (succeeded() when none).
-func (s *Service) jobCondition(ctx context.Context, j plannedJob, before []string) (bool, error) {
-	env := &azp.Env{Named: azp.NewMap(), Status: jobStatus{before: before, canceled: ctx.Err() != nil}}
-	vars := azp.NewMap()
-	for k, v := range j.vars {
-		vars.Set(k, v)
-	}
-	env.Named.Set("variables", vars)
-	return azp.EvalCondition(j.spec.Condition, env)
 }
 
 // publish stores dir (a folder or one file) as the run's artifact name.

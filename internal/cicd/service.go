@@ -37,7 +37,8 @@ type Config struct {
 	Repos Repos
 	// Blobs keeps published artifacts as trees.
 	Blobs blob.Store
-	// Dir holds run logs (Dir/runs/<id>.log) and job folders (Dir/agent).
+	// Dir holds run logs (Dir/runs/<id>.log), job folders (Dir/agent) and
+	// the agent pool's settings (Dir/pool.json).
 	Dir    string
 	Logger *slog.Logger
 	// Agent tunes the job runner (tests shorten its minute); its Dir is
@@ -54,6 +55,7 @@ type Service struct {
 	cfg   Config
 	agent *agent.Agent
 	log   *slog.Logger
+	pool  *agentPool
 
 	mu     sync.Mutex
 	active map[int64]context.CancelFunc
@@ -78,8 +80,13 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cicd: %w", err)
 	}
+	pool, err := loadPool(filepath.Join(cfg.Dir, "pool.json"))
+	if err != nil {
+		return nil, fmt.Errorf("cicd: %w", err)
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, agent: a, log: cfg.Logger, active: map[int64]context.CancelFunc{}, ctx: ctx, stop: stop}, nil
+	return &Service{cfg: cfg, agent: a, log: cfg.Logger, pool: newAgentPool(pool.Parallel),
+		active: map[int64]context.CancelFunc{}, ctx: ctx, stop: stop}, nil
 }
 
 // Start settles the runs an earlier server left: one it was running is
