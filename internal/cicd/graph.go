@@ -17,8 +17,8 @@ import (
 // lock.
 type outcome struct {
 	done    chan struct{}
-	result  string    // an agent status
-	outputs *azp.Map  // "step.var" (a job), "leg.step.var" (a matrix), "job.step.var" (a stage)
+	result  string   // an agent status
+	outputs *azp.Map // "step.var" (a job), "leg.step.var" (a matrix), "job.step.var" (a stage)
 	jobs    *azp.Map // a stage's: job name -> {result, outputs}, for stageDependencies
 }
 
@@ -35,8 +35,8 @@ type graphRun struct {
 	plan *runPlan
 	log  io.Writer
 
-	stages map[string]*outcome             // lower-case stage name
-	jobs   map[string]map[string]*outcome  // lower-case stage, job
+	stages map[string]*outcome            // lower-case stage name
+	jobs   map[string]map[string]*outcome // lower-case stage, job
 	mu     sync.Mutex
 	result []string // per plannedJob.index
 }
