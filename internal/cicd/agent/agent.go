@@ -56,6 +56,12 @@ type Config struct {
 	// NoUV disables uv: virtualenvs are then always made with
 	// "<python> -m venv". Zero value: use uv when it is on PATH.
 	NoUV bool
+	// ToolsDir, when set, is put first on every step's PATH, before the
+	// job's virtualenv and ##vso[task.prependpath] entries, so the tools in
+	// it win over any a step installs: the server puts ciel's `az` shim
+	// there (see WriteAzShim) so that `az ml ...` in a step, and in an
+	// AzureCLI@2 task, is carried out by ciel against the same workspace.
+	ToolsDir string
 }
 
 // Agent runs jobs. It is safe for concurrent use: each Run works in its own

@@ -105,8 +105,8 @@ func (r *jobRun) cleanupProcesses() {
 	r.pgids = nil
 }
 
-// stepEnv is the environment of a step's process: the host's, the job's
-// virtualenv and prepended paths first on PATH, the variables named by
+// stepEnv is the environment of a step's process: the host's, the agent's
+// ToolsDir, then the prepended paths and the job's virtualenv first on PATH, the variables named by
 // azp.EnvName, then the step's env: (macro-expanded).
 func (r *jobRun) stepEnv(stepEnv map[string]string) []string {
 	m := map[string]string{}
@@ -133,7 +133,11 @@ func (r *jobRun) stepEnv(stepEnv map[string]string) []string {
 		put(k, v)
 	}
 	r.mu.Lock()
-	path := append(append([]string(nil), r.pathPre...), filepath.Join(r.venv, "bin"))
+	var path []string
+	if r.a.cfg.ToolsDir != "" {
+		path = append(path, r.a.cfg.ToolsDir)
+	}
+	path = append(append(path, r.pathPre...), filepath.Join(r.venv, "bin"))
 	r.mu.Unlock()
 	if host := m["PATH"]; host != "" {
 		path = append(path, host)
