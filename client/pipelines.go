@@ -201,3 +201,76 @@ func (c *Client) DownloadRunArtifact(ctx context.Context, ws string, id int64, n
 	}
 	return resp.Body, nil
 }
+
+// AgentPool is the pool of agents that runs pipeline jobs: at most
+// Parallel jobs, of all runs together, at once. There is one per server.
+type AgentPool struct {
+	Name     string `json:"name"` // "Default"
+	Parallel int    `json:"parallel"`
+}
+
+// GetAgentPool returns the agent pool's settings.
+func (c *Client) GetAgentPool(ctx context.Context, ws string) (AgentPool, error) {
+	var out AgentPool
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "pipeline-pool"), nil, &out)
+	return out, err
+}
+
+// UpdateAgentPool changes the agent pool's settings; jobs already waiting
+// for a slot see the new size.
+func (c *Client) UpdateAgentPool(ctx context.Context, ws string, in AgentPool) (AgentPool, error) {
+	var out AgentPool
+	err := c.doJSON(ctx, http.MethodPut, wsPath(ws, "pipeline-pool"), in, &out)
+	return out, err
+}
+
+// VariableGroup is a named set of pipeline variables, with the field names
+// of Azure DevOps' variable groups (what `az pipelines variable-group show`
+// prints).
+type VariableGroup struct {
+	ID          int64                    `json:"id"`
+	Name        string                   `json:"name"`
+	Description string                   `json:"description,omitempty"`
+	Type        string                   `json:"type"` // "Vsts"
+	Variables   map[string]VariableValue `json:"variables"`
+	CreatedOn   time.Time                `json:"createdOn"`
+}
+
+// VariableValue is one variable of a group.
+type VariableValue struct {
+	Value    string `json:"value"`
+	IsSecret bool   `json:"isSecret"`
+}
+
+// VariableGroupCreate is the body of a variable group creation.
+type VariableGroupCreate struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Variables   map[string]string `json:"variables"`
+}
+
+// CreateVariableGroup creates a variable group in the workspace.
+func (c *Client) CreateVariableGroup(ctx context.Context, ws string, in VariableGroupCreate) (VariableGroup, error) {
+	var out VariableGroup
+	err := c.doJSON(ctx, http.MethodPost, wsPath(ws, "variable-groups"), in, &out)
+	return out, err
+}
+
+// GetVariableGroup returns a variable group.
+func (c *Client) GetVariableGroup(ctx context.Context, ws, name string) (VariableGroup, error) {
+	var out VariableGroup
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "variable-groups", name), nil, &out)
+	return out, err
+}
+
+// ListVariableGroups lists the workspace's variable groups by name.
+func (c *Client) ListVariableGroups(ctx context.Context, ws string) ([]VariableGroup, error) {
+	var out []VariableGroup
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "variable-groups"), nil, &out)
+	return out, err
+}
+
+// DeleteVariableGroup deletes a variable group.
+func (c *Client) DeleteVariableGroup(ctx context.Context, ws, name string) error {
+	return c.doJSON(ctx, http.MethodDelete, wsPath(ws, "variable-groups", name), nil, nil)
+}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd"
+	"github.com/ciel-mlops/ciel/internal/cicd/agent"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -31,6 +33,24 @@ func (s *server) pipelineRoutes(h func(string, handlerFunc)) {
 	h("GET "+runs+"/{id}/logs", s.pipelineRunLog)
 	h("GET "+runs+"/{id}/artifacts", s.listRunArtifacts)
 	h("GET "+runs+"/{id}/artifacts/{artifact}", s.downloadRunArtifact)
+	h("GET /api/v1/workspaces/{ws}/pipeline-pool", s.getAgentPool)
+	h("PUT /api/v1/workspaces/{ws}/pipeline-pool", s.updateAgentPool)
+	const groups = "/api/v1/workspaces/{ws}/variable-groups"
+	h("POST "+groups, s.createVariableGroup)
+	h("GET "+groups, s.listVariableGroups)
+	h("GET "+groups+"/{name}", s.getVariableGroup)
+	h("DELETE "+groups+"/{name}", s.deleteVariableGroup)
+}
+
+// cicdAgentConfig is the job runner's configuration. CIEL_CICD_MINUTE (a Go
+// duration) shortens timeoutInMinutes' minute so tests can reach a job
+// timeout; it is not a user setting.
+func cicdAgentConfig() agent.Config {
+	var cfg agent.Config
+	if d, err := time.ParseDuration(os.Getenv("CIEL_CICD_MINUTE")); err == nil && d > 0 {
+		cfg.Minute = d
+	}
+	return cfg
 }
 
 var errNoCICD = &httpError{status: http.StatusNotImplemented, code: "NotImplemented",
@@ -294,4 +314,93 @@ func (s *server) downloadRunArtifact(w http.ResponseWriter, r *http.Request) (an
 	}
 	return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "artifact",
 		msg: fmt.Sprintf("run %d published no artifact %q", run.ID, name)}
+}
+
+func (s *server) getAgentPool(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	return client.AgentPool{Name: "Default", Parallel: svc.Pool().Parallel}, nil
+}
+
+func (s *server) updateAgentPool(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	var in client.AgentPool
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	p, err := svc.SetPool(cicd.Pool{Parallel: in.Parallel})
+	if err != nil {
+		return nil, cicdError(err, "agent pool")
+	}
+	return client.AgentPool{Name: "Default", Parallel: p.Parallel}, nil
+}
+
+func variableGroupView(g cicd.VariableGroup) client.VariableGroup {
+	v := client.VariableGroup{ID: g.ID, Name: g.Name, Description: g.Description, Type: "Vsts",
+		Variables: map[string]client.VariableValue{}, CreatedOn: g.CreatedAt}
+	for k, val := range g.Variables {
+		v.Variables[k] = client.VariableValue{Value: val}
+	}
+	return v
+}
+
+func (s *server) createVariableGroup(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	var in client.VariableGroupCreate
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	g, err := svc.CreateVariableGroup(r.Context(), cicd.VariableGroup{Workspace: r.PathValue("ws"), Name: in.Name,
+		Description: in.Description, Variables: in.Variables})
+	if err != nil {
+		return nil, cicdError(err, fmt.Sprintf("variable group %q", in.Name))
+	}
+	return created{variableGroupView(g)}, nil
+}
+
+func (s *server) listVariableGroups(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	list, err := svc.Store().ListVariableGroups(r.Context(), r.PathValue("ws"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.VariableGroup, 0, len(list))
+	for _, g := range list {
+		out = append(out, variableGroupView(g))
+	}
+	return out, nil
+}
+
+func (s *server) getVariableGroup(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	g, err := svc.Store().GetVariableGroup(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	if err != nil {
+		return nil, cicdError(err, fmt.Sprintf("variable group %q", r.PathValue("name")))
+	}
+	return variableGroupView(g), nil
+}
+
+func (s *server) deleteVariableGroup(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Store().DeleteVariableGroup(r.Context(), r.PathValue("ws"), r.PathValue("name")); err != nil {
+		return nil, cicdError(err, fmt.Sprintf("variable group %q", r.PathValue("name")))
+	}
+	return map[string]string{"status": "deleted"}, nil
 }

@@ -167,7 +167,7 @@ func (s *server) openCICD() error {
 	}
 	st := cs.CICD()
 	if s.cicd, err = cicd.New(cicd.Config{Store: st, Repos: h, Blobs: s.blobs, Dir: filepath.Join(cfg.Home, "cicd"),
-		Logger: cfg.Logger}); err != nil {
+		Logger: cfg.Logger, Agent: cicdAgentConfig()}); err != nil {
 		return err
 	}
 	return nil

@@ -322,3 +322,20 @@ func (s *Service) LogPath(id int64) string {
 
 // Store returns the service's store, for reads.
 func (s *Service) Store() Store { return s.cfg.Store }
+
+// variableNamePattern is what a variable group's variable may be named.
+var variableNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+
+// CreateVariableGroup checks g's name and variables and stores it.
+func (s *Service) CreateVariableGroup(ctx context.Context, g VariableGroup) (VariableGroup, error) {
+	if !namePattern.MatchString(g.Name) {
+		return g, fmt.Errorf("%w: variable group name %q: expected 1-64 letters, digits, '_', '.', '-', starting with a letter or digit", ErrInvalid, g.Name)
+	}
+	for k := range g.Variables {
+		if !variableNamePattern.MatchString(k) {
+			return g, fmt.Errorf("%w: variable name %q: expected letters, digits, '_', '.', '-'", ErrInvalid, k)
+		}
+	}
+	g.CreatedAt = time.Now().UTC()
+	return s.cfg.Store.CreateVariableGroup(ctx, g)
+}

@@ -263,7 +263,7 @@ func runE[O validator](b *base, r runner[O], opts O) func(*cobra.Command, []stri
 // values like az's nargs flags: `--set a=1 b=2` is `--set a=1 --set b=2`.
 func isMultiValueFlag(name string) bool {
 	switch name {
-	case "--set", "--tags", "--defaults", "--traffic", "--mirror-traffic", "--parameters":
+	case "--set", "--tags", "--defaults", "--traffic", "--mirror-traffic", "--parameters", "--variables":
 		return true
 	}
 	return false

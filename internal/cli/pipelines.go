@@ -25,6 +25,9 @@ func newPipelinesCommand(b *base) *cobra.Command {
 		newPipelineDeleteCommand(b),
 		newPipelineRunCommand(b),
 		newPipelineRunsCommand(b),
+		newPipelineExpandCommand(b),
+		newPipelinePoolCommand(b),
+		newVariableGroupCommand(b),
 	)
 }
 
