@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -271,4 +272,70 @@ func TestKeyOrder(t *testing.T) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
 	}
+}
+
+func TestParseAzLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		words   string
+		rest    string
+		globals azGlobals
+		wantErr bool
+	}{
+		{"flags anywhere", []string{"-g", "rg", "ml", "job", "show", "-n", "x", "--query=status", "-otsv", "--debug"},
+			"ml job show", "-n x", azGlobals{Query: "status", Output: "tsv", Group: "rg"}, false},
+		{"long forms", []string{"ml", "job", "list", "--output", "table", "--workspace-name", "ws", "--subscription", "s", "--only-show-errors"},
+			"ml job list", "", azGlobals{Output: "table", Workspace: "ws", Subscription: "s"}, false},
+		{"double dash ends it", []string{"ml", "job", "create", "--", "-o", "x"}, "ml job create", "-- -o x", azGlobals{}, false},
+		{"other flags kept in order", []string{"ml", "job", "create", "-f", "a.yml", "--set", "a=1", "--stream"},
+			"ml job create", "-f a.yml --set a=1 --stream", azGlobals{}, false},
+		{"missing value", []string{"version", "--query"}, "", "", azGlobals{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := parseAzLine(tt.args)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got := strings.Join(o.Words, " "); got != tt.words {
+				t.Errorf("words %q, want %q", got, tt.words)
+			}
+			if got := strings.Join(o.Rest, " "); got != tt.rest {
+				t.Errorf("rest %q, want %q", got, tt.rest)
+			}
+			if o.azGlobals != tt.globals {
+				t.Errorf("globals %+v, want %+v", o.azGlobals, tt.globals)
+			}
+		})
+	}
+}
+
+// FuzzParseAzLine checks the global-flag parser never panics and keeps
+// every word that is not a global flag, in order.
+func FuzzParseAzLine(f *testing.F) {
+	f.Add("ml job show -n x --query status -o tsv")
+	f.Add("-otsv --query=[].name ml job list -- -g")
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		o, err := parseAzLine(args)
+		if err != nil {
+			return
+		}
+		got := append(slices.Clone(o.Words), o.Rest...)
+		i := 0
+		for _, a := range args {
+			if i < len(got) && got[i] == a {
+				i++
+			}
+		}
+		if i != len(got) {
+			t.Fatalf("%q: kept %q, not a subsequence of the input", args, got)
+		}
+	})
 }
