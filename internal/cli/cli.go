@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,9 @@ type base struct {
 	// ci holds the lineage tags of a command run inside a pipeline job
 	// (lineage.go).
 	ci map[string]string
+	// envDefaults are defaults set in the environment, as az reads them
+	// (AZURE_DEFAULTS_WORKSPACE, ...); they win over the config file's.
+	envDefaults defaultValues
 }
 
 func newBase(cfg Config) *base {
@@ -136,6 +140,7 @@ func newBase(cfg Config) *base {
 	b.url, b.token = strings.TrimSpace(getenv("CIEL_URL")), getenv("CIEL_TOKEN")
 	b.home = getenv("CIEL_HOME")
 	b.ci = ciTags(getenv)
+	b.envDefaults = envDefaults(getenv)
 	if b.home == "" {
 		dir, err := os.UserHomeDir()
 		if err != nil {
@@ -250,6 +255,7 @@ func runE[O validator](b *base, r runner[O], opts O) func(*cobra.Command, []stri
 			if err != nil {
 				return err
 			}
+			maps.Copy(d, b.envDefaults)
 			dt.applyDefaults(d)
 		}
 		if err := opts.Validate(); err != nil {

@@ -35,6 +35,20 @@ func (b *base) configPath() (string, error) {
 	return filepath.Join(home, "config.json"), nil
 }
 
+// envDefaults returns the defaults the environment sets, under az's names
+// for them (az maps config key defaults.workspace to
+// AZURE_DEFAULTS_WORKSPACE); a pipeline job gets its workspace this way.
+func envDefaults(getenv func(string) string) defaultValues {
+	d := defaultValues{}
+	for key, env := range map[string]string{"workspace": "AZURE_DEFAULTS_WORKSPACE", "group": "AZURE_DEFAULTS_GROUP",
+		"location": "AZURE_DEFAULTS_LOCATION"} {
+		if v := strings.TrimSpace(getenv(env)); v != "" {
+			d[key] = v
+		}
+	}
+	return d
+}
+
 // loadDefaults reads the configured defaults; a missing file means none.
 func (b *base) loadDefaults() (defaultValues, error) {
 	path, err := b.configPath()

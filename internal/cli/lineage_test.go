@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -48,3 +49,23 @@ func TestJobCreateInAPipelineRecordsLineage(t *testing.T) {
 		t.Errorf("posted tags %v lack the pipeline run's lineage", posted.Tags)
 	}
 }
+
+// TestDefaultsFromTheEnvironment: AZURE_DEFAULTS_WORKSPACE (how az reads
+// defaults.workspace from the environment, and how a pipeline job gets its
+// workspace) wins over the config file.
+func TestDefaultsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	tb, f := setupServer(t)
+	f.setJob(studioJob("Completed"), "")
+	if r := tb.run(t, "", "configure", "--defaults", "workspace=fromfile"); r.code != 0 {
+		t.Fatalf("configure: %v %s", r.err, r.stderr)
+	}
+	tb.env["AZURE_DEFAULTS_WORKSPACE"] = "ml"
+	if r := tb.run(t, "", "job", "create", "--file", "testdata/pipeline/pipeline.yml"); r.code != 0 {
+		t.Fatalf("job create: code %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	if _, ok := f.posted["/api/v1/workspaces/ml/jobs"]; !ok {
+		t.Errorf("the job went elsewhere than AZURE_DEFAULTS_WORKSPACE's workspace: %v", slices.Collect(maps.Keys(f.posted)))
+	}
+}
+
