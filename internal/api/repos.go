@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/cicd"
+	"github.com/ciel-mlops/ciel/internal/cicd/agent"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 )
@@ -147,7 +149,7 @@ func (s *server) deleteRepo(_ http.ResponseWriter, r *http.Request) (any, error)
 // run from them, or leaves them nil, saying why, when git is missing: the
 // rest of ciel works without it. A push starts the runs it triggers before
 // git push returns.
-func (s *server) openCICD() error {
+func (s *server) openCICD(localURL string) error {
 	cfg := s.cfg
 	h, err := githost.New(githost.Config{Dir: filepath.Join(cfg.Home, "git"), Prefix: gitPrefix, Logger: cfg.Logger,
 		OnPush: func(ctx context.Context, ev githost.PushEvent) {
@@ -166,9 +168,31 @@ func (s *server) openCICD() error {
 		return nil
 	}
 	st := cs.CICD()
+	ac := cicdAgentConfig()
+	if ac.ToolsDir, err = writeShims(filepath.Join(cfg.Home, "cicd", "tools"), localURL, cfg.Token); err != nil {
+		cfg.Logger.Warn("pipeline steps get no az of ciel's", "err", err)
+	}
 	if s.cicd, err = cicd.New(cicd.Config{Store: st, Repos: h, Blobs: s.blobs, Dir: filepath.Join(cfg.Home, "cicd"),
-		Logger: cfg.Logger, Agent: cicdAgentConfig()}); err != nil {
+		Logger: cfg.Logger, Agent: ac}); err != nil {
 		return err
 	}
 	return nil
+}
+
+// writeShims writes the az and ciel that pipeline steps run (ahead of any
+// a step installs): this binary, aimed at this server with its token. It
+// returns the folder, or "" and why when this binary cannot be found.
+func writeShims(dir, localURL, token string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	env := map[string]string{"CIEL_URL": localURL}
+	if token != "" {
+		env["CIEL_TOKEN"] = token
+	}
+	if err := agent.WriteAzShim(dir, exe, env); err != nil {
+		return "", err
+	}
+	return dir, nil
 }

@@ -137,7 +137,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
 	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
-	if err := s.openCICD(); err != nil {
+	if err := s.openCICD(localURL); err != nil {
 		ln.Close()
 		return err
 	}

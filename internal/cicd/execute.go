@@ -112,6 +112,9 @@ func predefined(p Pipeline, r Run) map[string]string {
 		"Build.Repository.Name": p.Repository, "Build.Repository.Provider": "TfsGit",
 		"Build.RequestedFor": "ciel", "System.TeamProject": r.Workspace, "System.DefinitionId": strconv.FormatInt(p.ID, 10),
 		"System.CollectionUri": "ciel", "System.PullRequest.IsFork": "False",
+		// az's own way of giving a default (defaults.workspace): the az and
+		// ciel commands a step runs reach the run's workspace.
+		"AZURE_DEFAULTS_WORKSPACE": r.Workspace,
 	}
 }
 

@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/cicd/azp"
 )
 
-// WriteAzShim writes dir/az, a script that runs `<cielExe> az "$@"`, so
-// that with dir as Config.ToolsDir every step's `az` is ciel's. It creates
-// dir when missing and replaces an az already there. The shim reads the
-// server and workspace from CIEL_URL, CIEL_TOKEN and CIEL_HOME, which the
-// caller sets as job variables.
-func WriteAzShim(dir, cielExe string) error {
+// WriteAzShim writes dir/az and dir/ciel, scripts that run `<cielExe> az
+// "$@"` and `<cielExe> "$@"` with env exported first, so that with dir as
+// Config.ToolsDir every step's `az` and `ciel` are the server's, reaching
+// it (CIEL_URL, CIEL_TOKEN) whatever the step's environment says. It
+// creates dir (0700: env may hold the server's token) when missing and
+// replaces scripts already there atomically.
+func WriteAzShim(dir, cielExe string, env map[string]string) error {
 	if dir == "" || cielExe == "" {
 		return errors.New("write az shim: the folder and the ciel executable are required")
 	}
@@ -24,29 +27,43 @@ func WriteAzShim(dir, cielExe string) error {
 	if err != nil {
 		return fmt.Errorf("write az shim: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("write az shim: %w", err)
 	}
-	script := "#!/bin/sh\nexec " + shellQuote(exe) + " az \"$@\"\n"
-	tmp, err := os.CreateTemp(dir, ".az-*")
+	var exports strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		exports.WriteString("export " + k + "=" + shellQuote(env[k]) + "\n")
+	}
+	for name, args := range map[string]string{"az": " az", "ciel": ""} {
+		script := "#!/bin/sh\n" + exports.String() + "exec " + shellQuote(exe) + args + " \"$@\"\n"
+		if err := writeScript(dir, name, script); err != nil {
+			return fmt.Errorf("write %s shim: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// writeScript replaces dir/name with an executable script, whole: a step
+// running it never sees half of one.
+func writeScript(dir, name, script string) error {
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
 	if err != nil {
-		return fmt.Errorf("write az shim: %w", err)
+		return err
 	}
 	_, werr := tmp.WriteString(script)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o755)
+		werr = os.Chmod(tmp.Name(), 0o700)
 	}
 	if werr == nil {
-		werr = os.Rename(tmp.Name(), filepath.Join(dir, "az")) // a running step never sees half a script
+		werr = os.Rename(tmp.Name(), filepath.Join(dir, name))
 	}
 	if werr != nil {
 		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write az shim: %w", werr)
 	}
-	return nil
+	return werr
 }
 
 // shellQuote quotes s for sh in single quotes.

@@ -18,7 +18,7 @@ func fakeCiel(t *testing.T) (toolsDir string) {
 		t.Fatal(err)
 	}
 	toolsDir = filepath.Join(dir, "tools")
-	if err := WriteAzShim(toolsDir, exe); err != nil {
+	if err := WriteAzShim(toolsDir, exe, nil); err != nil {
 		t.Fatal(err)
 	}
 	return toolsDir
@@ -26,7 +26,7 @@ func fakeCiel(t *testing.T) (toolsDir string) {
 
 func TestWriteAzShim(t *testing.T) {
 	t.Parallel()
-	if err := WriteAzShim("", "ciel"); err == nil {
+	if err := WriteAzShim("", "ciel", nil); err == nil {
 		t.Error("no folder: want an error")
 	}
 	tools := fakeCiel(t)
