@@ -76,6 +76,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	ac := cfg.Agent
 	ac.Dir, ac.Logger = filepath.Join(cfg.Dir, "agent"), cfg.Logger
+	ac.GroupsDir = filepath.Join(cfg.Dir, "processes")
 	a, err := agent.New(ac)
 	if err != nil {
 		return nil, fmt.Errorf("cicd: %w", err)
@@ -90,8 +91,14 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Start settles the runs an earlier server left: one it was running is
-// failed (its processes died with it), one still queued is started.
+// failed (the steps it left running are killed first), one still queued
+// is started.
 func (s *Service) Start(ctx context.Context) error {
+	if killed, err := s.agent.KillOrphans(); err != nil {
+		s.log.Warn("kill the steps an earlier server left running", "err", err)
+	} else if len(killed) > 0 {
+		s.log.Info("killed the steps an earlier server left running", "process_groups", killed)
+	}
 	runs, err := s.cfg.Store.ListUnfinishedRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("resume pipeline runs: %w", err)

@@ -62,6 +62,11 @@ type Config struct {
 	// there (see WriteAzShim) so that `az ml ...` in a step, and in an
 	// AzureCLI@2 task, is carried out by ciel against the same workspace.
 	ToolsDir string
+	// GroupsDir, when set, is where the agent writes down the process
+	// group of every step it starts until its job ends, so that a server
+	// killed during a run can be followed by one that kills what was left
+	// running (KillOrphans). It must not be shared by two live agents.
+	GroupsDir string
 }
 
 // Agent runs jobs. It is safe for concurrent use: each Run works in its own

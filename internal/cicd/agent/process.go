@@ -70,6 +70,7 @@ func (r *jobRun) runProcess(ctx context.Context, st *stepState, p procSpec) (int
 	r.mu.Lock()
 	r.pgids = append(r.pgids, cmd.Process.Pid)
 	r.mu.Unlock()
+	r.a.recordGroup(cmd.Process.Pid)
 	err := cmd.Wait()
 	stdout.flush()
 	stderr.flush()
@@ -101,6 +102,7 @@ func (r *jobRun) cleanupProcesses() {
 	defer r.mu.Unlock()
 	for _, pgid := range r.pgids {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		r.a.forgetGroup(pgid)
 	}
 	r.pgids = nil
 }
