@@ -291,8 +291,13 @@ func (h *Host) output(ctx context.Context, args ...string) (string, error) {
 // what the host does. A failure's error carries git's message and wraps the
 // *exec.ExitError.
 func (h *Host) run(ctx context.Context, stdout io.Writer, args ...string) error {
+	return h.runEnv(ctx, stdout, nil, args...)
+}
+
+// runEnv is run with extra environment variables.
+func (h *Host) runEnv(ctx context.Context, stdout io.Writer, extraEnv []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, h.git, args...)
-	cmd.Env = gitEnv()
+	cmd.Env = append(gitEnv(), extraEnv...)
 	cmd.Stdout = stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4 << 10}
