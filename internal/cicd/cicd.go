@@ -21,6 +21,16 @@ type Pipeline struct {
 	Repository string    `json:"repository"`
 	YAMLPath   string    `json:"yaml_path"`
 	CreatedAt  time.Time `json:"created_at"`
+	// RepositoryURL is where an external repository is mirrored from
+	// (credentials included; show it with githost.RedactURL); "" for a
+	// repository hosted by ciel. Repository then names the mirror.
+	RepositoryURL string `json:"repository_url,omitempty"`
+	// DefaultBranch is the branch a manual run takes when none is given;
+	// "" means main.
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// WebhookSecret is the shared secret an external pipeline's webhook
+	// checks (hex of 32 random bytes); "" for a hosted repository's.
+	WebhookSecret string `json:"-"`
 }
 
 // Run statuses, as Azure DevOps names a build's.
@@ -109,6 +119,9 @@ type Store interface {
 	GetPipeline(ctx context.Context, ws, name string) (Pipeline, error)
 	// ListPipelines returns ws's pipelines by name.
 	ListPipelines(ctx context.Context, ws string) ([]Pipeline, error)
+	// ListExternalPipelines returns the pipelines of every workspace whose
+	// RepositoryURL is set.
+	ListExternalPipelines(ctx context.Context) ([]Pipeline, error)
 	// DeletePipeline deletes the pipeline and its runs.
 	DeletePipeline(ctx context.Context, ws, name string) error
 	// CreateRun stores r and returns it with its ID, unique on the server

@@ -33,8 +33,9 @@ func (s *Store) CICD() *CICDStore { return &CICDStore{s: s} }
 func (c *CICDStore) CreatePipeline(ctx context.Context, p cicd.Pipeline) (cicd.Pipeline, error) {
 	p.CreatedAt = nowIfZero(p.CreatedAt).UTC().Round(0)
 	err := c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO cicd_pipelines (workspace, name, repository, yaml_path, created_at)
-			VALUES (?, ?, ?, ?, ?)`, p.Workspace, p.Name, p.Repository, p.YAMLPath, timeArg(p.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO cicd_pipelines (workspace, name, repository, yaml_path, created_at,
+			repository_url, default_branch, webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Workspace, p.Name, p.Repository, p.YAMLPath, timeArg(p.CreatedAt), p.RepositoryURL, p.DefaultBranch, p.WebhookSecret)
 		if err != nil {
 			return err
 		}
@@ -47,14 +48,15 @@ func (c *CICDStore) CreatePipeline(ctx context.Context, p cicd.Pipeline) (cicd.P
 	return p, nil
 }
 
-const cicdPipelineCols = `id, workspace, name, repository, yaml_path, created_at`
+const cicdPipelineCols = `id, workspace, name, repository, yaml_path, created_at, repository_url, default_branch, webhook_secret`
 
 func scanPipeline(sc scanner) (cicd.Pipeline, error) {
 	var (
 		p       cicd.Pipeline
 		created int64
 	)
-	if err := sc.Scan(&p.ID, &p.Workspace, &p.Name, &p.Repository, &p.YAMLPath, &created); err != nil {
+	if err := sc.Scan(&p.ID, &p.Workspace, &p.Name, &p.Repository, &p.YAMLPath, &created,
+		&p.RepositoryURL, &p.DefaultBranch, &p.WebhookSecret); err != nil {
 		return p, err
 	}
 	p.CreatedAt = timeCol(created)
@@ -85,6 +87,22 @@ func (c *CICDStore) ListPipelines(ctx context.Context, ws string) ([]cicd.Pipeli
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines of workspace %q: %w", ws, err)
+	}
+	return out, nil
+}
+
+// ListExternalPipelines returns the pipelines of every workspace whose
+// repository is mirrored from outside (RepositoryURL set), by workspace
+// and name.
+func (c *CICDStore) ListExternalPipelines(ctx context.Context) ([]cicd.Pipeline, error) {
+	rows, err := c.s.rdb.QueryContext(ctx,
+		`SELECT `+cicdPipelineCols+` FROM cicd_pipelines WHERE repository_url != '' ORDER BY workspace, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list external pipelines: %w", err)
+	}
+	out, err := collect(rows, scanPipeline)
+	if err != nil {
+		return nil, fmt.Errorf("list external pipelines: %w", err)
 	}
 	return out, nil
 }
