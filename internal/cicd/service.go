@@ -1,6 +1,7 @@
 package cicd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type Config struct {
 	// Agent tunes the job runner (tests shorten its minute); its Dir is
 	// set from Dir.
 	Agent agent.Config
+	// PollInterval is how often external pipelines' repositories are
+	// fetched; 0 means DefaultPollInterval.
+	PollInterval time.Duration
 }
 
 // ErrInvalid is what errors for a request the service refuses match.
@@ -123,6 +127,7 @@ func (s *Service) Start(ctx context.Context) error {
 			return fmt.Errorf("resume pipeline run %d: %w", r.ID, err)
 		}
 	}
+	s.startPolling()
 	return nil
 }
 
@@ -150,6 +155,9 @@ func (s *Service) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, err
 		return p, fmt.Errorf("%w: yaml path %q: expected a path inside the repository", ErrInvalid, p.YAMLPath)
 	}
 	p.YAMLPath = clean
+	if p.RepositoryURL != "" {
+		return s.createExternal(ctx, p)
+	}
 	if _, err := s.cfg.Repos.Get(ctx, p.Workspace, p.Repository); err != nil {
 		return p, fmt.Errorf("repository %q: %w", p.Repository, err)
 	}
@@ -165,7 +173,7 @@ func (s *Service) Queue(ctx context.Context, ws, name, branch, sha, reason strin
 		return Run{}, err
 	}
 	if branch == "" {
-		branch = "main"
+		branch = cmp.Or(p.DefaultBranch, "main")
 	}
 	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
 	if sha == "" {
