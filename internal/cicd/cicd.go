@@ -147,6 +147,8 @@ type Store interface {
 	ListVariableGroups(ctx context.Context, ws string) ([]VariableGroup, error)
 	// DeleteVariableGroup deletes the group ws/name.
 	DeleteVariableGroup(ctx context.Context, ws, name string) error
+
+	ScheduleStore
 }
 
 // VariableGroup is a named set of variables a pipeline's variables: list

@@ -48,6 +48,10 @@ type Config struct {
 	// PollInterval is how often external pipelines' repositories are
 	// fetched; 0 means DefaultPollInterval.
 	PollInterval time.Duration
+	// Now is the clock schedules fire by; time.Now when nil. ScheduleTick
+	// is how often due schedules are looked for; a second when zero.
+	Now          func() time.Time
+	ScheduleTick time.Duration
 }
 
 // ErrInvalid is what errors for a request the service refuses match.
@@ -61,11 +65,12 @@ type Service struct {
 	log   *slog.Logger
 	pool  *agentPool
 
-	mu     sync.Mutex
-	active map[int64]context.CancelFunc
-	wg     sync.WaitGroup
-	ctx    context.Context
-	stop   context.CancelFunc
+	mu      sync.Mutex
+	schedMu sync.Mutex // orders schedule state changes
+	active  map[int64]context.CancelFunc
+	wg      sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
 }
 
 // New returns a service; Start resumes what an earlier server left.
@@ -128,6 +133,7 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}
 	s.startPolling()
+	s.startScheduler()
 	return nil
 }
 
@@ -162,7 +168,11 @@ func (s *Service) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, err
 		return p, fmt.Errorf("repository %q: %w", p.Repository, err)
 	}
 	p.CreatedAt = time.Now().UTC()
-	return s.cfg.Store.CreatePipeline(ctx, p)
+	p, err := s.cfg.Store.CreatePipeline(ctx, p)
+	if err == nil {
+		s.syncAllBranches(ctx, p)
+	}
+	return p, err
 }
 
 // Queue starts a run of pipeline ws/name at branch (its commit now) or at
@@ -255,6 +265,7 @@ func (s *Service) OnPush(ctx context.Context, ws, repo, ref, newSHA string) {
 			s.log.Info("push started a run", "pipeline", p.Name, "run", r.ID, "ref", ref, "commit", newSHA)
 		}
 	}
+	s.onPushSchedules(pipelines, repo, ref, newSHA)
 }
 
 // triggered reads p's trigger at commit sha and reports whether a push to
