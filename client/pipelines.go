@@ -19,12 +19,17 @@ type Pipeline struct {
 	Process     PipelineProcess    `json:"process"`
 	CreatedDate time.Time          `json:"createdDate"`
 	URL         string             `json:"url"`
+	// WebhookSecret is an external pipeline's webhook secret: in the
+	// answer to its creation and to GetPipelineWithSecret only.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
+	// WebhookURL is where an external pipeline's webhook posts.
+	WebhookURL string `json:"webhookUrl,omitempty"`
 }
 
 // PipelineRepository is the repository a pipeline's YAML lives in.
 type PipelineRepository struct {
 	Name string `json:"name"`
-	Type string `json:"type"` // "TfsGit": hosted by ciel
+	Type string `json:"type"` // "TfsGit": hosted by ciel; "Git": mirrored from URL (credentials hidden)
 	URL  string `json:"url"`
 }
 
@@ -36,8 +41,13 @@ type PipelineProcess struct {
 // PipelineCreate is the body of a pipeline creation.
 type PipelineCreate struct {
 	Name       string `json:"name"`
-	Repository string `json:"repository"`
-	YAMLPath   string `json:"yamlPath"`
+	Repository string `json:"repository,omitempty"`
+	// RepositoryURL names a repository outside ciel (an absolute path or an
+	// http(s), ssh or git URL) to mirror and watch instead of Repository.
+	RepositoryURL string `json:"repositoryUrl,omitempty"`
+	// Branch is the branch manual runs take when none is given.
+	Branch   string `json:"branch,omitempty"`
+	YAMLPath string `json:"yamlPath"`
 }
 
 // PipelineRun is a run (Azure DevOps: a build) of a pipeline.
@@ -120,6 +130,13 @@ func (c *Client) CreatePipeline(ctx context.Context, ws string, in PipelineCreat
 func (c *Client) GetPipeline(ctx context.Context, ws, name string) (Pipeline, error) {
 	var out Pipeline
 	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "pipelines", name), nil, &out)
+	return out, err
+}
+
+// GetPipelineWithSecret returns a pipeline with its webhook secret.
+func (c *Client) GetPipelineWithSecret(ctx context.Context, ws, name string) (Pipeline, error) {
+	var out Pipeline
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "pipelines", name)+"?showSecret=true", nil, &out)
 	return out, err
 }
 

@@ -30,7 +30,7 @@ func (s *server) newGuard(listen string) *guard.Guard {
 		AllowedOrigins: origins,
 		MaxJSONBytes:   s.cfg.MaxJSONBytes,
 		IsUpload:       isUpload,
-		IsPublic:       isPartUpload,
+		IsPublic:       isPublic,
 		Reject:         reject,
 		Logger:         s.log,
 	})
@@ -51,6 +51,18 @@ func isUpload(r *http.Request) bool {
 		return len(seg) > 6 && matchSegments(seg[:6], "", "ws", "*", "api", "2.0", "mlflow-artifacts")
 	}
 	return false
+}
+
+// isPublic tells the requests that need no token: multipart part uploads
+// and external pipelines' webhooks, which carry their own proof.
+func isPublic(r *http.Request) bool { return isPartUpload(r) || isPipelineHook(r) }
+
+// isPipelineHook tells a webhook POST to an external pipeline: GitHub and
+// the like cannot send ciel's token, so the handler checks the pipeline's
+// shared secret instead (X-Hub-Signature-256 or X-Ciel-Webhook-Secret).
+func isPipelineHook(r *http.Request) bool {
+	return r.Method == http.MethodPost && matchSegments(strings.Split(r.URL.Path, "/"),
+		"", "api", "v1", "workspaces", "*", "pipelines", "*", "hooks")
 }
 
 // isPartUpload tells a multipart part PUT: the client sends it to the URL

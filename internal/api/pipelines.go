@@ -26,6 +26,7 @@ func (s *server) pipelineRoutes(h func(string, handlerFunc)) {
 	h("GET "+base+"/{name}", s.getPipeline)
 	h("DELETE "+base+"/{name}", s.deletePipeline)
 	h("POST "+base+"/{name}/runs", s.runPipeline)
+	h("POST "+base+"/{name}/hooks", s.pipelineHook) // public: see isPipelineHook
 	const runs = "/api/v1/workspaces/{ws}/pipeline-runs"
 	h("GET "+runs, s.listPipelineRuns)
 	h("GET "+runs+"/{id}", s.getPipelineRun)
@@ -51,6 +52,20 @@ func cicdAgentConfig() agent.Config {
 		cfg.Minute = d
 	}
 	return cfg
+}
+
+// cicdPollInterval is how often external pipelines' repositories are
+// fetched: CIEL_CICD_POLL (a Go duration, or seconds) for tests, else the
+// service's default. It is not a user setting.
+func cicdPollInterval() time.Duration {
+	v := os.Getenv("CIEL_CICD_POLL")
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
 }
 
 var errNoCICD = &httpError{status: http.StatusNotImplemented, code: "NotImplemented",
@@ -82,10 +97,15 @@ func cicdError(err error, what string) error {
 }
 
 func (s *server) pipelineView(p cicd.Pipeline) client.Pipeline {
-	return client.Pipeline{ID: p.ID, Name: p.Name, Path: `\`, CreatedDate: p.CreatedAt,
+	v := client.Pipeline{ID: p.ID, Name: p.Name, Path: `\`, CreatedDate: p.CreatedAt,
 		Repository: client.PipelineRepository{Name: p.Repository, Type: "TfsGit", URL: s.base + gitPrefix + "/" + p.Workspace + "/" + p.Repository + ".git"},
 		Process:    client.PipelineProcess{YAMLFilename: p.YAMLPath},
 		URL:        s.base + "/api/v1/workspaces/" + p.Workspace + "/pipelines/" + p.Name}
+	if p.RepositoryURL != "" {
+		v.Repository.Type, v.Repository.URL = "Git", githost.RedactURL(p.RepositoryURL)
+		v.WebhookURL = v.URL + "/hooks"
+	}
+	return v
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -122,12 +142,17 @@ func (s *server) createPipeline(_ http.ResponseWriter, r *http.Request) (any, er
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	if in.Repository == "" {
-		return nil, badRequest("repository", "repository is required (ciel repos create --name <name> makes one)")
+	if (in.Repository == "") == (in.RepositoryURL == "") {
+		return nil, badRequest("repository", "give one of repository (ciel repos create --name <name> makes one) and repositoryUrl")
 	}
 	ws := r.PathValue("ws")
 	p, err := svc.CreatePipeline(r.Context(), cicd.Pipeline{Workspace: ws, Name: in.Name,
-		Repository: in.Repository, YAMLPath: in.YAMLPath})
+		Repository: in.Repository, YAMLPath: in.YAMLPath, RepositoryURL: in.RepositoryURL, DefaultBranch: in.Branch})
+	if err == nil && in.RepositoryURL != "" {
+		v := s.pipelineView(p)
+		v.WebhookSecret = p.WebhookSecret // shown here and with showSecret only
+		return created{v}, nil
+	}
 	if errors.Is(err, githost.ErrNotFound) || errors.Is(err, githost.ErrBadName) {
 		return nil, repoError(err, ws, in.Repository)
 	}
@@ -162,7 +187,11 @@ func (s *server) getPipeline(_ http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, cicdError(err, fmt.Sprintf("pipeline %q", r.PathValue("name")))
 	}
-	return s.pipelineView(p), nil
+	v := s.pipelineView(p)
+	if r.URL.Query().Get("showSecret") == "true" {
+		v.WebhookSecret = p.WebhookSecret
+	}
+	return v, nil
 }
 
 func (s *server) deletePipeline(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -170,8 +199,14 @@ func (s *server) deletePipeline(_ http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
+	p, _ := svc.Store().GetPipeline(r.Context(), r.PathValue("ws"), r.PathValue("name"))
 	if err := svc.Store().DeletePipeline(r.Context(), r.PathValue("ws"), r.PathValue("name")); err != nil {
 		return nil, cicdError(err, fmt.Sprintf("pipeline %q", r.PathValue("name")))
+	}
+	if p.RepositoryURL != "" { // its mirror goes with it
+		if err := s.repos.Delete(r.Context(), p.Workspace, p.Repository); err != nil {
+			s.log.Warn("delete the mirror of a pipeline", "repository", p.Repository, "err", err)
+		}
 	}
 	return map[string]string{"status": "deleted"}, nil
 }

@@ -173,7 +173,7 @@ func (s *server) openCICD(localURL string) error {
 		cfg.Logger.Warn("pipeline steps get no az of ciel's", "err", err)
 	}
 	if s.cicd, err = cicd.New(cicd.Config{Store: st, Repos: h, Blobs: s.blobs, Dir: filepath.Join(cfg.Home, "cicd"),
-		Logger: cfg.Logger, Agent: ac}); err != nil {
+		Logger: cfg.Logger, Agent: ac, PollInterval: cicdPollInterval()}); err != nil {
 		return err
 	}
 	return nil

@@ -112,8 +112,8 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		want   int
 		skip   func(r *http.Request) bool
 	}{
-		{"no token", func(r *http.Request) {}, http.StatusUnauthorized, isPartUpload},
-		{"token without Bearer", func(r *http.Request) { r.Header.Set("Authorization", testToken) }, http.StatusUnauthorized, isPartUpload},
+		{"no token", func(r *http.Request) {}, http.StatusUnauthorized, isPublic},
+		{"token without Bearer", func(r *http.Request) { r.Header.Set("Authorization", testToken) }, http.StatusUnauthorized, isPublic},
 		{"foreign Origin", func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+testToken)
 			r.Header.Set("Origin", "https://evil.example")

@@ -48,21 +48,23 @@ type pipelineCreateOpts struct {
 	Name          string
 	Repository    string
 	RepositoryURL string
+	Branch        string
 	YAMLPath      string
 	output
 }
 
-// Validate checks the name, the hosted repository and the YAML path; a
-// repository outside ciel (--repository-url) is not supported yet.
+// Validate checks the name, that one repository is named (hosted, or
+// outside ciel with --repository-url; the server checks the URL) and the
+// YAML path.
 func (o *pipelineCreateOpts) Validate() error {
-	if o.RepositoryURL != "" {
-		return errors.New("--repository-url is not supported yet: push the repository to ciel (`ciel repos create`) and pass --repository <name>")
-	}
 	if o.Name == "" {
 		return errors.New("--name is required")
 	}
-	if o.Repository == "" {
-		return errors.New("--repository is required (a repository hosted with `ciel repos create`)")
+	if o.Repository != "" && o.RepositoryURL != "" {
+		return errors.New("give --repository or --repository-url, not both")
+	}
+	if o.Repository == "" && o.RepositoryURL == "" {
+		return errors.New("--repository is required (a repository hosted with `ciel repos create`), or --repository-url for one outside ciel")
 	}
 	if o.YAMLPath == "" {
 		return errors.New("--yaml-path must not be empty")
@@ -81,7 +83,8 @@ func (c *pipelineCreateCmd) Run(ctx context.Context, o *pipelineCreateOpts) erro
 	if err != nil {
 		return err
 	}
-	p, err := cl.CreatePipeline(ctx, o.Workspace, client.PipelineCreate{Name: o.Name, Repository: o.Repository, YAMLPath: o.YAMLPath})
+	p, err := cl.CreatePipeline(ctx, o.Workspace, client.PipelineCreate{Name: o.Name, Repository: o.Repository,
+		RepositoryURL: o.RepositoryURL, Branch: o.Branch, YAMLPath: o.YAMLPath})
 	if err != nil {
 		return fmt.Errorf("create pipeline %q: %w", o.Name, err)
 	}
@@ -94,13 +97,15 @@ func newPipelineCreateCommand(b *base) *cobra.Command {
 		Use:   "create",
 		Short: "Create a pipeline from a YAML file of a hosted repository",
 		Example: "  ciel pipelines create --name churn-ci --repository churn\n" +
-			"  ciel pipelines create --name churn-ci --repository churn --yaml-path ci/train.yml",
+			"  ciel pipelines create --name churn-ci --repository churn --yaml-path ci/train.yml\n" +
+			"  ciel pipelines create --name ext --repository-url https://github.com/org/churn.git --branch main",
 		RunE: runE(b, &pipelineCreateCmd{b}, opts),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Name, "name", "n", "", "pipeline name")
 	f.StringVar(&opts.Repository, "repository", "", "name of the repository hosted by ciel (ciel repos create)")
-	f.StringVar(&opts.RepositoryURL, "repository-url", "", "URL of a repository outside ciel (not supported yet)")
+	f.StringVar(&opts.RepositoryURL, "repository-url", "", "repository outside ciel to mirror and watch: an absolute path or an http(s)://, ssh:// or git:// URL; the answer holds the webhook secret")
+	f.StringVar(&opts.Branch, "branch", "", "branch manual runs take when none is given (default main)")
 	f.StringVar(&opts.YAMLPath, "yaml-path", defaultYAMLPath, "path of the pipeline YAML in the repository")
 	opts.scope.bind(f)
 	opts.output.bind(f, formatJSON)
@@ -110,8 +115,9 @@ func newPipelineCreateCommand(b *base) *cobra.Command {
 // pipelineOpts are the options of the pipelines commands that name one.
 type pipelineOpts struct {
 	scope
-	Name string
-	Yes  bool
+	Name       string
+	Yes        bool
+	ShowSecret bool
 	output
 }
 
@@ -141,7 +147,11 @@ func (c *pipelineShowCmd) Run(ctx context.Context, o *pipelineOpts) error {
 	if err != nil {
 		return err
 	}
-	p, err := cl.GetPipeline(ctx, o.Workspace, o.Name)
+	get := cl.GetPipeline
+	if o.ShowSecret {
+		get = cl.GetPipelineWithSecret
+	}
+	p, err := get(ctx, o.Workspace, o.Name)
 	if err != nil {
 		return fmt.Errorf("show pipeline %q: %w", o.Name, err)
 	}
@@ -152,6 +162,7 @@ func newPipelineShowCommand(b *base) *cobra.Command {
 	opts := &pipelineOpts{}
 	cmd := &cobra.Command{Use: "show", Short: "Show a pipeline", RunE: runE(b, &pipelineShowCmd{b}, opts)}
 	bindPipeline(cmd, opts, formatJSON)
+	cmd.Flags().BoolVar(&opts.ShowSecret, "show-secret", false, "include an external pipeline's webhook secret")
 	return cmd
 }
 

@@ -290,7 +290,7 @@ func TestPipelinesValidation(t *testing.T) {
 	}{
 		{"create no name", []string{"pipelines", "create", "--repository", "churn"}, "--name is required"},
 		{"create no repository", []string{"pipelines", "create", "--name", "ci"}, "--repository is required"},
-		{"create repository url", []string{"pipelines", "create", "--name", "ci", "--repository-url", "https://github.com/a/b"}, "--repository-url is not supported yet"},
+		{"create both repositories", []string{"pipelines", "create", "--name", "ci", "--repository", "r", "--repository-url", "https://github.com/a/b"}, "not both"},
 		{"show no name", []string{"pipelines", "show"}, "--name is required"},
 		{"delete no name", []string{"pipelines", "delete", "--yes"}, "--name is required"},
 		{"run no name", []string{"pipelines", "run"}, "--name is required"},

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/ciel-mlops/ciel/internal/cicd"
+	"github.com/ciel-mlops/ciel/internal/guard"
+)
+
+// errHookUnauthorized answers every webhook that does not prove the
+// pipeline's secret, whether or not the workspace or pipeline exists, so
+// the public route tells a stranger nothing.
+var errHookUnauthorized = &httpError{status: http.StatusUnauthorized, code: "Unauthorized",
+	msg: "the webhook secret is missing or wrong: send X-Hub-Signature-256 (HMAC-SHA256 of the body) or X-Ciel-Webhook-Secret"}
+
+// pipelineHook is an external pipeline's webhook. It needs no token (see
+// isPipelineHook): the request proves the pipeline's secret, then the
+// pipeline's repository is fetched now and the branches that changed start
+// their runs, as a push would. The body (bounded by the guard) is read only
+// to check GitHub's signature.
+func (s *server) pipelineHook(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if s.cicd == nil {
+		return nil, errNoCICD
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if ge := guard.BodyError(err); ge != nil {
+			return nil, &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+		}
+		return nil, badRequest("", "read the webhook body: %v", err)
+	}
+	ws, name := r.PathValue("ws"), r.PathValue("name")
+	p, err := s.cicd.Store().GetPipeline(r.Context(), ws, name)
+	if err != nil || !cicd.WebhookAuthorized(p, body, r.Header.Get("X-Hub-Signature-256"), r.Header.Get("X-Ciel-Webhook-Secret")) {
+		return nil, errHookUnauthorized
+	}
+	events, err := s.cicd.FetchPipeline(r.Context(), ws, name)
+	if err != nil {
+		return nil, cicdError(err, "pipeline "+name)
+	}
+	refs := make([]string, 0, len(events))
+	for _, ev := range events {
+		refs = append(refs, ev.Ref)
+	}
+	return map[string]any{"status": "fetched", "changedRefs": refs}, nil
+}
