@@ -57,8 +57,8 @@ func cielAt(t *testing.T, fg *foreground, token string, args ...string) (string,
 }
 
 type externalView struct {
-	Name       string
-	Repository struct{ Name, Type, URL string }
+	Name                      string
+	Repository                struct{ Name, Type, URL string }
 	WebhookSecret, WebhookURL string
 }
 
@@ -124,7 +124,9 @@ func TestExternalPipelineWebhook(t *testing.T) {
 	body := `{"ref":"refs/heads/main","after":"` + sha + `"}`
 	hook := fg.url + "/api/v1/workspaces/ws/pipelines/ext/hooks"
 	plain := map[string]string{"Content-Type": "application/json"}
-	with := func(k, v string) map[string]string { return map[string]string{"Content-Type": "application/json", k: v} }
+	with := func(k, v string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", k: v}
+	}
 	for name, hdr := range map[string]map[string]string{
 		"no secret":        plain,
 		"wrong signature":  with("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64)),
