@@ -175,6 +175,9 @@ type JobResult struct {
 	// Dir is the job's folder, left in place for the caller to inspect or
 	// remove.
 	Dir string
+	// TestResults sums what the job's PublishTestResults@2 steps read; nil
+	// when none ran.
+	TestResults *TestResults
 }
 
 // Run runs job and writes its log to log as Azure prints it. It returns an

@@ -31,8 +31,9 @@ type jobRun struct {
 	names   map[string]int // default step names used so far
 
 	mu       sync.Mutex
-	pgids    []int // process groups started, killed at the end of the job
-	canceled bool  // the job was canceled or timed out
+	pgids    []int        // process groups started, killed at the end of the job
+	canceled bool         // the job was canceled or timed out
+	tests    *TestResults // what PublishTestResults@2 steps read
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -149,7 +150,8 @@ func (r *jobRun) run(ctx context.Context) JobResult {
 	if jobCtx.Err() != nil && !r.isCanceled() {
 		r.markCanceled(ctx, jobCtx, timeout)
 	}
-	return JobResult{Status: r.jobStatus(), Steps: append([]StepResult(nil), r.steps...), Outputs: r.outputs, Dir: r.dir}
+	return JobResult{Status: r.jobStatus(), Steps: append([]StepResult(nil), r.steps...), Outputs: r.outputs, Dir: r.dir,
+		TestResults: r.tests}
 }
 
 // markCanceled records that the job was canceled or timed out.

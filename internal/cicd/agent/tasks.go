@@ -57,12 +57,12 @@ func (r *jobRun) runTask(ctx context.Context, st *stepState, s *azp.Step, in map
 		return -1, r.download(ctx, name, dir)
 	case t.Is("AzureCLI", "2"), t.Is("AzureCLI", "1"):
 		return r.azureCLI(ctx, st, s, in)
-	case t.Is("PublishTestResults", ""):
-		return -1, fmt.Errorf("task %s@%s is not yet supported by this agent (%s)", t.Name, t.Version, s.Pos)
+	case t.Is("PublishTestResults", "2"):
+		return -1, r.publishTestResults(st, in)
 	}
 	return -1, fmt.Errorf("unknown task %s@%s at %s: this agent runs UsePythonVersion@0, PythonScript@0, Bash@3, CmdLine@2, "+
 		"AzureCLI@2, AzureCLI@1, CopyFiles@2, DeleteFiles@1, ArchiveFiles@2, ExtractFiles@1, PublishBuildArtifacts@1, PublishPipelineArtifact@1, "+
-		"DownloadPipelineArtifact@2 and DownloadBuildArtifacts@0", t.Name, t.Version, s.Pos)
+		"DownloadPipelineArtifact@2, DownloadBuildArtifacts@0 and PublishTestResults@2", t.Name, t.Version, s.Pos)
 }
 
 // currentRunOnly rejects downloads from another pipeline or run.
