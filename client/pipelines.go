@@ -66,7 +66,19 @@ type PipelineRun struct {
 	Definition    RunDefinition     `json:"definition"`
 	Error         string            `json:"error,omitempty"`
 	Jobs          []RunJob          `json:"jobs,omitempty"`
-	URL           string            `json:"url"`
+	// TestResults counts the test cases the run's PublishTestResults@2
+	// steps published; nil when none did.
+	TestResults *RunTestResults `json:"testResults,omitempty"`
+	URL         string          `json:"url"`
+}
+
+// RunTestResults counts a run's published test cases.
+type RunTestResults struct {
+	Total   int `json:"totalTests"`
+	Passed  int `json:"passedTests"`
+	Failed  int `json:"failedTests"`
+	Skipped int `json:"skippedTests"`
+	Files   int `json:"files"`
 }
 
 // RunDefinition names the pipeline of a run.

@@ -130,6 +130,9 @@ func (s *server) runView(r cicd.Run, pipelineID int64) client.PipelineRun {
 		}
 		v.Jobs = append(v.Jobs, cj)
 	}
+	if tr := r.TestResults; tr != nil {
+		v.TestResults = &client.RunTestResults{Total: tr.Total, Passed: tr.Passed, Failed: tr.Failed, Skipped: tr.Skipped, Files: tr.Files}
+	}
 	return v
 }
 

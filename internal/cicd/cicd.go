@@ -11,6 +11,8 @@ package cicd
 import (
 	"context"
 	"time"
+
+	"github.com/ciel-mlops/ciel/internal/cicd/agent"
 )
 
 // Pipeline is a pipeline definition: a YAML file in a hosted repository.
@@ -75,6 +77,9 @@ type Run struct {
 	Error     string     `json:"error,omitempty"`
 	Jobs      []RunJob   `json:"jobs,omitempty"`
 	Artifacts []Artifact `json:"artifacts,omitempty"`
+	// TestResults sums what the run's PublishTestResults@2 steps read;
+	// nil when none ran.
+	TestResults *agent.TestResults `json:"test_results,omitempty"`
 }
 
 // RunJob is the timeline of one job of a run.

@@ -153,6 +153,12 @@ func (s *Service) runJob(ctx context.Context, rc *recorder, j *plannedJob, vars 
 		_ = os.RemoveAll(res.Dir)
 	}
 	rc.save(func(r *Run) {
+		if res.TestResults != nil {
+			if r.TestResults == nil {
+				r.TestResults = &agent.TestResults{}
+			}
+			r.TestResults.Add(*res.TestResults)
+		}
 		r.Jobs[i].Status, r.Jobs[i].Result, r.Jobs[i].FinishTime = "completed", res.Status, time.Now().UTC()
 	})
 	return res.Status, res.Outputs

@@ -66,6 +66,9 @@ func timelineTable(r client.PipelineRun) func() *textTable {
 				t.Row("", displayName(s.DisplayName, s.Name), s.Status, duration(s.StartTime, s.FinishTime))
 			}
 		}
+		if tr := r.TestResults; tr != nil {
+			t.Row("Tests", fmt.Sprintf("%d passed, %d failed, %d skipped of %d", tr.Passed, tr.Failed, tr.Skipped, tr.Total), "", "")
+		}
 		return t
 	}
 }
