@@ -68,4 +68,3 @@ func TestDefaultsFromTheEnvironment(t *testing.T) {
 		t.Errorf("the job went elsewhere than AZURE_DEFAULTS_WORKSPACE's workspace: %v", slices.Collect(maps.Keys(f.posted)))
 	}
 }
-
