@@ -66,6 +66,10 @@ type PipelineRun struct {
 	Definition    RunDefinition     `json:"definition"`
 	Error         string            `json:"error,omitempty"`
 	Jobs          []RunJob          `json:"jobs,omitempty"`
+	// Created lists what the run's steps created (jobs, model versions,
+	// endpoints, deployments), as their lineage tags say; only in a single
+	// run's view.
+	Created []RunCreated `json:"created,omitempty"`
 	// TestResults counts the test cases the run's PublishTestResults@2
 	// steps published; nil when none did.
 	TestResults *RunTestResults `json:"testResults,omitempty"`
@@ -302,4 +306,11 @@ func (c *Client) ListVariableGroups(ctx context.Context, ws string) ([]VariableG
 // DeleteVariableGroup deletes a variable group.
 func (c *Client) DeleteVariableGroup(ctx context.Context, ws, name string) error {
 	return c.doJSON(ctx, http.MethodDelete, wsPath(ws, "variable-groups", name), nil, nil)
+}
+
+// RunCreated is one thing a pipeline run's steps created.
+type RunCreated struct {
+	Kind    string `json:"kind"` // job, model, online-endpoint, online-deployment
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,5 +139,19 @@ func TestPipelineTrainRegisterDeploy(t *testing.T) {
 	decodeOut(t, e.ok("job", "list", "-o", "json"), &jobs)
 	if len(jobs) != 1 || jobs[0].Tags["ci.commit"] != head {
 		t.Errorf("jobs %+v: the training job does not name the commit", jobs)
+	}
+	// The run lists what its steps created.
+	var shown struct {
+		Created []struct{ Kind, Name, Version string }
+	}
+	decodeOut(t, e.ok("pipelines", "runs", "show", "--id", strconv.FormatInt(run.ID, 10), "-o", "json"), &shown)
+	kinds := map[string]string{}
+	for _, c := range shown.Created {
+		kinds[c.Kind] = c.Name + c.Version
+	}
+	want := map[string]string{"job": jobs[0].Name, "model": "bc-model1", "online-endpoint": "model-service",
+		"online-deployment": "model-service/blue"}
+	if !maps.Equal(kinds, want) {
+		t.Errorf("run %d created %v, want %v", run.ID, shown.Created, want)
 	}
 }

@@ -283,7 +283,9 @@ func (s *server) getPipelineRun(_ http.ResponseWriter, r *http.Request) (any, er
 		return nil, err
 	}
 	p, _ := svc.Store().GetPipeline(r.Context(), run.Workspace, run.Pipeline)
-	return s.runView(run, p.ID), nil
+	v := s.runView(run, p.ID)
+	v.Created = s.runCreated(r.Context(), run)
+	return v, nil
 }
 
 func (s *server) cancelPipelineRun(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -69,6 +69,13 @@ func timelineTable(r client.PipelineRun) func() *textTable {
 		if tr := r.TestResults; tr != nil {
 			t.Row("Tests", fmt.Sprintf("%d passed, %d failed, %d skipped of %d", tr.Passed, tr.Failed, tr.Skipped, tr.Total), "", "")
 		}
+		for _, c := range r.Created {
+			name := c.Name
+			if c.Version != "" {
+				name += ":" + c.Version
+			}
+			t.Row("Created", c.Kind+" "+name, "", "")
+		}
 		return t
 	}
 }
