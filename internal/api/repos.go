@@ -155,7 +155,7 @@ func (s *server) openCICD(localURL string) error {
 		OnPush: func(ctx context.Context, ev githost.PushEvent) {
 			cfg.Logger.Info("git push", "workspace", ev.Workspace, "repo", ev.Repo, "ref", ev.Ref, "old", ev.Old, "new", ev.New)
 			if s.cicd != nil {
-				s.cicd.OnPush(ctx, ev.Workspace, ev.Repo, ev.Ref, ev.New)
+				s.cicd.OnPush(ctx, ev.Workspace, ev.Repo, ev.Ref, ev.Old, ev.New)
 			}
 		}})
 	if err != nil {

@@ -115,7 +115,7 @@ func (s *Service) fetch(ctx context.Context, p Pipeline) ([]githost.PushEvent, e
 		return nil, fmt.Errorf("fetch pipeline %q: %w", p.Name, err)
 	}
 	for _, ev := range events {
-		s.OnPush(ctx, ev.Workspace, ev.Repo, ev.Ref, ev.New)
+		s.OnPush(ctx, ev.Workspace, ev.Repo, ev.Ref, ev.Old, ev.New)
 	}
 	return events, nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd/agent"
-	"github.com/ciel-mlops/ciel/internal/cicd/azp"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 )
 
@@ -66,6 +65,7 @@ type Service struct {
 	pool  *agentPool
 
 	mu      sync.Mutex
+	batchMu sync.Mutex // orders batched triggers' checks and queueing
 	schedMu sync.Mutex // orders schedule state changes
 	active  map[int64]context.CancelFunc
 	wg      sync.WaitGroup
@@ -132,6 +132,7 @@ func (s *Service) Start(ctx context.Context) error {
 			return fmt.Errorf("resume pipeline run %d: %w", r.ID, err)
 		}
 	}
+	s.startPendingBatches(ctx)
 	s.startPolling()
 	s.startScheduler()
 	return nil
@@ -186,6 +187,9 @@ func (s *Service) Queue(ctx context.Context, ws, name, branch, sha, reason strin
 		branch = cmp.Or(p.DefaultBranch, "main")
 	}
 	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
+	if strings.HasPrefix(branch, "refs/tags/") {
+		ref = branch
+	}
 	if sha == "" {
 		if sha, err = s.cfg.Repos.Resolve(ctx, ws, p.Repository, ref); err != nil {
 			return Run{}, fmt.Errorf("%w: branch %q of repository %q: %v", ErrInvalid, branch, p.Repository, err)
@@ -216,6 +220,7 @@ func (s *Service) launch(r Run) {
 			cancel()
 		}()
 		s.execute(ctx, r)
+		s.runBatched(r)
 	}()
 }
 
@@ -233,112 +238,6 @@ func (s *Service) Cancel(ctx context.Context, ws string, id int64) (Run, error) 
 	}
 	r.Status = StatusCancelling
 	return r, nil
-}
-
-// OnPush starts the runs a push calls for: every pipeline of the
-// repository whose trigger, read from the YAML at the pushed commit,
-// matches the branch. It runs inside the push request, so the runs are
-// durable before git push returns.
-func (s *Service) OnPush(ctx context.Context, ws, repo, ref, newSHA string) {
-	if !strings.HasPrefix(ref, "refs/heads/") || strings.Trim(newSHA, "0") == "" {
-		return // tags and deleted branches start nothing
-	}
-	pipelines, err := s.cfg.Store.ListPipelines(ctx, ws)
-	if err != nil {
-		s.log.Error("push: list pipelines", "workspace", ws, "err", err)
-		return
-	}
-	for _, p := range pipelines {
-		if p.Repository != repo {
-			continue
-		}
-		ok, err := s.triggered(ctx, p, ref, newSHA)
-		if err != nil {
-			s.log.Warn("push: read trigger", "pipeline", p.Name, "ref", ref, "err", err)
-		}
-		if !ok {
-			continue
-		}
-		if r, err := s.Queue(ctx, ws, p.Name, ref, newSHA, ReasonCI, nil); err != nil {
-			s.log.Error("push: queue run", "pipeline", p.Name, "err", err)
-		} else {
-			s.log.Info("push started a run", "pipeline", p.Name, "run", r.ID, "ref", ref, "commit", newSHA)
-		}
-	}
-	s.onPushSchedules(pipelines, repo, ref, newSHA)
-}
-
-// triggered reads p's trigger at commit sha and reports whether a push to
-// ref starts it. A commit without the YAML starts nothing; a YAML that does
-// not parse starts a run, which fails saying why (as Azure does).
-func (s *Service) triggered(ctx context.Context, p Pipeline, ref, sha string) (bool, error) {
-	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Dir, "agent"), "trigger-")
-	if err != nil {
-		return false, err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := s.cfg.Repos.Checkout(ctx, p.Workspace, p.Repository, sha, filepath.Join(dir, "s")); err != nil {
-		return false, err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "s", filepath.FromSlash(p.YAMLPath))); err != nil {
-		return false, nil
-	}
-	pl, err := azp.Config{Variables: map[string]string{"Build.SourceBranch": ref,
-		"Build.SourceBranchName": path.Base(ref), "Build.Reason": ReasonCI}}.Expand(os.DirFS(filepath.Join(dir, "s")), p.YAMLPath, nil)
-	if err != nil {
-		return true, err
-	}
-	return TriggerMatches(pl.Trigger, ref), nil
-}
-
-// TriggerMatches reports whether a CI trigger starts a run for a push to
-// ref: no trigger key means every branch, trigger: none none; otherwise the
-// branch must match an include (none given: all) and no exclude, with '*'
-// matching any run of characters, as in Azure.
-func TriggerMatches(t *azp.Trigger, ref string) bool {
-	if t == nil {
-		return true
-	}
-	if t.None {
-		return false
-	}
-	branch := strings.TrimPrefix(ref, "refs/heads/")
-	match := func(pats []string) bool {
-		for _, p := range pats {
-			if globMatch(strings.TrimPrefix(p, "refs/heads/"), branch) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(t.Branches.Include) > 0 && !match(t.Branches.Include) {
-		return false
-	}
-	return !match(t.Branches.Exclude)
-}
-
-// globMatch matches s against pattern, '*' standing for any characters.
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return strings.EqualFold(pattern, s)
-	}
-	ls, lp := strings.ToLower(s), make([]string, len(parts))
-	for i, p := range parts {
-		lp[i] = strings.ToLower(p)
-	}
-	if !strings.HasPrefix(ls, lp[0]) {
-		return false
-	}
-	ls = ls[len(lp[0]):]
-	for _, p := range lp[1 : len(lp)-1] {
-		i := strings.Index(ls, p)
-		if i < 0 {
-			return false
-		}
-		ls = ls[i+len(p):]
-	}
-	return strings.HasSuffix(ls, lp[len(lp)-1])
 }
 
 // LogPath is where run id's log is kept.
