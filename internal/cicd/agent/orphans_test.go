@@ -10,24 +10,31 @@ import (
 	"time"
 )
 
+// group is a process started as the leader of its own group, waited for
+// once (two Waits on one Cmd race).
+type group struct {
+	*exec.Cmd
+	done chan struct{}
+}
+
 // startGroup starts sleep 60 as the leader of its own process group.
-func startGroup(t *testing.T) *exec.Cmd {
+func startGroup(t *testing.T) group {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
-	return cmd
+	g := group{Cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(g.done) }()
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-g.done })
+	return g
 }
 
-// exited reports whether cmd ends within d.
-func exited(cmd *exec.Cmd, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+// exited reports whether g ends within d.
+func exited(g group, d time.Duration) bool {
 	select {
-	case <-done:
+	case <-g.done:
 		return true
 	case <-time.After(d):
 		return false
