@@ -131,12 +131,7 @@ func (c *CICDStore) CreateRun(ctx context.Context, r cicd.Run) (cicd.Run, error)
 	rec, err := json.Marshal(r)
 	if err == nil {
 		err = c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `INSERT INTO cicd_runs (workspace, pipeline, status, record) VALUES (?, ?, ?, ?)`,
-				r.Workspace, r.Pipeline, r.Status, string(rec))
-			if err != nil {
-				return err
-			}
-			r.ID, err = res.LastInsertId()
+			r.ID, err = insertRun(ctx, tx, r, rec)
 			return err
 		})
 	}
@@ -275,3 +270,13 @@ func utcRun(r cicd.Run) cicd.Run {
 }
 
 func utc(t time.Time) time.Time { return t.UTC().Round(0) }
+
+// insertRun stores run r (its record rec, r as JSON) and returns its new ID.
+func insertRun(ctx context.Context, tx *sql.Tx, r cicd.Run, rec []byte) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO cicd_runs (workspace, pipeline, status, record) VALUES (?, ?, ?, ?)`,
+		r.Workspace, r.Pipeline, r.Status, string(rec))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}

@@ -98,12 +98,7 @@ func (c *CICDStore) FireSchedule(ctx context.Context, st cicd.ScheduleState, r *
 		if err != nil {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO cicd_runs (workspace, pipeline, status, record) VALUES (?, ?, ?, ?)`,
-			run.Workspace, run.Pipeline, run.Status, string(rec))
-		if err != nil {
-			return err
-		}
-		run.ID, err = res.LastInsertId()
+		run.ID, err = insertRun(ctx, tx, run, rec)
 		return err
 	})
 	if err != nil {
