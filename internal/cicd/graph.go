@@ -2,8 +2,11 @@ package cicd
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,29 +146,42 @@ func (g *graphRun) runGroup(ctx context.Context, st *planStage, j *planGroup) {
 		// The stage waited for these before starting its jobs.
 		stageDeps.Set(d, g.stages[strings.ToLower(d)].jobs)
 	}
+	newEnv := func() *azp.Env {
+		status := depStatus{results: results, canceled: ctx.Err() != nil}
+		env := &azp.Env{Named: azp.NewMap(), Status: status}
+		env.Named.Set("dependencies", deps)
+		env.Named.Set("stageDependencies", stageDeps)
+		return env
+	}
+	legs := j.legs
+	if j.matrixExpr != "" {
+		var err error
+		if legs, err = g.expandMatrix(j, newEnv()); err != nil {
+			fmt.Fprintf(g.log, "##[error]%v\n", err)
+			out.result = g.finishJob(j.legs[0], agent.StatusFailed)
+			return
+		}
+		if len(legs) == 0 {
+			out.result = g.finishJob(j.legs[0], agent.StatusSkipped)
+			return
+		}
+	}
 	var limit chan struct{}
 	if j.maxParallel > 0 {
 		limit = make(chan struct{}, j.maxParallel)
 	}
-	legResults := make([]string, len(j.legs))
-	legOutputs := make([]map[string]string, len(j.legs))
+	legResults := make([]string, len(legs))
+	legOutputs := make([]map[string]string, len(legs))
 	var wg sync.WaitGroup
-	for i, leg := range j.legs {
+	for i, leg := range legs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			env := func() *azp.Env {
-				status := depStatus{results: results, canceled: ctx.Err() != nil}
-				env := &azp.Env{Named: azp.NewMap(), Status: status}
-				env.Named.Set("dependencies", deps)
-				env.Named.Set("stageDependencies", stageDeps)
-				return env
-			}
-			legResults[i], legOutputs[i] = g.runLeg(ctx, leg, env, limit)
+			legResults[i], legOutputs[i] = g.runLeg(ctx, leg, newEnv, limit)
 		}()
 	}
 	wg.Wait()
-	for i, leg := range j.legs {
+	for i, leg := range legs {
 		for k, v := range legOutputs[i] {
 			if j.matrix {
 				k = leg.leg + "." + k
@@ -220,6 +236,107 @@ func (g *graphRun) runLeg(ctx context.Context, j *plannedJob, newEnv func() *azp
 	g.result[j.index] = res
 	g.mu.Unlock()
 	return res, outputs
+}
+
+// expandMatrix evaluates run-time matrix job j's expression with the
+// environment its $[ ] variables get and returns its legs, in key order.
+// The first leg takes the placeholder's place in the run's timeline; the
+// others are added at its end. No legs (an empty object) leaves the
+// placeholder for the caller to skip.
+func (g *graphRun) expandMatrix(j *planGroup, env *azp.Env) ([]*plannedJob, error) {
+	ph := j.legs[0]
+	env.Named.Set("variables", varMap(ph.vars))
+	src := strings.TrimSpace(j.matrixExpr)
+	if !strings.HasPrefix(src, "$[") || !strings.HasSuffix(src, "]") {
+		return nil, fmt.Errorf("job %s (%s): matrix: %q is neither a mapping of legs nor a $[ ] expression", j.name, j.spec.Pos, src)
+	}
+	val, err := azp.Eval(strings.TrimSpace(src[2:len(src)-1]), env)
+	if err != nil {
+		return nil, fmt.Errorf("job %s (%s): matrix %s: %w", j.name, j.spec.Pos, src, err)
+	}
+	names, legVars, err := parseMatrix(val)
+	if err != nil {
+		return nil, fmt.Errorf("job %s (%s): matrix %s: %w", j.name, j.spec.Pos, src, err)
+	}
+	if len(names) == 0 {
+		fmt.Fprintf(g.log, "job %s (%s): matrix %s has no legs; skipping the job\n", j.name, j.spec.Pos, src)
+		return nil, nil
+	}
+	legs := make([]*plannedJob, len(names))
+	for i, name := range names {
+		lv := clone(ph.vars)
+		for k, v := range legVars[i] {
+			lv[k] = v
+		}
+		lv["System.JobPositionInPhase"], lv["System.TotalJobsInPhase"] = strconv.Itoa(i+1), strconv.Itoa(len(names))
+		legs[i] = &plannedJob{stage: ph.stage, name: j.name + "." + name, leg: name, spec: ph.spec, vars: lv, index: ph.index}
+	}
+	g.rc.save(func(r *Run) {
+		r.Jobs[ph.index].Name = legs[0].name
+		for _, leg := range legs[1:] {
+			leg.index = len(r.Jobs)
+			r.Jobs = append(r.Jobs, RunJob{Stage: leg.stage, Name: leg.name, DisplayName: leg.spec.DisplayName, Status: "pending"})
+		}
+	})
+	g.mu.Lock()
+	for _, leg := range legs {
+		for len(g.result) <= leg.index {
+			g.result = append(g.result, "")
+		}
+	}
+	g.mu.Unlock()
+	return legs, nil
+}
+
+// parseMatrix reads a run-time matrix's value: a JSON object of legs, each
+// a JSON object of variables (strings; numbers and booleans as written).
+// It returns the leg names in key order and each leg's variables.
+func parseMatrix(val any) ([]string, []map[string]string, error) {
+	s, ok := val.(string)
+	if !ok {
+		return nil, nil, fmt.Errorf("got %s, want a JSON object of legs as a string", exprString(val))
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("text after the object")
+		}
+		return nil, nil, fmt.Errorf("got %q, want a JSON object of legs ({\"leg\": {\"var\": \"value\"}}): %w", s, err)
+	}
+	if raw == nil {
+		return nil, nil, fmt.Errorf("got %q, want a JSON object of legs ({\"leg\": {\"var\": \"value\"}})", s)
+	}
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	legVars := make([]map[string]string, len(names))
+	for i, name := range names {
+		if name == "" || strings.ContainsAny(name, ". ") {
+			return nil, nil, fmt.Errorf("leg name %q: want a name without dots or spaces", name)
+		}
+		obj, ok := raw[name].(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("leg %s: got %v, want a JSON object of variables", name, raw[name])
+		}
+		legVars[i] = map[string]string{}
+		for k, v := range obj {
+			switch v := v.(type) {
+			case string:
+				legVars[i][k] = v
+			case json.Number:
+				legVars[i][k] = v.String()
+			case bool:
+				legVars[i][k] = strconv.FormatBool(v)
+			default:
+				return nil, nil, fmt.Errorf("leg %s: variable %s: got %v, want a string, number or boolean", name, k, v)
+			}
+		}
+	}
+	return names, legVars, nil
 }
 
 // finishJob records job j as ended with result without having run.

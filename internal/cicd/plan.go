@@ -41,6 +41,10 @@ type planGroup struct {
 	legs        []*plannedJob
 	matrix      bool // legs are matrix legs or parallel slices
 	maxParallel int  // 0: no limit beyond the pool's
+	// matrixExpr is a run-time matrix ("$[ ... ]"): legs holds one
+	// placeholder job until the group's dependencies are done and the
+	// expression gives the legs.
+	matrixExpr string
 }
 
 // plannedJob is one job that runs: a job, a matrix leg or a parallel slice.
@@ -145,7 +149,8 @@ func (s *Service) planGroup(ctx context.Context, ws string, st *azp.Stage, j *az
 	strat := j.Strategy
 	switch {
 	case strat != nil && strat.MatrixExpr != "" && len(strat.Matrix) == 0:
-		return nil, spec.Errorf(j.Pos, "job %s: a matrix computed at run time ($[ ]) is not supported yet; write the legs out", j.Name)
+		g.matrix, g.maxParallel, g.matrixExpr = true, strat.MaxParallel, strat.MatrixExpr
+		g.legs = []*plannedJob{{stage: st.Name, name: j.Name, spec: j, vars: vars}}
 	case strat != nil && len(strat.Matrix) > 0:
 		g.matrix, g.maxParallel = true, strat.MaxParallel
 		for i, leg := range strat.Matrix {
