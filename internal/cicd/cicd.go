@@ -68,9 +68,12 @@ type Run struct {
 	SourceBranch  string            `json:"source_branch"`  // refs/heads/main
 	SourceVersion string            `json:"source_version"` // commit SHA
 	Parameters    map[string]string `json:"parameters,omitempty"`
-	QueueTime     time.Time         `json:"queue_time"`
-	StartTime     time.Time         `json:"start_time"`
-	FinishTime    time.Time         `json:"finish_time"`
+	// PullRequest is the pull request a pr: trigger's run builds; nil for
+	// other runs.
+	PullRequest *PullRequest `json:"pull_request,omitempty"`
+	QueueTime   time.Time    `json:"queue_time"`
+	StartTime   time.Time    `json:"start_time"`
+	FinishTime  time.Time    `json:"finish_time"`
 	// Error says why a run failed before or between its jobs (a bad YAML,
 	// a missing file, the server stopping); job and step failures are in
 	// Jobs.

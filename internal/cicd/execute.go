@@ -105,7 +105,7 @@ func clone(m map[string]string) map[string]string {
 // predefined are the variables Azure sets for every run.
 func predefined(p Pipeline, r Run) map[string]string {
 	id := strconv.FormatInt(r.ID, 10)
-	return map[string]string{
+	vars := map[string]string{
 		"Build.BuildId": id, "Build.BuildNumber": id, "Build.DefinitionName": p.Name,
 		"Build.SourceBranch": r.SourceBranch, "Build.SourceBranchName": path.Base(r.SourceBranch),
 		"Build.SourceVersion": r.SourceVersion, "Build.Reason": r.Reason,
@@ -116,6 +116,13 @@ func predefined(p Pipeline, r Run) map[string]string {
 		// ciel commands a step runs reach the run's workspace.
 		"AZURE_DEFAULTS_WORKSPACE": r.Workspace,
 	}
+	if pr := r.PullRequest; pr != nil {
+		n := strconv.Itoa(pr.Number)
+		vars["System.PullRequest.PullRequestNumber"], vars["System.PullRequest.PullRequestId"] = n, n
+		vars["System.PullRequest.SourceBranch"], vars["System.PullRequest.TargetBranch"] = pr.SourceBranch, pr.TargetBranch
+		vars["System.PullRequest.SourceCommitId"] = pr.SourceCommitID
+	}
+	return vars
 }
 
 // runJob runs job j with the agent and returns its result (an agent

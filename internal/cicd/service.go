@@ -187,18 +187,25 @@ func (s *Service) Queue(ctx context.Context, ws, name, branch, sha, reason strin
 		branch = cmp.Or(p.DefaultBranch, "main")
 	}
 	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
-	if strings.HasPrefix(branch, "refs/tags/") {
-		ref = branch
+	if strings.HasPrefix(branch, "refs/tags/") || strings.HasPrefix(branch, "refs/pull/") {
+		ref = branch // a pull request's refs/pull/<n>/merge is kept as is
 	}
 	if sha == "" {
 		if sha, err = s.cfg.Repos.Resolve(ctx, ws, p.Repository, ref); err != nil {
 			return Run{}, fmt.Errorf("%w: branch %q of repository %q: %v", ErrInvalid, branch, p.Repository, err)
 		}
 	}
-	r, err := s.cfg.Store.CreateRun(ctx, Run{Workspace: ws, Pipeline: name, Status: StatusNotStarted, Reason: reason,
-		SourceBranch: ref, SourceVersion: sha, Parameters: params, QueueTime: time.Now().UTC()})
+	return s.enqueue(ctx, Run{Workspace: ws, Pipeline: name, Reason: reason,
+		SourceBranch: ref, SourceVersion: sha, Parameters: params})
+}
+
+// enqueue stores r, not started and queued now, and runs it in the
+// background.
+func (s *Service) enqueue(ctx context.Context, r Run) (Run, error) {
+	r.Status, r.QueueTime = StatusNotStarted, time.Now().UTC()
+	r, err := s.cfg.Store.CreateRun(ctx, r)
 	if err != nil {
-		return r, fmt.Errorf("queue run of %s: %w", name, err)
+		return r, fmt.Errorf("queue run of %s: %w", r.Pipeline, err)
 	}
 	s.launch(r)
 	return r, nil

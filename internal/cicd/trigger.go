@@ -204,6 +204,17 @@ func globMatch(pattern, s string) bool {
 // not parse is returned as found with a nil trigger and the error: it
 // starts a run, which fails saying why (as Azure does).
 func (s *Service) ciTrigger(ctx context.Context, p Pipeline, ref, sha string) (t *azp.Trigger, found bool, err error) {
+	pl, found, err := s.readTriggers(ctx, p, ref, sha, ReasonCI)
+	if pl == nil {
+		return nil, found, err
+	}
+	return pl.Trigger, found, err
+}
+
+// readTriggers reads p's YAML at commit sha, expanded as for a run on ref
+// with reason, for its triggers; found and err as ciTrigger's (pl is nil
+// unless found without error).
+func (s *Service) readTriggers(ctx context.Context, p Pipeline, ref, sha, reason string) (pl *azp.Pipeline, found bool, err error) {
 	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Dir, "agent"), "trigger-")
 	if err != nil {
 		return nil, false, err
@@ -215,10 +226,10 @@ func (s *Service) ciTrigger(ctx context.Context, p Pipeline, ref, sha string) (t
 	if _, err := os.Stat(filepath.Join(dir, "s", filepath.FromSlash(p.YAMLPath))); err != nil {
 		return nil, false, nil
 	}
-	pl, err := azp.Config{Variables: map[string]string{"Build.SourceBranch": ref,
-		"Build.SourceBranchName": path.Base(ref), "Build.Reason": ReasonCI}}.Expand(os.DirFS(filepath.Join(dir, "s")), p.YAMLPath, nil)
+	pl, err = azp.Config{Variables: map[string]string{"Build.SourceBranch": ref,
+		"Build.SourceBranchName": path.Base(ref), "Build.Reason": reason}}.Expand(os.DirFS(filepath.Join(dir, "s")), p.YAMLPath, nil)
 	if err != nil {
 		return nil, true, err
 	}
-	return pl.Trigger, true, nil
+	return pl, true, nil
 }
