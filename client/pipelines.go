@@ -65,7 +65,9 @@ type PipelineRun struct {
 	FinishTime    *time.Time        `json:"finishTime,omitempty"`
 	Definition    RunDefinition     `json:"definition"`
 	Error         string            `json:"error,omitempty"`
-	Jobs          []RunJob          `json:"jobs,omitempty"`
+	// PullRequest is the pull request a pr: trigger's run builds.
+	PullRequest *RunPullRequest `json:"pullRequest,omitempty"`
+	Jobs        []RunJob        `json:"jobs,omitempty"`
 	// Created lists what the run's steps created (jobs, model versions,
 	// endpoints, deployments), as their lineage tags say; only in a single
 	// run's view.
@@ -313,4 +315,13 @@ type RunCreated struct {
 	Kind    string `json:"kind"` // job, model, online-endpoint, online-deployment
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
+}
+
+// RunPullRequest is the pull request a run builds (Azure DevOps'
+// System.PullRequest.* values).
+type RunPullRequest struct {
+	Number         int    `json:"pullRequestNumber"`
+	SourceBranch   string `json:"sourceBranch"`
+	TargetBranch   string `json:"targetBranch"`
+	SourceCommitID string `json:"sourceCommitId"`
 }

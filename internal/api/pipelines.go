@@ -121,6 +121,10 @@ func (s *server) runView(r cicd.Run, pipelineID int64) client.PipelineRun {
 		QueueTime: r.QueueTime, StartTime: timePtr(r.StartTime), FinishTime: timePtr(r.FinishTime),
 		Definition: client.RunDefinition{ID: pipelineID, Name: r.Pipeline}, Error: r.Error,
 		URL: fmt.Sprintf("%s/api/v1/workspaces/%s/pipeline-runs/%d", s.base, r.Workspace, r.ID)}
+	if pr := r.PullRequest; pr != nil {
+		v.PullRequest = &client.RunPullRequest{Number: pr.Number, SourceBranch: pr.SourceBranch,
+			TargetBranch: pr.TargetBranch, SourceCommitID: pr.SourceCommitID}
+	}
 	for _, j := range r.Jobs {
 		cj := client.RunJob{Stage: j.Stage, Name: j.Name, DisplayName: j.DisplayName, Status: j.Status, Result: j.Result,
 			StartTime: timePtr(j.StartTime), FinishTime: timePtr(j.FinishTime)}
