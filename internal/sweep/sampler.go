@@ -3,6 +3,7 @@ package sweep
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 )
@@ -80,6 +81,9 @@ func (Grid) Sample(space SearchSpace, n int) ([]Config, error) {
 			return nil, &ParamError{Param: name, Err: fmt.Errorf("%w, not %s", ErrGridNeedsChoice, space[name].Type())}
 		}
 		choices[i] = c.Values
+		if total > math.MaxInt/len(c.Values) {
+			return nil, fmt.Errorf("grid sampling: the grid has more than %d points", math.MaxInt)
+		}
 		total *= len(c.Values)
 	}
 	if len(names) == 0 {

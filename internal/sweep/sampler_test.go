@@ -120,3 +120,15 @@ func TestGridSample(t *testing.T) {
 		})
 	}
 }
+
+func TestGridTooLarge(t *testing.T) {
+	t.Parallel()
+	values := make([]any, 1<<16)
+	space := SearchSpace{}
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		space[name] = Choice{Values: values}
+	}
+	if _, err := (Grid{}).Sample(space, 1); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("err = %v, want grid size error", err)
+	}
+}
