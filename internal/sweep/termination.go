@@ -123,16 +123,7 @@ func (p Bandit) Validate() error {
 }
 
 func (p Bandit) Decide(goal Goal, trials []TrialMetrics) []string {
-	sched := schedule{p.EvaluationInterval, p.DelayEvaluation}
-	var cancel []string
-	for _, t := range trials {
-		if t.Done {
-			continue
-		}
-		n, ok := sched.point(len(t.Values))
-		if !ok {
-			continue
-		}
+	return dueTrials(schedule{p.EvaluationInterval, p.DelayEvaluation}, trials, func(_ int, t TrialMetrics, n int) bool {
 		best := math.NaN()
 		for _, o := range trials {
 			if len(o.Values) == 0 {
@@ -143,11 +134,8 @@ func (p Bandit) Decide(goal Goal, trials []TrialMetrics) []string {
 				best = b
 			}
 		}
-		if p.outside(goal, bestUpTo(goal, t.Values, n), best) {
-			cancel = append(cancel, t.ID)
-		}
-	}
-	return cancel
+		return p.outside(goal, bestUpTo(goal, t.Values, n), best)
+	})
 }
 
 func (p Bandit) outside(goal Goal, y, best float64) bool {
@@ -179,16 +167,7 @@ func (p MedianStopping) Validate() error {
 }
 
 func (p MedianStopping) Decide(goal Goal, trials []TrialMetrics) []string {
-	sched := schedule{p.EvaluationInterval, p.DelayEvaluation}
-	var cancel []string
-	for _, t := range trials {
-		if t.Done {
-			continue
-		}
-		n, ok := sched.point(len(t.Values))
-		if !ok {
-			continue
-		}
+	return dueTrials(schedule{p.EvaluationInterval, p.DelayEvaluation}, trials, func(_ int, t TrialMetrics, n int) bool {
 		var averages []float64
 		for _, o := range trials {
 			if len(o.Values) < n {
@@ -200,11 +179,8 @@ func (p MedianStopping) Decide(goal Goal, trials []TrialMetrics) []string {
 			}
 			averages = append(averages, sum/float64(n))
 		}
-		if goal.better(median(averages), bestUpTo(goal, t.Values, n)) {
-			cancel = append(cancel, t.ID)
-		}
-	}
-	return cancel
+		return goal.better(median(averages), bestUpTo(goal, t.Values, n))
+	})
 }
 
 // median of a non-empty slice; it sorts xs.
@@ -242,16 +218,7 @@ func (p TruncationSelection) Validate() error {
 }
 
 func (p TruncationSelection) Decide(goal Goal, trials []TrialMetrics) []string {
-	sched := schedule{p.EvaluationInterval, p.DelayEvaluation}
-	var cancel []string
-	for i, t := range trials {
-		if t.Done {
-			continue
-		}
-		n, ok := sched.point(len(t.Values))
-		if !ok {
-			continue
-		}
+	return dueTrials(schedule{p.EvaluationInterval, p.DelayEvaluation}, trials, func(i int, _ TrialMetrics, n int) bool {
 		var cohort []int
 		for j, o := range trials {
 			if len(o.Values) >= n {
@@ -263,9 +230,22 @@ func (p TruncationSelection) Decide(goal Goal, trials []TrialMetrics) []string {
 			return goal.better(trials[cohort[b]].Values[n-1], trials[cohort[a]].Values[n-1])
 		})
 		cut := len(cohort) * p.TruncationPercentage / 100
-		if slices.Contains(cohort[:cut], i) {
-			cancel = append(cancel, t.ID)
+		return slices.Contains(cohort[:cut], i)
+	})
+}
+
+// dueTrials returns, in input order, the IDs of the unfinished trials that
+// have reached an evaluation point of sched and that cancel, given the
+// trial's index, the trial and that point N, says to stop.
+func dueTrials(sched schedule, trials []TrialMetrics, cancel func(i int, t TrialMetrics, n int) bool) []string {
+	var out []string
+	for i, t := range trials {
+		if t.Done {
+			continue
+		}
+		if n, ok := sched.point(len(t.Values)); ok && cancel(i, t, n) {
+			out = append(out, t.ID)
 		}
 	}
-	return cancel
+	return out
 }
