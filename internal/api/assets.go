@@ -137,7 +137,7 @@ func (s *server) uploadError(r *http.Request, readErr, err error) error {
 		return uploadTooLarge(tooBig.Limit)
 	case readErr != nil:
 		if ge := guard.BodyError(readErr); ge != nil {
-			return &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+			return refusal(ge)
 		}
 		s.log.Debug("upload broken off by the client", "path", r.URL.Path, "err", readErr)
 		return badRequest("", "upload: the request body was broken off: %v", readErr)

@@ -102,7 +102,13 @@ func reject(w http.ResponseWriter, r *http.Request, e *guard.Error) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error_code": mlflowCode(e.Status), "message": e.Message})
 		return
 	}
-	writeError(w, &httpError{status: e.Status, code: strings.ReplaceAll(http.StatusText(e.Status), " ", ""), msg: e.Message})
+	writeError(w, refusal(e))
+}
+
+// refusal is the guard's refusal as ciel's API answers it: the status, its
+// text as the code ("RequestEntityTooLarge"), the message.
+func refusal(e *guard.Error) *httpError {
+	return &httpError{status: e.Status, code: strings.ReplaceAll(http.StatusText(e.Status), " ", ""), msg: e.Message}
 }
 
 // mlflowCode is MLflow's error code for a refusal's status.

@@ -3,7 +3,6 @@ package api
 import (
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/guard"
@@ -29,7 +28,7 @@ func (s *server) pipelineHook(_ http.ResponseWriter, r *http.Request) (any, erro
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		if ge := guard.BodyError(err); ge != nil {
-			return nil, &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+			return nil, refusal(ge)
 		}
 		return nil, badRequest("", "read the webhook body: %v", err)
 	}

@@ -225,7 +225,7 @@ func decode(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if ge := guard.BodyError(err); ge != nil {
-			return &httpError{status: ge.Status, code: strings.ReplaceAll(http.StatusText(ge.Status), " ", ""), msg: ge.Message}
+			return refusal(ge)
 		}
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
