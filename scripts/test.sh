@@ -6,8 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-echo "==> go vet"
+echo "==> go vet, gofmt, go mod tidy, staticcheck"
 go vet ./...
+unformatted=$(gofmt -l cmd internal client e2e bench 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt -l finds files not formatted:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go mod tidy -diff
+go tool staticcheck ./...
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
 echo "==> python integration suite (tests/python)"

@@ -87,7 +87,8 @@ func lockHome(home string) (release func(), err error) {
 		}
 		return nil, fmt.Errorf("lock CIEL_HOME: %w", err)
 	}
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	if err != nil {

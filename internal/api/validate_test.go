@@ -73,7 +73,7 @@ func setup(t *testing.T) (*server, testBundle) {
 // call runs a handler on a request with the given path values, as the
 // router would, and returns what it answered and the status its error maps
 // to (200 for none).
-func call(t *testing.T, fn handlerFunc, method, target, body string, pathValues ...string) (any, error, int) {
+func call(t *testing.T, fn handlerFunc, method, target, body string, pathValues ...string) (any, int, error) {
 	t.Helper()
 	r := httptest.NewRequestWithContext(t.Context(), method, target, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
@@ -85,7 +85,7 @@ func call(t *testing.T, fn handlerFunc, method, target, body string, pathValues 
 	if err != nil {
 		code = status(err)
 	}
-	return v, err, code
+	return v, code, err
 }
 
 // target returns the field an error names.
@@ -116,7 +116,7 @@ func TestCreateJobRefusesNamesAndServerPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err, code := call(t, s.createJob, "POST", "/api/v1/workspaces/ws/jobs", tt.body, "ws", "ws")
+			_, code, err := call(t, s.createJob, "POST", "/api/v1/workspaces/ws/jobs", tt.body, "ws", "ws")
 			if code != http.StatusBadRequest || target(err) != tt.target {
 				t.Fatalf("status %d target %q (%v), want 400 naming %q", code, target(err), err, tt.target)
 			}
@@ -137,7 +137,7 @@ func TestCreateJobRefusesNamesAndServerPaths(t *testing.T) {
 func TestCreateJobAcceptsUploads(t *testing.T) {
 	t.Parallel()
 	s, _ := setup(t)
-	_, err, code := call(t, s.createJob, "POST", "/api/v1/workspaces/ws/jobs",
+	_, code, err := call(t, s.createJob, "POST", "/api/v1/workspaces/ws/jobs",
 		`{"type":"pipeline","name":"ok_job","jobs":{"prep-step":{"command":"echo ${{outputs.out_1}}","outputs":{"out_1":{}}}}}`, "ws", "ws")
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %v", code, err)
@@ -147,12 +147,12 @@ func TestCreateJobAcceptsUploads(t *testing.T) {
 func TestJobLogStepNames(t *testing.T) {
 	t.Parallel()
 	s, tb := setup(t)
-	logs := func(step string) (error, int) {
-		_, err, code := call(t, s.jobLog, "GET", "/api/v1/workspaces/ws/jobs/done/logs?step="+url.QueryEscape(step), "", "ws", "ws", "name", "done")
-		return err, code
+	logs := func(step string) (int, error) {
+		_, code, err := call(t, s.jobLog, "GET", "/api/v1/workspaces/ws/jobs/done/logs?step="+url.QueryEscape(step), "", "ws", "ws", "name", "done")
+		return code, err
 	}
 	for _, step := range []string{"\x00", "main\x00", "a\nb", "..", "../../../../etc/passwd", "/etc/passwd", "a/../..", "a//b", "main/"} {
-		err, code := logs(step)
+		code, err := logs(step)
 		if code != http.StatusBadRequest || target(err) != "step" {
 			t.Errorf("step %q: status %d (%v), want 400 naming step", step, code, err)
 		}
@@ -160,7 +160,7 @@ func TestJobLogStepNames(t *testing.T) {
 			t.Errorf("step %q: message names CIEL_HOME: %v", step, err)
 		}
 	}
-	if err, code := logs("main"); code != http.StatusNotFound || strings.Contains(err.Error(), tb.home) {
+	if code, err := logs("main"); code != http.StatusNotFound || strings.Contains(err.Error(), tb.home) {
 		t.Errorf("missing log: status %d (%v), want 404 without CIEL_HOME", code, err)
 	}
 	// A log that cannot be read is the server's problem, still without its
@@ -168,7 +168,7 @@ func TestJobLogStepNames(t *testing.T) {
 	if err := os.MkdirAll(s.eng.StepLogPath("ws", "done", "outer/inner"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err, code := logs("outer/inner"); code != http.StatusInternalServerError || strings.Contains(err.Error(), tb.home) {
+	if code, err := logs("outer/inner"); code != http.StatusInternalServerError || strings.Contains(err.Error(), tb.home) {
 		t.Errorf("unreadable log: status %d (%v), want 500 without CIEL_HOME", code, err)
 	}
 }
@@ -189,7 +189,7 @@ func TestCreateAssetRefusesNamesAndServerPaths(t *testing.T) {
 		{"components", `{"name":"c","command":"echo","additional_includes":["` + tb.outside + `"]}`, "additional_includes"},
 	}
 	for _, tt := range tests {
-		_, err, code := call(t, s.createAsset, "POST", "/api/v1/workspaces/ws/"+tt.kind, tt.body, "ws", "ws", "kind", tt.kind)
+		_, code, err := call(t, s.createAsset, "POST", "/api/v1/workspaces/ws/"+tt.kind, tt.body, "ws", "ws", "kind", tt.kind)
 		if code != http.StatusBadRequest || target(err) != tt.target {
 			t.Errorf("%s %s: status %d target %q (%v), want 400 naming %q", tt.kind, tt.body, code, target(err), err, tt.target)
 		}
@@ -208,7 +208,7 @@ func TestCreateModelTakesAzureNames(t *testing.T) {
 	}
 	for _, name := range []string{"a b", "../m", "m\x00", "-m"} {
 		body, _ := json.Marshal(map[string]string{"name": name, "path": "azureml://jobs/nope/outputs/model"})
-		_, err, code := call(t, s.createModelVersion, "POST", "/api/v1/workspaces/ws/models", string(body), "ws", "ws")
+		_, code, err := call(t, s.createModelVersion, "POST", "/api/v1/workspaces/ws/models", string(body), "ws", "ws")
 		if code != http.StatusBadRequest || target(err) != "name" {
 			t.Errorf("model %q: status %d target %q (%v), want 400 naming name", name, code, target(err), err)
 		}

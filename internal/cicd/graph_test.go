@@ -309,7 +309,7 @@ steps:
     msg: hi
 - bash: test "$(region)" = eu && test "$(cat $(Pipeline.Workspace)/tools/data.txt)" = "tool data"
 `
-	r, log := b.run(t, svc, yml)
+	r, _ := b.run(t, svc, yml)
 	if r.Result != cicd.ResultFailed || !strings.Contains(r.Error, `variable group "shared"`) {
 		t.Fatalf("without the group: run %s, error %q", r.Result, r.Error)
 	}
@@ -317,7 +317,7 @@ steps:
 		Variables: map[string]string{"region": "eu"}}); err != nil {
 		t.Fatal(err)
 	}
-	r, log = b.run(t, svc, yml)
+	r, log := b.run(t, svc, yml)
 	if r.Result != cicd.ResultSucceeded {
 		t.Fatalf("run %s, error %q\n%s", r.Result, r.Error, log)
 	}

@@ -82,6 +82,7 @@ func (r *jobRun) runProcess(ctx context.Context, st *stepState, p procSpec) (int
 	case ctx.Err() != nil:
 		return code, ctx.Err()
 	case code != 0:
+		//lint:ignore ST1005 Azure Pipelines' own message, word for word, which logs and users grep for
 		return code, fmt.Errorf("%s exited with code '%d'.", p.tool, code)
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		return code, fmt.Errorf("%s: %w", p.tool, err)
@@ -90,6 +91,7 @@ func (r *jobRun) runProcess(ctx context.Context, st *stepState, p procSpec) (int
 	wroteStderr := st.stderr
 	st.mu.Unlock()
 	if p.failOnStderr && wroteStderr {
+		//lint:ignore ST1005 Azure Pipelines' own message, word for word
 		return code, fmt.Errorf("%s wrote one or more lines to the standard error stream.", p.tool)
 	}
 	return code, nil

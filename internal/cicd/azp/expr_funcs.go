@@ -240,7 +240,7 @@ func fnFormat(_ *Env, a []any) (any, error) {
 			spec := f[i+1 : i+end]
 			n, err := strconv.Atoi(spec)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("invalid placeholder {%s}: expected {0}, {1}, ...", spec)
+				return nil, fmt.Errorf("invalid placeholder {%s}: expected {N} with N a non-negative argument index", spec)
 			}
 			if n+1 >= len(a) {
 				return nil, fmt.Errorf("placeholder {%d} has no argument", n)
