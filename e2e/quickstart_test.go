@@ -65,6 +65,8 @@ func TestQuickstartExample(t *testing.T) {
 		t.Errorf("artifacts/evaluate/outputs/metrics.json = %s, %v", b, err)
 	}
 
+	readmeTracking(t, e, name)
+
 	// Nothing changed: every step is reused, the environment is not rebuilt.
 	r = e.ok("job", "create", "--file", "pipeline.yml", "--stream")
 	if strings.Count(r.out, "reused") < 3 {
@@ -104,5 +106,50 @@ func readmeEndpoint(t *testing.T, e *env, job string) {
 	logs := e.ok("online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "model-service")
 	if !strings.Contains(logs.out, "model loaded") {
 		t.Errorf("blue's log lacks its init() output:\n%s", logs.out)
+	}
+
+	// The rest of the README's walk, as written there.
+	e.ok("online-deployment", "create", "--file", "green.yml")
+	e.ok("online-endpoint", "update", "--name", "model-service", "--mirror-traffic", "green=10")
+	e.ok("online-endpoint", "update", "--name", "model-service", "--traffic", "blue=90 green=10", "--mirror-traffic", "green=0")
+	show := e.ok("online-endpoint", "show", "--name", "model-service", "-o", "json")
+	var ep struct {
+		Traffic       map[string]int `json:"traffic"`
+		MirrorTraffic map[string]int `json:"mirror_traffic"`
+	}
+	if err := json.Unmarshal([]byte(show.out), &ep); err != nil || ep.Traffic["blue"] != 90 || ep.Traffic["green"] != 10 || ep.MirrorTraffic["green"] != 0 {
+		t.Errorf("after the README's traffic steps: %s (%v)", show.out, err)
+	}
+	e.ok("online-deployment", "get-logs", "--name", "green", "--endpoint-name", "model-service")
+	e.ok("online-deployment", "update", "--file", "green.yml", "--set", "instance_count=3")
+	e.ok("online-endpoint", "invoke", "--name", "model-service", "--request-file", "sample.json")
+	e.ok("online-endpoint", "delete", "--name", "model-service", "--yes")
+}
+
+// readmeTracking runs the README's tracking commands on the quick start's
+// job: the example's steps log with MLflow, so the filter, the table and
+// compare show the metrics.
+func readmeTracking(t *testing.T, e *env, job string) {
+	r := e.ok("run", "list", "--experiment", "breast-cancer", "--filter", "metrics.accuracy > 0.9", "-o", "json")
+	var runs []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &runs); err != nil || len(runs) != 1 {
+		t.Fatalf("run list --filter metrics.accuracy > 0.9: want the evaluate run, got %s (%v)", r.out, err)
+	}
+	table := e.ok("job", "show", "--name", job, "-o", "table")
+	for _, want := range []string{"accuracy", "roc_auc", "train_accuracy", "n_estimators"} {
+		if !strings.Contains(table.out, want) {
+			t.Errorf("job show -o table lacks %s:\n%s", want, table.out)
+		}
+	}
+	all := e.ok("run", "list", "--experiment", "breast-cancer", "-o", "json")
+	var every []struct {
+		RunID string `json:"run_id"`
+	}
+	if err := json.Unmarshal([]byte(all.out), &every); err != nil || len(every) < 2 {
+		t.Fatalf("run list: %s (%v)", all.out, err)
+	}
+	cmp := e.ok("run", "compare", every[0].RunID, every[1].RunID)
+	if !strings.Contains(cmp.out, "accuracy") && !strings.Contains(cmp.out, "n_estimators") {
+		t.Errorf("run compare shows no metric or param:\n%s", cmp.out)
 	}
 }

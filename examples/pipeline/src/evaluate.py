@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 
+import mlflow
 import numpy as np
 from sklearn.metrics import accuracy_score, roc_auc_score
 
@@ -29,5 +30,7 @@ with open(os.path.join(a.report, "metrics.json"), "w") as f:
 os.makedirs("outputs", exist_ok=True)
 with open(os.path.join("outputs", "metrics.json"), "w") as f:
     json.dump(metrics, f, indent=2)
+# Logged on the evaluate step's run: `ciel run list --filter "metrics.accuracy > 0.9"`.
+mlflow.log_metrics(metrics)
 print(f"accuracy: {metrics['accuracy']:.4f}")
 print(f"roc_auc: {metrics['roc_auc']:.4f}")

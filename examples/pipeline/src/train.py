@@ -3,6 +3,7 @@ import argparse
 import os
 import pickle
 
+import mlflow
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
@@ -18,7 +19,12 @@ X, y = data[:, :-1], data[:, -1]
 clf = RandomForestClassifier(n_estimators=a.n_estimators, max_depth=a.max_depth, random_state=0)
 clf.fit(X, y)
 print(f"trained RandomForestClassifier(n_estimators={a.n_estimators}, max_depth={a.max_depth}) on {len(y)} rows")
-print(f"training accuracy: {clf.score(X, y):.4f}")
+train_accuracy = clf.score(X, y)
+print(f"training accuracy: {train_accuracy:.4f}")
+# ciel (like Azure ML) starts the step with MLFLOW_RUN_ID set: these land on
+# the train step's run with no set-up.
+mlflow.log_params({"n_estimators": a.n_estimators, "max_depth": a.max_depth, "train_rows": len(y)})
+mlflow.log_metric("train_accuracy", train_accuracy)
 
 os.makedirs(a.model, exist_ok=True)
 with open(os.path.join(a.model, "model.pkl"), "wb") as f:
