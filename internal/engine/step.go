@@ -178,8 +178,13 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	procEnv := r.stepEnv(ps, env, vars, observed)
 	now := time.Now().UTC()
 	st.Status, st.StartedAt = StatusRunning, &now
+	args := []string{"/bin/bash", "-c", script}
+	if argv, ok := directArgv(script, procEnv, wd); ok {
+		// bash would set PWD before it exec'd the program.
+		args, procEnv = argv, append(procEnv, "PWD="+wd)
+	}
 	task := compute.Task{
-		Dir: wd, Args: []string{"/bin/bash", "-c", script}, Env: procEnv, LogPath: logPath,
+		Dir: wd, Args: args, Env: procEnv, LogPath: logPath,
 		Timeout: time.Duration(ps.TimeoutSecs) * time.Second,
 		OnStart: func(pgid int) { st.PID = pgid; e.rec.put(*st, false) },
 	}
