@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/tracking: ciel's MLflow tracking API against `mlflow server`
-# (SQLite backend, same machine, same .venv) started side by side in the
-# same run, driven by the same client script (client.py):
+# (SQLite backend, same machine, same .venv) and FastTrackML (`fml server`,
+# G-Research's MLflow-compatible tracking server in Go, SQLite backend, from
+# PyPI's fasttrackml in its own venv .venv-fml/ since it pins mlflow 2.x),
+# started side by side in the same run, driven by the same client script
+# (client.py):
 #
 #   (a) 8 client processes each logging 2,000 metrics one call at a time
 #   (b) log_batch of 1,000 metrics x 50 calls
@@ -16,7 +19,8 @@
 #
 # Each scenario runs RUNS times per server, alternating servers; the medians
 # and the ratios are printed. Goals: (a), (b) >= 5x mlflow server's
-# throughput; (c) >= 10x faster. CLIENTS says which clients drive the
+# throughput; (c) >= 10x faster; each scenario >= 2x FastTrackML with the
+# REST client. CLIENTS says which clients drive the
 # servers: "mlflow" (the real MlflowClient) and/or "rest" (the same REST
 # calls over a plain requests.Session, so the servers' own cost shows).
 #
@@ -34,8 +38,9 @@ PY="$PWD/.venv/bin/python"
 CLIENT="$PWD/bench/tracking/client.py"
 export MLFLOW_DISABLE_TELEMETRY=true
 WORK=$(mktemp -d)
-CIEL_PID="" MLFLOW_PID="" NULL_PID=""
+CIEL_PID="" MLFLOW_PID="" NULL_PID="" FML_PID=""
 cleanup() {
+  [[ -n $FML_PID ]] && kill "$FML_PID" 2>/dev/null || true
   [[ -n $NULL_PID ]] && kill "$NULL_PID" 2>/dev/null || true
   [[ -n $CIEL_PID ]] && kill "$CIEL_PID" 2>/dev/null || true
   [[ -n $MLFLOW_PID ]] && kill "$MLFLOW_PID" 2>/dev/null || true
@@ -75,7 +80,24 @@ for _ in $(seq 600); do
   sleep 0.2
 done
 curl -sf "$MLFLOW_URI/health" >/dev/null || { echo "mlflow server did not start"; tail -20 "$WORK/mlflow.log"; exit 1; }
+# FastTrackML: its own venv (it pins mlflow 2.x), SQLite, per-request logs
+# off (--log-level warning) so it is not slowed by its log.
+FML_VENV="$PWD/.venv-fml"
+if [[ ! -x $FML_VENV/bin/fml ]]; then
+  echo "==> building $FML_VENV (fasttrackml 0.6.0 from PyPI)" >&2
+  uv venv --quiet --python python3 "$FML_VENV"
+  VIRTUAL_ENV="$FML_VENV" uv pip install --quiet fasttrackml==0.6.0
+fi
+FML_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$FML_VENV/bin/fml" server --log-level warning --listen-address "127.0.0.1:$FML_PORT" \
+  --database-uri "sqlite://$WORK/fml.db" --default-artifact-root "$WORK/fmlartifacts" >"$WORK/fml.log" 2>&1 &
+FML_PID=$!
+FML_URI="http://127.0.0.1:$FML_PORT"
+for _ in $(seq 300); do curl -sf "$FML_URI/health" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "$FML_URI/health" >/dev/null || { echo "fml server did not start"; tail -20 "$WORK/fml.log"; exit 1; }
+
 echo "ciel   $CIEL_URI"
+echo "fml    $FML_URI (FastTrackML $("$FML_VENV/bin/fml" --version 2>&1 | awk '{print $NF}'))"
 echo "null   $NULL_URI (answers log-metric and log-batch with {}, the rest goes to ciel)"
 echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)'))"
 
@@ -85,7 +107,7 @@ echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)')
 measure() {
   local server=$1 scenario=$2 client=$3; shift 3
   local uri=$CIEL_URI
-  case $server in mlflow) uri=$MLFLOW_URI ;; null) uri=$NULL_URI ;; esac
+  case $server in mlflow) uri=$MLFLOW_URI ;; null) uri=$NULL_URI ;; fml) uri=$FML_URI ;; esac
   local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
   local key=ops_per_s; [[ $scenario == c* ]] && key=seconds
   echo "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$key'])" >>"$WORK/$scenario-$client-$server"
@@ -95,11 +117,12 @@ measure() {
 echo "==> setting up (c): $SEARCH_RUNS runs on each server" >&2
 "$PY" "$CLIENT" --uri "$CIEL_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
 "$PY" "$CLIENT" --uri "$MLFLOW_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+"$PY" "$CLIENT" --uri "$FML_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
 
 for r in $(seq "$RUNS"); do
   echo "==> repetition $r of $RUNS" >&2
   for client in $CLIENTS; do
-    for server in ciel mlflow; do
+    for server in ciel mlflow fml; do
       measure "$server" a "$client" --procs 8 --n "$A_N"
       measure "$server" b "$client" --calls 50 --batch 1000
       measure "$server" c "$client"
@@ -124,6 +147,10 @@ for client in $CLIENTS; do
   awk -v c="$b_c" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) 50 log_batch calls x 1000 metrics", cl, c, m, c/m, ">= 5x"}'
   awk -v n="$b_n" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
   awk -v c="$c_c" -v m="$c_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) search_runs, filter over '"$SEARCH_RUNS"' runs, all pages", cl, c, m, m/c, ">= 10x"}'
+  a_f=$(median "$WORK/a-$client-fml"); b_f=$(median "$WORK/b-$client-fml"); c_f=$(median "$WORK/c-$client-fml")
+  awk -v c="$a_c" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
+  awk -v c="$b_c" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
+  awk -v c="$c_c" -v f="$c_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) vs FastTrackML", cl, c, f, f/c, ">= 2x (rest)"}'
   f_c=$(median "$WORK/c-floor-$client-ciel"); f_m=$(median "$WORK/c-floor-$client-mlflow")
   awk -v c="$f_c" -v m="$f_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s\n", "    client floor: parsing the same pages, no server", cl, c, m}'
   awk -v c="$c_c" -v m="$c_m" -v f="$f_c" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %14s %8.1fx (best any server could do: %.1fx)\n", "    ciel beyond the client floor (server + HTTP)", cl, c-f, "", (m-f)/(c-f), m/f}'
