@@ -150,7 +150,9 @@ func (c *azCmd) runCiel(ctx context.Context, o *azCommandOpts, path, rest []stri
 	}
 	_ = fs.Parse(expandMultiValueFlags(rest)) // only to see --stream; the run parses afresh
 	streaming := fs.Lookup("stream") != nil && fs.Lookup("stream").Changed
-	hasOutput := fs.Lookup("output") != nil
+	// A command whose -o has no default (invoke) prints its answer as it
+	// came unless asked otherwise; az passes that through, as before.
+	hasOutput := fs.Lookup("output") != nil && fs.Lookup("output").DefValue != ""
 	if o.Help || streaming || !hasOutput && o.Query == "" {
 		return c.root(args, c.out).ExecuteContext(ctx)
 	}

@@ -100,7 +100,7 @@ func TestValidate(t *testing.T) {
 		{"job create ok", &jobCreateOpts{scope: ws, File: "p.yml", output: js}, ""},
 		{"job create no file", &jobCreateOpts{scope: ws, output: js}, "--file is required"},
 		{"job create no workspace", &jobCreateOpts{File: "p.yml", output: js}, "configure --defaults workspace="},
-		{"job create bad output", &jobCreateOpts{scope: ws, File: "p.yml", output: output{Format: "tsv"}}, "want json, yaml or table"},
+		{"job create bad output", &jobCreateOpts{scope: ws, File: "p.yml", output: output{Format: "csv"}}, "invalid choice: \"csv\""},
 		{"job list zero", &jobListOpts{scope: ws, MaxResults: 0, output: js}, "--max-results 0"},
 		{"job list all", &jobListOpts{scope: ws, AllResults: true, output: js}, ""},
 		{"job download both", &jobDownloadOpts{scope: ws, Name: "j", OutputName: "m", All: true, DownloadPath: "."}, "not both"},
@@ -151,7 +151,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"job", "list", "--frob"}, "unknown flag: --frob"},
 		{"stray argument", []string{"job", "show", "--name", "x", "-w", "w", "extra"}, `unexpected argument "extra"`},
 		{"no workspace", []string{"job", "list"}, "ciel configure --defaults workspace=<name>"},
-		{"bad output", []string{"workspace", "list", "-o", "tsv"}, "want json, yaml or table"},
+		{"bad output", []string{"workspace", "list", "-o", "csv"}, "invalid choice: \"csv\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -432,9 +432,12 @@ type endpointInvokeOpts struct {
 	Name        string
 	RequestFile string
 	Deployment  string
+	// output is empty unless -o or --query is given: the answer is then
+	// printed as it came.
+	output
 }
 
-// Validate checks the name and request file.
+// Validate checks the name, request file and output options.
 func (o *endpointInvokeOpts) Validate() error {
 	if o.Name == "" {
 		return errors.New("--name is required")
@@ -442,7 +445,16 @@ func (o *endpointInvokeOpts) Validate() error {
 	if o.RequestFile == "" {
 		return errors.New("--request-file is required (a JSON file: the request body)")
 	}
-	return o.scope.validate()
+	if err := o.scope.validate(); err != nil {
+		return err
+	}
+	if o.Format == "" && o.Query == "" {
+		return nil
+	}
+	if o.Format == "" {
+		o.Format = formatJSON
+	}
+	return o.output.validate()
 }
 
 type endpointInvokeCmd struct{ *base }
@@ -474,6 +486,9 @@ func (c *endpointInvokeCmd) Run(ctx context.Context, o *endpointInvokeOpts) erro
 	if len(out) == 0 || out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
+	if o.Format != "" {
+		return o.printRaw(c.out, out)
+	}
 	_, err = c.out.Write(out)
 	return err
 }
@@ -491,5 +506,7 @@ func newEndpointInvokeCommand(b *base) *cobra.Command {
 	f.StringVarP(&opts.Name, "name", "n", "", "endpoint name")
 	f.StringVarP(&opts.RequestFile, "request-file", "r", "", "JSON file to send as the request body")
 	f.StringVarP(&opts.Deployment, "deployment-name", "d", "", "score with this deployment, whatever the traffic split")
+	f.StringVarP(&opts.Format, "output", "o", "", "print a JSON answer as json, jsonc, table, tsv, yaml, yamlc or none (default: the answer as it came)")
+	f.StringVar(&opts.Query, "query", "", "JMESPath query applied to a JSON answer, e.g. --query '[0]' -o tsv")
 	return cmd
 }

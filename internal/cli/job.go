@@ -175,8 +175,8 @@ func jobShowTable(j client.Job) func() *textTable {
 	return func() *textTable {
 		t := newTable("Name", "Type", "Status", "Created", "Run ID", "Metrics", "Params")
 		str := func(s string) string { return s }
-		// "-" stands for nothing: a blank cell would end the row early and
-		// break the columns of the rows below it.
+		// "-" stands for nothing, so a step without a run or metrics
+		// reads as such rather than as a gap.
 		dash := func(s string) string {
 			if s == "" {
 				return "-"

@@ -302,7 +302,7 @@ func TestPipelinesValidation(t *testing.T) {
 		{"artifact list no run", []string{"pipelines", "runs", "artifact", "list"}, "--run-id is required"},
 		{"artifact download no name", []string{"pipelines", "runs", "artifact", "download", "--run-id", "7", "--path", "x"}, "--artifact-name is required"},
 		{"artifact download no path", []string{"pipelines", "runs", "artifact", "download", "--run-id", "7", "--artifact-name", "m"}, "--path is required"},
-		{"bad output", []string{"pipelines", "list", "-o", "xml"}, `--output "xml"`},
+		{"bad output", []string{"pipelines", "list", "-o", "xml"}, `invalid choice: "xml"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,69 +5,110 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
+	"github.com/jmespath-community/go-jmespath"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
-// Output formats of -o/--output.
+// Output formats of -o/--output, as az names them: jsonc and yamlc are
+// az's colored variants, printed here without color.
 const (
 	formatJSON  = "json"
+	formatJSONC = "jsonc"
 	formatYAML  = "yaml"
+	formatYAMLC = "yamlc"
 	formatTable = "table"
+	formatTSV   = "tsv"
+	formatNone  = "none"
 )
 
-// output is the -o/--output option every show, list and create command
-// embeds; its print is the one printer of the CLI.
+// outputFormats are the values -o/--output takes, as az lists them.
+var outputFormats = []string{formatJSON, formatJSONC, formatNone, formatTable, formatTSV, formatYAML, formatYAMLC}
+
+// output is the -o/--output and --query pair every command that prints a
+// result embeds; its print is the one printer of the CLI, shared with
+// `ciel az` (az_output.go), so `az ml ... --query x -o tsv` lines work
+// with ciel in place of az.
 type output struct {
 	Format string
+	Query  string // a JMESPath expression; "" prints the whole result
 }
 
 func (o *output) bind(fs *pflag.FlagSet, def string) {
-	fs.StringVarP(&o.Format, "output", "o", def, "output format: json, yaml or table")
+	fs.StringVarP(&o.Format, "output", "o", def, "output format: json, jsonc, table, tsv, yaml, yamlc or none")
+	fs.StringVar(&o.Query, "query", "", "JMESPath query applied to the result before printing (see jmespath.org), e.g. --query name -o tsv")
 }
 
+// validate checks the format and compiles the query, with az's wording.
 func (o *output) validate() error {
-	switch o.Format {
-	case formatJSON, formatYAML, formatTable:
+	if !slices.Contains(outputFormats, o.Format) {
+		return fmt.Errorf("argument --output/-o: invalid choice: %q (choose from %s)", o.Format, strings.Join(outputFormats, ", "))
+	}
+	if o.Query != "" {
+		if _, err := jmespath.Compile(o.Query); err != nil {
+			return fmt.Errorf("argument --query: invalid jmespath query supplied for %q: %v", o.Query, err)
+		}
+	}
+	return nil
+}
+
+// print writes v in the chosen format. Without --query, json and yaml
+// keep v's own field order and table is the command's own view (table,
+// when it has one). With --query, or for tsv, v goes through its JSON form
+// and is printed as az prints a result (see printDoc).
+func (o *output) print(w io.Writer, v any, table func() *textTable) error {
+	if o.Format == formatNone {
 		return nil
 	}
-	return fmt.Errorf("--output %q: want json, yaml or table", o.Format)
-}
-
-// print writes v in the chosen format; table builds the table view and is
-// only called for -o table.
-func (o *output) print(w io.Writer, v any, table func() *textTable) error {
-	return printValue(w, o.Format, v, table)
-}
-
-// printValue writes v to w as indented JSON, as YAML with the same keys in the
-// same order as the JSON, or as the table that table returns.
-func printValue(w io.Writer, format string, v any, table func() *textTable) error {
-	switch format {
-	case formatJSON:
-		raw, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode json: %w", err)
+	if o.Query == "" {
+		switch o.Format {
+		case formatJSON, formatJSONC:
+			return writeJSONDoc(w, v)
+		case formatYAML, formatYAMLC:
+			return writeYAMLDoc(w, v)
+		case formatTable:
+			if table != nil {
+				return table().write(w)
+			}
 		}
-		_, err = fmt.Fprintf(w, "%s\n", raw)
-		return err
-	case formatYAML:
-		raw, err := jsonToYAML(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(raw)
-		return err
-	case formatTable:
-		if table == nil {
-			return fmt.Errorf("this command has no table output; use -o json or -o yaml")
-		}
-		return table().write(w)
 	}
-	return fmt.Errorf("unknown output format %q", format)
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("decode json: %w", err)
+	}
+	return o.printDoc(w, doc, keyOrder(raw))
+}
+
+// writeJSONDoc writes v as indented JSON, leaving <, > and & as they are
+// (scripts read this, not browsers).
+func writeJSONDoc(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// writeYAMLDoc writes v as YAML with the keys and order of its JSON.
+func writeYAMLDoc(w io.Writer, v any) error {
+	raw, err := jsonToYAML(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(raw)
+	return err
 }
 
 // jsonToYAML encodes v as JSON, then re-encodes that document as block
@@ -124,38 +165,57 @@ func (t *textTable) Row(cells ...string) {
 	t.rows = append(t.rows, cells)
 }
 
-// write prints the header, a rule under it like az's, and the rows, in
-// columns aligned by text/tabwriter. Tabs and newlines inside cells become
-// spaces so they cannot break the columns.
+// write prints the header, a rule under it like az's, and the rows, each
+// column as wide as its widest cell (in characters) and two spaces apart.
+// Every row is laid out against the same widths, so a blank cell, last or
+// not, never shifts the columns after it; trailing blanks are trimmed.
+// Tabs and newlines inside cells become spaces so they cannot break the
+// columns.
 func (t *textTable) write(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	rule := make([]string, len(t.header))
-	widths := make([]int, len(t.header))
-	for i, h := range t.header {
-		widths[i] = len(h)
-	}
+	n := len(t.header)
 	for _, r := range t.rows {
-		for i := range min(len(r), len(widths)) {
-			widths[i] = max(widths[i], len([]rune(cleanCell(r[i]))))
+		n = max(n, len(r))
+	}
+	widths := make([]int, n)
+	measure := func(cells []string) {
+		for i, c := range cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cleanCell(c)))
 		}
 	}
+	measure(t.header)
+	for _, r := range t.rows {
+		measure(r)
+	}
+	rule := make([]string, len(t.header))
 	for i := range rule {
 		rule[i] = strings.Repeat("-", widths[i])
 	}
-	writeRow(tw, t.header)
-	writeRow(tw, rule)
+	var b strings.Builder
+	writeRow(&b, widths, t.header)
+	writeRow(&b, widths, rule)
 	for _, r := range t.rows {
-		writeRow(tw, r)
+		writeRow(&b, widths, r)
 	}
-	return tw.Flush()
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
-func writeRow(w io.Writer, cells []string) {
-	clean := make([]string, len(cells))
+// writeRow writes cells padded to widths, two spaces apart, without
+// trailing spaces.
+func writeRow(b *strings.Builder, widths []int, cells []string) {
+	var line strings.Builder
 	for i, c := range cells {
-		clean[i] = cleanCell(c)
+		c = cleanCell(c)
+		if i > 0 {
+			line.WriteString("  ")
+		}
+		line.WriteString(c)
+		if i < len(cells)-1 {
+			line.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
+		}
 	}
-	fmt.Fprintln(w, strings.TrimRight(strings.Join(clean, "\t"), "\t"))
+	b.WriteString(strings.TrimRight(line.String(), " "))
+	b.WriteByte('\n')
 }
 
 func cleanCell(s string) string {

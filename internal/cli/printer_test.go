@@ -99,7 +99,8 @@ func TestPrint(t *testing.T) {
 			t.Run(tt.name+"_"+format, func(t *testing.T) {
 				t.Parallel()
 				var buf bytes.Buffer
-				if err := printValue(&buf, format, tt.v, tt.table); err != nil {
+				o := output{Format: format}
+				if err := o.print(&buf, tt.v, tt.table); err != nil {
 					t.Fatal(err)
 				}
 				golden(t, filepath.Join("printer", tt.name+"."+format), buf.Bytes())
@@ -113,14 +114,4 @@ func TestSummary(t *testing.T) {
 	var buf bytes.Buffer
 	writeSummary(&buf, sampleJob())
 	golden(t, "summary.txt", buf.Bytes())
-}
-
-func TestPrintUnknownFormat(t *testing.T) {
-	t.Parallel()
-	if err := printValue(&bytes.Buffer{}, "tsv", 1, nil); err == nil {
-		t.Fatal("Print with format tsv: no error")
-	}
-	if err := printValue(&bytes.Buffer{}, formatTable, 1, nil); err == nil {
-		t.Fatal("Print -o table without a table: no error")
-	}
 }
