@@ -53,20 +53,26 @@ func (o *componentCreateOpts) Validate() error {
 	return o.output.validate()
 }
 
+// component parses the file with --set and the flags applied before it is
+// checked.
+func (o *componentCreateOpts) component() (*spec.Component, error) {
+	comp, err := spec.ParseComponentFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--version", Key: "version", Value: o.Version},
+	}})
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return comp, nil
+}
+
 type componentCreateCmd struct{ *base }
 
 // Run parses the component, uploads its code (and that of a pipeline
 // component's steps), registers the version and prints it.
 func (c *componentCreateCmd) Run(ctx context.Context, o *componentCreateOpts) error {
-	comp, err := spec.ParseComponentFile(o.File, spec.Options{Sets: o.Sets})
+	comp, err := o.component()
 	if err != nil {
-		return usageError(err)
-	}
-	if o.Name != "" {
-		comp.Name = o.Name
-	}
-	if o.Version != "" {
-		comp.Version = o.Version
+		return err
 	}
 	cl, err := c.client(ctx)
 	if err != nil {

@@ -74,21 +74,16 @@ func (o *computeCreateOpts) Validate() error {
 // compute returns the spec the options describe: the file's, with the
 // flags given (non-empty, non-zero) taking precedence.
 func (o *computeCreateOpts) compute() (*spec.Compute, error) {
-	c := &spec.Compute{}
+	c := &spec.Compute{Name: o.Name, Type: o.Type, Size: o.Size}
 	if o.File != "" {
 		var err error
-		if c, err = spec.ParseComputeFile(o.File, spec.Options{Sets: o.Sets}); err != nil {
+		c, err = spec.ParseComputeFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+			{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--type", Key: "type", Value: o.Type},
+			{Flag: "--size", Key: "size", Value: o.Size},
+		}})
+		if err != nil {
 			return nil, usageError(err)
 		}
-	}
-	if o.Name != "" {
-		c.Name = o.Name
-	}
-	if o.Type != "" {
-		c.Type = o.Type
-	}
-	if o.Size != "" {
-		c.Size = o.Size
 	}
 	if o.MinInstances != 0 {
 		c.MinInstances = o.MinInstances

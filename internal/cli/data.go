@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,23 +81,30 @@ func (o *dataCreateOpts) Validate() error {
 // given taking precedence. Without a file the type defaults to uri_folder
 // like az's.
 func (o *dataCreateOpts) data() (*spec.Data, error) {
-	d := &spec.Data{Type: spec.TypeURIFolder}
-	if o.File != "" {
-		var err error
-		if d, err = spec.ParseDataFile(o.File, spec.Options{Sets: o.Sets}); err != nil {
-			return nil, usageError(err)
+	path := o.Path
+	if path != "" && isLocalPath(path) {
+		// A --path is relative to where the command runs, not to the
+		// file's folder.
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--path: %w", err))
 		}
+		path = abs
 	}
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&d.Name, o.Name}, {&d.Version, o.Version}, {&d.Type, o.Type},
-		{&d.Path, o.Path}, {&d.Description, o.Description},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
+	if o.File == "" {
+		d := &spec.Data{Name: o.Name, Version: o.Version, Type: o.Type, Path: path, Description: o.Description}
+		if d.Type == "" {
+			d.Type = spec.TypeURIFolder
 		}
+		return d, checkLocalDataPath(d)
+	}
+	d, err := spec.ParseDataFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--version", Key: "version", Value: o.Version},
+		{Flag: "--type", Key: "type", Value: o.Type}, {Flag: "--path", Key: "path", Value: path},
+		{Flag: "--description", Key: "description", Value: o.Description},
+	}})
+	if err != nil {
+		return nil, usageError(err)
 	}
 	return d, checkLocalDataPath(d)
 }

@@ -68,15 +68,11 @@ func (o *deploymentFileOpts) Validate() error {
 
 // deployment parses the file with the flags applied.
 func (o *deploymentFileOpts) deployment() (*spec.OnlineDeployment, error) {
-	d, err := spec.ParseOnlineDeploymentFile(o.File, spec.Options{Sets: o.Sets})
+	d, err := spec.ParseOnlineDeploymentFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--endpoint-name", Key: "endpoint_name", Value: o.EndpointName},
+	}})
 	if err != nil {
 		return nil, usageError(err)
-	}
-	if o.Name != "" {
-		d.Name = o.Name
-	}
-	if o.EndpointName != "" {
-		d.EndpointName = o.EndpointName
 	}
 	if d.EndpointName == "" {
 		return nil, usageErrorf("%s: no endpoint_name in the file; give --endpoint-name", o.File)

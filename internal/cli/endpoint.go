@@ -100,22 +100,28 @@ func (o *endpointCreateOpts) Validate() error {
 	return o.output.validate()
 }
 
+// endpoint returns the endpoint the options describe: the file's with
+// --set and the flags applied before it is checked, or the flags'.
+func (o *endpointCreateOpts) endpoint() (*spec.OnlineEndpoint, error) {
+	if o.File == "" {
+		return &spec.OnlineEndpoint{Name: o.Name, AuthMode: o.AuthMode}, nil
+	}
+	e, err := spec.ParseOnlineEndpointFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--auth-mode", Key: "auth_mode", Value: o.AuthMode},
+	}})
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return e, nil
+}
+
 type endpointCreateCmd struct{ *base }
 
 // Run creates the endpoint and prints it.
 func (c *endpointCreateCmd) Run(ctx context.Context, o *endpointCreateOpts) error {
-	e := &spec.OnlineEndpoint{}
-	if o.File != "" {
-		var err error
-		if e, err = spec.ParseOnlineEndpointFile(o.File, spec.Options{Sets: o.Sets}); err != nil {
-			return usageError(err)
-		}
-	}
-	if o.Name != "" {
-		e.Name = o.Name
-	}
-	if o.AuthMode != "" {
-		e.AuthMode = o.AuthMode
+	e, err := o.endpoint()
+	if err != nil {
+		return err
 	}
 	e.Tags = c.withLineage(e.Tags)
 	cl, err := c.client(ctx)
@@ -247,13 +253,13 @@ func (o *endpointUpdateOpts) update() (string, client.OnlineEndpointUpdate, erro
 	var u client.OnlineEndpointUpdate
 	name := o.Name
 	if o.File != "" {
-		e, err := spec.ParseOnlineEndpointFile(o.File, spec.Options{Sets: o.Sets})
+		e, err := spec.ParseOnlineEndpointFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+			{Flag: "--name", Key: "name", Value: o.Name},
+		}})
 		if err != nil {
 			return "", u, usageError(err)
 		}
-		if name == "" {
-			name = e.Name
-		}
+		name = e.Name
 		u.Description, u.Tags = &e.Description, e.Tags
 		u.Traffic, u.MirrorTraffic = e.Traffic, e.MirrorTraffic
 	}

@@ -63,21 +63,15 @@ func (o *environmentCreateOpts) Validate() error {
 // environment returns the environment the options describe: the file's,
 // with flags given taking precedence; --conda-file is read into the spec.
 func (o *environmentCreateOpts) environment() (*spec.Environment, error) {
-	e := &spec.Environment{}
+	e := &spec.Environment{Name: o.Name, Version: o.Version, Image: o.Image, Description: o.Description}
 	if o.File != "" {
 		var err error
-		if e, err = spec.ParseEnvironmentFile(o.File, spec.Options{Sets: o.Sets}); err != nil {
+		e, err = spec.ParseEnvironmentFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+			{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--version", Key: "version", Value: o.Version},
+			{Flag: "--image", Key: "image", Value: o.Image}, {Flag: "--description", Key: "description", Value: o.Description},
+		}})
+		if err != nil {
 			return nil, usageError(err)
-		}
-	}
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&e.Name, o.Name}, {&e.Version, o.Version}, {&e.Image, o.Image}, {&e.Description, o.Description},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
 		}
 	}
 	if o.CondaFile != "" {

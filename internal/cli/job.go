@@ -60,23 +60,17 @@ func (o *jobCreateOpts) Validate() error {
 	return o.output.validate()
 }
 
-// job parses the file with --set applied, then the flags that override
-// fields.
+// job parses the file with --set, then the flags that override fields,
+// applied before the file is checked.
 func (o *jobCreateOpts) job() (*spec.Job, error) {
-	j, err := spec.ParseJobFile(o.File, spec.Options{Sets: o.Sets})
+	j, err := spec.ParseJobFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name},
+		{Flag: "--experiment-name", Key: "experiment_name", Value: o.ExperimentName},
+		{Flag: "--display-name", Key: "display_name", Value: o.DisplayName},
+		{Flag: "--description", Key: "description", Value: o.Description},
+	}})
 	if err != nil {
 		return nil, usageError(err)
-	}
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&j.Name, o.Name}, {&j.ExperimentName, o.ExperimentName},
-		{&j.DisplayName, o.DisplayName}, {&j.Description, o.Description},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
-		}
 	}
 	return j, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/spec"
 )
 
 // Model types, as az names them.
@@ -70,6 +73,8 @@ func modelTable(ms ...client.Model) func() *textTable {
 // modelCreateOpts are the options of `ciel model create`.
 type modelCreateOpts struct {
 	scope
+	File        string
+	Sets        []string
 	Name        string
 	Version     string
 	Path        string
@@ -79,10 +84,14 @@ type modelCreateOpts struct {
 	output
 }
 
-// Validate checks the name and path are given and the type is known.
+// Validate checks a file, or a name and path, are given and the flags'
+// values.
 func (o *modelCreateOpts) Validate() error {
-	if o.Name == "" || o.Path == "" {
-		return errors.New("give --name and --path (azureml://jobs/<job>/outputs/<output>, runs:/<run_id>/<path>, or a local path)")
+	if len(o.Sets) > 0 && o.File == "" {
+		return errors.New("--set needs --file")
+	}
+	if o.File == "" && (o.Name == "" || o.Path == "") {
+		return errors.New("give --file model.yml, or --name and --path (azureml://jobs/<job>/outputs/<output>, runs:/<run_id>/<path>, or a local path)")
 	}
 	switch o.Type {
 	case "", modelTypeCustom, modelTypeMLflow:
@@ -103,6 +112,40 @@ func (o *modelCreateOpts) Validate() error {
 	return o.output.validate()
 }
 
+// model returns the version to register and the stage the file asks for:
+// the file's with --set and the flags applied before it is checked, or the
+// flags'. A local path is absolute: one from the file is relative to the
+// file, a --path to where the command runs.
+func (o *modelCreateOpts) model() (client.ModelCreate, string, error) {
+	tags, _ := parseKeyValues("--tags", o.Tags)
+	path := o.Path
+	if path != "" && !isModelURI(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return client.ModelCreate{}, "", usageError(fmt.Errorf("--path: %w", err))
+		}
+		path = abs
+	}
+	req := client.ModelCreate{Name: o.Name, Version: o.Version, Path: path, Type: o.Type, Description: o.Description, Tags: tags}
+	if o.File == "" {
+		return req, "", nil
+	}
+	m, err := spec.ParseModelFile(o.File, spec.Options{Sets: o.Sets, Fields: []spec.Field{
+		{Flag: "--name", Key: "name", Value: o.Name}, {Flag: "--version", Key: "version", Value: o.Version},
+		{Flag: "--path", Key: "path", Value: path}, {Flag: "--type", Key: "type", Value: o.Type},
+		{Flag: "--description", Key: "description", Value: o.Description},
+	}})
+	if err != nil {
+		return client.ModelCreate{}, "", usageError(err)
+	}
+	merged := maps.Clone(m.Tags)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, tags)
+	return client.ModelCreate{Name: m.Name, Version: m.Version, Path: m.Path, Type: m.Type, Description: m.Description, Tags: merged}, m.Stage, nil
+}
+
 // isModelURI reports whether a --path is a URI the server resolves rather
 // than a local path to upload.
 func isModelURI(p string) bool {
@@ -116,17 +159,20 @@ func isModelURI(p string) bool {
 
 type modelCreateCmd struct{ *base }
 
-// Run uploads a local path, registers the version and prints it. The
-// server tells an MLflow model (an MLmodel file at the root) from others.
+// Run uploads a local path, registers the version, sets the file's stage
+// and prints it. The server tells an MLflow model (an MLmodel file at the
+// root) from others.
 func (c *modelCreateCmd) Run(ctx context.Context, o *modelCreateOpts) error {
-	tags, _ := parseKeyValues("--tags", o.Tags)
-	if tags = c.withLineage(tags); len(tags) == 0 {
-		tags = nil
+	req, stage, err := o.model()
+	if err != nil {
+		return err
 	}
-	req := client.ModelCreate{Name: o.Name, Version: o.Version, Path: o.Path, Type: o.Type, Description: o.Description, Tags: tags}
-	local := !isModelURI(o.Path)
+	if req.Tags = c.withLineage(req.Tags); len(req.Tags) == 0 {
+		req.Tags = nil
+	}
+	local := !isModelURI(req.Path)
 	if local {
-		if _, err := os.Stat(o.Path); err != nil {
+		if _, err := os.Stat(req.Path); err != nil {
 			return usageError(fmt.Errorf("--path: %w", err))
 		}
 	}
@@ -135,14 +181,20 @@ func (c *modelCreateCmd) Run(ctx context.Context, o *modelCreateOpts) error {
 		return err
 	}
 	if local {
-		if req.Path, err = uploadPath(ctx, cl, o.Workspace, o.Path); err != nil {
-			return fmt.Errorf("create model %q: upload %s: %w", o.Name, o.Path, err)
+		from := req.Path
+		if req.Path, err = uploadPath(ctx, cl, o.Workspace, from); err != nil {
+			return fmt.Errorf("create model %q: upload %s: %w", req.Name, from, err)
 		}
-		req.Folder = uploadedFolder(o.Path)
+		req.Folder = uploadedFolder(from)
 	}
 	v, err := cl.CreateModelVersion(ctx, o.Workspace, req)
 	if err != nil {
-		return fmt.Errorf("create model %q: %w", o.Name, err)
+		return fmt.Errorf("create model %q: %w", req.Name, err)
+	}
+	if stage != "" {
+		if v, err = cl.UpdateModelVersion(ctx, o.Workspace, v.Name, v.Version, client.ModelVersionUpdate{Stage: &stage}); err != nil {
+			return fmt.Errorf("create model %q: set stage %s: %w", req.Name, stage, err)
+		}
 	}
 	return o.print(c.out, v, modelVersionTable(v))
 }
@@ -155,15 +207,22 @@ func newModelCreateCommand(b *base) *cobra.Command {
 		Long: `Register a model version. The files are copied into the registry, so the
 version stays whole when the job or run it came from is deleted. An MLflow
 model (a folder with an MLmodel file) is registered as mlflow_model unless
---type says otherwise, and loads with mlflow.pyfunc.load_model("models:/<name>/<version>").`,
+--type says otherwise, and loads with mlflow.pyfunc.load_model("models:/<name>/<version>").
+
+With --file, the model YAML file (Azure ML's model schema: name, version,
+path, type, description, tags, stage) is read; --set and the flags given
+override its values before it is checked.`,
 		Example: `  ciel model create --name best_model --version 1 --path azureml://jobs/<job>/outputs/model
   ciel model create --name best_model --path azureml://jobs/<job>/outputs/artifacts/paths/outputs/model
   ciel model create --name best_model --path runs:/<run_id>/model --type mlflow_model
-  ciel model create --name best_model --path ./model --tags team=ml stage=dev`,
+  ciel model create --name best_model --path ./model --tags team=ml stage=dev
+  ciel model create --file model.yml --set version=2`,
 		RunE: runE(b, &modelCreateCmd{b}, opts),
 	}
 	f := cmd.Flags()
 	opts.scope.bind(f)
+	f.StringVarP(&opts.File, "file", "f", "", "model YAML file")
+	f.StringArrayVar(&opts.Sets, "set", nil, "override file values: path=value ...")
 	f.StringVarP(&opts.Name, "name", "n", "", "model name")
 	f.StringVarP(&opts.Version, "version", "v", "", "version number (default: the next one)")
 	f.StringVarP(&opts.Path, "path", "p", "", "azureml://jobs/<job>/outputs/<output>, runs:/<run_id>/<path>, models:/<name>/<version>, or a local path")

@@ -17,6 +17,8 @@ func TestModelCreateValidate(t *testing.T) {
 	}{
 		{"valid", func(*modelCreateOpts) {}, ""},
 		{"no name", func(o *modelCreateOpts) { o.Name = "" }, "--name and --path"},
+		{"file without name", func(o *modelCreateOpts) { o.Name, o.Path, o.File = "", "", "m.yml" }, ""},
+		{"set without file", func(o *modelCreateOpts) { o.Sets = []string{"version=2"} }, "--set needs --file"},
 		{"no path", func(o *modelCreateOpts) { o.Path = "" }, "--name and --path"},
 		{"bad type", func(o *modelCreateOpts) { o.Type = "onnx" }, "--type"},
 		{"mlflow type", func(o *modelCreateOpts) { o.Type = modelTypeMLflow }, ""},

@@ -82,7 +82,7 @@ func parseAsset(file string, data []byte, opts Options, decode func(*decoder, *y
 	if err != nil {
 		return err
 	}
-	root, err := d.parseRoot(data, opts.Sets)
+	root, err := d.parseRoot(data, opts)
 	if err != nil {
 		return err
 	}

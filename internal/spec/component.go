@@ -335,7 +335,7 @@ func (d *decoder) loadComponent(path string, v *yaml.Node, rel string) *Componen
 		return nil
 	}
 	child := &decoder{file: display, abs: abs, dir: filepath.Dir(abs), s: d.s}
-	root, err := child.parseRoot(data, nil)
+	root, err := child.parseRoot(data, Options{})
 	if err != nil {
 		d.addErr(v, path, err)
 		return nil

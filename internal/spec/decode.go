@@ -63,7 +63,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseRoot decodes data into a node tree, applies the --set overrides and
 // returns the top-level mapping.
-func (d *decoder) parseRoot(data []byte, sets []string) (*yaml.Node, error) {
+func (d *decoder) parseRoot(data []byte, opts Options) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := unmarshalNode(data, &doc); err != nil {
 		return nil, d.syntaxError(err)
@@ -75,7 +75,10 @@ func (d *decoder) parseRoot(data []byte, sets []string) (*yaml.Node, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, Errorf(d.pos(root), "expected a mapping at the top of the file, got %s", describe(root))
 	}
-	if err := d.applySets(root, sets); err != nil {
+	if err := d.applySets(root, opts.Sets); err != nil {
+		return nil, err
+	}
+	if err := d.applyFields(root, opts.Fields); err != nil {
 		return nil, err
 	}
 	return root, nil

@@ -17,6 +17,38 @@ type Options struct {
 	// and "3" an integer. A value that does not read as a YAML scalar (and
 	// does not start with '{' or '[') is kept as a plain string.
 	Sets []string
+	// Fields are the values of named flags such as --name, --version or
+	// --endpoint-name. Each is set as a plain string at its key path after
+	// Sets and before the file is checked, so they win over the file and
+	// over --set (as az's own flags do), and a file holding a placeholder
+	// (`endpoint_name: <endpoint_name>`, as the azureml-examples files do)
+	// is valid once the flag gives the real value. Errors about one name
+	// the flag. Empty values are skipped.
+	Fields []Field
+}
+
+// Field is one flag's value for Options.Fields.
+type Field struct {
+	Flag  string // "--endpoint-name", for errors
+	Key   string // the key path it sets: "endpoint_name"
+	Value string
+}
+
+// applyFields sets the flag values of fields in the mapping root.
+func (d *decoder) applyFields(root *yaml.Node, fields []Field) error {
+	var errs ErrorList
+	for _, f := range fields {
+		if f.Value == "" {
+			continue
+		}
+		origin := f.Flag + " " + f.Value
+		val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.Value}
+		d.markOrigin(val, origin)
+		if err := d.setPath(root, strings.Split(f.Key, "."), val, origin); err != nil {
+			errs = append(errs, Errorf(Pos{File: origin}, "%v", err))
+		}
+	}
+	return errs.Err()
 }
 
 // applySets applies --set overrides to the mapping root. Nodes they write
