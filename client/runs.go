@@ -34,10 +34,12 @@ type Run struct {
 
 // Experiment is an MLflow experiment.
 type Experiment struct {
-	ExperimentID     string `json:"experiment_id"`
-	Name             string `json:"name"`
-	ArtifactLocation string `json:"artifact_location,omitempty"`
-	LifecycleStage   string `json:"lifecycle_stage,omitempty"`
+	ExperimentID     string     `json:"experiment_id"`
+	Name             string     `json:"name"`
+	ArtifactLocation string     `json:"artifact_location,omitempty"`
+	LifecycleStage   string     `json:"lifecycle_stage,omitempty"`
+	CreationTime     *time.Time `json:"creation_time,omitempty"`
+	LastUpdateTime   *time.Time `json:"last_update_time,omitempty"`
 }
 
 // RunSearch selects runs for SearchRuns.
@@ -64,6 +66,42 @@ func (c *Client) GetExperimentByName(ctx context.Context, ws, name string) (Expe
 	}
 	err := c.mlflow(ctx, ws, http.MethodGet, "experiments/get-by-name?experiment_name="+url.QueryEscape(name), nil, &out)
 	return out.Experiment, err
+}
+
+// ListExperiments returns the experiments of ws, newest first, following
+// pages; deleted ones only with includeDeleted.
+func (c *Client) ListExperiments(ctx context.Context, ws string, includeDeleted bool) ([]Experiment, error) {
+	view := "ACTIVE_ONLY"
+	if includeDeleted {
+		view = "ALL"
+	}
+	var exps []Experiment
+	token := ""
+	for {
+		in := map[string]any{"max_results": 1000, "page_token": token, "view_type": view,
+			"order_by": []string{"creation_time DESC", "experiment_id DESC"}}
+		var out struct {
+			Experiments []struct {
+				ExperimentID     string `json:"experiment_id"`
+				Name             string `json:"name"`
+				ArtifactLocation string `json:"artifact_location"`
+				LifecycleStage   string `json:"lifecycle_stage"`
+				CreationTime     int64  `json:"creation_time"`
+				LastUpdateTime   int64  `json:"last_update_time"`
+			} `json:"experiments"`
+			NextPageToken string `json:"next_page_token"`
+		}
+		if err := c.mlflow(ctx, ws, http.MethodPost, "experiments/search", in, &out); err != nil {
+			return nil, err
+		}
+		for _, e := range out.Experiments {
+			exps = append(exps, Experiment{ExperimentID: e.ExperimentID, Name: e.Name, ArtifactLocation: e.ArtifactLocation,
+				LifecycleStage: e.LifecycleStage, CreationTime: millis(e.CreationTime), LastUpdateTime: millis(e.LastUpdateTime)})
+		}
+		if token = out.NextPageToken; token == "" {
+			return exps, nil
+		}
+	}
 }
 
 // GetRun returns a run of ws.

@@ -12,9 +12,14 @@ import (
 	"github.com/ciel-mlops/ciel/internal/cli"
 )
 
+// version and commit are set at build time with
+// -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD)";
+// empty for a development build, which reports what Go recorded.
+var version, commit string
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.NewRoot(cli.Config{}).ExecuteContext(ctx)
+	err := cli.NewRoot(cli.Config{Version: version, Commit: commit}).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		if msg := err.Error(); msg != "" {

@@ -99,6 +99,10 @@ type Config struct {
 	Executable string
 	// Serve runs the server for `ciel server run`; it defaults to api.Serve.
 	Serve func(ctx context.Context, cfg api.Config) error
+	// Version and Commit are the release and commit this binary was built
+	// from (main's -X main.version=... -X main.commit=...); "" falls back
+	// to what Go recorded in the binary.
+	Version, Commit string
 }
 
 // base is what every command shares: where to write, the environment, and
@@ -183,7 +187,6 @@ Environment:
 	root.SetOut(b.out)
 	root.SetErr(b.errOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		newWorkspaceCommand(b),
 		newConfigureCommand(b),
@@ -194,12 +197,14 @@ Environment:
 		newJobCommand(b),
 		newRunCommand(b),
 		newModelCommand(b),
+		newExperimentCommand(b),
 		newEndpointCommand(b),
 		newDeploymentCommand(b),
 		newReposCommand(b),
 		newPipelinesCommand(b),
 		newAzCommand(b, cfg),
 		newServerCommand(b),
+		newVersionCommand(b, cfg.Version, cfg.Commit),
 	)
 	args := cfg.Args
 	if args == nil {

@@ -83,6 +83,26 @@ func newFakeServer(t *testing.T) *fakeServer {
 		}
 		w.Write(b.Bytes())
 	})
+	mux.HandleFunc("POST /ws/{ws}/api/2.0/mlflow/experiments/search", func(w http.ResponseWriter, r *http.Request) {
+		body := f.record(r)
+		var in struct {
+			PageToken string `json:"page_token"`
+			ViewType  string `json:"view_type"`
+		}
+		_ = json.Unmarshal(body, &in)
+		// Two pages, so the client must follow the token.
+		if in.PageToken == "" {
+			writeJSON(w, map[string]any{"next_page_token": "p2", "experiments": []map[string]any{
+				{"experiment_id": "2", "name": "iris", "lifecycle_stage": "active", "creation_time": 1740830400000, "last_update_time": 1740830460000},
+			}})
+			return
+		}
+		exps := []map[string]any{{"experiment_id": "0", "name": "Default", "lifecycle_stage": "active", "creation_time": 1740830300000}}
+		if in.ViewType == "ALL" {
+			exps = append(exps, map[string]any{"experiment_id": "1", "name": "old", "lifecycle_stage": "deleted"})
+		}
+		writeJSON(w, map[string]any{"experiments": exps})
+	})
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
 	return f
