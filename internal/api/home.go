@@ -148,6 +148,16 @@ type addrState struct {
 	Addr string `json:"addr"`
 }
 
+// HomeAddr returns the address a server of home listens on when started
+// with no address: the one its last server used, else DefaultAddr.
+func HomeAddr(home string) string {
+	var st addrState
+	if b, err := os.ReadFile(filepath.Join(home, addrName)); err == nil && json.Unmarshal(b, &st) == nil && st.Addr != "" {
+		return st.Addr
+	}
+	return DefaultAddr
+}
+
 // listen opens the server's listener on addr; "" means the address the
 // last server of home used, else DefaultAddr. The address is remembered
 // with the port actually opened, so that port 0 ("pick a free one") is
@@ -156,11 +166,7 @@ type addrState struct {
 // so an address the server then refuses to serve is not tried again.
 func listen(home, addr string, accept func(net.Addr) error) (net.Listener, error) {
 	if addr == "" {
-		addr = DefaultAddr
-		var st addrState
-		if b, err := os.ReadFile(filepath.Join(home, addrName)); err == nil && json.Unmarshal(b, &st) == nil && st.Addr != "" {
-			addr = st.Addr
-		}
+		addr = HomeAddr(home)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {

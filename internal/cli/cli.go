@@ -121,6 +121,9 @@ type base struct {
 	// envDefaults are defaults set in the environment, as az reads them
 	// (AZURE_DEFAULTS_WORKSPACE, ...); they win over the config file's.
 	envDefaults defaultValues
+	// getenv reads the environment (HOME, XDG_CONFIG_HOME for
+	// install-service).
+	getenv func(string) string
 }
 
 func newBase(cfg Config) *base {
@@ -141,6 +144,7 @@ func newBase(cfg Config) *base {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	b.getenv = getenv
 	b.url, b.token = strings.TrimSpace(getenv("CIEL_URL")), getenv("CIEL_TOKEN")
 	b.home = getenv("CIEL_HOME")
 	b.ci = ciTags(getenv)

@@ -27,6 +27,7 @@ func newServerCommand(b *base) *cobra.Command {
 		newServerStartCommand(b),
 		newServerStopCommand(b),
 		newServerStatusCommand(b),
+		newServiceCommand(b),
 	)
 }
 
