@@ -81,16 +81,6 @@ func (s *server) getWorkspace(_ http.ResponseWriter, r *http.Request) (any, erro
 	return s.workspaceView(w), nil
 }
 
-func (s *server) deleteWorkspace(_ http.ResponseWriter, r *http.Request) (any, error) {
-	if _, err := s.workspace(r); err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteWorkspace(r.Context(), r.PathValue("ws")); err != nil {
-		return nil, err
-	}
-	return map[string]string{"status": "deleted"}, nil
-}
-
 // DefaultMaxUploadBytes bounds one upload's tar body when
 // Config.MaxUploadBytes is 0. It is larger than the artifact proxy's,
 // since one upload carries a whole data folder, not one file.

@@ -146,6 +146,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		ln.Close()
 		return err
 	}
+	s.registerWorkspaceCleanups()
 	// Reads and writes of each request are bounded by the guard, per
 	// route (streams and uploads may take long, API calls may not); the
 	// server bounds headers and idle connections.

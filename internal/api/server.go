@@ -48,6 +48,9 @@ type server struct {
 	// cicd runs pipelines from them (pipelines.go; nil without git or a
 	// store that keeps pipelines).
 	cicd *cicd.Service
+	// wsCleanups stop a workspace's work when it is deleted
+	// (workspace_delete.go); add one with onWorkspaceDelete.
+	wsCleanups []workspaceCleanup
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
