@@ -201,10 +201,11 @@ func newWorkspaceListCommand(b *base) *cobra.Command {
 type workspaceDeleteCmd struct{ *base }
 
 // Run deletes the workspace and everything in it, after asking unless
-// --yes.
+// --yes. The server stops the workspace's work first.
 func (c *workspaceDeleteCmd) Run(ctx context.Context, o *workspaceNameOpts) error {
 	if !o.Yes {
-		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete workspace %q and all its jobs, assets and outputs?", o.Name))
+		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete workspace %q: cancel its running jobs and pipeline runs, stop its endpoints, "+
+			"and delete all its jobs, assets, repositories and outputs?", o.Name))
 		if err != nil || !ok {
 			return err
 		}
@@ -221,7 +222,7 @@ func (c *workspaceDeleteCmd) Run(ctx context.Context, o *workspaceNameOpts) erro
 
 func newWorkspaceDeleteCommand(b *base) *cobra.Command {
 	opts := &workspaceNameOpts{output: output{Format: formatJSON}}
-	cmd := &cobra.Command{Use: "delete", Short: "Delete a workspace and everything in it", RunE: runE(b, &workspaceDeleteCmd{b}, opts)}
+	cmd := &cobra.Command{Use: "delete", Short: "Delete a workspace and everything in it; its running jobs, endpoints and pipeline runs stop", RunE: runE(b, &workspaceDeleteCmd{b}, opts)}
 	bindWorkspaceName(cmd, opts)
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
