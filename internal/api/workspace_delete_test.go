@@ -38,7 +38,7 @@ func TestWorkspaceDeleteRunsCleanups(t *testing.T) {
 		ran = append(ran, "schedules:"+ws)
 		return fail
 	})
-	_, err, code := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws")
+	_, code, err := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws")
 	if !errors.Is(err, fail) || code != http.StatusInternalServerError {
 		t.Fatalf("a failing cleanup: err %v, status %d", err, code)
 	}
@@ -50,7 +50,7 @@ func TestWorkspaceDeleteRunsCleanups(t *testing.T) {
 	}
 
 	s.wsCleanups[1].stop = func(context.Context, string) error { ran = append(ran, "schedules:retry"); return nil }
-	if _, err, code := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws"); err != nil {
+	if _, code, err := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws"); err != nil {
 		t.Fatalf("retry: %v (%d)", err, code)
 	}
 	if want := []string{"first:ws", "schedules:ws", "first:ws", "schedules:retry"}; !slices.Equal(ran, want) {
@@ -64,7 +64,7 @@ func TestWorkspaceDeleteRunsCleanups(t *testing.T) {
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another workspace's folder went too: %v", err)
 	}
-	if _, err, code := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws"); code != http.StatusNotFound {
+	if _, code, err := call(t, s.deleteWorkspace, "DELETE", "/api/v1/workspaces/ws", "", "ws", "ws"); code != http.StatusNotFound {
 		t.Errorf("second delete: %v (%d), want 404", err, code)
 	}
 }
