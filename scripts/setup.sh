@@ -9,4 +9,7 @@ if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1;
   python3 -m pip install --quiet --disable-pip-version-check uv
 fi
 echo "==> building bin/ciel"
-go build -o bin/ciel ./cmd/ciel
+# The commit goes in explicitly: `ciel version` reports it even where Go's
+# own VCS stamp is off (GOFLAGS=-buildvcs=false, a worktree, no git).
+commit=$(git rev-parse HEAD 2>/dev/null || true)
+go build -ldflags "-X main.commit=${commit}" -o bin/ciel ./cmd/ciel
