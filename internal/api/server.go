@@ -19,6 +19,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -48,6 +49,9 @@ type server struct {
 	// cicd runs pipelines from them (pipelines.go; nil without git or a
 	// store that keeps pipelines).
 	cicd *cicd.Service
+	// schedules fires job schedules (schedules.go; nil in tests that need
+	// none).
+	schedules *schedule.Service
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -107,6 +111,7 @@ func (s *server) routes() *routeMux {
 	s.endpointRoutes(h)
 	s.repoRoutes(mux, h)
 	s.pipelineRoutes(h)
+	s.scheduleRoutes(h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

@@ -192,6 +192,7 @@ Environment:
 		newEnvironmentCommand(b),
 		newComponentCommand(b),
 		newJobCommand(b),
+		newScheduleCommand(b),
 		newRunCommand(b),
 		newModelCommand(b),
 		newEndpointCommand(b),
