@@ -124,7 +124,9 @@ func TestScheduleAzureMLExamples(t *testing.T) {
 	checkNext(t, "hourly cron", hourly.NextRunTime, nextSlot(t, before, "America/Los_Angeles", onTheHour), nextSlot(t, after, "America/Los_Angeles", onTheHour))
 
 	rec := showSchedule(e, t, "simple_recurrence_job_schedule")
-	pattern := func(h, m int) bool { return strings.Contains(",4,5,10,11,12,", fmt.Sprintf(",%d,", h)) && (m == 0 || m == 30) }
+	pattern := func(h, m int) bool {
+		return strings.Contains(",4,5,10,11,12,", fmt.Sprintf(",%d,", h)) && (m == 0 || m == 30)
+	}
 	checkNext(t, "recurrence", rec.NextRunTime, nextSlot(t, before, "America/Los_Angeles", pattern), nextSlot(t, after, "America/Los_Angeles", pattern))
 
 	r := e.ok("schedule", "list", "-o", "json")
