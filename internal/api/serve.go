@@ -20,6 +20,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
@@ -169,6 +170,11 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("stop online endpoints", "err", err)
 		}
 	}()
+	// Started after Resume, so that a job a firing recorded just before
+	// the last server stopped is started once, by Resume.
+	s.schedules = schedule.New(schedule.Config{Store: st.Schedules(), Jobs: eng, Existing: st, Logger: cfg.Logger})
+	s.schedules.Start()
+	defer s.schedules.Close()
 	if s.cicd != nil {
 		if err := s.cicd.Start(ctx); err != nil {
 			ln.Close()

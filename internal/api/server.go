@@ -19,6 +19,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -51,6 +52,9 @@ type server struct {
 	// wsCleanups stop a workspace's work when it is deleted
 	// (workspace_delete.go); add one with onWorkspaceDelete.
 	wsCleanups []workspaceCleanup
+	// schedules fires job schedules (schedules.go; nil in tests that need
+	// none).
+	schedules *schedule.Service
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -110,6 +114,7 @@ func (s *server) routes() *routeMux {
 	s.endpointRoutes(h)
 	s.repoRoutes(mux, h)
 	s.pipelineRoutes(h)
+	s.scheduleRoutes(h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

@@ -46,6 +46,8 @@ func (s *server) onWorkspaceDelete(what string, stop func(ctx context.Context, w
 // registerWorkspaceCleanups registers the cleanups of the parts the server
 // has: jobs, online endpoints, CI pipeline runs and git repositories.
 func (s *server) registerWorkspaceCleanups() {
+	// Schedules first, so that none fires a job while the rest stop.
+	s.onWorkspaceDelete("schedules", s.disableWorkspaceSchedules)
 	if s.eng != nil {
 		s.onWorkspaceDelete("jobs", s.cancelWorkspaceJobs)
 	}
@@ -58,6 +60,24 @@ func (s *server) registerWorkspaceCleanups() {
 	if s.repos != nil {
 		s.onWorkspaceDelete("git repositories", s.deleteWorkspaceRepos)
 	}
+}
+
+// disableWorkspaceSchedules disables every schedule of ws; their records
+// go with the workspace's.
+func (s *server) disableWorkspaceSchedules(ctx context.Context, ws string) error {
+	if s.schedules == nil {
+		return nil
+	}
+	list, err := s.schedules.List(ctx, ws)
+	if err != nil {
+		return err
+	}
+	for _, sc := range list {
+		if _, err := s.schedules.SetEnabled(ctx, ws, sc.Name, false); err != nil {
+			return fmt.Errorf("disable schedule %s: %w", sc.Name, err)
+		}
+	}
+	return nil
 }
 
 // cancelWorkspaceJobs cancels every unfinished job of ws and waits until

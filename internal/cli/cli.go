@@ -199,6 +199,7 @@ Environment:
 		newEnvironmentCommand(b),
 		newComponentCommand(b),
 		newJobCommand(b),
+		newScheduleCommand(b),
 		newRunCommand(b),
 		newModelCommand(b),
 		newExperimentCommand(b),

@@ -22,7 +22,7 @@ var silentCommands = []string{
 	"ciel job archive", "ciel job cancel", "ciel job download", "ciel job restore", "ciel job stream",
 	"ciel model archive", "ciel model download", "ciel model restore",
 	"ciel online-deployment delete", "ciel online-deployment get-logs", "ciel online-endpoint delete",
-	"ciel pipelines expand", "ciel pipelines runs artifact download",
+	"ciel pipelines expand", "ciel pipelines runs artifact download", "ciel schedule delete",
 	"ciel server install-service", "ciel server run", "ciel server stop", "ciel workspace delete",
 }
 

@@ -136,9 +136,34 @@ func (e *Engine) StepLogPath(ws, job, step string) string {
 // Submit resolves job against workspace ws, records it and starts it. The
 // returned job is recorded durably. Problems with the job are *spec.Error.
 func (e *Engine) Submit(ctx context.Context, ws string, job *spec.Job) (store.Job, error) {
-	plan, err := e.buildPlan(ctx, ws, job)
+	p, err := e.Prepare(ctx, ws, job)
 	if err != nil {
 		return store.Job{}, err
+	}
+	if err := e.cfg.Store.CreateJob(ctx, p.Job, p.Steps); err != nil {
+		return store.Job{}, fmt.Errorf("create job %q: %w", p.Job.Name, err)
+	}
+	e.Start(p)
+	return p.Job, nil
+}
+
+// Prepared is a job resolved against its workspace and not yet recorded:
+// the job and step rows to store, and the plan that runs them.
+type Prepared struct {
+	Job   store.Job
+	Steps []store.Step
+	Plan  *Plan
+}
+
+// Prepare resolves job against workspace ws (a job with no name gets a
+// generated one) without recording or starting it, for a caller that
+// records the job in a transaction of its own (the scheduler records a
+// firing and its job together) and then calls Start. Problems with the job
+// are *spec.Error.
+func (e *Engine) Prepare(ctx context.Context, ws string, job *spec.Job) (Prepared, error) {
+	plan, err := e.buildPlan(ctx, ws, job)
+	if err != nil {
+		return Prepared{}, err
 	}
 	name := job.Name
 	if name == "" {
@@ -146,11 +171,11 @@ func (e *Engine) Submit(ctx context.Context, ws string, job *spec.Job) (store.Jo
 	}
 	specJSON, err := json.Marshal(job)
 	if err != nil {
-		return store.Job{}, fmt.Errorf("encode job: %w", err)
+		return Prepared{}, fmt.Errorf("encode job: %w", err)
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
-		return store.Job{}, fmt.Errorf("encode plan: %w", err)
+		return Prepared{}, fmt.Errorf("encode plan: %w", err)
 	}
 	now := time.Now().UTC()
 	j := store.Job{
@@ -162,11 +187,14 @@ func (e *Engine) Submit(ctx context.Context, ws string, job *spec.Job) (store.Jo
 	for i, s := range plan.Steps {
 		steps[i] = store.Step{Workspace: ws, Job: name, Name: s.Name, Status: StatusNotStarted}
 	}
-	if err := e.cfg.Store.CreateJob(ctx, j, steps); err != nil {
-		return store.Job{}, fmt.Errorf("create job %q: %w", name, err)
-	}
-	e.start(j, plan, steps)
-	return j, nil
+	return Prepared{Job: j, Steps: steps, Plan: plan}, nil
+}
+
+// Start runs a prepared job its caller has recorded durably. A job recorded
+// but never started (the server stopped in between) is started by the
+// next server's Resume, like any unfinished job.
+func (e *Engine) Start(p Prepared) {
+	e.start(p.Job, p.Plan, p.Steps)
 }
 
 // Resume restarts every job that was active when the server last stopped.

@@ -14,9 +14,23 @@ import (
 // not exist. A zero CreatedAt is set to now.
 func (s *Store) CreateJob(ctx context.Context, j store.Job, steps []store.Step) error {
 	op := func() string { return fmt.Sprintf("create job %q in workspace %q", j.Name, j.Workspace) }
-	outputs, err := mapArg(j.Outputs)
+	insert, err := s.jobInsert(j, steps)
 	if err != nil {
 		return opErr(op(), err)
+	}
+	if err := s.w.do(ctx, insert); err != nil {
+		return opErr(op(), err)
+	}
+	return nil
+}
+
+// jobInsert returns the write that inserts j and its steps, its arguments
+// encoded beforehand, so that another write (a schedule's firing) can
+// insert a job in its own transaction.
+func (s *Store) jobInsert(j store.Job, steps []store.Step) (txFunc, error) {
+	outputs, err := mapArg(j.Outputs)
+	if err != nil {
+		return nil, err
 	}
 	jobArgs := []any{j.Workspace, j.Name, j.Type, j.DisplayName, j.ExperimentName, j.Status, j.Error,
 		string(j.Spec), string(j.Plan), outputs, j.Archived, j.CancelRequested,
@@ -25,10 +39,10 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job, steps []store.Step) 
 	for i, st := range steps {
 		st.Workspace, st.Job = j.Workspace, j.Name
 		if stepArgs[i], err = insertStepArgs(st); err != nil {
-			return opErr(op(), err)
+			return nil, err
 		}
 	}
-	err = s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.StmtContext(ctx, s.ws.insertJob).ExecContext(ctx, jobArgs...); err != nil {
 			return err
 		}
@@ -39,11 +53,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job, steps []store.Step) 
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return opErr(op(), err)
-	}
-	return nil
+	}, nil
 }
 
 func insertStepArgs(st store.Step) ([]any, error) {
