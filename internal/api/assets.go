@@ -12,6 +12,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -273,8 +274,13 @@ func (s *server) checkData(r *http.Request, d *spec.Data) error {
 	default:
 		return badRequest("type", "data type %q: expected uri_file, uri_folder or mltable", d.Type)
 	}
+	if datastore.IsDataURI(d.Path) && s.data != nil {
+		// Kept as written and read when a job uses it, as Azure ML does;
+		// checked now so a typo fails here.
+		return dataErr(s.data.Check(r.Context(), r.PathValue("ws"), d.Path, false))
+	}
 	if !strings.HasPrefix(d.Path, "blob:") {
-		return badRequest("path", "data %s: path %q was not uploaded; create data with the ciel CLI, which uploads local files", d.Name, d.Path)
+		return badRequest("path", "data %s: path %q was not uploaded; create data with the ciel CLI, which uploads local files, or give azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<o> or an http(s) URL", d.Name, d.Path)
 	}
 	if ok, err := s.blobs.Has(r.Context(), strings.TrimPrefix(d.Path, "blob:")); err != nil || !ok {
 		return badRequest("path", "data %s: uploaded content %s is not in the datastore", d.Name, d.Path)

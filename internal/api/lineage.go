@@ -128,6 +128,8 @@ func (rec *jobRecord) stepLineage(step string) registry.Lineage {
 				queue = append(queue, pi.From.Step)
 			case pi.Digest != "":
 				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: assets[pi.Digest], Digest: pi.Digest})
+			case pi.URI != "":
+				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: pi.URI})
 			}
 		}
 	}

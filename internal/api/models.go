@@ -338,6 +338,9 @@ func (s *server) initRegistry() bool {
 		Store: rs, Blobs: s.blobs, Artifacts: artifacts.Root{Dir: filepath.Join(s.cfg.Home, "mlartifacts")},
 		Jobs: jobLineage{s}, Logger: s.log,
 	}
+	if s.initDatastores(); s.data != nil {
+		cfg.Data = s.data
+	}
 	if tr, ok := s.st.(regtracking.TrackingReader); ok {
 		cfg.Tracking = regtracking.New(tr)
 	}

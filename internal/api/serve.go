@@ -128,16 +128,20 @@ func Serve(ctx context.Context, cfg Config) error {
 	// Steps reach tracking at the listening address, so the observer is
 	// built once it is known.
 	obs := tracking.NewObserver(tracking.ObserverConfig{Store: st, BaseURL: localURL, Token: cfg.Token, Logger: cfg.Logger})
-	eng := engine.New(engine.Config{
-		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-		Observer: obs,
-	})
-	defer eng.Close()
 	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger, BaseURL: base,
 		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
-	s := &server{cfg: cfg, st: st, blobs: blobs, eng: eng, base: base, log: cfg.Logger, tracking: mlflow}
+	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow}
+	// The engine reads data paths through the datastore service, which
+	// reads job outputs through the server.
+	s.initDatastores()
+	eng := engine.New(engine.Config{
+		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
+		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
+	})
+	defer eng.Close()
+	s.eng = eng
 	if err := s.openCICD(localURL); err != nil {
 		ln.Close()
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
@@ -55,6 +56,9 @@ type server struct {
 	// schedules fires job schedules (schedules.go; nil in tests that need
 	// none).
 	schedules *schedule.Service
+	// data resolves datastores, job outputs and URLs as data paths
+	// (datastores.go; nil with a store that keeps no datastores).
+	data *datastore.Service
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -111,6 +115,7 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/logs", s.jobLog)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/outputs/{output}", s.downloadOutput)
 	s.modelRoutes(mux, h)
+	s.datastoreRoutes(h)
 	s.endpointRoutes(h)
 	s.repoRoutes(mux, h)
 	s.pipelineRoutes(h)

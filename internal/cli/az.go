@@ -13,7 +13,7 @@ import (
 // azMLNouns are the `az ml` nouns ciel's az carries out; each is the ciel
 // command of the same name, so `az ml job show -n x` runs `ciel job show -n x`.
 var azMLNouns = []string{
-	"job", "environment", "data", "compute", "component", "model",
+	"job", "environment", "data", "datastore", "compute", "component", "model",
 	"online-endpoint", "online-deployment", "workspace", "schedule",
 }
 

@@ -196,6 +196,7 @@ Environment:
 		newConfigureCommand(b),
 		newComputeCommand(b),
 		newDataCommand(b),
+		newDatastoreCommand(b),
 		newEnvironmentCommand(b),
 		newComponentCommand(b),
 		newJobCommand(b),

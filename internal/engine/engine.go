@@ -86,6 +86,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// Observer, when set, hears about steps and jobs.
 	Observer Observer
+	// Data, when set, reads inputs given as data URIs (datastore paths,
+	// job outputs, URLs) and writes outputs to datastore paths; without
+	// it such jobs are refused.
+	Data DataPaths
 }
 
 // Engine runs jobs. Its methods may be called concurrently.

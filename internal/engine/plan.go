@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -51,18 +52,26 @@ type EnvPlan struct {
 	CondaFile string `json:"conda_file,omitempty"`
 }
 
-// PlanInput is a resolved input: a literal, a data tree, or an upstream output.
+// PlanInput is a resolved input: a literal, a data tree, a data URI read
+// when the step starts (a datastore path, a job output, a URL), or an
+// upstream output.
 type PlanInput struct {
 	Type     string   `json:"type,omitempty"`
 	Value    *string  `json:"value,omitempty"`
 	Digest   string   `json:"digest,omitempty"`
+	URI      string   `json:"uri,omitempty"`
 	From     *PortRef `json:"from,omitempty"`
 	Optional bool     `json:"optional,omitempty"`
 }
 
-// PlanOutput is a declared output.
+// PlanOutput is a declared output, and where it goes besides the blob
+// store once produced: a datastore path (Path) and a data asset version
+// (AssetName, AssetVersion; "" is the next version).
 type PlanOutput struct {
-	Type string `json:"type"`
+	Type         string `json:"type"`
+	Path         string `json:"path,omitempty"`
+	AssetName    string `json:"asset_name,omitempty"`
+	AssetVersion string `json:"asset_version,omitempty"`
 }
 
 // PortRef names one output of one leaf step.
@@ -79,6 +88,7 @@ type planner struct {
 	ctx   context.Context
 	st    store.Store
 	blobs blob.Store
+	data  DataPaths
 	ws    string
 	plan  *Plan
 	// defaultCompute is the pipeline's settings.default_compute or the job's
@@ -88,7 +98,7 @@ type planner struct {
 
 // buildPlan flattens and resolves job.
 func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan, error) {
-	p := &planner{ctx: ctx, st: e.cfg.Store, blobs: e.cfg.Blobs, ws: ws, plan: &Plan{Type: job.Type}}
+	p := &planner{ctx: ctx, st: e.cfg.Store, blobs: e.cfg.Blobs, data: e.cfg.Data, ws: ws, plan: &Plan{Type: job.Type}}
 	if job.Type == "" {
 		job.Type = spec.JobCommand
 		if len(job.Jobs) > 0 {
@@ -119,6 +129,9 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 			return nil, err
 		}
 		p.plan.Outputs = outs
+		if err := p.outputSettings(job.Outputs, outs); err != nil {
+			return nil, err
+		}
 	case spec.JobPipeline:
 		outTypes := map[string]string{}
 		for name, o := range job.Outputs {
@@ -129,6 +142,9 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 			return nil, err
 		}
 		p.plan.Outputs = outs
+		if err := p.outputSettings(job.Outputs, outs); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, spec.Errorf(job.Pos, "job type %q is not supported (expected command or pipeline)", job.Type)
 	}
@@ -187,7 +203,7 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 	case v.Value != nil:
 		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional}, nil
 	case v.Path != "":
-		d, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
+		ref, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
 		if err != nil {
 			return nil, err
 		}
@@ -195,51 +211,82 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 		if t == "" {
 			t = spec.TypeURIFolder
 		}
-		return &PlanInput{Type: t, Digest: d, Optional: v.Optional}, nil
+		return &PlanInput{Type: t, Digest: ref.digest, URI: ref.uri, Optional: v.Optional}, nil
 	}
 	return nil, nil
 }
 
-// dataPath turns a data path into a tree digest: an uploaded tree
-// (blob:sha256:...), a registered data asset (azureml:name:version or
-// azureml:name@latest), or a path on the server's own disk.
-func (p *planner) dataPath(path string, pos spec.Pos, field string) (string, error) {
+// dataRef is a resolved data path: a tree digest, or a data URI read when
+// the step starts.
+type dataRef struct {
+	digest string
+	uri    string
+}
+
+// dataPath resolves a data path: an uploaded tree (blob:sha256:...), a
+// registered data asset (azureml:name:version or azureml:name@latest), a
+// data URI (azureml://datastores/..., azureml://jobs/..., http(s)://...,
+// checked now and read when the step starts), or a path on the server's
+// own disk.
+func (p *planner) dataPath(path string, pos spec.Pos, field string) (dataRef, error) {
 	switch {
 	case strings.HasPrefix(path, "blob:"):
 		d := strings.TrimPrefix(path, "blob:")
 		if ok, err := p.blobs.Has(p.ctx, d); err != nil || !ok {
-			return "", spec.Errorf(pos, "%s: uploaded content %s is not in the datastore; upload it again", field, d)
+			return dataRef{}, spec.Errorf(pos, "%s: uploaded content %s is not in the datastore; upload it again", field, d)
 		}
-		return d, nil
+		return dataRef{digest: d}, nil
+	case datastore.IsDataURI(path):
+		return p.dataURI(path, pos, field)
 	case strings.HasPrefix(path, "azureml://"):
-		return "", spec.Errorf(pos, "%s: datastore URI %q is not supported locally; register the data with `ciel data create` and use azureml:<name>:<version>", field, path)
+		return dataRef{}, spec.Errorf(pos, "%s: %q is not a data path ciel reads; expected azureml://datastores/<datastore>/paths/<path>, azureml://jobs/<job>/outputs/<output> or azureml:<name>:<version>", field, path)
 	case strings.HasPrefix(path, "azureml:"):
-		name, version := splitRef(strings.TrimPrefix(path, "azureml:"))
-		a, err := p.st.GetAsset(p.ctx, p.ws, store.KindData, name, version)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", spec.Errorf(pos, "%s: data asset %s not found in workspace %s; create it with: ciel data create --name %s --version %s --type uri_file --path <path>",
-				field, refLabel(name, version), p.ws, name, orDefault(version, "1"))
-		}
-		if err != nil {
-			return "", err
-		}
-		var d spec.Data
-		if err := json.Unmarshal(a.Spec, &d); err != nil {
-			return "", fmt.Errorf("decode data asset %s: %w", name, err)
-		}
-		return strings.TrimPrefix(d.Path, "blob:"), nil
+		return p.dataAsset(path, pos, field)
 	case strings.Contains(path, "://"):
-		return "", spec.Errorf(pos, "%s: remote path %q cannot be read here (no network); copy it locally and give a local path", field, path)
+		return dataRef{}, spec.Errorf(pos, "%s: remote path %q cannot be read here; expected http(s)://, azureml:// or a local path", field, path)
 	default:
 		if _, err := os.Stat(path); err != nil {
-			return "", spec.Errorf(pos, "%s: path %s does not exist", field, path)
+			return dataRef{}, spec.Errorf(pos, "%s: path %s does not exist", field, path)
 		}
 		d, err := ingestPath(p.ctx, p.blobs, path)
 		if err != nil {
-			return "", fmt.Errorf("%s: upload %s: %w", field, path, err)
+			return dataRef{}, fmt.Errorf("%s: upload %s: %w", field, path, err)
 		}
-		return d, nil
+		return dataRef{digest: d}, nil
 	}
+}
+
+// dataURI checks a data URI now; its files are read when the step starts.
+func (p *planner) dataURI(uri string, pos spec.Pos, field string) (dataRef, error) {
+	if p.data == nil {
+		return dataRef{}, spec.Errorf(pos, "%s: data URI %q cannot be read by this server", field, uri)
+	}
+	if err := p.data.Check(p.ctx, p.ws, uri, false); err != nil {
+		return dataRef{}, spec.Errorf(pos, "%s: %v", field, err)
+	}
+	return dataRef{uri: uri}, nil
+}
+
+// dataAsset resolves a registered data asset to its files, or to the data
+// URI it was registered with.
+func (p *planner) dataAsset(path string, pos spec.Pos, field string) (dataRef, error) {
+	name, version := splitRef(strings.TrimPrefix(path, "azureml:"))
+	a, err := p.st.GetAsset(p.ctx, p.ws, store.KindData, name, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return dataRef{}, spec.Errorf(pos, "%s: data asset %s not found in workspace %s; create it with: ciel data create --name %s --version %s --type uri_file --path <path>",
+			field, refLabel(name, version), p.ws, name, orDefault(version, "1"))
+	}
+	if err != nil {
+		return dataRef{}, err
+	}
+	var d spec.Data
+	if err := json.Unmarshal(a.Spec, &d); err != nil {
+		return dataRef{}, fmt.Errorf("decode data asset %s: %w", name, err)
+	}
+	if datastore.IsDataURI(d.Path) {
+		return p.dataURI(d.Path, pos, field)
+	}
+	return dataRef{digest: strings.TrimPrefix(d.Path, "blob:")}, nil
 }
 
 func ingestPath(ctx context.Context, s blob.Store, path string) (string, error) {

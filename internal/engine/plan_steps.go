@@ -47,6 +47,9 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 			return nil, err
 		}
 		stepOuts[name] = outs
+		if err := p.outputSettings(step.Outputs, outs); err != nil {
+			return nil, err
+		}
 		for _, oname := range sortedKeys(step.Outputs) {
 			ov := step.Outputs[oname]
 			if ov.Binding == "" {
@@ -300,9 +303,14 @@ func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, 
 		return nil, spec.Errorf(comp.Pos, "step %s: additional_includes were not merged into the code snapshot; submit the job with the ciel CLI", name)
 	}
 	if comp.Code != "" {
-		if ps.Code, err = p.dataPath(comp.Code, comp.Pos, "code"); err != nil {
+		ref, err := p.dataPath(comp.Code, comp.Pos, "code")
+		if err != nil {
 			return nil, err
 		}
+		if ref.uri != "" {
+			return nil, spec.Errorf(comp.Pos, "step %s: code %s: expected a local folder (uploaded by the CLI), not a data URI", name, comp.Code)
+		}
+		ps.Code = ref.digest
 	}
 	for k, v := range comp.EnvironmentVariables {
 		ps.EnvVars[k] = v

@@ -236,6 +236,12 @@ func (r *jobRun) inputDigests(ps *PlanStep) (map[string]string, error) {
 			out[name] = "value:" + *in.Value
 		case in.Digest != "":
 			out[name] = in.Digest
+		case in.URI != "":
+			d, err := r.fetchInput(name, in.URI)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = d
 		case in.From != nil:
 			up := r.steps[in.From.Step]
 			d, ok := up.Outputs[in.From.Port]
@@ -341,6 +347,9 @@ func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
 		}
 		st.Outputs[name] = d
 	}
+	if err := r.deliver(ps, st, filepath.Join(dir, "std_log.txt")); err != nil {
+		return r.fail(st, err.Error(), filepath.Join(dir, "std_log.txt"))
+	}
 	now := time.Now().UTC()
 	code := 0
 	st.Status, st.EndedAt, st.ExitCode, st.PID = StatusCompleted, &now, &code, 0
@@ -373,6 +382,9 @@ func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key, dir, logPath string)
 	code := 0
 	st.Status, st.StartedAt, st.EndedAt, st.ExitCode = StatusCompleted, &now, &now, &code
 	st.ReusedFrom, st.Outputs = prev.Job+"/"+prev.Step, prev.Outputs
+	if err := r.deliver(ps, st, logPath); err != nil {
+		return r.fail(st, err.Error(), logPath), true
+	}
 	r.e.rec.put(st, true)
 	return st, true
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// Tracking resolves runs:/ and models:/<model_id> sources; without it
 	// they are refused.
 	Tracking Tracking
+	// Data resolves azureml://datastores/... and http(s) sources; without
+	// it they are refused.
+	Data RemoteData
 	// Logger receives what cannot be returned (failed clean-ups).
 	Logger *slog.Logger
 }

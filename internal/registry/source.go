@@ -12,6 +12,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -79,7 +80,8 @@ type resolved struct {
 }
 
 // sourceForms is what the error for an unknown source lists.
-const sourceForms = "azureml://jobs/<job>/outputs/<output>[/paths/<path>], runs:/<run_id>/<path>, " +
+const sourceForms = "azureml://jobs/<job>/outputs/<output>[/paths/<path>], azureml://datastores/<datastore>/paths/<path>, " +
+	"http(s)://<url>, runs:/<run_id>/<path>, " +
 	"models:/<name>/<version>, models:/<name>@<alias>, models:/<model_id>, mlflow-artifacts:/<path>, " +
 	"or a local path (uploaded by the CLI)"
 
@@ -103,6 +105,8 @@ func (s *Service) resolve(ctx context.Context, ws, source, folder string) (resol
 		r.digest, err = s.uploaded(ctx, strings.TrimPrefix(source, "blob:"))
 	case strings.HasPrefix(source, "azureml://jobs/"):
 		r, err = s.fromJob(ctx, ws, source)
+	case datastore.IsDataURI(source):
+		r, err = s.fromRemote(ctx, ws, source)
 	case strings.HasPrefix(source, "runs:/"):
 		r, err = s.fromRun(ctx, ws, source)
 	case strings.HasPrefix(source, "models:/"):
@@ -201,6 +205,37 @@ func (s *Service) fromJob(ctx context.Context, ws, source string) (resolved, err
 		}
 	}
 	r.digest, r.lineage, r.runID = digest, lin, lin.RunID
+	return r, nil
+}
+
+// RemoteData reads datastore paths and URLs (datastore.Service).
+type RemoteData interface {
+	// Fetch returns the files at uri as a tree of the blob store.
+	Fetch(ctx context.Context, ws, uri string) (datastore.Resolved, error)
+}
+
+// fromRemote resolves azureml://datastores/<ds>/paths/<p> and http(s)
+// URLs; a folder appears under its last path segment.
+func (s *Service) fromRemote(ctx context.Context, ws, source string) (resolved, error) {
+	var r resolved
+	if s.cfg.Data == nil {
+		return r, invalid("this server cannot read " + source)
+	}
+	res, err := s.cfg.Data.Fetch(ctx, ws, source)
+	if err != nil {
+		var ie *datastore.InvalidError
+		if errors.As(err, &ie) {
+			return r, invalid(ie.Msg)
+		}
+		return r, fmt.Errorf("source %s: %w", source, err)
+	}
+	if res.Digest == blob.EmptyTreeDigest {
+		return r, invalid(fmt.Sprintf("source %s: no files there", source))
+	}
+	r.digest = res.Digest
+	if u, err := datastore.ParseURI(source); err == nil && res.Dir && u.Path != "" {
+		r.folder = path.Base(u.Path)
+	}
 	return r, nil
 }
 
