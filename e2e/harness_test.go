@@ -50,6 +50,7 @@ type env struct {
 	t    *testing.T
 	home string
 	dir  string
+	vars []string // KEY=VALUE added to every command's environment
 }
 
 // result is what a ciel command did.
@@ -62,7 +63,14 @@ type result struct {
 // stops its server when the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, home: t.TempDir(), dir: t.TempDir()}
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with KEY=VALUE variables added to the environment
+// of every ciel command, and so of the background server.
+func newEnvWith(t *testing.T, vars ...string) *env {
+	t.Helper()
+	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: vars}
 	e.startServer()
 	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
 	e.ok("configure", "--defaults", "workspace=ws")
@@ -103,7 +111,7 @@ func (e *env) run(args ...string) result {
 // environ is the environment ciel runs in: this env's home, no shared
 // server, no token.
 func (e *env) environ() []string {
-	return append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN=")
+	return append(append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN="), e.vars...)
 }
 
 // ok runs ciel and fails the test unless it exits 0.

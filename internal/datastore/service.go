@@ -177,18 +177,22 @@ func (s *Service) Check(ctx context.Context, ws, uri string, write bool) error {
 }
 
 // checkLocal refuses a path of a local datastore that leads out of its
-// folder through a link; a path that does not exist yet passes.
+// folder through a link: the longest part of it that exists is resolved
+// and must stay inside. A path that does not exist yet passes.
 func checkLocal(ds Datastore, p string) error {
 	root, err := filepath.EvalSymlinks(ds.Path)
 	if err != nil {
 		return nil // created on first use (defaults) or reported when read
 	}
-	real, err := filepath.EvalSymlinks(filepath.Join(root, filepath.FromSlash(p)))
-	if err != nil {
+	for q := p; q != "" && q != "."; q = path.Dir(q) {
+		real, err := filepath.EvalSymlinks(filepath.Join(root, filepath.FromSlash(q)))
+		if err != nil {
+			continue
+		}
+		if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+			return invalid("path", "path %q of datastore %s leads out of its folder (through a link): %v", p, ds.Name, ErrEscape)
+		}
 		return nil
-	}
-	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-		return invalid("path", "path %q of datastore %s leads out of its folder", p, ds.Name)
 	}
 	return nil
 }
