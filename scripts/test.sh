@@ -16,6 +16,8 @@ if [ -n "$unformatted" ]; then
 fi
 go mod tidy -diff
 go tool staticcheck ./...
+echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] in .venv-s3)"
+scripts/s3server.sh install
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
 echo "==> python integration suite (tests/python)"
