@@ -56,6 +56,7 @@ func (p *planner) outputSettings(outs map[string]*spec.OutputValue, refs map[str
 		if ov.Name != "" {
 			po.AssetName, po.AssetVersion = ov.Name, ov.Version
 		}
+		po.Named = name
 		ps.Outputs[ref.Port] = po
 	}
 	return nil
@@ -95,12 +96,13 @@ func (r *jobRun) fetchInput(name, uri string) (string, error) {
 // to a datastore path, registered as a data asset version. It is done for
 // a reused step too, so the job's outputs land as if it had run.
 func (r *jobRun) deliver(ps *PlanStep, st store.Step, logPath string) error {
-	for _, name := range sortedKeys(ps.Outputs) {
-		po := ps.Outputs[name]
-		d := st.Outputs[name]
+	for _, port := range sortedKeys(ps.Outputs) {
+		po := ps.Outputs[port]
+		d := st.Outputs[port]
 		if d == "" || (po.Path == "" && po.AssetName == "") {
 			continue
 		}
+		name := orDefault(po.Named, port)
 		if po.Path != "" {
 			uri := expandOutputPath(po.Path, r.job.Name, name)
 			if err := r.e.cfg.Data.Write(r.ctx, r.job.Workspace, uri, d, po.Type == spec.TypeURIFile); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/ciel-mlops/ciel/internal/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,9 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
+	"github.com/ciel-mlops/ciel/internal/datastore"
+	"github.com/ciel-mlops/ciel/internal/datastore/folder"
+	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -48,7 +50,9 @@ func setupB(t testing.TB) (*engine.Engine, *testBundle) {
 	if err := st.CreateWorkspace(ctx, store.Workspace{Name: "ws", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}})
+	data := datastore.New(datastore.Config{Store: st, Blobs: blobs, DefaultRoot: filepath.Join(home, "datastores"), Home: home,
+		Open: func(ds datastore.Datastore) (datastore.Backend, error) { return folder.New(ds.Path) }})
+	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}, Data: data})
 	t.Cleanup(func() {
 		e.Close()
 		st.Close()

@@ -66,9 +66,12 @@ type PlanInput struct {
 
 // PlanOutput is a declared output, and where it goes besides the blob
 // store once produced: a datastore path (Path) and a data asset version
-// (AssetName, AssetVersion; "" is the next version).
+// (AssetName, AssetVersion; "" is the next version). Named is the output
+// name the job gave those settings under (a pipeline output's, or the
+// step's own).
 type PlanOutput struct {
 	Type         string `json:"type"`
+	Named        string `json:"named,omitempty"`
 	Path         string `json:"path,omitempty"`
 	AssetName    string `json:"asset_name,omitempty"`
 	AssetVersion string `json:"asset_version,omitempty"`
