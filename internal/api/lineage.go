@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -129,7 +130,7 @@ func (rec *jobRecord) stepLineage(step string) registry.Lineage {
 			case pi.Digest != "":
 				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: assets[pi.Digest], Digest: pi.Digest})
 			case pi.URI != "":
-				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: pi.URI})
+				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: datastore.Display(pi.URI)})
 			}
 		}
 	}

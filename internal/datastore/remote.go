@@ -77,9 +77,7 @@ func (s *Service) fetchURL(ctx context.Context, raw string) (Resolved, error) {
 	}
 	shown := redact(u)
 	key := urlKey(raw)
-	lock := s.urlLock(key)
-	lock.Lock()
-	defer lock.Unlock()
+	defer s.lockURL(key)()
 	if f, err := s.cfg.Store.GetFetched(ctx, key); err == nil {
 		if ok, _ := s.cfg.Blobs.Has(ctx, f.Digest); ok {
 			return Resolved{Digest: f.Digest}, nil
@@ -165,6 +163,17 @@ func fileName(u *url.URL) string {
 func urlKey(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(sum[:])
+}
+
+// Display is a data URI as it may be shown: an http(s) URL without its
+// user info and query, which may hold a token; other URIs as they are.
+func Display(uri string) string {
+	if u, err := ParseURI(uri); err == nil && u.Kind == KindURL {
+		if pu, err := url.Parse(u.URL); err == nil {
+			return redact(pu)
+		}
+	}
+	return uri
 }
 
 // redact is u without its user info and query, which may hold secrets.

@@ -51,9 +51,17 @@ type Config struct {
 type Service struct {
 	cfg Config
 	// fetching serialises downloads of one URL, so two jobs asking for it
-	// at once download it once.
+	// at once download it once; an entry lives while someone holds or
+	// waits for it.
 	mu       sync.Mutex
-	fetching map[string]*sync.Mutex
+	fetching map[string]*urlLock
+}
+
+// urlLock is the lock of one URL's download and how many hold or wait
+// for it.
+type urlLock struct {
+	sync.Mutex
+	users int
 }
 
 // New returns a Service.
@@ -62,7 +70,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
-	return &Service{cfg: cfg, fetching: map[string]*sync.Mutex{}}
+	return &Service{cfg: cfg, fetching: map[string]*urlLock{}}
 }
 
 // DefaultNames are the datastores every Azure ML workspace has; here each
@@ -317,16 +325,26 @@ func subtree(ctx context.Context, blobs blob.Store, digest, p string) (Resolved,
 	return Resolved{Digest: d, Dir: dir}, err
 }
 
-// urlLock returns the lock of one URL's download.
-func (s *Service) urlLock(key string) *sync.Mutex {
+// lockURL takes the lock of one URL's download; the returned function
+// gives it back.
+func (s *Service) lockURL(key string) func() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.fetching[key]
+	l, ok := s.fetching[key]
 	if !ok {
-		m = &sync.Mutex{}
-		s.fetching[key] = m
+		l = &urlLock{}
+		s.fetching[key] = l
 	}
-	return m
+	l.users++
+	s.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.fetching, key)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // httpClient is the client downloads use.

@@ -128,7 +128,7 @@ func (s *Service) resolve(ctx context.Context, ws, source, folder string) (resol
 	if r.lineage.Job == "" && r.runID != "" {
 		r.lineage = s.runLineage(ctx, ws, r.runID)
 	}
-	r.lineage.Source, r.lineage.Digest = source, r.digest
+	r.lineage.Source, r.lineage.Digest = datastore.Display(source), r.digest // a URL without its token
 	if r.lineage.RunID == "" {
 		r.lineage.RunID = r.runID
 	}
