@@ -108,15 +108,14 @@ Jobs then read azureml://datastores/<name>/paths/<path> and write outputs there.
 	return cmd
 }
 
-// datastoreNameOpts are the options of show and delete.
+// datastoreNameOpts are the options of show.
 type datastoreNameOpts struct {
 	scope
 	Name string
-	Yes  bool
 	output
 }
 
-// Validate checks the name and workspace.
+// Validate checks the name, workspace and format.
 func (o *datastoreNameOpts) Validate() error {
 	if o.Name == "" {
 		return errors.New("--name is required")
@@ -124,10 +123,22 @@ func (o *datastoreNameOpts) Validate() error {
 	if err := o.scope.validate(); err != nil {
 		return err
 	}
-	if o.Format == "" {
-		return nil
-	}
 	return o.output.validate()
+}
+
+// datastoreDeleteOpts are the options of delete.
+type datastoreDeleteOpts struct {
+	scope
+	Name string
+	Yes  bool
+}
+
+// Validate checks the name and workspace.
+func (o *datastoreDeleteOpts) Validate() error {
+	if o.Name == "" {
+		return errors.New("--name is required")
+	}
+	return o.scope.validate()
 }
 
 type datastoreShowCmd struct{ *base }
@@ -194,7 +205,7 @@ func newDatastoreListCommand(b *base) *cobra.Command {
 type datastoreDeleteCmd struct{ *base }
 
 // Run deletes the datastore after asking, unless --yes; its files stay.
-func (c *datastoreDeleteCmd) Run(ctx context.Context, o *datastoreNameOpts) error {
+func (c *datastoreDeleteCmd) Run(ctx context.Context, o *datastoreDeleteOpts) error {
 	if !o.Yes {
 		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete datastore %q (its files stay)?", o.Name))
 		if err != nil || !ok {
@@ -212,7 +223,7 @@ func (c *datastoreDeleteCmd) Run(ctx context.Context, o *datastoreNameOpts) erro
 }
 
 func newDatastoreDeleteCommand(b *base) *cobra.Command {
-	opts := &datastoreNameOpts{}
+	opts := &datastoreDeleteOpts{}
 	cmd := &cobra.Command{Use: "delete", Short: "Delete a datastore (not its files)", RunE: runE(b, &datastoreDeleteCmd{b}, opts)}
 	opts.scope.bind(cmd.Flags())
 	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "datastore name")

@@ -18,7 +18,7 @@ import (
 var silentCommands = []string{
 	"ciel az", "ciel completion", "ciel completion bash", "ciel completion fish", "ciel completion powershell", "ciel completion zsh",
 	"ciel component archive", "ciel component restore", "ciel compute delete",
-	"ciel data archive", "ciel data restore", "ciel environment archive", "ciel environment restore",
+	"ciel data archive", "ciel data restore", "ciel datastore delete", "ciel environment archive", "ciel environment restore",
 	"ciel job archive", "ciel job cancel", "ciel job download", "ciel job restore", "ciel job stream",
 	"ciel model archive", "ciel model download", "ciel model restore",
 	"ciel online-deployment delete", "ciel online-deployment get-logs", "ciel online-endpoint delete",

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,51 +51,17 @@ func TestParseDatastore(t *testing.T) {
 	}
 }
 
-func TestParseModel(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "model"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "model.yml")
-	m, err := ParseModel(file, []byte("$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json\nname: m\nversion: 2\npath: ./model\ntype: mlflow_model\ntags: {a: b}\nproperties: {x: y}\n"), Options{})
-	if err != nil || m.Name != "m" || m.Version != "2" || m.Path != filepath.Join(dir, "model") || m.Type != "mlflow_model" || m.Tags["a"] != "b" {
-		t.Fatalf("local: %+v, %v", m, err)
-	}
-	m, err = ParseModel(file, []byte("name: m\npath: azureml://datastores/lake/paths/m/\n"), Options{})
-	if err != nil || m.Path != "azureml://datastores/lake/paths/m/" {
-		t.Fatalf("datastore path: %+v, %v", m, err)
-	}
-	for src, want := range map[string]string{
-		"name: m\npath: ./missing\n":                  "model.yml:2:7: path: ./missing does not exist",
-		"name: m\n":                                   "a model needs path:",
-		"name: m\npath: ./model\ntype: triton\n":      "model.yml:3:7",
-		"name: m\npath: ./model\nversion: 'a/b'\n":    "model.yml:3:10",
-		"name: m\npath: azureml://jobs/j/outputs/o\n": "",
-	} {
-		_, err := ParseModel(file, []byte(src), Options{})
-		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
-			t.Errorf("%q: error %v; want %q", src, err, want)
-		}
-	}
-}
-
-// FuzzParseDatastore checks no input makes ParseDatastore or ParseModel
-// panic or return both a value and an error.
+// FuzzParseDatastore checks no input makes ParseDatastore panic or return
+// both a datastore and an error.
 func FuzzParseDatastore(f *testing.F) {
 	f.Add([]byte("name: lake\ntype: local\npath: ./data\n"))
 	f.Add([]byte("name: b\ntype: s3\nendpoint: http://h\nbucket: b\ncredentials: {access_key_id_env: K, secret_access_key: S}\n"))
-	f.Add([]byte("name: m\npath: azureml://datastores/lake/paths/m/\ntype: custom_model\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file := filepath.Join("testdata", "fuzz.yml")
 		ds, err := ParseDatastore(file, data, Options{})
 		if (ds == nil) == (err == nil) {
 			t.Fatalf("ParseDatastore returned %v and %v", ds != nil, err)
-		}
-		m, err := ParseModel(file, data, Options{})
-		if (m == nil) == (err == nil) {
-			t.Fatalf("ParseModel returned %v and %v", m != nil, err)
 		}
 	})
 }
