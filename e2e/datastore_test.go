@@ -298,6 +298,12 @@ command: cp ${{inputs.iris}} ${{outputs.copy}}/
 	if r := e.run("job", "create", "--file", "ftp.yml"); r.code == 0 || !strings.Contains(r.err, "ftp://") {
 		t.Fatalf("an ftp:// input: exit %d, %q", r.code, r.err)
 	}
+
+	// Deleting the workspace removes its default datastores' folders.
+	e.ok("workspace", "delete", "--name", "ws", "--yes")
+	if _, err := os.Stat(filepath.Join(e.home, "datastores", "ws")); !os.IsNotExist(err) {
+		t.Fatalf("default datastores of a deleted workspace: %v", err)
+	}
 }
 
 // mustJSON decodes a command's JSON output.

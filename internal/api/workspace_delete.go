@@ -115,8 +115,9 @@ func (s *server) deleteWorkspaceRepos(ctx context.Context, ws string) error {
 }
 
 // workspaceDirs are the folders under CIEL_HOME that hold only ws's files:
-// its jobs' step folders and its MLflow artifacts. (Blobs are
-// content-addressed and shared between workspaces; they stay.)
+// its jobs' step folders, its MLflow artifacts and its default datastores
+// (a local datastore the user created lies outside CIEL_HOME and stays).
+// (Blobs are content-addressed and shared between workspaces; they stay.)
 func (s *server) workspaceDirs(ws string) ([]string, error) {
 	if s.cfg.Home == "" {
 		return nil, nil
@@ -125,7 +126,7 @@ func (s *server) workspaceDirs(ws string) ([]string, error) {
 		return nil, err
 	}
 	var dirs []string
-	for _, parent := range []string{"jobs", "mlartifacts"} {
+	for _, parent := range []string{"jobs", "mlartifacts", "datastores"} {
 		root := filepath.Join(s.cfg.Home, parent)
 		dir := filepath.Join(root, ws)
 		if rel, err := filepath.Rel(root, dir); err != nil || rel != ws {
