@@ -41,6 +41,9 @@ type PlanStep struct {
 	MaxRetries    int                   `json:"max_retries,omitempty"`
 	Deps          []string              `json:"deps,omitempty"`
 	Deterministic bool                  `json:"deterministic"`
+	// Sweep, when set, makes the step a sweep: the step is the template of
+	// its trials, which the engine adds as steps while it runs.
+	Sweep *spec.Sweep `json:"sweep,omitempty"`
 }
 
 // EnvPlan is a resolved environment.
@@ -115,6 +118,12 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		p.plan.ForceRerun = true
 		comp := componentOfCommand(job)
 		outs, err := p.addCommand(commandStep, job, comp, inputs, job.Compute)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+	case spec.JobSweep:
+		outs, err := p.addStandaloneSweep(job)
 		if err != nil {
 			return nil, err
 		}

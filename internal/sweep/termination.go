@@ -17,6 +17,9 @@ const (
 	Minimize Goal = "minimize"
 )
 
+// Better reports whether a beats b under g.
+func (g Goal) Better(a, b float64) bool { return g.better(a, b) }
+
 // better reports whether a beats b under g.
 func (g Goal) better(a, b float64) bool {
 	if g == Minimize {
