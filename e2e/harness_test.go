@@ -50,6 +50,8 @@ type env struct {
 	t    *testing.T
 	home string
 	dir  string
+	// extra is added to the environment ciel (and so its server) runs in.
+	extra []string
 }
 
 // result is what a ciel command did.
@@ -103,7 +105,7 @@ func (e *env) run(args ...string) result {
 // environ is the environment ciel runs in: this env's home, no shared
 // server, no token.
 func (e *env) environ() []string {
-	return append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN=")
+	return append(append(os.Environ(), "CIEL_HOME="+e.home, "CIEL_URL=", "CIEL_TOKEN="), e.extra...)
 }
 
 // ok runs ciel and fails the test unless it exits 0.
