@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -369,5 +370,264 @@ func TestSweepBayesian(t *testing.T) {
 	found, _ := filepath.Glob(filepath.Join(e.home, "envs", "*", "lib", "python*", "site-packages", "optuna"))
 	if len(found) != 1 {
 		t.Errorf("no optuna environment under %s/envs: %v", e.home, found)
+	}
+}
+
+const sweepPipeline = `type: pipeline
+experiment_name: sweep-pipeline
+jobs:
+  tune:
+    type: sweep
+    inputs:
+      data: {type: uri_file, path: ./data.txt}
+    outputs:
+      model:
+    trial: ./train.yml
+    sampling_algorithm: grid
+    search_space:
+      lr: {type: choice, values: [0.1, 0.5, 0.9]}
+    objective: {goal: maximize, primary_metric: score}
+    limits: {max_total_trials: 3, max_concurrent_trials: 3}
+  use:
+    inputs:
+      model: ${{parent.jobs.tune.outputs.model}}
+    command: cat ${{inputs.model}}/model.txt
+`
+
+const sweepTrainComponent = `$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: train
+version: 1
+inputs:
+  data: {type: uri_file}
+  lr: {type: number, default: 0.01}
+outputs:
+  model: {type: uri_folder}
+code: ./src
+command: python train.py ${{inputs.data}} ${{inputs.lr}} ${{outputs.model}}
+`
+
+const sweepTrain = logMetricPy + `
+import sys
+data, lr, out = sys.argv[1:]
+log("score", float(lr))
+with open(os.path.join(out, "model.txt"), "w") as f:
+    f.write("trained on %s with lr=%s\n" % (open(data).read().strip(), lr))
+`
+
+// A sweep step of a pipeline: its trials' runs are children of its run,
+// its best trial's output feeds the next step, and job list
+// --parent-job-name lists the pipeline's steps and the sweep's trials.
+func TestSweepPipelineStep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.write("data.txt", "iris\n")
+	e.write("src/train.py", sweepTrain)
+	e.write("train.yml", sweepTrainComponent)
+	e.write("pipeline.yml", sweepPipeline)
+	r := e.ok("job", "create", "--file", "pipeline.yml", "--stream")
+	if !strings.Contains(r.out, "[use] trained on iris with lr=0.9\n") {
+		t.Errorf("the next step did not get the best trial's model:\n%s", r.out)
+	}
+	m := runIDLine.FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("no RunId in the stream:\n%s", r.out)
+	}
+	j := e.sweepShow(m[1])
+	tune := j.Jobs["tune"]
+	if j.Status != "Completed" || tune == nil || tune.Status != "Completed" || tune.RunID == "" {
+		t.Fatalf("job %s / tune: %+v", j.Status, tune)
+	}
+	trials := j.trials("tune")
+	if len(trials) != 3 || trials[tune.Properties["best_trial"]] == nil || trials[tune.Properties["best_trial"]].Params["lr"] != "0.9" {
+		t.Errorf("trials %v, best %v", trials, tune.Properties)
+	}
+	for name, s := range trials {
+		_, run := e.httpJSON("GET", "/ws/ws/api/2.0/mlflow/runs/get?run_id="+s.RunID, "")
+		if parentTag(run) != tune.RunID {
+			t.Errorf("%s: parent run %q, want the sweep step's %s", name, parentTag(run), tune.RunID)
+		}
+	}
+	_, run := e.httpJSON("GET", "/ws/ws/api/2.0/mlflow/runs/get?run_id="+tune.RunID, "")
+	if parentTag(run) != j.RunID {
+		t.Errorf("sweep step's parent run %q, want the pipeline's %s", parentTag(run), j.RunID)
+	}
+
+	var children []struct {
+		Name, Type, Status string
+		ParentJobName      string `json:"parent_job_name"`
+	}
+	list := e.ok("job", "list", "--parent-job-name", m[1], "-o", "json")
+	if err := json.Unmarshal([]byte(list.out), &children); err != nil || len(children) != 2 ||
+		children[0].Name != "tune" || children[0].Type != "sweep" || children[1].Name != "use" || children[1].ParentJobName != m[1] {
+		t.Errorf("children of the pipeline: %v %s", err, list.out)
+	}
+	list = e.ok("job", "list", "--parent-job-name", m[1]+"/tune")
+	for _, w := range []string{"tune/trial_0", "tune/trial_1", "tune/trial_2", "Completed"} {
+		if !strings.Contains(list.out, w) {
+			t.Errorf("trials of the sweep step lack %q:\n%s", w, list.out)
+		}
+	}
+	if r := e.run("job", "list", "--parent-job-name", "nope"); r.code == 0 || !strings.Contains(r.err, `job "nope" not found`) {
+		t.Errorf("unknown parent: exit %d, %s", r.code, r.err)
+	}
+}
+
+// parentTag is the mlflow.parentRunId tag of a runs/get answer.
+func parentTag(run map[string]any) string {
+	r, _ := run["run"].(map[string]any)
+	data, _ := r["data"].(map[string]any)
+	tags, _ := data["tags"].([]any)
+	for _, t := range tags {
+		if m, _ := t.(map[string]any); m["key"] == "mlflow.parentRunId" {
+			s, _ := m["value"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// A wrong sweep file is refused with the place of each mistake.
+func TestSweepBadFile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cases := []struct{ name, yaml, want string }{
+		{"grid of uniform", `type: sweep
+trial:
+  command: echo ${{search_space.x}}
+sampling_algorithm: grid
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {goal: maximize, primary_metric: m}
+`, "bad.yml:6:6: search_space.x: grid sampling supports only choice, not uniform"},
+		{"unknown distribution", `type: sweep
+trial:
+  command: echo ${{search_space.x}}
+sampling_algorithm: random
+search_space:
+  x: {type: gaussian, mu: 0}
+objective: {goal: maximize, primary_metric: m}
+limits: {max_total_trials: 2}
+`, `bad.yml:6:13: search_space.x.type: unknown distribution "gaussian"`},
+		{"bad bounds", `type: sweep
+trial:
+  command: echo ${{search_space.x}}
+sampling_algorithm: random
+search_space:
+  x: {type: uniform, min_value: 2, max_value: 1}
+objective: {goal: maximize, primary_metric: m}
+limits: {max_total_trials: 2}
+`, "bad.yml:6:6: search_space.x: invalid distribution: uniform min_value 2 must be less than max_value 1"},
+		{"unknown search space name", `type: sweep
+trial:
+  command: echo ${{search_space.y}}
+sampling_algorithm: random
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {goal: maximize, primary_metric: m}
+limits: {max_total_trials: 2}
+`, `bad.yml:3:12: trial.command: command uses ${{inputs.y}}`},
+		{"no objective, no max_total_trials", `type: sweep
+trial:
+  command: echo ${{search_space.x}}
+sampling_algorithm: random
+search_space:
+  x: {type: choice, values: [1, 2]}
+`, "a sweep needs objective: with goal (maximize or minimize) and primary_metric"},
+		{"bad goal and policy", `type: sweep
+trial:
+  command: echo ${{search_space.x}}
+sampling_algorithm: random
+search_space:
+  x: {type: choice, values: [1, 2]}
+objective: {goal: best, primary_metric: m}
+limits: {max_total_trials: 2}
+early_termination: {type: bandit, slack_factor: 0.1, slack_amount: 0.2}
+`, `bad.yml:7:19: objective.goal: expected maximize or minimize, got "best"`},
+	}
+	for _, c := range cases {
+		e.write("bad.yml", c.yaml)
+		r := e.run("job", "create", "--file", "bad.yml")
+		if r.code == 0 || !strings.Contains(r.err, c.want) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant %q", c.name, r.code, r.err, c.want)
+		}
+	}
+}
+
+// venvEnv is a test's ciel whose server (and so every step) finds the
+// repository's .venv (scripts/pyenv.sh: mlflow, scikit-learn, pandas) first
+// on PATH: it stands in for Azure ML's curated sklearn environment.
+func venvEnv(t *testing.T) *env {
+	t.Helper()
+	bin, err := filepath.Abs("../.venv/bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(bin, "python")); err != nil {
+		t.Skip("no .venv: run scripts/pyenv.sh")
+	}
+	e := &env{t: t, home: t.TempDir(), extra: []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}}
+	e.startServer()
+	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
+	e.ok("configure", "--defaults", "workspace=ws")
+	return e
+}
+
+// The sweep files of azureml-examples, unchanged (see
+// testdata/azureml-examples/README.md), run as their READMEs say, with
+// the real mlflow client logging each trial's metric.
+func TestAzureMLExamplesSweep(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs mlflow in every trial")
+	}
+	e := venvEnv(t)
+	root := copyExamples(t)
+	e.ok("compute", "create", "--name", "cpu-cluster", "--type", "amlcompute", "--max-instances", "4")
+	e.ok("environment", "create", "--name", "AzureML-sklearn-1.5", "--image", "python")
+
+	e.dir = filepath.Join(root, "cli/jobs/basics")
+	hello := runSweep(t, e, "hello-sweep.yml")
+	trials := hello.trials("")
+	if len(trials) != 4 || hello.Properties["best_trial"] == "" {
+		t.Errorf("hello-sweep: %d trials, properties %v", len(trials), hello.Properties)
+	}
+	for name, s := range trials {
+		if _, ok := s.Metrics["random_metric"]; !ok || s.Status != "Completed" || s.Params["A"] != "0.5" {
+			t.Errorf("hello-sweep %s: %s, metrics %v, params %v", name, s.Status, s.Metrics, s.Params)
+		}
+	}
+
+	// The iris CSV the file reads from a public URL, made from the copy
+	// scikit-learn ships, with the column names the script expects.
+	e.dir = filepath.Join(root, "cli/jobs/single-step/scikit-learn/iris")
+	csv := filepath.Join(t.TempDir(), "iris.csv")
+	python, _ := filepath.Abs("../.venv/bin/python")
+	mk := exec.Command(python, "-c", `import sys
+from sklearn.datasets import load_iris
+d = load_iris(as_frame=True)
+f = d.frame.rename(columns={"target": "species"})
+f["species"] = [d.target_names[i] for i in f["species"]]
+f.to_csv(sys.argv[1], index=False)`, csv)
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make iris.csv: %v\n%s", err, out)
+	}
+	// Fewer trials than the file's 20, at the same ratio of concurrency,
+	// so that the suite stays short.
+	iris := runSweep(t, e, "job-sweep.yml", "--set", "inputs.iris_csv.path="+csv,
+		"--set", "limits.max_total_trials=4", "--set", "limits.max_concurrent_trials=2")
+	trials = iris.trials("")
+	best := iris.Properties["best_trial"]
+	if len(trials) != 4 || trials[best] == nil {
+		t.Fatalf("iris sweep: %d trials, best %q", len(trials), best)
+	}
+	for name, s := range trials {
+		f1, ok := s.Metrics["training_f1_score"]
+		if !ok || s.Status != "Completed" || s.Params["kernel"] == "" {
+			t.Errorf("iris %s: %s, metrics %v, params %v", name, s.Status, s.Metrics, s.Params)
+		}
+		if ok && f1 < trials[best].Metrics["training_f1_score"] {
+			t.Errorf("best trial %s has f1 %v, but %s has %v (goal: minimize)", best, trials[best].Metrics["training_f1_score"], name, f1)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func (b *bayesTrials) next(ctx context.Context, i, n int, finished []trialResult
 	if err != nil {
 		return nil, fmt.Errorf("bayesian sampling: build the optuna environment: %w", err)
 	}
-	req := optuna.Request{Space: map[string]optuna.Param{}, Goal: b.sw.Goal, Seed: *b.sw.Seed + int64(i), N: n}
+	req := optuna.Request{Space: map[string]optuna.Param{}, Goal: b.sw.Goal, Seed: (*b.sw.Seed + int64(i)) & 0xffffffff, N: n}
 	for name, p := range b.sw.SearchSpace {
 		req.Space[name] = optuna.Param{Type: p.Type, Values: p.Values, Min: p.MinValue, Max: p.MaxValue, Q: p.Q}
 	}

@@ -46,7 +46,7 @@ def main():
     sampler = optuna.samplers.TPESampler(seed=req["seed"], n_startup_trials=req.get("startup", 5))
     direction = "maximize" if req["goal"] == "maximize" else "minimize"
     study = optuna.create_study(direction=direction, sampler=sampler)
-    for h in req["history"]:
+    for h in req.get("history") or []:
         params = {k: internal(space[k], v) for k, v in h["params"].items() if k in space}
         if h.get("value") is not None:
             study.add_trial(create_trial(params=params, distributions=dists, value=h["value"]))

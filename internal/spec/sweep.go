@@ -407,8 +407,12 @@ func (d *decoder) checkSweep(st *jobState, n *yaml.Node, path string) {
 	d.checkSampling(s, n, path)
 	if st.cmdNode != nil {
 		ins := keySet(j.Inputs)
-		for name := range s.SearchSpace {
-			ins[name] = true
+		// Every name written counts, even one whose distribution is wrong
+		// (already reported).
+		if ss := d.lookup(n, "search_space"); ss != nil && ss.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(ss.Content); i += 2 {
+				ins[ss.Content[i].Value] = true
+			}
 		}
 		d.checkCommand(joinPath(path, "trial.command"), st.cmdNode, j.Command, commandPorts{inputs: ins, outputs: keySet(j.Outputs)})
 	}
