@@ -92,19 +92,20 @@ func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, boo
 	case s == JobCommand || s == JobPipeline || (s == JobSweep && what == "job"):
 		return s, true
 	case contains(unsupportedTypes, s) || s == JobSweep:
-		d.errorf(t, p, "%s type %q is not supported yet (supported: %s)", what, s, supportedTypes(what))
+		d.errorf(t, p, "%s type %q is not supported yet (supported: %s)", what, s, strings.Join(supportedTypes(what), ", "))
 	default:
-		d.errorf(t, p, "unknown %s type %q; expected %s", what, s, supportedTypes(what))
+		types := supportedTypes(what)
+		d.errorf(t, p, "unknown %s type %q; expected %s or %s", what, s, strings.Join(types[:len(types)-1], ", "), types[len(types)-1])
 	}
 	return "", false
 }
 
 // supportedTypes names the types a job or component (what) may have.
-func supportedTypes(what string) string {
+func supportedTypes(what string) []string {
 	if what == "job" {
-		return "command, pipeline or sweep"
+		return []string{JobCommand, JobPipeline, JobSweep}
 	}
-	return "command or pipeline"
+	return []string{JobCommand, JobPipeline}
 }
 
 // jobState is what decoding one job remembers beyond the Job itself.
