@@ -12,9 +12,9 @@ func TestTrialOf(t *testing.T) {
 	job := &Plan{Type: spec.JobSweep, Steps: []*PlanStep{{Name: SweepStep, Sweep: sw}}}
 	pipe := &Plan{Type: spec.JobPipeline, Steps: []*PlanStep{{Name: "prep"}, {Name: "tune", Sweep: sw}, {Name: "sub/tune", Sweep: sw}}}
 	tests := []struct {
-		plan      *Plan
+		plan       *Plan
 		step, for_ string
-		ok        bool
+		ok         bool
 	}{
 		{job, "trial_0", SweepStep, true},
 		{job, "trial_12", SweepStep, true},
