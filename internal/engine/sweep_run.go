@@ -54,8 +54,14 @@ type sweepRun struct {
 	policy  sweep.Policy
 	source  trialSource
 	trials  []*trial
-	results chan *trial
+	results chan trialDone
 	running int
+}
+
+// trialDone is a trial's final record, sent from its goroutine.
+type trialDone struct {
+	t  *trial
+	st store.Step
 }
 
 // trialName is the step name of trial i of the sweep step sweepStep.
@@ -79,7 +85,7 @@ func (r *jobRun) trialParent(sweepStep string) string {
 // them as steps of the job, stops those the early termination policy
 // gives up on, and completes with the best trial's outputs.
 func (r *jobRun) runSweep(ps *PlanStep, st store.Step) store.Step {
-	s := &sweepRun{r: r, ps: ps, sw: ps.Sweep, policy: ps.Sweep.Policy(), results: make(chan *trial)}
+	s := &sweepRun{r: r, ps: ps, sw: ps.Sweep, policy: ps.Sweep.Policy(), results: make(chan trialDone)}
 	s.tracker, _ = r.e.cfg.Observer.(SweepTracker)
 	now := time.Now().UTC()
 	st.Attempt++
@@ -179,8 +185,8 @@ func (s *sweepRun) loop(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case t := <-s.results:
-			s.ended(t)
+		case d := <-s.results:
+			s.ended(d)
 		case <-tick:
 			s.applyPolicy()
 		case <-ctx.Done():
@@ -240,20 +246,20 @@ func (s *sweepRun) start(ctx context.Context, t *trial) {
 	s.running++
 	child := &jobRun{e: s.r.e, job: s.r.job, plan: s.r.plan, byName: s.r.byName, steps: s.r.steps,
 		ctx: tctx, cancel: cancel, done: s.r.done, parent: s.r.trialParent(s.ps.Name)}
-	tps := s.trialStep(t)
+	tps, first := s.trialStep(t), t.st
 	go func() {
-		info := child.info(t.name, t.st.Attempt+1)
+		info := child.info(t.name, first.Attempt+1)
 		if s.tracker != nil {
 			if err := s.tracker.TrialStarting(tctx, info, t.params); err != nil {
 				s.r.e.cfg.Logger.Warn("record trial params", "job", s.r.job.Name, "trial", t.name, "err", err)
 			}
 		}
-		st := child.runStep(tps, t.st)
+		st := child.runStep(tps, first)
 		if obs := s.r.e.cfg.Observer; obs != nil && Terminal(st.Status) {
 			obs.StepFinished(context.Background(), child.info(t.name, st.Attempt), st.Status)
 		}
-		t.st = st
-		s.results <- t
+		// t belongs to the sweep's loop: it takes the record from here.
+		s.results <- trialDone{t, st}
 	}()
 }
 
@@ -272,7 +278,9 @@ func (s *sweepRun) trialStep(t *trial) *PlanStep {
 }
 
 // ended takes in a trial that stopped running.
-func (s *sweepRun) ended(t *trial) {
+func (s *sweepRun) ended(d trialDone) {
+	t := d.t
+	t.st = d.st
 	s.running--
 	t.cancel()
 	t.done = Terminal(t.st.Status)
