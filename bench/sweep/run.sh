@@ -58,19 +58,33 @@ now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m/1e9}'; }
 
 : >"$WORK/ciel.txt"; : >"$WORK/xargs.txt"
-for r in $(seq 1 "$RUNS"); do
-  t=$(now); "$CIEL" job create --file "$WORK/sweep.yml" --stream >"$WORK/stream.log"
-  echo $(( $(now) - t )) >>"$WORK/ciel.txt"
+sweep() {
+  "$CIEL" job create --file "$WORK/sweep.yml" --stream >"$WORK/stream.log"
   grep -q "^Status: Completed" "$WORK/stream.log" || { echo "sweep did not complete"; tail -20 "$WORK/stream.log"; exit 1; }
-  # The same trials, with the values the sweep drew.
-  job=$(sed -n 's/^RunId: //p' "$WORK/stream.log")
-  "$CIEL" job show --name "$job" -o json | python3 -c '
+}
+# A first, untimed sweep gives the values every sweep draws (the seed is
+# fixed), for xargs to run the same trials.
+sweep
+job=$(sed -n "s/^RunId: //p" "$WORK/stream.log" | head -1)
+"$CIEL" job show --name "$job" -o json | python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["jobs"].values():
     print(s["params"]["x"])' >"$WORK/values.txt"
-  [[ $(wc -l <"$WORK/values.txt") == "$TRIALS" ]] || { echo "sweep ran $(wc -l <"$WORK/values.txt") trials"; exit 1; }
-  t=$(now); (cd "$WORK/src" && xargs -P 4 -I{} python3 trial.py {} <"$WORK/values.txt" >/dev/null)
-  echo $(( $(now) - t )) >>"$WORK/xargs.txt"
+[[ $(wc -l <"$WORK/values.txt") == "$TRIALS" ]] || { echo "sweep ran $(wc -l <"$WORK/values.txt") trials"; exit 1; }
+# The interpreter itself, as ciel runs it (a pyenv shim costs a shell per
+# start), so that both sides start the same python.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+plain() { (cd "$WORK/src" && xargs -P 4 -I{} "$PY" trial.py {} <"$WORK/values.txt" >/dev/null); }
+# Alternating which goes first, so that a change in the machine's load
+# falls on both.
+for r in $(seq 1 "$RUNS"); do
+  if (( r % 2 )); then
+    t=$(now); sweep; echo $(( $(now) - t )) >>"$WORK/ciel.txt"
+    t=$(now); plain; echo $(( $(now) - t )) >>"$WORK/xargs.txt"
+  else
+    t=$(now); plain; echo $(( $(now) - t )) >>"$WORK/xargs.txt"
+    t=$(now); sweep; echo $(( $(now) - t )) >>"$WORK/ciel.txt"
+  fi
 done
 C=$(median <"$WORK/ciel.txt"); X=$(median <"$WORK/xargs.txt")
 echo "sweep: $TRIALS trials of ~1 s, concurrency 4, $RUNS runs, medians"
