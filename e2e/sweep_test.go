@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,7 +80,7 @@ func (j sweepJob) trials(parent string) map[string]*sweepStep {
 func runSweep(t *testing.T, e *env, file string, args ...string) sweepJob {
 	t.Helper()
 	name := e.submit(file, args...)
-	e.wait(name, 4*time.Minute)
+	e.wait(name, 8*time.Minute)
 	j := e.sweepShow(name)
 	if j.Status != "Completed" {
 		t.Fatalf("sweep %s is %s: %s", name, j.Status, j.Error)
@@ -612,13 +613,13 @@ f.to_csv(sys.argv[1], index=False)`, csv)
 	if out, err := mk.CombinedOutput(); err != nil {
 		t.Fatalf("make iris.csv: %v\n%s", err, out)
 	}
-	// Fewer trials than the file's 20, at the same ratio of concurrency,
-	// so that the suite stays short.
+	// Two trials, not the file's 20: each logs a model through autolog,
+	// which takes a minute on a busy machine.
 	iris := runSweep(t, e, "job-sweep.yml", "--set", "inputs.iris_csv.path="+csv,
-		"--set", "limits.max_total_trials=4", "--set", "limits.max_concurrent_trials=2")
+		"--set", "limits.max_total_trials=2", "--set", "limits.max_concurrent_trials=2")
 	trials = iris.trials("")
 	best := iris.Properties["best_trial"]
-	if len(trials) != 4 || trials[best] == nil {
+	if len(trials) != 2 || trials[best] == nil {
 		t.Fatalf("iris sweep: %d trials, best %q", len(trials), best)
 	}
 	for name, s := range trials {
@@ -629,5 +630,66 @@ f.to_csv(sys.argv[1], index=False)`, csv)
 		if ok && f1 < trials[best].Metrics["training_f1_score"] {
 			t.Errorf("best trial %s has f1 %v, but %s has %v (goal: minimize)", best, trials[best].Metrics["training_f1_score"], name, f1)
 		}
+	}
+}
+
+const resumeSweep = `type: sweep
+trial:
+  command: python trial.py ${{search_space.x}}
+  code: src
+sampling_algorithm: {type: random, seed: 3}
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {goal: maximize, primary_metric: x}
+limits: {max_total_trials: 4, max_concurrent_trials: 2}
+`
+
+// Kill -9 the server while a sweep's trials run: the new server resumes the
+// sweep, runs the unfinished trials again with the values they were given,
+// keeps the finished ones and draws the rest.
+func TestSweepKill9Resumes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	runs := filepath.Join(e.dir, "runs.txt")
+	e.write("src/trial.py", logMetricPy+`
+import sys
+with open(`+strconv.Quote(runs)+`, "a") as f:
+    f.write(sys.argv[1] + "\n")
+if len(open(`+strconv.Quote(runs)+`).read().split()) > 2:
+    time.sleep(3)
+log("x", float(sys.argv[1]))
+`)
+	e.write("resume.yml", resumeSweep)
+	name := e.submit("resume.yml")
+	waitFor(t, "a slow trial to start", 90*time.Second, func() bool {
+		b, _ := os.ReadFile(runs)
+		return len(strings.Fields(string(b))) >= 3
+	})
+	_, pid := e.server()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "server to die", 10*time.Second, func() bool { return !alive(pid) })
+	e.wait(name, 3*time.Minute)
+	j := e.sweepShow(name)
+	if j.Status != "Completed" {
+		t.Fatalf("resumed sweep ended %s: %s", j.Status, j.Error)
+	}
+	trials := j.trials("")
+	if len(trials) != 4 {
+		t.Fatalf("%d trials after resume, want 4", len(trials))
+	}
+	b, _ := os.ReadFile(runs)
+	ran := map[string]int{}
+	for _, x := range strings.Fields(string(b)) {
+		ran[x]++
+	}
+	for name, s := range trials {
+		if s.Status != "Completed" || ran[s.Params["x"]] == 0 {
+			t.Errorf("%s: %s with x=%s; values run: %v", name, s.Status, s.Params["x"], ran)
+		}
+	}
+	if len(ran) != 4 {
+		t.Errorf("the trials ran with %d different values, want the 4 drawn: %v", len(ran), ran)
 	}
 }
