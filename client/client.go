@@ -267,6 +267,14 @@ func (c *Client) ListJobs(ctx context.Context, ws string, includeArchived bool) 
 	return out, err
 }
 
+// ListChildJobs lists the children of job parent: a pipeline's steps, a
+// sweep's trials, or, for "<job>/<sweep step>", that step's trials.
+func (c *Client) ListChildJobs(ctx context.Context, ws, parent string) ([]Job, error) {
+	var out []Job
+	err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "jobs")+"?parent_job_name="+url.QueryEscape(parent), nil, &out)
+	return out, err
+}
+
 // CancelJob asks a job to stop; running steps' process groups are killed.
 func (c *Client) CancelJob(ctx context.Context, ws, name string) (Job, error) {
 	var out Job

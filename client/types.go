@@ -62,6 +62,12 @@ type Job struct {
 	Settings        map[string]any       `json:"settings,omitempty"`
 	Jobs            map[string]*Step     `json:"jobs,omitempty"` // pipeline steps by name
 	Services        map[string]Service   `json:"services,omitempty"`
+	// Properties are Azure ML's job properties; a sweep has
+	// best_child_run_id and best_trial once it completes.
+	Properties map[string]string `json:"properties,omitempty"`
+	// ParentJobName is set on the children `job list --parent-job-name`
+	// lists (a pipeline's steps, a sweep's trials).
+	ParentJobName string `json:"parent_job_name,omitempty"`
 	RunTracking
 }
 
@@ -99,6 +105,13 @@ type Step struct {
 	StartTime  *time.Time           `json:"start_time,omitempty"`
 	EndTime    *time.Time           `json:"end_time,omitempty"`
 	Outputs    map[string]JobOutput `json:"outputs,omitempty"`
+	// Parent is the sweep step a trial belongs to ("" for a sweep job's
+	// trials and for every other step).
+	Parent string `json:"parent,omitempty"`
+	// Trial is set on a sweep's trials.
+	Trial bool `json:"trial,omitempty"`
+	// Properties of a sweep step: best_child_run_id and best_trial.
+	Properties map[string]string `json:"properties,omitempty"`
 	RunTracking
 }
 

@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Before the Go tests: e2e's azureml-examples sweep files run their trials
+# with this environment's mlflow.
+scripts/pyenv.sh
 echo "==> go vet, gofmt, go mod tidy, staticcheck"
 go vet ./...
 unformatted=$(gofmt -l cmd internal client e2e bench 2>/dev/null || true)
@@ -21,5 +24,4 @@ scripts/s3server.sh install
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
 echo "==> python integration suite (tests/python)"
-scripts/pyenv.sh
 CIEL_BIN="$PWD/bin/ciel" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

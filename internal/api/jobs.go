@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
@@ -75,6 +76,9 @@ func (s *server) listJobs(_ http.ResponseWriter, r *http.Request) (any, error) {
 	if _, err := s.workspace(r); err != nil {
 		return nil, err
 	}
+	if parent := r.URL.Query().Get("parent_job_name"); parent != "" {
+		return s.childJobs(r, parent)
+	}
 	list, err := s.st.ListJobs(r.Context(), r.PathValue("ws"), r.URL.Query().Get("include_archived") == "true")
 	if err != nil {
 		return nil, err
@@ -88,6 +92,93 @@ func (s *server) listJobs(_ http.ResponseWriter, r *http.Request) (any, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// childJobs lists the children of a job, as `az ml job list
+// --parent-job-name` does: a pipeline's steps, a sweep job's trials, or,
+// for "<job>/<sweep step>", that sweep step's trials.
+func (s *server) childJobs(r *http.Request, parent string) ([]client.Job, error) {
+	name, step, _ := strings.Cut(parent, "/")
+	if err := checkName("parent_job_name", name); err != nil {
+		return nil, err
+	}
+	j, err := s.st.GetJob(r.Context(), r.PathValue("ws"), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "parent_job_name",
+			msg: fmt.Sprintf("job %q not found in workspace %s", name, r.PathValue("ws"))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.jobView(r, j, true)
+	if err != nil {
+		return nil, err
+	}
+	if step != "" {
+		if _, ok := v.Jobs[step]; !ok {
+			return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "parent_job_name",
+				msg: fmt.Sprintf("job %s has no step %q", name, step)}
+		}
+	}
+	out := []client.Job{}
+	for _, n := range sortedStepNames(v.Jobs) {
+		cs := v.Jobs[n]
+		if cs.Parent != step {
+			continue
+		}
+		typ := spec.JobCommand
+		if hasTrials(v.Jobs, cs.Name) {
+			typ = spec.JobSweep
+		}
+		out = append(out, client.Job{
+			Name: cs.Name, Type: typ, DisplayName: cs.Name, ExperimentName: v.ExperimentName, Status: cs.Status,
+			Error: cs.Error, Compute: cs.Compute, StartTime: cs.StartTime, EndTime: cs.EndTime, Outputs: cs.Outputs,
+			Properties: cs.Properties, ParentJobName: parent, RunTracking: cs.RunTracking,
+			CreationContext: client.CreationContext{CreatedAt: j.CreatedAt, CreatedBy: "local"},
+		})
+	}
+	return out, nil
+}
+
+// sortedStepNames orders steps by name, trials by number.
+func sortedStepNames(steps map[string]*client.Step) []string {
+	names := make([]string, 0, len(steps))
+	for n := range steps {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(a, b int) bool {
+		na, nb := names[a], names[b]
+		pa, ia := trialNumber(na)
+		pb, ib := trialNumber(nb)
+		if pa == pb && ia >= 0 && ib >= 0 {
+			return ia < ib
+		}
+		return na < nb
+	})
+	return names
+}
+
+// trialNumber splits "…trial_N" into its prefix and N (-1 if not a trial).
+func trialNumber(name string) (string, int) {
+	i := strings.LastIndex(name, "trial_")
+	if i < 0 {
+		return name, -1
+	}
+	n, err := strconv.Atoi(name[i+len("trial_"):])
+	if err != nil {
+		return name, -1
+	}
+	return name[:i], n
+}
+
+// hasTrials reports whether a step has trials among steps.
+func hasTrials(steps map[string]*client.Step, step string) bool {
+	for _, cs := range steps {
+		if cs.Parent == step {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) cancelJob(_ http.ResponseWriter, r *http.Request) (any, error) {

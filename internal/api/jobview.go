@@ -101,9 +101,56 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		for o, decl := range ps.Outputs {
 			cs.Outputs[o] = client.JobOutput{Type: decl.Type, Digest: st.Outputs[o]}
 		}
+		if ps.Sweep != nil {
+			cs.Properties = sweepProperties(st, runs)
+			if plan.Type == spec.JobSweep {
+				// A sweep job's step is only its trials' template: the job
+				// itself shows its outcome, and its trials are its steps.
+				v.Properties = cs.Properties
+				continue
+			}
+		}
 		v.Jobs[ps.Name] = cs
 	}
+	addTrials(&v, &plan, steps, runs)
 	return v, nil
+}
+
+// sweepProperties are a sweep step's Azure ML properties once it has a
+// best trial: best_child_run_id (the trial's MLflow run) and best_trial.
+func sweepProperties(st store.Step, runs map[string]client.RunTracking) map[string]string {
+	best := st.Outputs[engine.SweepBestKey]
+	if best == "" {
+		return nil
+	}
+	return map[string]string{"best_trial": best, "best_child_run_id": runs[best].RunID}
+}
+
+// addTrials adds the trials of the job's sweeps to its steps.
+func addTrials(v *client.Job, plan *engine.Plan, steps []store.Step, runs map[string]client.RunTracking) {
+	byName := map[string]*engine.PlanStep{}
+	for _, ps := range plan.Steps {
+		byName[ps.Name] = ps
+	}
+	for _, st := range steps {
+		sw, ok := engine.TrialOf(plan, st.Name)
+		if !ok {
+			continue
+		}
+		ps := byName[sw]
+		cs := &client.Step{
+			Name: st.Name, Status: st.Status, Component: ps.Component, Compute: ps.Compute, Attempt: st.Attempt,
+			ExitCode: st.ExitCode, Error: st.Error, StartTime: st.StartedAt, EndTime: st.EndedAt,
+			Outputs: map[string]client.JobOutput{}, RunTracking: runs[st.Name], Trial: true,
+		}
+		if plan.Type != spec.JobSweep {
+			cs.Parent = sw
+		}
+		for o, decl := range ps.Outputs {
+			cs.Outputs[o] = client.JobOutput{Type: decl.Type, Digest: st.Outputs[o]}
+		}
+		v.Jobs[st.Name] = cs
+	}
 }
 
 // stepRuns returns the MLflow run of each step of j ("" for a pipeline's

@@ -201,6 +201,9 @@ type jobListOpts struct {
 	AllResults      bool
 	IncludeArchived bool
 	MaxResults      int
+	// ParentJobName lists that job's children instead: a pipeline's steps,
+	// a sweep's trials ("<job>/<sweep step>" for a sweep step's trials).
+	ParentJobName string
 	output
 }
 
@@ -223,7 +226,12 @@ func (c *jobListCmd) Run(ctx context.Context, o *jobListOpts) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := cl.ListJobs(ctx, o.Workspace, o.IncludeArchived)
+	var jobs []client.Job
+	if o.ParentJobName != "" {
+		jobs, err = cl.ListChildJobs(ctx, o.Workspace, o.ParentJobName)
+	} else {
+		jobs, err = cl.ListJobs(ctx, o.Workspace, o.IncludeArchived)
+	}
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
@@ -244,6 +252,7 @@ func newJobListCommand(b *base) *cobra.Command {
 	f.BoolVar(&opts.AllResults, "all-results", false, "list every job, ignoring --max-results")
 	f.BoolVar(&opts.IncludeArchived, "include-archived", false, "include archived jobs")
 	f.IntVarP(&opts.MaxResults, "max-results", "r", 50, "list at most this many jobs")
+	f.StringVarP(&opts.ParentJobName, "parent-job-name", "p", "", "list the child jobs of this job: a pipeline's steps, a sweep's trials (<job>/<sweep step> for a pipeline's sweep step)")
 	opts.output.bind(f, formatTable)
 	return cmd
 }

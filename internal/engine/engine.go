@@ -59,6 +59,9 @@ type StepInfo struct {
 	Display    string // the job's display name
 	Step       string // leaf step name ("main" for a command job)
 	Attempt    int
+	// Parent is the step whose run is this step's parent run, for a
+	// sweep's trials in a pipeline; "" means the job's run.
+	Parent string
 }
 
 // Observer hears about jobs and steps as they run; tracking uses it to make

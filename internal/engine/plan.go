@@ -42,6 +42,9 @@ type PlanStep struct {
 	MaxRetries    int                   `json:"max_retries,omitempty"`
 	Deps          []string              `json:"deps,omitempty"`
 	Deterministic bool                  `json:"deterministic"`
+	// Sweep, when set, makes the step a sweep: the step is the template of
+	// its trials, which the engine adds as steps while it runs.
+	Sweep *spec.Sweep `json:"sweep,omitempty"`
 }
 
 // EnvPlan is a resolved environment.
@@ -128,6 +131,15 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		p.plan.ForceRerun = true
 		comp := componentOfCommand(job)
 		outs, err := p.addCommand(commandStep, job, comp, inputs, job.Compute)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+		if err := p.outputSettings(job.Outputs, outs); err != nil {
+			return nil, err
+		}
+	case spec.JobSweep:
+		outs, err := p.addStandaloneSweep(job)
 		if err != nil {
 			return nil, err
 		}

@@ -35,9 +35,15 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 			return nil, err
 		}
 		var outs map[string]PortRef
-		if comp.Type == spec.JobPipeline {
+		switch {
+		case comp.Type == spec.JobPipeline:
 			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, declTypes(comp.Outputs))
-		} else {
+		case step.Type == spec.JobSweep:
+			var compute string
+			if compute, err = computeOf(step, inputs); err == nil {
+				outs, err = p.addSweep(prefix+name, step, comp, ins, compute)
+			}
+		default:
 			var compute string
 			if compute, err = computeOf(step, inputs); err == nil {
 				outs, err = p.addCommand(prefix+name, step, comp, ins, compute)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/compute/local"
+	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -22,6 +23,9 @@ type jobRun struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// parent is the step whose run is the parent of this run's steps' runs
+	// ("" for the job's run); a sweep runs its trials with it set.
+	parent string
 
 	// Owned by the scheduling goroutine.
 	steps map[string]*store.Step
@@ -80,10 +84,17 @@ func (r *jobRun) loop() {
 				r.e.rec.put(*st, false)
 				inflight++
 				go func(ps *PlanStep, st store.Step) {
-					done := r.runStep(ps, st)
+					var done store.Step
+					if ps.Sweep != nil {
+						done = r.runSweep(ps, st)
+					} else {
+						done = r.runStep(ps, st)
+					}
 					// Told here, not in the scheduling loop, so a slow
-					// observer holds up only this step's dependants.
-					if obs := r.e.cfg.Observer; obs != nil && Terminal(done.Status) {
+					// observer holds up only this step's dependants. A
+					// sweep job's sweep step has no run of its own: the
+					// job's run is its trials' parent.
+					if obs := r.e.cfg.Observer; obs != nil && Terminal(done.Status) && !(ps.Sweep != nil && r.plan.Type == spec.JobSweep) {
 						obs.StepFinished(context.Background(), r.info(ps.Name, done.Attempt), done.Status)
 					}
 					results <- stepDone{name: ps.Name, step: done}

@@ -223,7 +223,13 @@ func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, vars, observed []string) []
 // info describes a step of this job to the observer.
 func (r *jobRun) info(step string, attempt int) StepInfo {
 	return StepInfo{Workspace: r.job.Workspace, Job: r.job.Name, JobType: r.job.Type, Experiment: r.job.ExperimentName,
-		Display: r.job.DisplayName, Step: step, Attempt: attempt}
+		Display: r.job.DisplayName, Step: step, Attempt: attempt, Parent: r.parent}
+}
+
+// under returns s as a step whose run's parent is the run of step parent.
+func (s StepInfo) under(parent string) StepInfo {
+	s.Parent = parent
+	return s
 }
 
 // inputDigests resolves every input to a literal or a tree digest, with

@@ -21,6 +21,12 @@ func FuzzParseJob(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("type: pipeline\njobs:\n  a: {command: 'echo', inputs: {x: '${{parent.jobs.a.outputs.x}}'}}\n"))
 	f.Add([]byte("<<: {command: echo}\n<<: [{a: 1}]\n"))
+	f.Add([]byte("type: sweep\ntrial:\n  command: echo ${{search_space.x}}\nsampling_algorithm: {type: random, seed: 1}\n" +
+		"search_space:\n  x: {type: quniform, min_value: 0, max_value: 1, q: 0.1}\n  y: {type: choice, values: [a, 1]}\n" +
+		"objective: {goal: Maximize, primary_metric: m}\nlimits: {max_total_trials: 2}\n" +
+		"early_termination: {type: truncation_selection, truncation_percentage: 20}\n"))
+	f.Add([]byte("type: pipeline\njobs:\n  s:\n    type: sweep\n    trial: ./t.yml\n    sampling_algorithm: grid\n" +
+		"    search_space: {x: {type: choice, values: [1]}}\n    objective: {goal: minimize, primary_metric: m}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := ParseJob(filepath.Join("testdata", "fuzz.yml"), data, Options{Sets: []string{"display_name=x"}})
 		if (j == nil) == (err == nil) {

@@ -46,7 +46,7 @@ var jobIgnored = []string{
 
 // unsupportedTypes are Azure ML job and component types ciel does not run yet.
 var unsupportedTypes = []string{
-	"sweep", "parallel", "spark", "automl", "import", "data_transfer", "flow",
+	"parallel", "spark", "automl", "import", "data_transfer", "flow",
 }
 
 // lookup returns the value of key in the mapping n (explicit or merged), or
@@ -89,14 +89,23 @@ func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, boo
 	switch {
 	case !ok:
 		return "", false
-	case s == JobCommand || s == JobPipeline:
+	case s == JobCommand || s == JobPipeline || (s == JobSweep && what == "job"):
 		return s, true
-	case contains(unsupportedTypes, s):
-		d.errorf(t, p, "%s type %q is not supported yet (supported: command, pipeline)", what, s)
+	case contains(unsupportedTypes, s) || s == JobSweep:
+		d.errorf(t, p, "%s type %q is not supported yet (supported: %s)", what, s, strings.Join(supportedTypes(what), ", "))
 	default:
-		d.errorf(t, p, "unknown %s type %q; expected command or pipeline", what, s)
+		types := supportedTypes(what)
+		d.errorf(t, p, "unknown %s type %q; expected %s or %s", what, s, strings.Join(types[:len(types)-1], ", "), types[len(types)-1])
 	}
 	return "", false
+}
+
+// supportedTypes names the types a job or component (what) may have.
+func supportedTypes(what string) []string {
+	if what == "job" {
+		return []string{JobCommand, JobPipeline, JobSweep}
+	}
+	return []string{JobCommand, JobPipeline}
 }
 
 // jobState is what decoding one job remembers beyond the Job itself.
@@ -174,9 +183,14 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 		"jobs":     func(p string, v *yaml.Node) { j.Jobs = d.steps(p, v) },
 		"settings": func(p string, v *yaml.Node) { j.Settings = d.settings(p, v) },
 	}
-	isPipeline := j.Type == JobPipeline
+	isPipeline, isSweep := j.Type == JobPipeline, j.Type == JobSweep
 	keys := keyTable{known: known, ignored: jobIgnored}
-	keys.use(command, !isPipeline, "a command job")
+	keys.use(command, !isPipeline && !isSweep, "a command job")
+	if isSweep {
+		for k, h := range d.sweepFields(st) {
+			keys.known[k] = h
+		}
+	}
 	if st.step && isPipeline {
 		keys.use(pipeline, false, "a pipeline job file (a pipeline step runs a pipeline component)")
 	} else {
@@ -191,6 +205,13 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 func (d *decoder) checkJob(st *jobState, n *yaml.Node, path string) {
 	j := st.j
 	comp := j.Component
+	if j.Type == JobSweep {
+		if !st.step {
+			d.checkNoParent(path, j)
+		}
+		d.checkSweep(st, n, path)
+		return
+	}
 	if comp != nil && comp.Inline != nil && comp.Inline.Type != j.Type {
 		d.errorf(n, path, "type is %s but the component is a %s component", j.Type, comp.Inline.Type)
 		return

@@ -220,6 +220,9 @@ type Job struct {
 	Jobs     map[string]*Job `json:"jobs,omitempty"`
 	Settings *Settings       `json:"settings,omitempty"`
 
+	// Sweep jobs and steps (their trial is the command above or Component).
+	Sweep *Sweep `json:"sweep,omitempty"`
+
 	File string `json:"file,omitempty"` // the file it came from
 	Pos  Pos    `json:"pos"`
 }

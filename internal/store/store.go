@@ -159,6 +159,11 @@ type Store interface {
 	// and no step changed, when any step is absent.
 	UpdateSteps(ctx context.Context, steps ...Step) error
 
+	// AddSteps adds steps to an existing job in one transaction, for steps
+	// made while it runs (a sweep's trials). ErrNotFound, and nothing
+	// added, when the job is absent; ErrConflict when a step name is taken.
+	AddSteps(ctx context.Context, steps ...Step) error
+
 	// PutReuse records a reuse entry, replacing any earlier one for the key.
 	PutReuse(ctx context.Context, r Reuse) error
 	// GetReuse returns ErrNotFound when no step with the key has completed.

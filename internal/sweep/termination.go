@@ -17,6 +17,9 @@ const (
 	Minimize Goal = "minimize"
 )
 
+// Better reports whether a beats b under g.
+func (g Goal) Better(a, b float64) bool { return g.better(a, b) }
+
 // better reports whether a beats b under g.
 func (g Goal) better(a, b float64) bool {
 	if g == Minimize {
@@ -195,9 +198,9 @@ func median(xs []float64) float64 {
 
 // TruncationSelection cancels, at each evaluation interval N, the trials in
 // the lowest TruncationPercentage percent of those that have reported at
-// least N values, ranked by their value at interval N. Comparing at the same
-// interval keeps young trials from losing to older ones for having trained
-// less. The count cut is floor(m*TruncationPercentage/100) of m trials; ties
+// least N values, ranked by their best value up to interval N: Azure ML
+// ranks a young trial against "the corresponding (and earlier) performance"
+// of older ones, so none loses for having trained less. The count cut is floor(m*TruncationPercentage/100) of m trials; ties
 // rank in input order, earlier trials first; a finished trial in the cut
 // takes its place without being cancelled.
 type TruncationSelection struct {
@@ -227,7 +230,7 @@ func (p TruncationSelection) Decide(goal Goal, trials []TrialMetrics) []string {
 		}
 		// Worst first; stable so that ties keep input order.
 		sort.SliceStable(cohort, func(a, b int) bool {
-			return goal.better(trials[cohort[b]].Values[n-1], trials[cohort[a]].Values[n-1])
+			return goal.better(bestUpTo(goal, trials[cohort[b]].Values, n), bestUpTo(goal, trials[cohort[a]].Values, n))
 		})
 		cut := len(cohort) * p.TruncationPercentage / 100
 		return slices.Contains(cohort[:cut], i)

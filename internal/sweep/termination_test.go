@@ -151,9 +151,10 @@ func TestDecide(t *testing.T) {
 		{"truncation rounds down", TruncationSelection{TruncationPercentage: 20}, Maximize,
 			[]TrialMetrics{running("a", 0.5), running("b", 0.1), running("c", 0.9), running("d", 0.4)},
 			nil},
-		{"truncation current interval", TruncationSelection{TruncationPercentage: 50}, Maximize,
+		// Ranked on the best value up to the interval, not the value at it.
+		{"truncation best so far", TruncationSelection{TruncationPercentage: 50}, Maximize,
 			[]TrialMetrics{running("a", 0.9, 0.1), running("b", 0.1, 0.5)},
-			[]string{"a"}},
+			[]string{"b"}},
 		{"truncation young compared at its interval", TruncationSelection{TruncationPercentage: 50}, Maximize,
 			[]TrialMetrics{done("old", 0.2, 0.95), running("young", 0.3)},
 			nil},

@@ -210,12 +210,20 @@ func (o *Observer) createStepRun(ctx context.Context, s engine.StepInfo, exp str
 		{Key: TagSourceType, Value: "JOB"}, {Key: TagSourceName, Value: s.Job}}
 	name := s.Step
 	tags := append([]Tag{{Key: TagCielStep, Value: s.Step}}, base...)
-	if s.JobType == "pipeline" {
+	if s.JobType == "pipeline" || s.JobType == "sweep" {
 		parent, _, err := o.jobRun(ctx, s, "",
 			RunInfo{RunID: newHexID(16), ExperimentID: exp, RunName: s.Display, UserID: "ciel", Status: StatusRunning, StartTime: now},
 			append(base, Tag{Key: TagRunName, Value: s.Display}))
 		if err != nil {
 			return "", false, err
+		}
+		if s.Parent != "" {
+			// A trial of a sweep step: the step's run is its parent.
+			up := s
+			up.Step, up.Parent = s.Parent, ""
+			if parent, _, err = o.stepRun(ctx, up); err != nil {
+				return "", false, err
+			}
 		}
 		tags = append(tags, Tag{Key: TagParentRunID, Value: parent})
 	} else {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -187,6 +188,46 @@ func (s *Store) UpdateSteps(ctx context.Context, steps ...store.Step) error {
 	default:
 		return opErr(fmt.Sprintf("update %d steps", len(steps)), err)
 	}
+}
+
+// AddSteps adds steps to existing jobs in one transaction.
+// store.ErrNotFound when a step's job is absent, store.ErrConflict when a
+// step name is taken; nothing is added then.
+func (s *Store) AddSteps(ctx context.Context, steps ...store.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	args := make([][]any, len(steps))
+	for i, st := range steps {
+		a, err := insertStepArgs(st)
+		if err != nil {
+			return fmt.Errorf("add steps: %w", err)
+		}
+		args[i] = a
+	}
+	failed := 0
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ins := tx.StmtContext(ctx, s.ws.insertStep)
+		for i, a := range args {
+			if _, err := ins.ExecContext(ctx, a...); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		st := steps[failed]
+		err = opErr(fmt.Sprintf("add step %q to job %q in workspace %q", st.Name, st.Job, st.Workspace), err)
+		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			// A missing job breaks the foreign key.
+			if _, gerr := s.GetJob(ctx, st.Workspace, st.Job); errors.Is(gerr, store.ErrNotFound) {
+				return fmt.Errorf("add steps: %w", gerr)
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // PutReuse records r, replacing any earlier entry for its key in its

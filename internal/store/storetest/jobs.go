@@ -68,6 +68,16 @@ func testJobs(t *testing.T, open func(t *testing.T) store.Store) {
 	noErr(t, err, "get after clear")
 	same(t, "after clear", got, upd)
 
+	// AddSteps adds steps to a job while it runs.
+	noErr(t, s.AddSteps(ctx, store.Step{Workspace: "ws", Job: "train-1", Name: "trial_0", Status: "NotStarted",
+		Outputs: map[string]string{"sweep/params": `{"lr":"0.1"}`}}), "add steps")
+	steps, err = s.ListSteps(ctx, "ws", "train-1")
+	noErr(t, err, "list steps after add")
+	same(t, "added step", steps[1], store.Step{Workspace: "ws", Job: "train-1", Name: "trial_0", Status: "NotStarted",
+		Outputs: map[string]string{"sweep/params": `{"lr":"0.1"}`}})
+	isErr(t, s.AddSteps(ctx, store.Step{Workspace: "ws", Job: "train-1", Name: "trial_0"}), store.ErrConflict, "add taken step")
+	isErr(t, s.AddSteps(ctx, store.Step{Workspace: "ws", Job: "nope", Name: "trial_0"}), store.ErrNotFound, "add to missing job")
+
 	_, err = s.GetJob(ctx, "ws", "nope")
 	isErr(t, err, store.ErrNotFound, "get missing")
 	isErr(t, s.UpdateJob(ctx, store.Job{Workspace: "ws", Name: "nope"}), store.ErrNotFound, "update missing")

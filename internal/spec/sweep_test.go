@@ -1,0 +1,78 @@
+package spec
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseSweep(t *testing.T) {
+	t.Parallel()
+	const head = "type: sweep\ntrial:\n  command: python t.py --x ${{search_space.x}} --a ${{inputs.a}}\ninputs: {a: 1}\n"
+	tests := []struct {
+		name, yaml string
+		check      func(t *testing.T, j *Job)
+		err        string
+	}{
+		{name: "random with seed", yaml: head + "sampling_algorithm: {type: random, seed: 7}\n" +
+			"search_space:\n  x: {type: loguniform, min_value: -3, max_value: -1}\n" +
+			"objective: {goal: Minimize, primary_metric: loss}\n" +
+			"limits: {max_total_trials: 5, max_concurrent_trials: 2, timeout: 60, trial_timeout: 10}\n" +
+			"early_termination: {type: bandit, slack_amount: 0.1, evaluation_interval: 2, delay_evaluation: 1}\n",
+			check: func(t *testing.T, j *Job) {
+				s := j.Sweep
+				if j.Type != JobSweep || s.Algorithm != SamplingRandom || s.Seed == nil || *s.Seed != 7 || s.Goal != "minimize" ||
+					s.PrimaryMetric != "loss" || s.MaxTotalTrials != 5 || s.MaxConcurrent != 2 || s.TimeoutSeconds != 60 ||
+					s.TrialTimeout != 10 || s.EarlyTermination.Type != "bandit" || s.EarlyTermination.SlackAmount != 0.1 {
+					t.Errorf("sweep %+v", s)
+				}
+				if !strings.Contains(j.Command, "--x ${{inputs.x}}") {
+					t.Errorf("command %q: search_space not turned into an input", j.Command)
+				}
+				if s.Policy() == nil {
+					t.Error("no policy")
+				}
+			}},
+		{name: "grid without max_total_trials", yaml: head + "sampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1, b, true]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\n",
+			check: func(t *testing.T, j *Job) {
+				if got := j.Sweep.SearchSpace["x"].Values; strings.Join(got, ",") != "1,b,true" {
+					t.Errorf("values %v", got)
+				}
+			}},
+		{name: "bayesian with normal", yaml: head + "sampling_algorithm: bayesian\nsearch_space:\n  x: {type: normal, mu: 0, sigma: 1}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "sweep.yml:7:6: search_space.x: bayesian sampling supports only choice, uniform and quniform, not normal"},
+		{name: "missing key of a distribution", yaml: head + "sampling_algorithm: random\nsearch_space:\n  x: {type: quniform, min_value: 0, max_value: 1}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "sweep.yml:7:6: search_space.x: a quniform distribution needs q"},
+		{name: "truncation out of range", yaml: head + "sampling_algorithm: random\nsearch_space:\n  x: {type: randint, upper: 3}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n" +
+			"early_termination: {type: truncation_selection, truncation_percentage: 100}\n",
+			err: "sweep.yml:10:20: early_termination: truncation_selection: invalid early termination policy"},
+		{name: "unknown sampling", yaml: head + "sampling_algorithm: sobol\nsearch_space:\n  x: {type: randint, upper: 3}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\n",
+			err: `sweep.yml:5:21: sampling_algorithm: expected random, grid or bayesian, got "sobol"`},
+		{name: "command key outside the trial", yaml: head + "command: echo\nsampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\n",
+			err: "sweep.yml:5:1: command: only valid in a command job"},
+		{name: "no trial", yaml: "type: sweep\nsampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1]}\n",
+			err: "a sweep needs trial:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j, err := ParseJob(filepath.Join(t.TempDir(), "sweep.yml"), []byte(tt.yaml), Options{})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, j)
+		})
+	}
+}
