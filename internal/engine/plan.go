@@ -41,6 +41,9 @@ type PlanStep struct {
 	MaxRetries    int                   `json:"max_retries,omitempty"`
 	Deps          []string              `json:"deps,omitempty"`
 	Deterministic bool                  `json:"deterministic"`
+	// Parallel is set for the step of a parallel job: its command runs the
+	// parallel driver, which is put in place before each attempt.
+	Parallel *ParallelConfig `json:"parallel,omitempty"`
 }
 
 // EnvPlan is a resolved environment.
@@ -115,6 +118,14 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		p.plan.ForceRerun = true
 		comp := componentOfCommand(job)
 		outs, err := p.addCommand(commandStep, job, comp, inputs, job.Compute)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+	case spec.JobParallel:
+		// As a command job: one step, run every time.
+		p.plan.ForceRerun = true
+		outs, err := p.addParallel(commandStep, job, inputs, job.Compute)
 		if err != nil {
 			return nil, err
 		}

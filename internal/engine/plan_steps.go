@@ -37,6 +37,11 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 		var outs map[string]PortRef
 		if comp.Type == spec.JobPipeline {
 			outs, err = p.addPipeline(prefix+name+"/", comp.Jobs, ins, declTypes(comp.Outputs))
+		} else if step.Type == spec.JobParallel {
+			var compute string
+			if compute, err = computeOf(step, inputs); err == nil {
+				outs, err = p.addParallel(prefix+name, step, ins, compute)
+			}
 		} else {
 			var compute string
 			if compute, err = computeOf(step, inputs); err == nil {
