@@ -46,8 +46,8 @@ func TestAzureMLExamplesParallel(t *testing.T) {
 				"succeeded, 0 failed; 74 item(s), 0 failed; 74 row(s) appended to job_output_file"},
 			check: irisRows("batch_prediction")},
 		{name: "iris-batch-prediction-using-parallel", dir: "cli/jobs/pipelines/iris-batch-prediction-using-parallel", file: "pipeline.yml",
-			skip: buildsEnvironments,
-			want: []string{"74 item(s), 0 failed; 74 row(s) appended to job_output_file"},
+			skip:  buildsEnvironments,
+			want:  []string{"74 item(s), 0 failed; 74 row(s) appended to job_output_file"},
 			check: irisRows("batch_prediction")},
 	})
 }
