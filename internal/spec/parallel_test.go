@@ -210,3 +210,17 @@ func FuzzParseMiniBatchSize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseParallelJob checks that no change to a parallel job makes the
+// parser panic or return both a job and an error.
+func FuzzParseParallelJob(f *testing.F) {
+	f.Add([]byte(parallelJob))
+	f.Add([]byte("type: parallel\nresources: [1]\ntask: {entry_script: ../a.py, append_row_to: x}\nmini_batch_size: 1e9kb\n"))
+	f.Add([]byte("type: pipeline\njobs:\n  p: {type: parallel, input_data: '${{inputs.x}}', partition_keys: {a: 1}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := ParseJob(filepath.Join("testdata", "fuzz.yml"), data, Options{})
+		if (j == nil) == (err == nil) {
+			t.Fatalf("ParseJob returned job %v and error %v", j != nil, err)
+		}
+	})
+}
