@@ -108,6 +108,9 @@ func ParallelCommand(task ParallelTask) (command string, env map[string]string, 
 			return "", nil, err
 		}
 	}
+	if c.AppendRowFileName != "" && !spec.CheckFileName(c.AppendRowFileName) {
+		return "", nil, fmt.Errorf("append_row_file_name %q: expected a file name", c.AppendRowFileName)
+	}
 	c.Driver = parallelDriverDigest()
 	cfg, err := json.Marshal(c)
 	if err != nil {
@@ -215,6 +218,7 @@ func parallelTaskOf(name string, step *spec.Job, inputs map[string]PlanInput) (P
 		MaxRetries: 2, TimeoutSeconds: 60,
 		MiniBatchErrorThreshold: -1, ErrorThreshold: -1,
 		LoggingLevel: orDefault(par.LoggingLevel, "INFO"), OutputAction: orDefault(par.OutputAction, spec.OutputAppendRow),
+		AppendRowFileName: par.AppendRowFileName,
 	}
 	cfg.Workers = max(par.InstanceCount, 1) * cfg.WorkersPerInstance
 	if r := step.Retry; r != nil {

@@ -85,3 +85,14 @@ func TestParallelCommandRefuses(t *testing.T) {
 		t.Errorf("ParallelCommand = %q, %v, %v", cmd, env, err)
 	}
 }
+
+func TestParallelAppendRowFileName(t *testing.T) {
+	t.Parallel()
+	task := engine.ParallelTask{InputData: "in", AppendRowTo: "out", Config: engine.ParallelConfig{EntryScript: "s.py", Workers: 1, WorkersPerInstance: 1}}
+	for name, ok := range map[string]bool{"predictions.csv": true, "../x": false, "a/b": false, "..": false, "a\nb": false} {
+		task.Config.AppendRowFileName = name
+		if _, _, err := engine.ParallelCommand(task); (err == nil) != ok {
+			t.Errorf("file name %q: err %v, want ok %v", name, err, ok)
+		}
+	}
+}

@@ -57,9 +57,14 @@ type Parallel struct {
 	// LoggingLevel is DEBUG, INFO (the default) or WARNING.
 	LoggingLevel string `json:"logging_level,omitempty"`
 	// OutputAction is append_row (the default) or summary_only.
-	OutputAction string        `json:"output_action,omitempty"`
-	Task         *ParallelTask `json:"task,omitempty"`
-	Pos          Pos           `json:"pos"`
+	OutputAction string `json:"output_action,omitempty"`
+	// AppendRowFileName is the file the rows go to when the append_row_to
+	// output is a folder; "" is parallel_run_step.txt. No YAML key sets it:
+	// it is for callers that build the job, as a batch deployment's
+	// output_file_name does.
+	AppendRowFileName string        `json:"append_row_file_name,omitempty"`
+	Task              *ParallelTask `json:"task,omitempty"`
+	Pos               Pos           `json:"pos"`
 }
 
 // ParallelTask is a parallel job's task: the code and environment every
@@ -154,6 +159,12 @@ func CheckEntryScript(s string) bool {
 		}
 	}
 	return true
+}
+
+// CheckFileName reports whether s is a plain file name: one path segment,
+// no control characters.
+func CheckFileName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\") && !hasControl(s)
 }
 
 // portBinding reads ${{inputs.<name>}} or ${{outputs.<name>}} (kind says
@@ -337,6 +348,9 @@ func (c *submitChecker) parallel(path string, p *Parallel) {
 	}
 	for _, k := range p.PartitionKeys {
 		c.text(joinPath(path, "partition_keys"), k)
+	}
+	if f := p.AppendRowFileName; f != "" && !CheckFileName(f) {
+		c.fail(joinPath(path, "append_row_file_name"), "%q: expected a file name, one path segment", f)
 	}
 	if !workersInBounds(p) {
 		c.fail(joinPath(path, "resources.instance_count"), "instance_count x max_concurrency_per_instance must be 1 to %d", maxParallelWorkers)
