@@ -327,7 +327,7 @@ func outputNames(plan *engine.Plan) []string {
 	}
 	for _, ps := range plan.Steps {
 		for o := range ps.Outputs {
-			if plan.Type == spec.JobCommand {
+			if plan.Type == spec.JobCommand || plan.Type == spec.JobParallel {
 				names = append(names, o)
 			} else {
 				names = append(names, ps.Name+"."+o)
@@ -353,7 +353,7 @@ func (s *server) artifactTree(ctx context.Context, j store.Job, steps []store.St
 				return "", err
 			}
 			prefix := strings.TrimPrefix(key, "artifacts/")
-			if j.Type != spec.JobCommand {
+			if j.Type != spec.JobCommand && j.Type != spec.JobParallel {
 				prefix = st.Name + "/" + prefix
 			}
 			for _, e := range t.Entries {

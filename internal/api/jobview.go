@@ -79,7 +79,7 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		v.Outputs[name] = client.JobOutput{Type: t, Digest: byName[ref.Step].Outputs[ref.Port]}
 	}
 	runs := s.stepRuns(r, j)
-	if plan.Type == spec.JobCommand {
+	if plan.Type == spec.JobCommand || plan.Type == spec.JobParallel {
 		v.RunTracking = runs["main"]
 		if st, ok := byName["main"]; ok {
 			if v.Error == "" {

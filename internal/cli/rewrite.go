@@ -72,6 +72,14 @@ func (r *pathRewriter) job(ctx context.Context, j *spec.Job) error {
 	if err := r.envRef(ctx, j.Environment); err != nil {
 		return err
 	}
+	if p := j.Parallel; p != nil && p.Task != nil {
+		if err := r.path(ctx, &p.Task.Code, "task.code", p.Task.Pos); err != nil {
+			return err
+		}
+		if err := r.envRef(ctx, p.Task.Environment); err != nil {
+			return err
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(j.Inputs)) {
 		in := j.Inputs[name]
 		if in == nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -34,7 +35,7 @@ func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush
 		if err != nil {
 			return err
 		}
-		f.pipeline = j.Type != "command"
+		f.pipeline = j.Type != spec.JobCommand && j.Type != spec.JobParallel
 		if order == nil {
 			order = planOrder(j.Plan)
 		}

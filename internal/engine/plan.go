@@ -45,6 +45,9 @@ type PlanStep struct {
 	// Sweep, when set, makes the step a sweep: the step is the template of
 	// its trials, which the engine adds as steps while it runs.
 	Sweep *spec.Sweep `json:"sweep,omitempty"`
+	// Parallel is set for the step of a parallel job: its command runs the
+	// parallel driver, which is put in place before each attempt.
+	Parallel *ParallelConfig `json:"parallel,omitempty"`
 }
 
 // EnvPlan is a resolved environment.
@@ -140,6 +143,17 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		}
 	case spec.JobSweep:
 		outs, err := p.addStandaloneSweep(job)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Outputs = outs
+		if err := p.outputSettings(job.Outputs, outs); err != nil {
+			return nil, err
+		}
+	case spec.JobParallel:
+		// As a command job: one step, run every time.
+		p.plan.ForceRerun = true
+		outs, err := p.addParallel(commandStep, job, inputs, job.Compute)
 		if err != nil {
 			return nil, err
 		}

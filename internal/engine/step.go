@@ -176,6 +176,13 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 		return compute.Result{}, fmt.Errorf("command: %w", err)
 	}
 	procEnv := r.stepEnv(ps, env, vars, observed)
+	if ps.Parallel != nil {
+		driver, err := installParallelDriver(dir)
+		if err != nil {
+			return compute.Result{}, err
+		}
+		procEnv = append(procEnv, parallelDriverEnv+"="+driver)
+	}
 	now := time.Now().UTC()
 	st.Status, st.StartedAt = StatusRunning, &now
 	args := []string{"/bin/bash", "-c", script}

@@ -44,7 +44,8 @@ var jobIgnored = []string{
 	"id", "parent_job_name", "version",
 }
 
-// unsupportedTypes are Azure ML job and component types ciel does not run yet.
+// unsupportedTypes are Azure ML job and component types ciel does not run
+// yet (parallel: as a component; parallel jobs and steps run).
 var unsupportedTypes = []string{
 	"parallel", "spark", "automl", "import", "data_transfer", "flow",
 }
@@ -78,7 +79,8 @@ func (d *decoder) lookup(n *yaml.Node, key string) *yaml.Node {
 }
 
 // kindOf reads the type: of a job or component (what), which must be
-// command or pipeline; fallback is used when there is none.
+// command or pipeline, or parallel for a job; fallback is used when there
+// is none.
 func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, bool) {
 	t := d.lookup(n, "type")
 	if t == nil {
@@ -89,7 +91,7 @@ func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, boo
 	switch {
 	case !ok:
 		return "", false
-	case s == JobCommand || s == JobPipeline || (s == JobSweep && what == "job"):
+	case s == JobCommand || s == JobPipeline || ((s == JobSweep || s == JobParallel) && what == "job"):
 		return s, true
 	case contains(unsupportedTypes, s) || s == JobSweep:
 		d.errorf(t, p, "%s type %q is not supported yet (supported: %s)", what, s, strings.Join(supportedTypes(what), ", "))
@@ -103,7 +105,7 @@ func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, boo
 // supportedTypes names the types a job or component (what) may have.
 func supportedTypes(what string) []string {
 	if what == "job" {
-		return []string{JobCommand, JobPipeline, JobSweep}
+		return []string{JobCommand, JobPipeline, JobSweep, JobParallel}
 	}
 	return []string{JobCommand, JobPipeline}
 }
@@ -185,11 +187,14 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 	}
 	isPipeline, isSweep := j.Type == JobPipeline, j.Type == JobSweep
 	keys := keyTable{known: known, ignored: jobIgnored}
-	keys.use(command, !isPipeline && !isSweep, "a command job")
+	keys.use(command, j.Type == JobCommand, "a command job")
 	if isSweep {
 		for k, h := range d.sweepFields(st) {
 			keys.known[k] = h
 		}
+	}
+	if j.Type == JobParallel {
+		keys.use(d.parallelFields(st), true, "")
 	}
 	if st.step && isPipeline {
 		keys.use(pipeline, false, "a pipeline job file (a pipeline step runs a pipeline component)")
@@ -220,6 +225,8 @@ func (d *decoder) checkJob(st *jobState, n *yaml.Node, path string) {
 		d.checkNoParent(path, j)
 	}
 	switch {
+	case j.Type == JobParallel:
+		d.checkParallel(st, n, path)
 	case j.Type == JobPipeline && st.step:
 		if comp == nil && d.lookup(n, "component") == nil {
 			d.errorf(n, path, "a pipeline step needs component: (a pipeline component)")

@@ -217,6 +217,7 @@ func (c *submitChecker) job(path string, j *Job) {
 	if j.Component != nil {
 		c.component(joinPath(path, "component"), j.Component.Inline)
 	}
+	c.parallel(path, j.Parallel)
 	c.steps(joinPath(path, "jobs"), j.Jobs)
 }
 

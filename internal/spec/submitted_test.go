@@ -200,6 +200,10 @@ func uploadJob(j *Job) {
 	}
 	j.Code = uploaded(j.Code)
 	uploadEnvRef(j.Environment)
+	if p := j.Parallel; p != nil && p.Task != nil {
+		p.Task.Code = uploaded(p.Task.Code)
+		uploadEnvRef(p.Task.Environment)
+	}
 	for _, in := range j.Inputs {
 		in.Path = uploaded(in.Path)
 	}

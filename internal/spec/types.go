@@ -216,6 +216,9 @@ type Job struct {
 	Inputs  map[string]*InputValue  `json:"inputs,omitempty"`
 	Outputs map[string]*OutputValue `json:"outputs,omitempty"`
 
+	// Parallel jobs (and parallel steps written inline).
+	Parallel *Parallel `json:"parallel,omitempty"`
+
 	// Pipeline jobs.
 	Jobs     map[string]*Job `json:"jobs,omitempty"`
 	Settings *Settings       `json:"settings,omitempty"`
