@@ -62,10 +62,26 @@ func (c *Client) TrackingURI(ws string) string {
 // GetExperimentByName returns the experiment called name in ws.
 func (c *Client) GetExperimentByName(ctx context.Context, ws, name string) (Experiment, error) {
 	var out struct {
-		Experiment Experiment `json:"experiment"`
+		Experiment wireExperiment `json:"experiment"`
 	}
 	err := c.mlflow(ctx, ws, http.MethodGet, "experiments/get-by-name?experiment_name="+url.QueryEscape(name), nil, &out)
-	return out.Experiment, err
+	return out.Experiment.experiment(), err
+}
+
+// wireExperiment is an experiment as MLflow's REST API sends it, with its
+// times in milliseconds since the epoch.
+type wireExperiment struct {
+	ExperimentID     string `json:"experiment_id"`
+	Name             string `json:"name"`
+	ArtifactLocation string `json:"artifact_location"`
+	LifecycleStage   string `json:"lifecycle_stage"`
+	CreationTime     int64  `json:"creation_time"`
+	LastUpdateTime   int64  `json:"last_update_time"`
+}
+
+func (e wireExperiment) experiment() Experiment {
+	return Experiment{ExperimentID: e.ExperimentID, Name: e.Name, ArtifactLocation: e.ArtifactLocation,
+		LifecycleStage: e.LifecycleStage, CreationTime: millis(e.CreationTime), LastUpdateTime: millis(e.LastUpdateTime)}
 }
 
 // ListExperiments returns the experiments of ws, newest first, following
@@ -81,22 +97,14 @@ func (c *Client) ListExperiments(ctx context.Context, ws string, includeDeleted 
 		in := map[string]any{"max_results": 1000, "page_token": token, "view_type": view,
 			"order_by": []string{"creation_time DESC", "experiment_id DESC"}}
 		var out struct {
-			Experiments []struct {
-				ExperimentID     string `json:"experiment_id"`
-				Name             string `json:"name"`
-				ArtifactLocation string `json:"artifact_location"`
-				LifecycleStage   string `json:"lifecycle_stage"`
-				CreationTime     int64  `json:"creation_time"`
-				LastUpdateTime   int64  `json:"last_update_time"`
-			} `json:"experiments"`
+			Experiments []wireExperiment `json:"experiments"`
 			NextPageToken string `json:"next_page_token"`
 		}
 		if err := c.mlflow(ctx, ws, http.MethodPost, "experiments/search", in, &out); err != nil {
 			return nil, err
 		}
 		for _, e := range out.Experiments {
-			exps = append(exps, Experiment{ExperimentID: e.ExperimentID, Name: e.Name, ArtifactLocation: e.ArtifactLocation,
-				LifecycleStage: e.LifecycleStage, CreationTime: millis(e.CreationTime), LastUpdateTime: millis(e.LastUpdateTime)})
+			exps = append(exps, e.experiment())
 		}
 		if token = out.NextPageToken; token == "" {
 			return exps, nil
