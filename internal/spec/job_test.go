@@ -77,7 +77,7 @@ var jobErrorCases = []jobErrorCase{
 	{name: "input is a sequence", main: "command: echo ${{inputs.lr}}\ninputs:\n  lr:\n    - 1\n",
 		want: []string{"main.yml:4:5: inputs.lr: expected a scalar, a ${{...}} binding or a mapping with type/path, got a sequence"}},
 	{name: "yaml syntax", main: "command: echo\n display_name: x\n",
-		want: []string{"main.yml:2: invalid YAML: mapping values are not allowed in this context"}},
+		want: []string{`main.yml:2:2: invalid YAML: key "display_name" is indented 1 space, deeper than key "command" on line 1, which already has a value; expected 0 spaces`}},
 	{name: "empty", main: "", want: []string{"main.yml: empty file: expected a mapping"}},
 	{name: "not a mapping", main: "- a\n- b\n",
 		want: []string{"main.yml:1:1: expected a mapping at the top of the file, got a sequence"}},
@@ -199,7 +199,7 @@ jobs:
 		want:  []string{`c/comp.yml:2:10: command: command uses ${{inputs.nope}} but the component declares no input "nope" (inputs: none)`}},
 	{name: "component yaml error", main: "type: pipeline\njobs:\n  s:\n    component: comp.yml\n",
 		files: map[string]string{"comp.yml": "a: b\n c: d\n"},
-		want:  []string{"comp.yml:2: invalid YAML: mapping values are not allowed in this context"}},
+		want:  []string{`comp.yml:2:2: invalid YAML: key "c" is indented 1 space, deeper than key "a" on line 1, which already has a value; expected 0 spaces`}},
 	{name: "include cycle", main: "type: pipeline\njobs:\n  s:\n    component: a.yml\n",
 		files: map[string]string{
 			"a.yml": "type: pipeline\njobs:\n  t:\n    component: ./b.yml\n",
