@@ -227,7 +227,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k, path, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			d.errorf(k, path, "duplicate key %q (first at line %d); expected each key once in a mapping", k.Value, first.Line)
 			continue
 		}
 		seen[k.Value] = k

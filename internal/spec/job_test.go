@@ -100,7 +100,7 @@ var jobErrorCases = []jobErrorCase{
 	{name: "bad name", main: "name: -bad\ncommand: echo\n",
 		want: []string{`main.yml:1:7: name: invalid "-bad": expected letters, digits`}},
 	{name: "duplicate key", main: "command: echo\ncommand: ls\n",
-		want: []string{`main.yml:2:1: duplicate key "command" (first at line 1)`}},
+		want: []string{`main.yml:2:1: duplicate key "command" (first at line 1); expected each key once in a mapping`}},
 	{name: "missing code", main: "command: echo\ncode: ./nope\n",
 		want: []string{"main.yml:2:7: code: ./nope does not exist (resolved to nope)"}},
 	{name: "environment not a reference", main: "command: echo\nenvironment: python:3.10\n",
