@@ -62,6 +62,9 @@ type Job struct {
 	Settings        map[string]any       `json:"settings,omitempty"`
 	Jobs            map[string]*Step     `json:"jobs,omitempty"` // pipeline steps by name
 	Services        map[string]Service   `json:"services,omitempty"`
+	// Warnings are what the server accepted in the job but ignores, each
+	// "file:line:col: message" (an input its component does not declare).
+	Warnings []string `json:"warnings,omitempty"`
 	RunTracking
 }
 
