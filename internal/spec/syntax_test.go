@@ -19,6 +19,8 @@ func TestSyntaxErrors(t *testing.T) {
 		"compute":     func(f string, b []byte) error { _, err := ParseCompute(f, b, Options{}); return err },
 		"endpoint":    func(f string, b []byte) error { _, err := ParseOnlineEndpoint(f, b, Options{}); return err },
 		"deployment":  func(f string, b []byte) error { _, err := ParseOnlineDeployment(f, b, Options{}); return err },
+		"model":       func(f string, b []byte) error { _, err := ParseModel(f, b, Options{}); return err },
+		"schedule":    func(f string, b []byte) error { _, err := ParseSchedule(f, b, Options{}); return err },
 	}
 	tests := []struct {
 		kind, doc, want string
@@ -43,6 +45,10 @@ func TestSyntaxErrors(t *testing.T) {
 			`bad.yml:5:3: invalid YAML: expected a list item ("- ") here, like the list item on line 4; found key "b"`},
 		{"deployment", "name: blue\nendpoint_name: svc\nmodel: azureml:m:1\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n max_concurrent_requests_per_instance: 1\n",
 			`bad.yml:7:2: invalid YAML: key "max_concurrent_requests_per_instance" is indented 1 space, which matches no enclosing block; expected 2 spaces (like key "request_timeout_ms" on line 6) or 0 (like key "request_settings" on line 5)`},
+		{"model", "name: m\nversion: 1\npath: ./model\ntags:\n  stage: 'prod\n",
+			`bad.yml:5:10: invalid YAML: single-quoted string is never closed; expected a closing '`},
+		{"schedule", "name: nightly\ntrigger:\n  type: cron\n  expression: \"0 2 * * *\"\n time_zone: UTC\ncreate_job: ./job.yml\n",
+			`bad.yml:5:2: invalid YAML: key "time_zone" is indented 1 space, which matches no enclosing block; expected 2 spaces (like key "expression" on line 4) or 0 (like key "trigger" on line 2)`},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s %d", tt.kind, i), func(t *testing.T) {
