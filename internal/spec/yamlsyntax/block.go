@@ -18,7 +18,7 @@ func (s *scanner) blockLine(text string) {
 		if rest != "" && rest[0] != '#' || indent == 0 {
 			s.fail(indent, "tab character in the indentation; expected spaces (YAML does not indent with tabs)")
 		} else if s.tabBlank.Line == 0 {
-			s.tabBlank = Problem{Line: s.ln + 1, Col: indent + 1, Msg: "tab character in the indentation of a blank line; expected spaces"}
+			s.tabBlank = Problem{Line: s.ln + 1, Col: indent + 1, Msg: "tab character in the indentation of a blank or comment line; expected spaces"}
 		}
 		return
 	}
