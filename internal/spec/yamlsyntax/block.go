@@ -196,11 +196,19 @@ func (s *scanner) popTo(c int) (popped *level) {
 	return popped
 }
 
+// maxLevels bounds how deep the scanner follows nested blocks, which also
+// bounds its recursion on a line of "- - - ...".
+const maxLevels = 1000
+
 // place puts an item (seq) or a key at column c into the enclosing blocks,
 // and reports whether it fits. compact is set for a node that follows "- "
 // on its line, which starts a new block there.
 func (s *scanner) place(c int, seq, compact bool, key string) bool {
 	n := node{line: s.ln + 1, key: key}
+	if len(s.levels) >= maxLevels {
+		s.stop = true
+		return false
+	}
 	push := func(indentless bool, parent int) bool {
 		s.levels = append(s.levels, level{indent: c, seq: seq, indentless: indentless, last: n, first: n, count: 1, parent: parent})
 		s.root = true

@@ -1,6 +1,7 @@
 package yamlsyntax
 
 import (
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -171,5 +172,20 @@ func TestScanAcceptsValidFiles(t *testing.T) {
 		if s := scan(splitLines(data)); s.prob != nil {
 			t.Errorf("a valid file, but the scanner says %d:%d: %s\n%s", s.prob.Line, s.prob.Col, s.prob.Msg, data)
 		}
+	}
+}
+
+// TestLocateDeepNesting checks that a line nesting lists thousands deep
+// neither exhausts the scanner nor gets a made-up answer.
+func TestLocateDeepNesting(t *testing.T) {
+	t.Parallel()
+	doc := []byte(strings.Repeat("- ", 100000) + "x\n" + "a: [\n")
+	var n yaml.Node
+	err := yaml.Unmarshal(doc, &n)
+	if err == nil {
+		t.Skip("yaml.v3 accepts the document")
+	}
+	if p := Locate(doc, err); p != parserProblem(err) {
+		t.Errorf("Locate = %+v, want the parser's %+v", p, parserProblem(err))
 	}
 }
