@@ -70,6 +70,7 @@ func (s *scanner) plainContinues(text string, indent int) {
 	}
 	key, _, ok := keyAt(text, indent)
 	if !ok {
+		s.rootPlain = nil // a key missing its ':' takes one line
 		if s.contLine == 0 {
 			s.contLine, s.contIndent = s.ln+1, indent
 		}
@@ -236,7 +237,8 @@ func (s *scanner) place(c int, seq, compact bool, key string) bool {
 		s.levels = s.levels[:l-1]
 	}
 	if len(s.levels) == 0 {
-		if r := s.rootPlain; r != nil && !seq && leadingSpaces(s.lines[r.line-1]) == c {
+		// yaml.v3 lets a comment line end a document that is one value.
+		if r := s.rootPlain; r != nil && !seq && r.line == s.ln && leadingSpaces(s.lines[r.line-1]) == c {
 			s.noColon(r.line, c, key)
 			return false
 		}
