@@ -21,6 +21,7 @@ func TestSyntaxErrors(t *testing.T) {
 		"deployment":  func(f string, b []byte) error { _, err := ParseOnlineDeployment(f, b, Options{}); return err },
 		"model":       func(f string, b []byte) error { _, err := ParseModel(f, b, Options{}); return err },
 		"schedule":    func(f string, b []byte) error { _, err := ParseSchedule(f, b, Options{}); return err },
+		"datastore":   func(f string, b []byte) error { _, err := ParseDatastore(f, b, Options{}); return err },
 	}
 	tests := []struct {
 		kind, doc, want string
@@ -49,6 +50,8 @@ func TestSyntaxErrors(t *testing.T) {
 			`bad.yml:5:10: invalid YAML: single-quoted string is never closed; expected a closing '`},
 		{"schedule", "name: nightly\ntrigger:\n  type: cron\n  expression: \"0 2 * * *\"\n time_zone: UTC\ncreate_job: ./job.yml\n",
 			`bad.yml:5:2: invalid YAML: key "time_zone" is indented 1 space, which matches no enclosing block; expected 2 spaces (like key "expression" on line 4) or 0 (like key "trigger" on line 2)`},
+		{"datastore", "name: local_store\ntype: azure_blob\naccount_name: acct\ncontainer_name: data\ncredentials:\n  account_key: \"abc\n",
+			`bad.yml:6:16: invalid YAML: double-quoted string is never closed; expected a closing "`},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s %d", tt.kind, i), func(t *testing.T) {
