@@ -97,8 +97,8 @@ func (c *Client) ListExperiments(ctx context.Context, ws string, includeDeleted 
 		in := map[string]any{"max_results": 1000, "page_token": token, "view_type": view,
 			"order_by": []string{"creation_time DESC", "experiment_id DESC"}}
 		var out struct {
-			Experiments []wireExperiment `json:"experiments"`
-			NextPageToken string `json:"next_page_token"`
+			Experiments   []wireExperiment `json:"experiments"`
+			NextPageToken string           `json:"next_page_token"`
 		}
 		if err := c.mlflow(ctx, ws, http.MethodPost, "experiments/search", in, &out); err != nil {
 			return nil, err

@@ -68,6 +68,9 @@ type Job struct {
 	// ParentJobName is set on the children `job list --parent-job-name`
 	// lists (a pipeline's steps, a sweep's trials).
 	ParentJobName string `json:"parent_job_name,omitempty"`
+	// Warnings are what the server accepted in the job but ignores, each
+	// "file:line:col: message" (an input its component does not declare).
+	Warnings []string `json:"warnings,omitempty"`
 	RunTracking
 }
 

@@ -22,7 +22,7 @@ func main() {
 	err := cli.NewRoot(cli.Config{Version: version, Commit: commit}).ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		if msg := err.Error(); msg != "" {
+		if msg := cli.ErrorText(err); msg != "" {
 			fmt.Fprintln(os.Stderr, "ERROR: "+msg)
 		}
 		os.Exit(cli.ExitCode(err))

@@ -60,6 +60,9 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 	if err := json.Unmarshal(j.Plan, &plan); err != nil {
 		return v, fmt.Errorf("decode plan of %s: %w", j.Name, err)
 	}
+	for _, w := range plan.Warnings {
+		v.Warnings = append(v.Warnings, w.Error())
+	}
 	steps, err := s.st.ListSteps(r.Context(), j.Workspace, j.Name)
 	if err != nil {
 		return v, err

@@ -96,6 +96,9 @@ func (c *jobCreateCmd) Run(ctx context.Context, o *jobCreateOpts) error {
 	if err != nil {
 		return fmt.Errorf("create job from %s: %w", o.File, err)
 	}
+	for _, w := range created.Warnings {
+		fmt.Fprintln(c.errOut, "WARNING: "+w)
+	}
 	if !o.Stream {
 		return o.print(c.out, created, jobTable(created))
 	}

@@ -86,3 +86,43 @@ func TestJobCreateParseErrorIsUsage(t *testing.T) {
 		t.Errorf("a bad file reached the server: %q", f.requests)
 	}
 }
+
+// TestJobCreatePrintsWarnings checks that the warnings the server returns
+// with a created job reach stderr, and that the job is still printed.
+func TestJobCreatePrintsWarnings(t *testing.T) {
+	t.Parallel()
+	tb, f := setupServer(t)
+	j := studioJob("Queued")
+	j.Warnings = []string{`job.yml:7:14: step t: input "extra" is not declared by component train (inputs: epochs); it is ignored`}
+	f.setJob(j, "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "job.yml")
+	if err := os.WriteFile(file, []byte("type: command\ncommand: echo hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tb.run(t, "", "job", "create", "-w", "ml", "--file", file, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("job create: code %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	want := "WARNING: " + j.Warnings[0] + "\n"
+	if r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	if !strings.Contains(r.stdout, `"name": "bright_fox_1"`) {
+		t.Errorf("stdout lacks the job:\n%s", r.stdout)
+	}
+}
+
+// TestErrorTextShowsTheLine checks what the ciel command prints for a YAML
+// syntax error: the message, then the line with a caret.
+func TestErrorTextShowsTheLine(t *testing.T) {
+	t.Parallel()
+	_, err := spec.ParseJob("job.yml", []byte("type: command\ncommand: echo\nenvironment:\n  image: python\n   conda_file: env.yml\n"), spec.Options{})
+	got := ErrorText(usageError(err))
+	want := `job.yml:5:4: invalid YAML: key "conda_file" is indented 3 spaces, deeper than key "image" on line 4, which already has a value; expected 2 spaces
+  5 |    conda_file: env.yml
+    |    ^`
+	if got != want {
+		t.Errorf("ErrorText =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -45,7 +45,7 @@ jobs:
 			[]string{"job: deploy_dev", "job: deploy_prod", "echo hello dev-none", "echo hello prod-none"}, 0},
 		{"parameters", []string{"pipelines", "expand", "--file", good, "--parameters", "tag=v2"},
 			[]string{"echo hello prod-v2"}, 0},
-		{"bad yaml", []string{"pipelines", "expand", "--file", bad}, []string{"bad.yml:2:1: invalid YAML"}, ExitUsage},
+		{"bad yaml", []string{"pipelines", "expand", "--file", bad}, []string{"bad.yml:3:16: invalid YAML: '[' is never closed; expected a matching ']'"}, ExitUsage},
 		{"missing template", []string{"pipelines", "expand", "--file", unknown}, []string{"unknown.yml:2:", "missing.yml"}, ExitUsage},
 		{"missing file", []string{"pipelines", "expand", "--file", filepath.Join(dir, "nope.yml")}, []string{"nope.yml"}, ExitUsage},
 		{"bad parameters", []string{"pipelines", "expand", "--file", good, "--parameters", "=x"}, []string{"not key=value"}, ExitUsage},

@@ -25,6 +25,9 @@ type Plan struct {
 	Outputs               map[string]PortRef   `json:"outputs,omitempty"` // job output -> producing step output
 	ForceRerun            bool                 `json:"force_rerun,omitempty"`
 	ContinueOnStepFailure bool                 `json:"continue_on_step_failure,omitempty"`
+	// Warnings are what the job has that Azure ML accepts but ciel ignores
+	// (an input its component does not declare), for the submitter.
+	Warnings []*spec.Error `json:"warnings,omitempty"`
 }
 
 // PlanStep is one command to run.
@@ -68,6 +71,8 @@ type PlanInput struct {
 	URI      string   `json:"uri,omitempty"`
 	From     *PortRef `json:"from,omitempty"`
 	Optional bool     `json:"optional,omitempty"`
+	// at is where a literal was written, for type errors at submit.
+	at spec.Pos
 }
 
 // PlanOutput is a declared output, and where it goes besides the blob
@@ -103,6 +108,9 @@ type planner struct {
 	// defaultCompute is the pipeline's settings.default_compute or the job's
 	// compute.
 	defaultCompute string
+	// badValues are the literal inputs that do not fit their declaration,
+	// all reported together once the plan is built.
+	badValues spec.ErrorList
 }
 
 // buildPlan flattens and resolves job.
@@ -180,6 +188,9 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 	if len(p.plan.Steps) == 0 {
 		return nil, spec.Errorf(job.Pos, "pipeline has no steps")
 	}
+	if len(p.badValues) > 0 {
+		return nil, p.badValues
+	}
 	return p.plan, nil
 }
 
@@ -230,7 +241,7 @@ func (p *planner) jobInputs(in map[string]*spec.InputValue) (map[string]PlanInpu
 func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 	switch {
 	case v.Value != nil:
-		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional}, nil
+		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional, at: v.Pos}, nil
 	case v.Path != "":
 		ref, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
 		if err != nil {

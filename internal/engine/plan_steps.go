@@ -224,7 +224,8 @@ func (p *planner) stepInputs(path string, step *spec.Job, comp *spec.Component, 
 		v := step.Inputs[name]
 		decl := comp.Inputs[name]
 		if decl == nil && step.Component != nil {
-			return nil, spec.Errorf(v.Pos, "step %s: its component has no input %q (inputs: %s)", path, name, strings.Join(sortedKeys(comp.Inputs), ", "))
+			p.undeclaredInput(path, name, v, comp)
+			continue
 		}
 		var pi *PlanInput
 		if v.Binding != "" {
@@ -259,6 +260,9 @@ func (p *planner) stepInputs(path string, step *spec.Job, comp *spec.Component, 
 			continue
 		}
 		if decl != nil {
+			if err := checkLiteralInput(path, name, v, pi, decl); err != nil {
+				p.badValues = append(p.badValues, err)
+			}
 			if decl.Type != "" {
 				pi.Type = decl.Type
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ciel-mlops/ciel/internal/spec/yamlsyntax"
 )
 
 // ErrInvalidConda is wrapped by the errors Ensure returns for a conda file it
@@ -58,7 +60,8 @@ var (
 func parseConda(text string) (condaEnv, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		return condaEnv{}, fmt.Errorf("%w: %v", ErrInvalidConda, err)
+		p := yamlsyntax.Locate([]byte(text), err)
+		return condaEnv{}, fmt.Errorf("%w: line %d, column %d: invalid YAML: %s", ErrInvalidConda, p.Line, p.Col, p.Msg)
 	}
 	var env condaEnv
 	if doc.Kind == 0 || len(doc.Content) == 0 {

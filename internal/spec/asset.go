@@ -128,6 +128,10 @@ func (d *decoder) condaFile(path string, v *yaml.Node) string {
 		if !ok {
 			return ""
 		}
+		var doc yaml.Node
+		if err := unmarshalNode(data, &doc); err != nil {
+			d.addErr(v, path, SyntaxError(d.displayPath(v.Value), data, err))
+		}
 		return string(data)
 	}
 	d.errorf(v, path, "expected a path to a conda file or an inline conda mapping, got %s", describeValue(v))

@@ -161,7 +161,7 @@ func (d *decoder) inputDecl(path string, key, v *yaml.Node) *InputDecl {
 	if defNode != nil && !isNull(defNode) {
 		if s, ok := d.str(joinPath(path, "default"), defNode); ok {
 			in.Default = &s
-			if msg := in.checkValue(s); msg != "" {
+			if msg := in.CheckValue(s); msg != "" {
 				d.errorf(defNode, joinPath(path, "default"), "%s", msg)
 			}
 		}
@@ -169,9 +169,9 @@ func (d *decoder) inputDecl(path string, key, v *yaml.Node) *InputDecl {
 	return in
 }
 
-// checkValue reports why the literal text is not a valid value of the input,
-// or "" when it is.
-func (in *InputDecl) checkValue(text string) string {
+// CheckValue reports why the literal text is not a valid value of the input
+// (its type, enum, min and max), or "" when it is.
+func (in *InputDecl) CheckValue(text string) string {
 	if msg := checkLiteral(in.Type, text); msg != "" {
 		return msg
 	}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -58,15 +56,12 @@ func newSession() *session {
 	return &session{origins: map[*yaml.Node]string{}}
 }
 
-// yamlLine finds the line number yaml.v3 puts in its syntax errors.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseRoot decodes data into a node tree, applies the --set overrides and
 // returns the top-level mapping.
 func (d *decoder) parseRoot(data []byte, opts Options) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := unmarshalNode(data, &doc); err != nil {
-		return nil, d.syntaxError(err)
+		return nil, SyntaxError(d.file, data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, Errorf(Pos{File: d.file}, "empty file: expected a mapping")
@@ -93,16 +88,6 @@ func unmarshalNode(data []byte, n *yaml.Node) (err error) {
 		}
 	}()
 	return yaml.Unmarshal(data, n)
-}
-
-// syntaxError turns a yaml.v3 error into an *Error with the line it names.
-func (d *decoder) syntaxError(err error) *Error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Errorf(Pos{File: d.file, Line: line}, "invalid YAML: %s", m[2])
-	}
-	return Errorf(Pos{File: d.file}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // finish returns the session's errors in file order, or nil.
@@ -242,7 +227,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k, path, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			d.errorf(k, path, "duplicate key %q (first at line %d); expected each key once in a mapping", k.Value, first.Line)
 			continue
 		}
 		seen[k.Value] = k

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,9 +29,21 @@ func FuzzParseJob(f *testing.F) {
 	f.Add([]byte("type: pipeline\njobs:\n  s:\n    type: sweep\n    trial: ./t.yml\n    sampling_algorithm: grid\n" +
 		"    search_space: {x: {type: choice, values: [1]}}\n    objective: {goal: minimize, primary_metric: m}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		j, err := ParseJob(filepath.Join("testdata", "fuzz.yml"), data, Options{Sets: []string{"display_name=x"}})
+		file := filepath.Join("testdata", "fuzz.yml")
+		j, err := ParseJob(file, data, Options{Sets: []string{"display_name=x"}})
 		if (j == nil) == (err == nil) {
 			t.Fatalf("ParseJob returned job %v and error %v", j != nil, err)
+		}
+		// A syntax error names a line of the file and shows it.
+		var se *Error
+		if errors.As(err, &se) && se.Pos.File == file && se.Source != "" {
+			text := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n")
+			if lines := strings.Count(text, "\n") + 1; se.Pos.Line < 1 || se.Pos.Line > lines {
+				t.Fatalf("error at line %d of a %d-line file: %v", se.Pos.Line, lines, err)
+			}
+			if !strings.Contains(se.Snippet(), "^") && se.Pos.Col > 0 {
+				t.Fatalf("snippet without a caret for %v:\n%s", err, se.Snippet())
+			}
 		}
 	})
 }

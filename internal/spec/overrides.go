@@ -159,6 +159,12 @@ func (d *decoder) setPath(root *yaml.Node, keys []string, val *yaml.Node, origin
 			continue
 		}
 		if last {
+			if vi := typedInputValue(keys, m.Content[idx+1], val); vi >= 0 {
+				// Keep the input's declared type, so the value is
+				// checked against it.
+				m.Content[idx+1].Content[vi] = val
+				return nil
+			}
 			m.Content[idx+1] = val
 			return nil
 		}
@@ -179,6 +185,27 @@ func (d *decoder) setPath(root *yaml.Node, keys []string, val *yaml.Node, origin
 		m = child
 	}
 	return nil
+}
+
+// typedInputValue returns the index in old.Content of the value node of a
+// literal input written as a mapping ({type: integer, value: 3}) that
+// "--set inputs.<name>=<scalar>" replaces, or -1 when the override replaces
+// the whole node: the scalar becomes the input's value and stays checked
+// against the type declared beside it.
+func typedInputValue(keys []string, old, val *yaml.Node) int {
+	if len(keys) < 2 || keys[len(keys)-2] != "inputs" || old.Kind != yaml.MappingNode || val.Kind != yaml.ScalarNode {
+		return -1
+	}
+	t := mappingIndex(old, "type")
+	if t < 0 || !contains(literalTypes, old.Content[t+1].Value) {
+		return -1
+	}
+	for _, k := range []string{"value", "default"} {
+		if i := mappingIndex(old, k); i >= 0 {
+			return i + 1
+		}
+	}
+	return -1
 }
 
 // mappingIndex returns the index in m.Content of the key named k, or -1.

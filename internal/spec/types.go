@@ -60,6 +60,9 @@ func (p Pos) String() string {
 type Error struct {
 	Pos Pos    `json:"pos"`
 	Msg string `json:"message"`
+	// Source is the text of the line at Pos, kept for YAML syntax errors
+	// so that Snippet can show it with a caret under the column.
+	Source string `json:"source,omitempty"`
 }
 
 // Error formats the problem as "file:line:col: message".

@@ -183,7 +183,8 @@ func (d *decoder) checkStepComponent(sp string, step *Job) {
 		decl := c.Inputs[name]
 		ip := sp + ".inputs." + name
 		if decl == nil {
-			d.errorAt(in.Pos, ip, "input %q is not declared by %s (inputs: %s)", name, label, nameList(keySet(c.Inputs)))
+			// Azure ML accepts an input its component does not declare;
+			// the server warns about it when the job is submitted.
 			continue
 		}
 		d.checkInputValue(ip, in, decl)
@@ -207,7 +208,7 @@ func (d *decoder) checkInputValue(ip string, in *InputValue, decl *InputDecl) {
 	literal := contains(literalTypes, decl.Type)
 	switch {
 	case in.Value != nil && literal:
-		if msg := decl.checkValue(*in.Value); msg != "" {
+		if msg := decl.CheckValue(*in.Value); msg != "" {
 			d.errorAt(in.Pos, ip, "%s", msg)
 		}
 	case in.Path != "" && literal:

@@ -1,9 +1,7 @@
 package azp
 
 import (
-	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"gopkg.in/yaml.v3"
@@ -167,7 +165,7 @@ func (e *expander) readFile(src source, at *yaml.Node) (*yaml.Node, error) {
 	}
 	var doc yaml.Node
 	if err := unmarshalNode(data, &doc); err != nil {
-		return nil, syntaxError(src.display(), err)
+		return nil, spec.SyntaxError(src.display(), data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, spec.Errorf(spec.Pos{File: src.display(), Line: 1, Col: 1}, "empty file: expected a mapping")
@@ -265,15 +263,4 @@ func (s singleFileFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return s.data, nil
-}
-
-// syntaxError turns a yaml.v3 error into a *spec.Error with its line.
-func syntaxError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		_, rest, _ := strings.Cut(msg, ": ")
-		return spec.Errorf(spec.Pos{File: file, Line: line, Col: 1}, "invalid YAML: %s", rest)
-	}
-	return spec.Errorf(spec.Pos{File: file, Line: 1, Col: 1}, "invalid YAML: %s", msg)
 }

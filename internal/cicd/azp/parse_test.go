@@ -117,7 +117,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		file, pos, want string
 	}{
-		{"bad.yml", "bad.yml:2:1", "invalid YAML: did not find expected key"},
+		{"bad.yml", "bad.yml:4:3", `invalid YAML: expected a key here, like key "script" on line 3; found a list item`},
 		{"unknown.yml", "unknown.yml:3:5", `unknown key "dispalyName" in script step: expected one of script, displayName, name, condition`},
 		{"unknownjob.yml", "unknownjob.yml:3:5", `unknown key "stepz" in a job: expected one of job, displayName`},
 		{"badtask.yml", "badtask.yml:2:11", "the version after @ must be a major version number"},
