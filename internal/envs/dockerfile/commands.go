@@ -43,7 +43,7 @@ var (
 	// and an environment marker after ';'.
 	pipReqRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,\- ]*\])?\s*((===|==|>=|<=|!=|~=|>|<)\s*[0-9A-Za-z.*+!_-]+\s*(,\s*(===|==|>=|<=|!=|~=|>|<)\s*[0-9A-Za-z.*+!_-]+\s*)*)?(;.*)?$`)
 	// condaSpecRE accepts "name", "name=1.2", "name>=1,<2", "ch::name=1.2=build".
-	condaSpecRE = regexp.MustCompile(`^([A-Za-z0-9_-]+::)?[A-Za-z0-9_][A-Za-z0-9._-]*(\s*[=<>!~][=<>!~]?\s*[0-9A-Za-z.*+_,|<>=!~-]*)?(=[A-Za-z0-9_.*]+)?$`)
+	condaSpecRE    = regexp.MustCompile(`^([A-Za-z0-9_-]+::)?[A-Za-z0-9_][A-Za-z0-9._-]*(\s*[=<>!~][=<>!~]?\s*[0-9A-Za-z.*+_,|<>=!~-]*)?(=[A-Za-z0-9_.*]+)?$`)
 	localVersionRE = regexp.MustCompile(`(==\s*[0-9][0-9A-Za-z.*!_-]*)\+[0-9A-Za-z.]+`)
 	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*`)
 	pythonExeRE    = regexp.MustCompile(`^python(3(\.\d+)?)?$`)

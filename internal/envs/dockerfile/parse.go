@@ -148,7 +148,7 @@ type vars map[string]string
 // set records ARG/ENV arguments: "K=V K2=V2", "K V" (old ENV form) or a bare
 // "K" (an ARG without default, left unset).
 func (v vars) set(keyword, args string) {
-	if !strings.Contains(strings.Fields(args+" x")[0], "=") {
+	if !strings.Contains(strings.Fields(args + " x")[0], "=") {
 		if k, val, ok := strings.Cut(args, " "); ok && keyword == "ENV" {
 			v[k] = v.expand(strings.Trim(strings.TrimSpace(val), `"'`))
 		}
