@@ -29,6 +29,8 @@ func TestParseRef(t *testing.T) {
 		{"azureml:sklearn-env@latest", Ref{}, false},
 		{"azureml:AzureML-", Ref{}, false},
 		{"azureml:AzureML-a/b@latest", Ref{}, false},
+		{"azureml://registries/azureml/environments/@", Ref{}, false},
+		{"azureml://registries/azureml/environments/x/versions/..", Ref{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := ParseRef(tt.ref)
@@ -268,4 +270,28 @@ func TestDefaultCatalogue(t *testing.T) {
 	if !slices.ContainsFunc(sk.Substitutions["3.11"], func(s Substitution) bool { return s.From == "numpy~=1.22.0" }) {
 		t.Errorf("sklearn-1.5 on Python 3.11 keeps numpy~=1.22.0: %+v", sk.Substitutions["3.11"])
 	}
+}
+
+func FuzzLookup(f *testing.F) {
+	for _, s := range []string{"azureml://registries/azureml/environments/sklearn-1.5/labels/latest",
+		"azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest", "AzureML-Minimal", "azureml:AzureML-x-99999999999999999999.1:2"} {
+		f.Add(s)
+	}
+	c := Default()
+	f.Fuzz(func(t *testing.T, ref string) {
+		r, ok := ParseRef(ref)
+		if !ok {
+			return
+		}
+		if r.Name == "" || strings.ContainsAny(r.Name, "/@") {
+			t.Fatalf("ParseRef(%q) = %+v", ref, r)
+		}
+		m, err := c.Lookup(r)
+		if err == nil {
+			if _, ok := c.Get(m.Name); !ok {
+				t.Fatalf("Lookup(%q) = %q, not in the catalogue", ref, m.Name)
+			}
+			m.Resolve("3.11")
+		}
+	})
 }

@@ -47,6 +47,9 @@ func ParseRef(ref string) (Ref, bool) {
 		default:
 			return Ref{}, false
 		}
+		if !r.valid() {
+			return Ref{}, false
+		}
 		return r, true
 	}
 	rest := strings.TrimPrefix(ref, "azureml:")
@@ -62,10 +65,19 @@ func ParseRef(ref string) (Ref, bool) {
 	} else {
 		r.Name = rest
 	}
-	if r.Name == "" || strings.ContainsAny(r.Name, "/:@") {
+	if !r.valid() {
 		return Ref{}, false
 	}
 	return r, true
+}
+
+// refPartRE is what a name, version or label may be: Azure's asset name
+// characters.
+var refPartRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+func (r Ref) valid() bool {
+	return refPartRE.MatchString(r.Name) && (r.Version == "" || refPartRE.MatchString(r.Version)) &&
+		(r.Label == "" || refPartRE.MatchString(r.Label))
 }
 
 // Match is the environment a reference found, and how.
