@@ -61,7 +61,7 @@ func TestPlanCuratedEnvironments(t *testing.T) {
 		{name: "unknown curated name", env: "azureml:AzureML-Tutorial@latest",
 			errHas: `no such curated environment "Tutorial" in registry azureml; the catalogue has: `},
 		{name: "another registry is the workspace's business", env: "azureml://registries/myreg/environments/x/labels/latest",
-			errHas: "environment x not found in workspace ws"},
+			errHas: "environment x@latest not found in workspace ws"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
