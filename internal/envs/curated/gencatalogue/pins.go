@@ -165,7 +165,7 @@ func (c *pinChecker) compile(args []string, py, stdin string) (string, string) {
 // real answer.
 func cacheMiss(stderr string) bool {
 	s := strings.ToLower(stderr)
-	return strings.Contains(s, "not found in the cache") || strings.Contains(s, "needs to be downloaded") ||
+	return strings.Contains(s, "not found in the cache") || strings.Contains(s, "to be downloaded from a registry") ||
 		strings.Contains(s, "network connectivity is disabled")
 }
 
