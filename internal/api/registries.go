@@ -29,6 +29,7 @@ type registryEnvironment struct {
 	Python        string                            `json:"python_version"`
 	CondaFile     string                            `json:"conda_file"`
 	Unpinned      []string                          `json:"unpinned,omitempty"`
+	Upgrades      []string                          `json:"upgrades,omitempty"`
 	GPU           bool                              `json:"gpu,omitempty"`
 	Notes         []string                          `json:"notes,omitempty"`
 	Substitutions map[string][]curated.Substitution `json:"substitutions,omitempty"`
@@ -81,7 +82,7 @@ func (s *server) getRegistryEnvironment(_ http.ResponseWriter, r *http.Request) 
 func registryAsset(c *curated.Catalogue, e curated.Environment) (client.Asset, error) {
 	spec, err := json.Marshal(registryEnvironment{
 		Description: e.Description, Tags: e.Tags, Image: e.Image, OSType: e.OSType, Python: e.Python,
-		CondaFile: e.Resolve("").CondaFile, Unpinned: e.Unpinned, GPU: e.GPU, Notes: e.Notes,
+		CondaFile: e.Resolve("").CondaFile, Unpinned: e.Unpinned, Upgrades: e.Upgrades, GPU: e.GPU, Notes: e.Notes,
 		Substitutions: e.Substitutions, Unresolved: e.Unresolved,
 		Source: fmt.Sprintf("https://github.com/%s/tree/%s/%s", c.Source.Repository, c.Source.Commit, e.Path),
 	})

@@ -81,6 +81,11 @@ type Environment struct {
 	// it builds the image ({{latest-pypi-version}}); they are unpinned in
 	// Requirements.
 	Unpinned []string `yaml:"unpinned,omitempty" json:"unpinned,omitempty"`
+	// Upgrades are what Azure's Dockerfile pip-installs with --upgrade after
+	// the rest, over what those packages ask for (mostly security bumps of
+	// dependencies). They are not in Requirements: resolved together with
+	// them they can force a package back to an ancient release.
+	Upgrades []string `yaml:"upgrades,omitempty" json:"upgrades,omitempty"`
 	// GPU is true for an environment built for CUDA.
 	GPU bool `yaml:"gpu,omitempty" json:"gpu,omitempty"`
 	// Notes say what the translation from Azure's files left out.

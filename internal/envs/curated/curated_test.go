@@ -66,6 +66,7 @@ environments:
   python: "3.9"
   requirements: [numpy~=1.22.0, scikit-learn~=1.0.0, azureml-core, py-cpuinfo==5.0.0]
   unpinned: [azureml-core]
+  upgrades: [cryptography==48.0.1]
   notes: ["RUN commands not run on the host: apt-get update"]
   substitutions:
     "3.9": []
@@ -150,8 +151,9 @@ func TestResolve(t *testing.T) {
 	}{
 		{
 			name: "own python keeps Azure's pins", env: "sklearn-1.0", python: "3.9",
-			pip:     []string{"numpy~=1.22.0", "scikit-learn~=1.0.0", "azureml-core", "py-cpuinfo==5.0.0"},
-			notes:   []string{"curated env sklearn-1.0: Azure installs the newest release of azureml-core", "curated env sklearn-1.0: RUN commands not run"},
+			pip: []string{"numpy~=1.22.0", "scikit-learn~=1.0.0", "azureml-core", "py-cpuinfo==5.0.0"},
+			notes: []string{"curated env sklearn-1.0: Azure installs the newest release of azureml-core", "curated env sklearn-1.0: RUN commands not run",
+				"curated env sklearn-1.0: Azure's image then upgrades cryptography==48.0.1 over what its packages ask for"},
 			noNotes: []string{"->"},
 		},
 		{

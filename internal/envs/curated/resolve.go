@@ -49,6 +49,9 @@ func (e Environment) Resolve(python string) Resolved {
 	if len(e.Unpinned) > 0 {
 		notes = append(notes, fmt.Sprintf("%s: Azure installs the newest release of %s when it builds the image; the newest release is installed here too", label, strings.Join(e.Unpinned, ", ")))
 	}
+	if len(e.Upgrades) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: Azure's image then upgrades %s over what its packages ask for; ciel resolves its packages in one go and leaves these to the resolver", label, strings.Join(e.Upgrades, ", ")))
+	}
 	if why, ok := e.Unresolved[python]; ok {
 		notes = append(notes, fmt.Sprintf("%s: Azure's pins did not resolve together on Python %s when the catalogue was made (%s); the build may fail", label, python, why))
 	}

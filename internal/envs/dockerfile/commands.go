@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -314,6 +315,11 @@ func (x *extractor) pip(args []string, env string) {
 	if !x.aimed(env, "pip install") {
 		return
 	}
+	// A pip install --upgrade after packages were installed bumps what is
+	// there (often dependencies, for security fixes) over what those
+	// packages ask for: kept apart, see Result.Upgrades.
+	x.upgrading = len(x.pkgs) > 0 && (slices.Contains(args, "-U") || slices.Contains(args, "--upgrade"))
+	defer func() { x.upgrading = false }()
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") {

@@ -39,8 +39,14 @@ type Result struct {
 	// "" when none does.
 	Python string
 	// Packages are in install order; a later install of a name replaced the
-	// earlier one in place, as a later pip install --upgrade would.
+	// earlier one in place.
 	Packages []Package
+	// Upgrades are what a pip install --upgrade installed after other
+	// packages were in: pip puts them over whatever those packages ask for,
+	// which a single resolution of Packages and Upgrades together may not
+	// (Azure's images bump dependencies so, for security fixes). CondaFile
+	// applies them; a caller resolving in one go may leave them out.
+	Upgrades []Package
 	// Notes say what was not honoured, for the job log.
 	Notes []string
 }
@@ -54,7 +60,7 @@ func (r Result) CondaFile(name string) string {
 		deps = append(deps, r.Python)
 	}
 	var pip []string
-	for _, p := range r.Packages {
+	for _, p := range r.Applied() {
 		if p.Conda {
 			deps = append(deps, p.Spec)
 		} else {
@@ -75,8 +81,22 @@ func (r Result) CondaFile(name string) string {
 	return string(out)
 }
 
+// Applied returns Packages with Upgrades applied: an upgrade replaces the
+// package of its name, or is added.
+func (r Result) Applied() []Package {
+	out := slices.Clone(r.Packages)
+	for _, u := range r.Upgrades {
+		if i := slices.IndexFunc(out, func(p Package) bool { return p.Name == u.Name }); i >= 0 {
+			out[i] = u
+		} else {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // Empty reports whether r installs nothing and asks for no python.
-func (r Result) Empty() bool { return r.Python == "" && len(r.Packages) == 0 }
+func (r Result) Empty() bool { return r.Python == "" && len(r.Packages) == 0 && len(r.Upgrades) == 0 }
 
 // Extract reads dockerfile (its text) and the files of its build context
 // that its RUN lines name through read. Only the final build stage counts.
@@ -102,6 +122,9 @@ type extractor struct {
 	pkgs    []Package
 	notes   []string
 	skipped []string // commands not run, "apt-get install"
+
+	upgrades  []Package
+	upgrading bool // within a pip install --upgrade that adds to Upgrades
 
 	vars    vars
 	workdir string
@@ -236,6 +259,14 @@ func (x *extractor) skip(what string) {
 
 // add installs one package, replacing an earlier install of the same name.
 func (x *extractor) add(p Package) {
+	if x.upgrading {
+		if i := slices.IndexFunc(x.upgrades, func(q Package) bool { return q.Name == p.Name }); i >= 0 {
+			x.upgrades[i] = p
+		} else {
+			x.upgrades = append(x.upgrades, p)
+		}
+		return
+	}
 	for i, q := range x.pkgs {
 		if q.Name == p.Name {
 			x.pkgs[i] = p
@@ -247,13 +278,14 @@ func (x *extractor) add(p Package) {
 
 // remove uninstalls a package.
 func (x *extractor) remove(name string) bool {
-	n := len(x.pkgs)
+	n := len(x.pkgs) + len(x.upgrades)
 	x.pkgs = slices.DeleteFunc(x.pkgs, func(p Package) bool { return p.Name == name })
-	return len(x.pkgs) != n
+	x.upgrades = slices.DeleteFunc(x.upgrades, func(p Package) bool { return p.Name == name })
+	return len(x.pkgs)+len(x.upgrades) != n
 }
 
 func (x *extractor) result() Result {
-	r := Result{BaseImage: x.base, Python: x.python, Packages: x.pkgs, Notes: slices.Clone(x.notes)}
+	r := Result{BaseImage: x.base, Python: x.python, Packages: x.pkgs, Upgrades: x.upgrades, Notes: slices.Clone(x.notes)}
 	if len(x.skipped) > 0 {
 		r.Notes = append(r.Notes, "RUN commands not run on the host: "+strings.Join(x.skipped, ", "))
 	}

@@ -22,7 +22,7 @@ func mapRead(files map[string]string) ReadFunc {
 
 func specs(r Result) []string {
 	var out []string
-	for _, p := range r.Packages {
+	for _, p := range r.Applied() {
 		if p.Conda {
 			out = append(out, "conda:"+p.Spec)
 		} else {
@@ -176,6 +176,31 @@ RUN pip install ./local-pkg git+https://example.test/r.git -e . /wheels/a.whl 'b
 	}
 }
 
+// A pip install --upgrade after the main install is kept apart.
+func TestExtractUpgrades(t *testing.T) {
+	t.Parallel()
+	r, err := Extract(`FROM x
+RUN pip install -U pip 'distributed~=2021.10.0' azureml-core
+RUN pip install --upgrade 'distributed>=2026.1.0' cryptography==48.0.1
+RUN pip install six`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var main, up []string
+	for _, p := range r.Packages {
+		main = append(main, p.Spec)
+	}
+	for _, p := range r.Upgrades {
+		up = append(up, p.Spec)
+	}
+	if fmt.Sprint(main) != "[pip distributed~=2021.10.0 azureml-core six]" || fmt.Sprint(up) != "[distributed>=2026.1.0 cryptography==48.0.1]" {
+		t.Errorf("packages %q, upgrades %q", main, up)
+	}
+	if got := fmt.Sprint(specs(r)); got != "[pip distributed>=2026.1.0 azureml-core six cryptography==48.0.1]" {
+		t.Errorf("applied = %s", got)
+	}
+}
+
 func TestCondaFile(t *testing.T) {
 	t.Parallel()
 	r := Result{Python: "python=3.10", Packages: []Package{
@@ -235,7 +260,7 @@ func FuzzExtract(f *testing.F) {
 			return
 		}
 		seen := map[string]bool{}
-		for _, p := range r.Packages {
+		for _, p := range r.Applied() {
 			if seen[p.Name] {
 				t.Fatalf("package %s installed twice: %v", p.Name, r.Packages)
 			}

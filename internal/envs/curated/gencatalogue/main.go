@@ -192,6 +192,10 @@ func readEnvironment(root, dir string) (curated.Environment, error) {
 	}
 	e.BaseImage = res.BaseImage
 	e.Notes = res.Notes
+	for _, u := range res.Upgrades {
+		e.Upgrades = append(e.Upgrades, u.Spec)
+	}
+	res.Upgrades = nil // resolved in one go, they would override what the packages ask for
 	tr, err := envs.TranslateConda(res.CondaFile(e.Name))
 	if err != nil {
 		return e, err
