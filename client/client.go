@@ -338,3 +338,31 @@ func (c *Client) WaitJob(ctx context.Context, ws, name string, every time.Durati
 		}
 	}
 }
+
+// ListRegistryAssets lists the assets of kind in a registry (the server's
+// built-in azureml registry of curated environments).
+func (c *Client) ListRegistryAssets(ctx context.Context, registry, kind string) ([]Asset, error) {
+	var out []Asset
+	err := c.doJSON(ctx, http.MethodGet, registryPath(registry, kind), nil, &out)
+	return out, err
+}
+
+// GetRegistryAsset returns one asset of a registry; version "" means the
+// latest.
+func (c *Client) GetRegistryAsset(ctx context.Context, registry, kind, name, version string) (Asset, error) {
+	var out Asset
+	p := registryPath(registry, kind, name)
+	if version != "" {
+		p = registryPath(registry, kind, name, "versions", version)
+	}
+	err := c.doJSON(ctx, http.MethodGet, p, nil, &out)
+	return out, err
+}
+
+func registryPath(registry string, parts ...string) string {
+	p := "/api/v1/registries/" + url.PathEscape(registry)
+	for _, s := range parts {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}

@@ -120,6 +120,7 @@ func (s *server) routes() *routeMux {
 	s.repoRoutes(mux, h)
 	s.pipelineRoutes(h)
 	s.scheduleRoutes(h)
+	s.registryRoutes(h)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

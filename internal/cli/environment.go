@@ -26,8 +26,8 @@ var environmentKind = assetKind{
 func newEnvironmentCommand(b *base) *cobra.Command {
 	return newGroup("environment", "Manage environments",
 		newEnvironmentCreateCommand(b),
-		newAssetShowCommand(b, environmentKind),
-		newAssetListCommand(b, environmentKind),
+		newEnvironmentShowCommand(b),
+		newEnvironmentListCommand(b),
 		newAssetArchiveCommand(b, environmentKind, true),
 		newAssetArchiveCommand(b, environmentKind, false),
 	)

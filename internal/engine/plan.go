@@ -59,6 +59,9 @@ type EnvPlan struct {
 	Version   string `json:"version,omitempty"`
 	Image     string `json:"image,omitempty"`
 	CondaFile string `json:"conda_file,omitempty"`
+	// Notes say how the environment was made concrete (a curated one, a
+	// Dockerfile's packages, an image run on the host), for the step log.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // PlanInput is a resolved input: a literal, a data tree, a data URI read
@@ -103,6 +106,7 @@ type planner struct {
 	st    store.Store
 	blobs blob.Store
 	data  DataPaths
+	envs  EnvBuilder // for the Python a curated environment is resolved for; may be nil
 	ws    string
 	plan  *Plan
 	// defaultCompute is the pipeline's settings.default_compute or the job's
@@ -115,7 +119,7 @@ type planner struct {
 
 // buildPlan flattens and resolves job.
 func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan, error) {
-	p := &planner{ctx: ctx, st: e.cfg.Store, blobs: e.cfg.Blobs, data: e.cfg.Data, ws: ws, plan: &Plan{Type: job.Type}}
+	p := &planner{ctx: ctx, st: e.cfg.Store, blobs: e.cfg.Blobs, data: e.cfg.Data, envs: e.cfg.Envs, ws: ws, plan: &Plan{Type: job.Type}}
 	if job.Type == "" {
 		job.Type = spec.JobCommand
 		if len(job.Jobs) > 0 {

@@ -280,3 +280,25 @@ func (b *Builder) host() (string, error) {
 	})
 	return b.hostPython, b.hostErr
 }
+
+// PythonFor returns the Python minor version ("3.11") a build would use
+// for a conda python dependency such as "python=3.10": the one asked for
+// when the machine has it, else the nearest it has. It runs interpreters to
+// check them (once each), but builds nothing. Errors wrap ErrInvalidConda
+// for a dependency that does not parse and ErrNoPython when the machine has
+// no Python 3.
+func (b *Builder) PythonFor(ctx context.Context, dependency string) (string, error) {
+	ms, err := parseMatchSpec(dependency)
+	if err != nil || !strings.EqualFold(ms.Name, "python") {
+		return "", fmt.Errorf("%w: %q is not a python dependency", ErrInvalidConda, dependency)
+	}
+	req, err := parsePythonRequest(dependency, ms.Version)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidConda, err)
+	}
+	interp, _, err := b.pickInterpreter(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return interp.Version.String(), nil
+}

@@ -32,6 +32,8 @@ var condaSkipped = map[string]bool{
 	"blas": true, "libblas": true, "liblapack": true, "openblas": true, "openssl": true,
 	"ca-certificates": true, "libgcc-ng": true, "libstdcxx-ng": true, "libgomp": true,
 	"nodejs": true, "git": true, "gcc": true, "gxx": true, "make": true,
+	// conda itself and its solvers manage conda, not a virtualenv.
+	"conda": true, "conda-build": true, "conda-libmamba-solver": true, "mamba": true, "py-rattler": true,
 }
 
 // condaSkippedPrefixes are name prefixes of conda-only packages.
@@ -307,4 +309,27 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 
 func condaErrorf(n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("%w: line %d: %s", ErrInvalidConda, n.Line, fmt.Sprintf(format, args...))
+}
+
+// CondaRequirements is a conda file translated for pip, as a build would
+// install it.
+type CondaRequirements struct {
+	// Python is the python dependency as written ("python=3.10"), "" when
+	// the file names none.
+	Python string
+	// Requirements are pip requirement lines: conda packages first, then
+	// the pip: list.
+	Requirements []string
+	// Notes are the approximations the translation made.
+	Notes []string
+}
+
+// TranslateConda translates a conda environment file (its YAML text) the way
+// Ensure does before it builds. Errors wrap ErrInvalidConda.
+func TranslateConda(text string) (CondaRequirements, error) {
+	env, err := parseConda(text)
+	if err != nil {
+		return CondaRequirements{}, err
+	}
+	return CondaRequirements{Python: env.Python.Spec, Requirements: env.Requirements, Notes: env.Notes}, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/envs/curated"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -145,6 +146,9 @@ func (m *Manager) resolveEnv(ctx context.Context, ws string, d *spec.OnlineDeplo
 	case e != nil:
 		name, version := envRefName(e.Ref)
 		a, err := m.cfg.Assets.GetAsset(ctx, ws, store.KindEnvironment, name, version)
+		if cref, ok := curated.ParseRef(e.Ref); ok && errors.Is(err, store.ErrNotFound) {
+			return m.curatedEnv(ctx, cref, p)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return &kindError{kind: store.ErrNotFound, msg: fmt.Sprintf("environment %s not found in workspace %s; create it with: ciel environment create --file <env.yml>", e.Ref, ws)}
 		}
@@ -205,10 +209,37 @@ func (m *Manager) readFile(ctx context.Context, digest, name string) ([]byte, er
 	return io.ReadAll(io.LimitReader(r, 16<<20))
 }
 
+// curatedEnv fills the environment part of p from ciel's catalogue of
+// Azure's curated environments, for the Python the builder will use.
+func (m *Manager) curatedEnv(ctx context.Context, ref curated.Ref, p *Plan) error {
+	c, err := curated.Default().Lookup(ref)
+	if err != nil {
+		return &kindError{kind: store.ErrNotFound, msg: err.Error()}
+	}
+	python := ""
+	if pc, ok := m.cfg.Envs.(interface {
+		PythonFor(ctx context.Context, dependency string) (string, error)
+	}); ok {
+		if python, err = pc.PythonFor(ctx, "python="+c.Python); err != nil {
+			return fmt.Errorf("curated environment %s: %w", c.Name, err)
+		}
+	}
+	r := c.Resolve(python)
+	p.EnvImage, p.EnvCondaFile, p.EnvLabel = c.Image, r.CondaFile, "curated environment "+c.Name+" (registry "+curated.Registry+")"
+	if c.Note != "" {
+		p.EnvNotes = append(p.EnvNotes, c.Note)
+	}
+	p.EnvNotes = append(p.EnvNotes, r.Notes...)
+	return nil
+}
+
 // prepare builds what a plan's workers need: the environment, the code and
 // model files on disk, and the process environment.
 func (m *Manager) prepare(ctx context.Context, d *Deployment, p *Plan, logs *logSink) (launch, error) {
 	logs.printf("[ciel] environment: %s", p.EnvLabel)
+	for _, n := range p.EnvNotes {
+		logs.printf("[ciel] environment: %s", n)
+	}
 	env, err := m.cfg.Envs.Ensure(ctx, envs.Spec{Image: p.EnvImage, CondaFile: p.EnvCondaFile}, logs.writer("[env] "))
 	if err != nil {
 		return launch{}, fmt.Errorf("build environment %s: %w", p.EnvLabel, err)

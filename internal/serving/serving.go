@@ -96,6 +96,8 @@ type Plan struct {
 	EnvImage     string `json:"env_image,omitempty"`
 	EnvCondaFile string `json:"env_conda_file,omitempty"`
 	EnvLabel     string `json:"env_label,omitempty"`
+	// EnvNotes say how a curated environment was made concrete.
+	EnvNotes []string `json:"env_notes,omitempty"`
 	// ModelDigest is the tree of the model's files ("" for none);
 	// ModelFolder the folder they sit in under AZUREML_MODEL_DIR.
 	ModelDigest string `json:"model_digest,omitempty"`

@@ -101,7 +101,7 @@ func (d *decoder) environment(n *yaml.Node, path string) *Environment {
 		"tags":        d.mapInto(&e.Tags),
 		"image":       d.strInto(&e.Image),
 		"conda_file":  func(p string, v *yaml.Node) { e.CondaFile = d.condaFile(p, v) },
-		"build":       func(p string, v *yaml.Node) { e.BuildPath = d.build(p, v) },
+		"build":       func(p string, v *yaml.Node) { e.BuildPath, e.BuildDockerfile = d.build(p, v) },
 		"os_type":     func(p string, v *yaml.Node) { e.OSType, _ = d.oneOf(p, v, []string{"linux", "windows"}) },
 	}, []string{"inference_config", "properties", "intellectual_property", "creation_context", "id", "stage", "datastore"})
 	if d.resolve(n).Kind != yaml.MappingNode {
@@ -150,21 +150,21 @@ func marshalNode(n *yaml.Node) (text string, err error) {
 	return string(data), err
 }
 
-// build reads build: {path, dockerfile_path} and returns the context path.
-func (d *decoder) build(path string, v *yaml.Node) string {
-	var ctx string
+// build reads build: {path, dockerfile_path} and returns the context path
+// and the Dockerfile's path inside it.
+func (d *decoder) build(path string, v *yaml.Node) (ctx, dockerfile string) {
 	seen := false
 	d.fields(v, path, "build", map[string]fieldFunc{
 		"path": func(p string, n *yaml.Node) {
 			seen = true
 			ctx, _ = d.dataPath(p, n)
 		},
-		"dockerfile_path": func(p string, n *yaml.Node) { d.str(p, n) },
+		"dockerfile_path": func(p string, n *yaml.Node) { dockerfile, _ = d.str(p, n) },
 	}, nil)
 	if !seen && v.Kind == yaml.MappingNode {
 		d.errorf(v, path, "build needs path: (the Docker build context)")
 	}
-	return ctx
+	return ctx, dockerfile
 }
 
 // data decodes a data asset file.

@@ -276,9 +276,12 @@ type Environment struct {
 	// BuildPath is build.path (a Docker build context); kept for
 	// Kubernetes targets, not used locally.
 	BuildPath string `json:"build_path,omitempty"`
-	OSType    string `json:"os_type,omitempty"`
-	File      string `json:"file,omitempty"`
-	Pos       Pos    `json:"pos"`
+	// BuildDockerfile is build.dockerfile_path, relative to the context
+	// ("" means Dockerfile).
+	BuildDockerfile string `json:"dockerfile_path,omitempty"`
+	OSType          string `json:"os_type,omitempty"`
+	File            string `json:"file,omitempty"`
+	Pos             Pos    `json:"pos"`
 }
 
 // Data is an Azure ML v2 data asset.
