@@ -173,7 +173,8 @@ func (v vars) expand(s string) string {
 			b.WriteByte(s[i])
 			continue
 		}
-		name, def, end := "", "", i+1
+		var name, def string
+		var end int
 		if s[i+1] == '{' {
 			j := strings.IndexByte(s[i+2:], '}')
 			if j < 0 {
