@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/serving"
@@ -55,6 +56,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		Models: registryModels{s}, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
+	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}})
 	mux := s.routes()
 	var reached atomic.Int64
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
@@ -152,6 +153,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.registerWorkspaceCleanups()
+	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}, Jobs: eng})
 	// Reads and writes of each request are bounded by the guard, per
 	// route (streams and uploads may take long, API calls may not); the
 	// server bounds headers and idle connections.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/batch"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
@@ -45,6 +46,9 @@ type server struct {
 	// serving runs the online endpoints (endpoints.go; nil in tests that
 	// need none).
 	serving *serving.Manager
+	// batch keeps the batch endpoints (batch.go; nil in tests that need
+	// none).
+	batch *batch.Service
 	// repos hosts git repositories (repos.go; nil when git is missing).
 	repos *githost.Host
 	// cicd runs pipelines from them (pipelines.go; nil without git or a
@@ -117,6 +121,7 @@ func (s *server) routes() *routeMux {
 	s.modelRoutes(mux, h)
 	s.datastoreRoutes(h)
 	s.endpointRoutes(h)
+	s.batchRoutes(h)
 	s.repoRoutes(mux, h)
 	s.pipelineRoutes(h)
 	s.scheduleRoutes(h)

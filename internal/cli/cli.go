@@ -206,6 +206,8 @@ Environment:
 		newExperimentCommand(b),
 		newEndpointCommand(b),
 		newDeploymentCommand(b),
+		newBatchEndpointCommand(b),
+		newBatchDeploymentCommand(b),
 		newReposCommand(b),
 		newPipelinesCommand(b),
 		newAzCommand(b, cfg),
