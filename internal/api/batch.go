@@ -325,5 +325,10 @@ func (m batchModels) Model(ctx context.Context, ws, name, version string) (batch
 	if err != nil {
 		return batch.Model{}, err
 	}
-	return batch.Model{Ref: fmt.Sprintf("azureml:%s:%d", v.Name, v.Version), MLflow: v.Type == registry.TypeMLflow}, nil
+	dir, err := reg.FilesDir(v)
+	if err != nil {
+		return batch.Model{}, err
+	}
+	return batch.Model{Ref: fmt.Sprintf("azureml:%s:%d", v.Name, v.Version), Dir: dir, Folder: v.Folder,
+		MLflow: v.Type == registry.TypeMLflow}, nil
 }

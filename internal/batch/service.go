@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,12 @@ import (
 type Model struct {
 	// Ref names the version exactly: azureml:<name>:<version>.
 	Ref string
+	// Dir is the local folder holding its files.
+	Dir string
+	// Folder is what the files appear under inside AZUREML_MODEL_DIR (""
+	// for its root), the name of the folder the model was registered
+	// from, as Azure ML keeps it.
+	Folder string
 	// MLflow says the model is an MLflow model (it has an MLmodel file).
 	MLflow bool
 }
@@ -234,7 +241,9 @@ func (s *Service) resolve(ctx context.Context, ws string, d *spec.BatchDeploymen
 	return nil
 }
 
-// resolveModel checks the deployment's model and pins a registered one.
+// resolveModel checks the deployment's model and pins it to its files: a
+// registered model's are stored as a tree, as Azure ML pins a deployment
+// to the model version it named when it was created.
 func (s *Service) resolveModel(ctx context.Context, ws string, d *spec.BatchDeployment) error {
 	m := d.Model
 	switch {
@@ -249,17 +258,60 @@ func (s *Service) resolveModel(ctx context.Context, ws string, d *spec.BatchDepl
 		if err != nil {
 			return fmt.Errorf("model %s: %w", m.Ref, err)
 		}
-		m.Ref = got.Ref
+		digest, err := blob.IngestDir(ctx, s.cfg.Blobs, got.Dir)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", m.Ref, err)
+		}
+		m.Ref, m.Path, m.Folder = got.Ref, "blob:"+digest, got.Folder
 		if got.MLflow && m.Type == "" {
 			m.Type = spec.TypeMLflowModel
 		}
 	case !strings.HasPrefix(m.Path, "blob:"):
 		return invalidf("model path %q was not uploaded; create deployments with the ciel CLI, which uploads the model", m.Path)
 	}
+	hasMLmodel, err := s.treeHas(ctx, strings.TrimPrefix(m.Path, "blob:"), "MLmodel")
+	if err != nil {
+		return fmt.Errorf("model files: %w", err)
+	}
+	switch {
+	case m.Type == spec.TypeMLflowModel && !hasMLmodel:
+		return invalidf("model %s is type mlflow_model but has no MLmodel file", modelLabel(m))
+	case m.Type == "" && hasMLmodel:
+		m.Type = spec.TypeMLflowModel
+	}
 	if d.CodeConfiguration == nil && m.Type != spec.TypeMLflowModel {
-		return invalidf("batch deployment %s has no code_configuration, so its model must be an MLflow model (registered with type mlflow_model, or a folder with an MLmodel file); give code_configuration with a scoring script otherwise", d.Name)
+		return invalidf("batch deployment %s has no code_configuration, so its model must be an MLflow model (a folder with an MLmodel file); %s is not; give code_configuration with a scoring script", d.Name, modelLabel(m))
 	}
 	return nil
+}
+
+// modelLabel names a deployment's model in messages.
+func modelLabel(m *spec.DeploymentModel) string {
+	switch {
+	case m.Ref != "":
+		return m.Ref
+	case m.Name != "":
+		return "azureml:" + m.Name + ":" + cmp.Or(m.Version, "1")
+	}
+	return "the local model " + cmp.Or(m.Folder, "file")
+}
+
+// treeHas reports whether the tree digest holds a file at path; an
+// error matching store.ErrNotFound when the tree is not stored.
+func (s *Service) treeHas(ctx context.Context, digest, path string) (bool, error) {
+	t, err := blob.GetTree(ctx, s.cfg.Blobs, digest)
+	if errors.Is(err, blob.ErrNotFound) {
+		return false, invalidf("uploaded content %s is not in the datastore; upload it again", digest)
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range t.Entries {
+		if e.Path == path {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // splitRef splits "name:version", "name@label" (the latest) or "name".
