@@ -93,7 +93,7 @@ else:
     def find_mlmodel(root):
         for dirpath, _, files in os.walk(root, followlinks=True):
             if "MLmodel" in files:
-                return dirpath
+                return os.path.realpath(dirpath)
         raise RuntimeError("no MLmodel file under %s: the deployment has no scoring script, so its model must be an MLflow model" % root)
 
     def init():
