@@ -80,9 +80,8 @@ type BatchResources struct {
 }
 
 // BatchInvocation asks a batch endpoint to score data: the input (a data
-// asset reference azureml:<name>:<version> or azureml:<name>@latest, an
-// uploaded folder or file blob:<digest>, or a path on the server), and
-// what the job overrides.
+// asset reference azureml:<name>:<version> or azureml:<name>@latest, or an
+// uploaded folder or file blob:<digest>), and what the job overrides.
 type BatchInvocation struct {
 	// Deployment is the deployment to run; "" runs the default.
 	Deployment string `json:"deployment_name,omitempty"`

@@ -236,18 +236,19 @@ func TestBatchEndpointErrors(t *testing.T) {
 
 	// Over the API: names that could become paths, a hostile output file
 	// name and an unknown field get a 400 with a JSON body.
-	for _, c := range []struct{ method, path, body string }{
-		{"POST", "/api/v1/workspaces/ws/batch-endpoints", `{"name": "../etc"}`},
-		{"POST", "/api/v1/workspaces/ws/batch-endpoints", `{"name": "scorer", "default_deployment": "a/b"}`},
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", "/api/v1/workspaces/ws/batch-endpoints", `{"name": "../etc"}`, "invalid endpoint name"},
+		{"POST", "/api/v1/workspaces/ws/batch-endpoints", `{"name": "scorer", "default_deployment": "a/b"}`, "invalid deployment name"},
 		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/deployments", `{"name": "dpl", "instance_count": 1, "model": {"path": "blob:x"},
 			"settings": {"max_concurrency_per_instance": 1, "mini_batch_size": 1, "output_action": "append_row", "output_file_name": "../../../x",
-			"retry_settings": {"max_retries": 1, "timeout": 1}, "error_threshold": -1}}`},
-		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/deployments", `{"name": "dpl", "bogus": 1}`},
-		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/invoke", `{"input": "azureml:x@latest", "job_name": "../x"}`},
+			"retry_settings": {"max_retries": 1, "timeout": 1}, "error_threshold": -1}}`, "expected a file name"},
+		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/deployments", `{"name": "dpl", "bogus": 1}`, "bogus"},
+		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/invoke", `{"input": "azureml:x@latest", "job_name": "../x"}`, "job_name"},
+		{"POST", "/api/v1/workspaces/ws/batch-endpoints/scorer/invoke", `{"input": "/etc"}`, "the ciel CLI uploads local folders"},
 	} {
 		code, body := e.httpJSON(c.method, c.path, c.body)
-		if code != 400 || body["error"] == nil {
-			t.Errorf("%s %s %s: %d %v", c.method, c.path, c.body, code, body)
+		if msg, _ := json.Marshal(body["error"]); code != 400 || !strings.Contains(string(msg), c.want) {
+			t.Errorf("%s %s %s: %d %s, want 400 with %q", c.method, c.path, c.body, code, msg, c.want)
 		}
 	}
 }

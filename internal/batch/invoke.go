@@ -35,8 +35,8 @@ type Invocation struct {
 	// Deployment is the deployment to run; "" runs the default.
 	Deployment string
 	// Input is the data: azureml:<name>:<version> or azureml:<name>@latest
-	// (a data asset), blob:<digest> (uploaded by the CLI), or a path or
-	// URI the engine can read.
+	// (a data asset), blob:<digest> (uploaded by the CLI), or a URI the
+	// engine can read. A bare path is refused: it would be the server's.
 	Input string
 	// InputType is uri_folder (the default) or uri_file, for inputs that
 	// are not data assets (a data asset has its own type).
@@ -60,6 +60,9 @@ func (s *Service) Invoke(ctx context.Context, ws, endpoint string, in Invocation
 	if s.cfg.Jobs == nil {
 		return store.Job{}, errors.New("this server runs no jobs")
 	}
+	if err := s.checkInvocation(&in); err != nil {
+		return store.Job{}, err
+	}
 	e, err := s.GetEndpoint(ctx, ws, endpoint)
 	if err != nil {
 		return store.Job{}, err
@@ -72,9 +75,6 @@ func (s *Service) Invoke(ctx context.Context, ws, endpoint string, in Invocation
 	}
 	d, err := s.GetDeployment(ctx, ws, endpoint, depName)
 	if err != nil {
-		return store.Job{}, err
-	}
-	if err := s.checkInvocation(&in); err != nil {
 		return store.Job{}, err
 	}
 	inputType, err := s.inputType(ctx, ws, in)
@@ -117,6 +117,10 @@ func (s *Service) checkInvocation(in *Invocation) error {
 	switch {
 	case strings.TrimSpace(in.Input) == "":
 		return invalidf("input: give the data to score (a data asset azureml:<name>@latest, a local folder, or a file)")
+	case !strings.HasPrefix(in.Input, "azureml:") && !strings.HasPrefix(in.Input, "blob:") && !strings.Contains(in.Input, "://"):
+		// A bare path would name a file of the server's; the CLI uploads
+		// local paths before it invokes.
+		return invalidf("input %q: expected a data asset (azureml:<name>@latest), uploaded content (blob:<digest>) or a URI; the ciel CLI uploads local folders and files", in.Input)
 	case in.InputType != "" && in.InputType != spec.TypeURIFolder && in.InputType != spec.TypeURIFile:
 		return invalidf("input_type %q: expected uri_folder or uri_file", in.InputType)
 	case in.MiniBatchSize < 0 || in.MiniBatchSize > spec.MaxMiniBatchSize:
