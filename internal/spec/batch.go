@@ -19,13 +19,6 @@ const (
 	BatchDeploymentPipeline = "pipeline"
 )
 
-// Batch output actions: every run() result appended to one file, or only
-// the counts kept (the script writes its own files).
-const (
-	BatchAppendRow   = "append_row"
-	BatchSummaryOnly = "summary_only"
-)
-
 // Defaults of a batch deployment's settings, Azure ML's.
 const (
 	DefaultMiniBatchSize  = 10
@@ -270,7 +263,7 @@ func (d *decoder) batchSettingFields(s *BatchSettings) map[string]fieldFunc {
 		}),
 		"mini_batch_size": once(func(p string, v *yaml.Node) { s.MiniBatchSize = d.intInRange(p, v, 1, MaxMiniBatchSize) }),
 		"output_action": once(func(p string, v *yaml.Node) {
-			s.OutputAction, _ = d.oneOf(p, v, []string{BatchAppendRow, BatchSummaryOnly})
+			s.OutputAction, _ = d.oneOf(p, v, []string{OutputAppendRow, OutputSummaryOnly})
 		}),
 		"output_file_name": once(func(p string, v *yaml.Node) { s.OutputFileName = d.outputFileName(p, v) }),
 		"retry_settings":   once(func(p string, v *yaml.Node) { d.batchRetry(p, v, &s.Retry) }),
@@ -306,7 +299,7 @@ func (d *decoder) outputFileName(path string, v *yaml.Node) string {
 // CheckOutputFileName reports why s cannot be a batch deployment's
 // output_file_name: it must be one file name, no folder.
 func CheckOutputFileName(s string) error {
-	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || hasControl(s) || len(s) > 255 {
+	if !CheckFileName(s) || len(s) > 255 {
 		return fmt.Errorf("output_file_name %q: expected a file name such as predictions.csv, without folders", s)
 	}
 	return nil
@@ -339,7 +332,7 @@ func (d *decoder) batchDefaults(n *yaml.Node, dep *BatchDeployment) {
 		s.MiniBatchSize = DefaultMiniBatchSize
 	}
 	if s.OutputAction == "" {
-		s.OutputAction = BatchAppendRow
+		s.OutputAction = OutputAppendRow
 	}
 	if _, given := s.set["error_threshold"]; !given {
 		s.ErrorThreshold = -1
@@ -351,10 +344,14 @@ func (d *decoder) batchDefaults(n *yaml.Node, dep *BatchDeployment) {
 		dep.InstanceCount = 1
 	}
 	switch {
-	case s.OutputAction == BatchAppendRow && s.OutputFileName == "":
+	case s.OutputAction == OutputAppendRow && s.OutputFileName == "":
 		s.OutputFileName = DefaultOutputFileName
-	case s.OutputAction == BatchSummaryOnly && s.OutputFileName != "":
+	case s.OutputAction == OutputSummaryOnly && s.OutputFileName != "":
 		d.errorAt(s.Pos, "settings.output_file_name", "output_file_name is for output_action: append_row; summary_only writes no file")
+	}
+	if w := dep.InstanceCount * s.MaxConcurrencyPerInstance; w > maxParallelWorkers {
+		d.errorAt(s.Pos, "settings.max_concurrency_per_instance", "resources.instance_count x max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job",
+			dep.InstanceCount, s.MaxConcurrencyPerInstance, maxParallelWorkers)
 	}
 	if dep.CodeConfiguration == nil && dep.Environment != nil {
 		d.errorf(d.lookup(n, "environment"), "environment", "a deployment without code_configuration scores an MLflow model in the model's own environment; give code_configuration too, or leave environment out")
@@ -380,6 +377,9 @@ func CheckBatchDeployment(dep *BatchDeployment) error {
 		return fmt.Errorf("type %q: ciel runs type: model batch deployments", dep.Type)
 	case dep.InstanceCount < 1 || dep.InstanceCount > MaxInstanceCount:
 		return fmt.Errorf("resources.instance_count %d: expected 1 to %d", dep.InstanceCount, MaxInstanceCount)
+	case dep.InstanceCount*s.MaxConcurrencyPerInstance > maxParallelWorkers:
+		return fmt.Errorf("resources.instance_count x settings.max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job",
+			dep.InstanceCount, s.MaxConcurrencyPerInstance, maxParallelWorkers)
 	case s.MiniBatchSize < 1 || s.MiniBatchSize > MaxMiniBatchSize:
 		return fmt.Errorf("settings.mini_batch_size %d: expected 1 to %d", s.MiniBatchSize, MaxMiniBatchSize)
 	case s.MaxConcurrencyPerInstance < 1 || s.MaxConcurrencyPerInstance > MaxBatchConcurrency:
@@ -390,12 +390,12 @@ func CheckBatchDeployment(dep *BatchDeployment) error {
 		return fmt.Errorf("settings.retry_settings.timeout %d: expected 1 to %d seconds", s.Retry.TimeoutSeconds, MaxBatchTimeout)
 	case s.ErrorThreshold < -1:
 		return fmt.Errorf("settings.error_threshold %d: expected -1 (no limit) or more", s.ErrorThreshold)
-	case s.OutputAction != BatchAppendRow && s.OutputAction != BatchSummaryOnly:
-		return fmt.Errorf("settings.output_action %q: expected %s or %s", s.OutputAction, BatchAppendRow, BatchSummaryOnly)
+	case s.OutputAction != OutputAppendRow && s.OutputAction != OutputSummaryOnly:
+		return fmt.Errorf("settings.output_action %q: expected %s or %s", s.OutputAction, OutputAppendRow, OutputSummaryOnly)
 	case s.LoggingLevel != "" && !contains(batchLoggingLevels, s.LoggingLevel):
 		return fmt.Errorf("settings.logging_level %q: expected one of %s", s.LoggingLevel, strings.Join(batchLoggingLevels, ", "))
 	}
-	if s.OutputAction == BatchAppendRow {
+	if s.OutputAction == OutputAppendRow {
 		if err := CheckOutputFileName(s.OutputFileName); err != nil {
 			return fmt.Errorf("settings.%w", err)
 		}
@@ -405,25 +405,11 @@ func CheckBatchDeployment(dep *BatchDeployment) error {
 			return fmt.Errorf("settings.environment_variables: invalid name %q", k)
 		}
 	}
-	if c := dep.CodeConfiguration; c != nil && !CheckEntryPath(c.ScoringScript) {
+	if c := dep.CodeConfiguration; c != nil && !CheckEntryScript(c.ScoringScript) {
 		return fmt.Errorf("code_configuration.scoring_script %q: expected a .py file inside the code folder", c.ScoringScript)
 	}
 	if m := dep.Model; m != nil && m.Folder != "" && (strings.ContainsAny(m.Folder, `/\`+"\x00") || m.Folder == "." || m.Folder == "..") {
 		return fmt.Errorf("model folder %q: expected a folder name", m.Folder)
 	}
 	return nil
-}
-
-// CheckEntryPath reports whether s can name a script inside a code
-// folder: a relative .py path that stays inside it.
-func CheckEntryPath(s string) bool {
-	if !strings.HasSuffix(s, ".py") || strings.HasPrefix(s, "/") || strings.ContainsAny(s, "\\\x00\n\r") {
-		return false
-	}
-	for _, part := range strings.Split(s, "/") {
-		if part == "" || part == "." || part == ".." {
-			return false
-		}
-	}
-	return true
 }

@@ -77,7 +77,7 @@ func TestParseBatchDeployment(t *testing.T) {
 		check func(t *testing.T, d *BatchDeployment)
 	}{
 		{"nested settings", azureBatchDeployment, BatchSettings{
-			MaxConcurrencyPerInstance: 2, MiniBatchSize: 2, OutputAction: BatchAppendRow, OutputFileName: "predictions.csv",
+			MaxConcurrencyPerInstance: 2, MiniBatchSize: 2, OutputAction: OutputAppendRow, OutputFileName: "predictions.csv",
 			Retry: BatchRetrySettings{MaxRetries: 3, TimeoutSeconds: 300}, ErrorThreshold: -1, LoggingLevel: "info",
 		}, func(t *testing.T, d *BatchDeployment) {
 			if d.Model.Ref != "azureml:heart-classifier-mlflow@latest" || d.Compute != "batch-cluster" || d.InstanceCount != 2 {
@@ -100,7 +100,7 @@ error_threshold: 10
 logging_level: WARNING
 environment_variables: {A: "1"}
 `, BatchSettings{
-			MaxConcurrencyPerInstance: 3, MiniBatchSize: 5, OutputAction: BatchSummaryOnly,
+			MaxConcurrencyPerInstance: 3, MiniBatchSize: 5, OutputAction: OutputSummaryOnly,
 			Retry: BatchRetrySettings{MaxRetries: 0, TimeoutSeconds: DefaultBatchTimeout}, ErrorThreshold: 10,
 			LoggingLevel: "warning", EnvironmentVariables: map[string]string{"A": "1"},
 		}, func(t *testing.T, d *BatchDeployment) {
@@ -110,7 +110,7 @@ environment_variables: {A: "1"}
 		}},
 		{"defaults for an MLflow model", "name: mlflow-dpl\nendpoint_name: ep1\nmodel: {path: mlflow-model, type: mlflow_model}\n",
 			BatchSettings{
-				MaxConcurrencyPerInstance: 1, MiniBatchSize: DefaultMiniBatchSize, OutputAction: BatchAppendRow,
+				MaxConcurrencyPerInstance: 1, MiniBatchSize: DefaultMiniBatchSize, OutputAction: OutputAppendRow,
 				OutputFileName: DefaultOutputFileName, Retry: BatchRetrySettings{MaxRetries: 3, TimeoutSeconds: 30},
 				ErrorThreshold: -1, LoggingLevel: "info",
 			}, func(t *testing.T, d *BatchDeployment) {
@@ -173,6 +173,8 @@ func TestParseBatchDeploymentErrors(t *testing.T) {
 		{"bad retry", head + "model: model\n" + script + "settings: {retry_settings: {max_retries: -1, timeout: 0}}\n",
 			[]string{"settings.retry_settings.max_retries: expected an integer from 0 to 100, got -1",
 				"settings.retry_settings.timeout: expected an integer from 1 to 86400, got 0"}},
+		{"too many workers", head + "model: model\n" + script + "resources: {instance_count: 64}\nsettings: {max_concurrency_per_instance: 8}\n",
+			[]string{"dep.yml:7:11: settings.max_concurrency_per_instance: resources.instance_count x max_concurrency_per_instance is 64 x 8; ciel runs at most 256"}},
 		{"logging level", head + "model: model\n" + script + "logging_level: loud\n",
 			[]string{"dep.yml:6:16: logging_level: unknown value \"loud\"; expected one of debug, info, warning, error, critical"}},
 	}
@@ -226,7 +228,7 @@ func TestCheckBatchDeployment(t *testing.T) {
 	t.Parallel()
 	good := func() *BatchDeployment {
 		return &BatchDeployment{Name: "dpl", EndpointName: "ep1", InstanceCount: 1, Settings: BatchSettings{
-			MaxConcurrencyPerInstance: 1, MiniBatchSize: 1, OutputAction: BatchAppendRow, OutputFileName: "p.csv",
+			MaxConcurrencyPerInstance: 1, MiniBatchSize: 1, OutputAction: OutputAppendRow, OutputFileName: "p.csv",
 			Retry: BatchRetrySettings{MaxRetries: 1, TimeoutSeconds: 1}, ErrorThreshold: -1,
 		}}
 	}
@@ -248,6 +250,7 @@ func TestCheckBatchDeployment(t *testing.T) {
 		{"bad env var", func(d *BatchDeployment) { d.Settings.EnvironmentVariables = map[string]string{"A=B": "1"} }, "environment_variables"},
 		{"pipeline", func(d *BatchDeployment) { d.Type = BatchDeploymentPipeline }, "type"},
 		{"bad name", func(d *BatchDeployment) { d.Name = "../x" }, "invalid deployment name"},
+		{"too many workers", func(d *BatchDeployment) { d.InstanceCount, d.Settings.MaxConcurrencyPerInstance = 64, 64 }, "at most 256 worker processes"},
 	}
 	for _, tt := range tests {
 		d := good()
