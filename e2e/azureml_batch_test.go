@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,18 +40,16 @@ func runBatchCases(t *testing.T, cases []batchCase) {
 	}
 }
 
-// invokeJob runs `batch-endpoint invoke` and returns the job's name, as
-// `--query name -o tsv` gives it to the scripts.
+// invokeJob runs `batch-endpoint invoke ... --query name -o tsv`, as the
+// scripts do, and returns the job's name.
 func (e *azEnv) invokeJob(args ...string) string {
 	e.t.Helper()
-	r := e.ok(append([]string{"batch-endpoint", "invoke", "-o", "json"}, args...)...)
-	var j struct {
-		Name string `json:"name"`
+	r := e.ok(append([]string{"batch-endpoint", "invoke", "--query", "name", "-o", "tsv"}, args...)...)
+	name := strings.TrimSpace(r.out)
+	if name == "" || strings.ContainsAny(name, " \n{") {
+		e.t.Fatalf("invoke printed %q, want the job's name", r.out)
 	}
-	if err := json.Unmarshal([]byte(r.out), &j); err != nil || j.Name == "" {
-		e.t.Fatalf("invoke: %v\n%s", err, r.out)
-	}
-	return j.Name
+	return name
 }
 
 // completed streams a job to its end, as the scripts' `az ml job stream`
@@ -88,7 +85,7 @@ func TestAzureMLExamplesBatchEndpoints(t *testing.T) {
 			e.ok("batch-endpoint", "update", "--name", ep, "--set", "defaults.deployment_name="+dep)
 			e.ok("batch-deployment", "show", "--name", dep, "--endpoint-name", ep)
 			job := e.invokeJob("--name", ep, "--input", "azureml:heart-dataset-unlabeled@latest")
-			if r := e.ok("batch-deployment", "list-jobs", "--name", dep, "--endpoint-name", ep); !strings.Contains(r.out, job) {
+			if r := e.ok("batch-deployment", "list-jobs", "--name", dep, "--endpoint-name", ep, "--query", "[].name", "-o", "tsv"); strings.TrimSpace(r.out) != job {
 				t.Errorf("list-jobs lacks %s:\n%s", job, r.out)
 			}
 			e.completed(job)
