@@ -16,7 +16,7 @@ import (
 // server's own lines), so they take no -o or --query, like their az
 // counterparts. A command missing from here must take both.
 var silentCommands = []string{
-	"ciel az", "ciel completion", "ciel completion bash", "ciel completion fish", "ciel completion powershell", "ciel completion zsh",
+	"ciel az", "ciel batch-deployment delete", "ciel batch-endpoint delete", "ciel completion", "ciel completion bash", "ciel completion fish", "ciel completion powershell", "ciel completion zsh",
 	"ciel component archive", "ciel component restore", "ciel compute delete",
 	"ciel data archive", "ciel data restore", "ciel datastore delete", "ciel environment archive", "ciel environment restore",
 	"ciel job archive", "ciel job cancel", "ciel job download", "ciel job restore", "ciel job stream",
