@@ -33,7 +33,9 @@
 # BATCH_CONNS connections, against the same deployment unbatched.
 #
 # Usage: bench/serving/run.sh            (MODEL=linear|forest, ROUNDS=5,
-#        DURATION=10, CONNS=16, WORKERS=2, BATCH_CONNS=64 to change)
+#        DURATION=10, CONNS=16, WORKERS=2, BATCH_CONNS=64 to change;
+#        PPROF=FILE writes a CPU profile of ciel's server during the first
+#        round of ciel-score.py, for `go tool pprof bin/ciel FILE`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -91,7 +93,7 @@ PYEOF
 echo "==> ciel: endpoint with deployments script, mlflow, batched ($WORKERS instances each)"
 cd "$WORK"
 # A free port, not the default one: a ciel of the user's may hold that.
-"$CIEL" server start --addr 127.0.0.1:0 >/dev/null
+CIEL_PPROF=${PPROF:+1} "$CIEL" server start --addr 127.0.0.1:0 >/dev/null
 "$CIEL" workspace create --name bench >/dev/null
 "$CIEL" configure --defaults workspace=bench >/dev/null
 "$CIEL" online-endpoint create --name bench-ep >/dev/null
@@ -177,10 +179,16 @@ done
 
 cputime() { "$PY" "$ROOT/bench/serving/cputime.py" "${ROOTPID[$1]}"; }
 measure() { # name conns round
-  local url before; url=$(cat "$WORK/$1.url")
+  local url before prof=""; url=$(cat "$WORK/$1.url")
   wrk -t2 -c"$2" -d2s -s "$WORK/$1.lua" "$url" >/dev/null
   before=$(cputime "$1")
+  if [[ -n ${PPROF:-} && $1 == ciel-score.py && $3 == 1 ]]; then
+    local api; api=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$CIEL_HOME/server.json")
+    curl -sf -o "$PPROF" "$api/debug/pprof/profile?seconds=$((DURATION - 1))" &
+    prof=$!
+  fi
   wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$WORK/$1.lua" "$url" >"$WORK/$1.$3.txt"
+  [[ -z ${prof:-} ]] || { wait "$prof"; prof=""; }
   echo "$before $(cputime "$1")" >"$WORK/$1.$3.cpu"
 }
 echo "==> measuring: $ROUNDS rounds x ${DURATION}s per server, $CONNS connections, wrk -t2"

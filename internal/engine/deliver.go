@@ -44,14 +44,15 @@ func (p *planner) outputSettings(outs map[string]*spec.OutputValue, refs map[str
 			return spec.Errorf(ov.Pos, "outputs.%s: no step produces this output", name)
 		}
 		po := ps.Outputs[ref.Port]
-		if datastore.IsDataURI(ov.Path) {
+		path := strings.ReplaceAll(ov.Path, "${{default_datastore}}", p.defaultDatastore)
+		if datastore.IsDataURI(path) {
 			if p.data == nil {
 				return spec.Errorf(ov.Pos, "outputs.%s: this server cannot write to %s", name, ov.Path)
 			}
-			if err := p.data.Check(p.ctx, p.ws, expandOutputPath(ov.Path, "x", "x"), true); err != nil {
+			if err := p.data.Check(p.ctx, p.ws, expandOutputPath(path, "x", "x"), true); err != nil {
 				return spec.Errorf(ov.Pos, "outputs.%s: %v", name, err)
 			}
-			po.Path = ov.Path
+			po.Path = path
 		}
 		if ov.Name != "" {
 			po.AssetName, po.AssetVersion = ov.Name, ov.Version

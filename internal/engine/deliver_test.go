@@ -26,7 +26,7 @@ func TestDeliverPipelineOutputs(t *testing.T) {
 outputs:
   report:
     type: uri_file
-    path: azureml://datastores/workspaceblobstore/paths/reports/${{name}}.txt
+    path: azureml://datastores/${{default_datastore}}/paths/reports/${{name}}.txt
   model:
     type: uri_folder
     name: trained

@@ -112,6 +112,9 @@ type planner struct {
 	// defaultCompute is the pipeline's settings.default_compute or the job's
 	// compute.
 	defaultCompute string
+	// defaultDatastore is what ${{default_datastore}} in an output path
+	// names: settings.default_datastore, else Azure's workspaceblobstore.
+	defaultDatastore string
 	// badValues are the literal inputs that do not fit their declaration,
 	// all reported together once the plan is built.
 	badValues spec.ErrorList
@@ -128,7 +131,11 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 		p.plan.Type = job.Type
 	}
 	p.defaultCompute = job.Compute
+	p.defaultDatastore = "workspaceblobstore"
 	if s := job.Settings; s != nil {
+		if ds := strings.TrimPrefix(s.DefaultDatastore, "azureml:"); ds != "" {
+			p.defaultDatastore = ds
+		}
 		if s.DefaultCompute != "" {
 			p.defaultCompute = s.DefaultCompute
 		}
