@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ciel-mlops/ciel/internal/api"
+	"github.com/ciel-mlops/ciel/internal/logbatch"
 )
 
 // stopTimeout is how long `server stop` waits for the process to go.
@@ -139,7 +140,11 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if token == "" {
 		token = c.token
 	}
-	logger := slog.New(slog.NewTextHandler(c.errOut, nil))
+	// Info lines (one per scoring request) are written in batches; warnings
+	// and errors at once.
+	logw := logbatch.New(c.errOut)
+	defer logw.Close()
+	logger := slog.New(logbatch.Handler{Handler: slog.NewTextHandler(logw, nil), W: logw})
 	err = c.serve(ctx, api.Config{
 		Home:   home,
 		Addr:   o.Addr,
