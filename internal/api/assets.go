@@ -35,11 +35,7 @@ func (s *server) listWorkspaces(_ http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Workspace, 0, len(list))
-	for _, w := range list {
-		out = append(out, s.workspaceView(w))
-	}
-	return out, nil
+	return views(list, s.workspaceView), nil
 }
 
 func (s *server) createWorkspace(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -332,11 +328,7 @@ func (s *server) assetList(r *http.Request, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Asset, 0, len(list))
-	for _, a := range list {
-		out = append(out, assetView(a))
-	}
-	return out, nil
+	return views(list, assetView), nil
 }
 
 func (s *server) getAsset(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -135,11 +135,7 @@ func (s *server) listBatchEndpoints(_ http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.BatchEndpoint, 0, len(list))
-	for _, e := range list {
-		out = append(out, s.batchEndpointView(e))
-	}
-	return out, nil
+	return views(list, s.batchEndpointView), nil
 }
 
 func (s *server) getBatchEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -212,11 +208,7 @@ func (s *server) listBatchDeployments(_ http.ResponseWriter, r *http.Request) (a
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.BatchDeployment, 0, len(list))
-	for _, d := range list {
-		out = append(out, batchDeploymentView(d, e))
-	}
-	return out, nil
+	return views(list, func(d batch.Deployment) client.BatchDeployment { return batchDeploymentView(d, e) }), nil
 }
 
 func (s *server) getBatchDeployment(_ http.ResponseWriter, r *http.Request) (any, error) {

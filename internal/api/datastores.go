@@ -128,11 +128,7 @@ func (s *server) listDatastores(_ http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Datastore, 0, len(list))
-	for _, ds := range list {
-		out = append(out, datastoreView(ds))
-	}
-	return out, nil
+	return views(list, datastoreView), nil
 }
 
 func (s *server) getDatastore(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -97,11 +97,7 @@ func (s *server) listEndpoints(_ http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.OnlineEndpoint, 0, len(list))
-	for _, e := range list {
-		out = append(out, s.endpointView(e))
-	}
-	return out, nil
+	return views(list, s.endpointView), nil
 }
 
 func (s *server) getEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -259,11 +255,7 @@ func (s *server) listDeployments(_ http.ResponseWriter, r *http.Request) (any, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.OnlineDeployment, 0, len(list))
-	for _, d := range list {
-		out = append(out, s.deploymentView(d))
-	}
-	return out, nil
+	return views(list, s.deploymentView), nil
 }
 
 func (s *server) deleteDeployment(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -164,11 +164,7 @@ func (s *server) listModels(_ http.ResponseWriter, r *http.Request) (any, error)
 			latest[v.Name] = max(latest[v.Name], v.Version)
 		}
 	}
-	out := make([]client.Model, 0, len(models))
-	for _, m := range models {
-		out = append(out, modelView(m, latest[m.Name]))
-	}
-	return out, nil
+	return views(models, func(m registry.Model) client.Model { return modelView(m, latest[m.Name]) }), nil
 }
 
 func (s *server) getModel(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -195,11 +191,7 @@ func (s *server) listModelVersions(_ http.ResponseWriter, r *http.Request) (any,
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.ModelVersion, 0, len(list))
-	for _, v := range list {
-		out = append(out, modelVersionView(v))
-	}
-	return out, nil
+	return views(list, modelVersionView), nil
 }
 
 func (s *server) getModelVersion(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -178,11 +178,7 @@ func (s *server) listPipelines(_ http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Pipeline, 0, len(list))
-	for _, p := range list {
-		out = append(out, s.pipelineView(p))
-	}
-	return out, nil
+	return views(list, s.pipelineView), nil
 }
 
 func (s *server) getPipeline(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -419,11 +415,7 @@ func (s *server) listVariableGroups(_ http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.VariableGroup, 0, len(list))
-	for _, g := range list {
-		out = append(out, variableGroupView(g))
-	}
-	return out, nil
+	return views(list, variableGroupView), nil
 }
 
 func (s *server) getVariableGroup(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -126,11 +126,7 @@ func (s *server) listRepos(_ http.ResponseWriter, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, repoError(err, ws, "")
 	}
-	out := make([]client.Repository, 0, len(repos))
-	for _, repo := range repos {
-		out = append(out, s.repoView(repo, nil))
-	}
-	return out, nil
+	return views(repos, func(repo githost.Repo) client.Repository { return s.repoView(repo, nil) }), nil
 }
 
 func (s *server) deleteRepo(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -80,11 +80,7 @@ func (s *server) listSchedules(_ http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Schedule, 0, len(list))
-	for _, sc := range list {
-		out = append(out, scheduleView(sc, nil))
-	}
-	return out, nil
+	return views(list, func(sc schedule.Schedule) client.Schedule { return scheduleView(sc, nil) }), nil
 }
 
 func (s *server) getSchedule(_ http.ResponseWriter, r *http.Request) (any, error) {

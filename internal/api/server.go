@@ -272,3 +272,12 @@ func checkName(field, v string) error {
 	}
 	return nil
 }
+
+// views maps what a list handler read to what it answers, one view each.
+func views[T, V any](list []T, view func(T) V) []V {
+	out := make([]V, 0, len(list))
+	for _, x := range list {
+		out = append(out, view(x))
+	}
+	return out
+}
