@@ -409,3 +409,29 @@ create_job: ./job.yml
 		t.Errorf("missing schedule: %d, want 404", code)
 	}
 }
+
+// TestScheduleUpdate: update replaces an existing schedule with the file's
+// (here a --set trigger), and refuses a name that has no schedule rather
+// than creating one.
+func TestScheduleUpdate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ok(workspaceHas[1]...)
+	e.write("job.yml", scheduledJobFile)
+	e.write("s.yml", `name: nightly
+trigger: {type: cron, expression: "0 2 * * *"}
+create_job: ./job.yml
+`)
+	e.ok("schedule", "create", "--file", "s.yml")
+	e.ok("schedule", "update", "--file", "s.yml", "--set", `trigger.expression=0 3 * * *`)
+	if v := showSchedule(e, t, "nightly"); v.Trigger.Expression != "0 3 * * *" || v.NextRunTime == nil || v.NextRunTime.Hour() != 3 {
+		t.Errorf("after update: trigger %+v, next run %v", v.Trigger, v.NextRunTime)
+	}
+	r := e.run("schedule", "update", "--file", "s.yml", "--name", "missing")
+	if r.code == 0 || !strings.Contains(r.err, `schedule "missing" not found`) {
+		t.Errorf("update of a missing schedule: exit %d\n%s", r.code, r.err)
+	}
+	if r := e.run("schedule", "show", "--name", "missing"); r.code == 0 {
+		t.Errorf("update created the missing schedule:\n%s", r.out)
+	}
+}

@@ -16,6 +16,7 @@ import (
 func newScheduleCommand(b *base) *cobra.Command {
 	return newGroup("schedule", "Run jobs on a schedule (cron or recurrence)",
 		newScheduleCreateCommand(b),
+		newScheduleUpdateCommand(b),
 		newScheduleShowCommand(b),
 		newScheduleListCommand(b),
 		newScheduleEnableCommand(b, true),
@@ -85,7 +86,12 @@ func (o *scheduleCreateOpts) Validate() error {
 	return o.output.validate()
 }
 
-type scheduleCreateCmd struct{ *base }
+// scheduleCreateCmd creates a schedule; with update set, only one that
+// exists (az ml schedule update), which it replaces.
+type scheduleCreateCmd struct {
+	*base
+	update bool
+}
 
 // Run parses the schedule and the job it names, uploads the job's local
 // paths (so every firing runs the code as it is now), and creates the
@@ -101,6 +107,11 @@ func (c *scheduleCreateCmd) Run(ctx context.Context, o *scheduleCreateOpts) erro
 	cl, err := c.client(ctx)
 	if err != nil {
 		return err
+	}
+	if c.update {
+		if _, err := cl.GetSchedule(ctx, o.Workspace, sc.Name); err != nil {
+			return fmt.Errorf("update schedule %q: %w", sc.Name, err)
+		}
 	}
 	up := newPathRewriter(uploader(cl, o.Workspace))
 	if err := up.job(ctx, sc.CreateJob.Job); err != nil {
@@ -132,8 +143,29 @@ are uploaded now, so every firing runs them as they are now; an existing job
 (create_job: azureml:<job name>) is copied as it was submitted.`,
 		Example: `  ciel schedule create --file cron-job-schedule.yml
   ciel schedule create --file cron-job-schedule.yml --set name=nightly trigger.expression="0 2 * * *"`,
-		RunE: runE(b, &scheduleCreateCmd{b}, opts),
+		RunE: runE(b, &scheduleCreateCmd{base: b}, opts),
 	}
+	bindScheduleCreate(cmd, opts)
+	return cmd
+}
+
+func newScheduleUpdateCommand(b *base) *cobra.Command {
+	opts := &scheduleCreateOpts{}
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Replace an existing schedule with the one a file describes",
+		Long: `Replace an existing schedule, found by the file's name (or --name), with the
+schedule the file describes, as create does; a name with no schedule is an
+error rather than a new schedule. The job's code and data are uploaded again.`,
+		Example: `  ciel schedule update --file cron-job-schedule.yml --set trigger.expression="0 3 * * *"`,
+		RunE:    runE(b, &scheduleCreateCmd{base: b, update: true}, opts),
+	}
+	bindScheduleCreate(cmd, opts)
+	return cmd
+}
+
+// bindScheduleCreate binds the flags create and update share.
+func bindScheduleCreate(cmd *cobra.Command, opts *scheduleCreateOpts) {
 	f := cmd.Flags()
 	opts.scope.bind(f)
 	f.StringVarP(&opts.File, "file", "f", "", "schedule YAML file")
@@ -141,7 +173,6 @@ are uploaded now, so every firing runs them as they are now; an existing job
 	f.StringVarP(&opts.Name, "name", "n", "", "schedule name (default: the file's)")
 	f.BoolVar(&opts.NoWait, "no-wait", false, "ignored (accepted for az compatibility)")
 	opts.output.bind(f, formatJSON)
-	return cmd
 }
 
 // scheduleNameOpts are the options of the commands on one schedule.
