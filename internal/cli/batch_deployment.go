@@ -15,8 +15,8 @@ import (
 func newBatchDeploymentCommand(b *base) *cobra.Command {
 	return newGroup("batch-deployment", "Manage batch deployments: a model and how a batch endpoint scores files with it",
 		newBatchDeploymentCreateCommand(b, false),
-		newBatchDeploymentShowCommand(b),
-		newBatchDeploymentListCommand(b),
+		batchDeployments.showCommand(b, "Show a batch deployment: model, scoring script and settings"),
+		batchDeployments.listCommand(b, "List a batch endpoint's deployments"),
 		newBatchDeploymentCreateCommand(b, true),
 		newBatchDeploymentDeleteCommand(b),
 		newBatchListJobsCommand(b, true),
@@ -172,80 +172,8 @@ func newBatchDeploymentCreateCommand(b *base, update bool) *cobra.Command {
 	return cmd
 }
 
-type batchDeploymentShowCmd struct{ *base }
-
-// Run prints one deployment.
-func (c *batchDeploymentShowCmd) Run(ctx context.Context, o *deploymentNameOpts) error {
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := cl.GetBatchDeployment(ctx, o.Workspace, o.EndpointName, o.Name)
-	if err != nil {
-		return fmt.Errorf("show batch deployment %q: %w", o.Name, err)
-	}
-	return o.print(c.out, d, batchDeploymentTable(d))
-}
-
-func newBatchDeploymentShowCommand(b *base) *cobra.Command {
-	opts := &deploymentNameOpts{}
-	cmd := &cobra.Command{Use: "show", Short: "Show a batch deployment: model, scoring script and settings",
-		RunE: runE(b, &batchDeploymentShowCmd{b}, opts)}
-	bindDeploymentName(cmd, opts)
-	opts.output.bind(cmd.Flags(), formatJSON)
-	return cmd
-}
-
-type batchDeploymentListCmd struct{ *base }
-
-// Run lists an endpoint's deployments.
-func (c *batchDeploymentListCmd) Run(ctx context.Context, o *deploymentListOpts) error {
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	ds, err := cl.ListBatchDeployments(ctx, o.Workspace, o.EndpointName)
-	if err != nil {
-		return fmt.Errorf("list batch deployments of %q: %w", o.EndpointName, err)
-	}
-	return o.print(c.out, ds, batchDeploymentTable(ds...))
-}
-
-func newBatchDeploymentListCommand(b *base) *cobra.Command {
-	opts := &deploymentListOpts{}
-	cmd := &cobra.Command{Use: "list", Short: "List a batch endpoint's deployments", RunE: runE(b, &batchDeploymentListCmd{b}, opts)}
-	opts.scope.bind(cmd.Flags())
-	cmd.Flags().StringVarP(&opts.EndpointName, "endpoint-name", "e", "", "endpoint name")
-	opts.output.bind(cmd.Flags(), formatTable)
-	return cmd
-}
-
-type batchDeploymentDeleteCmd struct{ *base }
-
-// Run deletes the deployment after asking, unless --yes.
-func (c *batchDeploymentDeleteCmd) Run(ctx context.Context, o *deploymentNameOpts) error {
-	if !o.Yes {
-		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete batch deployment %q of endpoint %q?", o.Name, o.EndpointName))
-		if err != nil || !ok {
-			return err
-		}
-	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	if err := cl.DeleteBatchDeployment(ctx, o.Workspace, o.EndpointName, o.Name); err != nil {
-		return fmt.Errorf("delete batch deployment %q: %w", o.Name, err)
-	}
-	return nil
-}
-
 func newBatchDeploymentDeleteCommand(b *base) *cobra.Command {
-	opts := &deploymentNameOpts{}
-	cmd := &cobra.Command{Use: "delete", Short: "Delete a batch deployment (the default only when it is the last)",
-		RunE: runE(b, &batchDeploymentDeleteCmd{b}, opts)}
-	bindDeploymentName(cmd, opts)
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd := batchDeployments.deleteCommand(b, "Delete a batch deployment (the default only when it is the last)")
 	cmd.Flags().Bool("no-wait", false, "accepted for az compatibility: deletion is immediate")
 	return cmd
 }

@@ -17,10 +17,10 @@ import (
 func newDeploymentCommand(b *base) *cobra.Command {
 	return newGroup("online-deployment", "Manage online deployments: models served by an endpoint's worker processes",
 		newDeploymentCreateCommand(b, false),
-		newDeploymentShowCommand(b),
-		newDeploymentListCommand(b),
+		onlineDeployments.showCommand(b, "Show an online deployment: state, settings and instances"),
+		onlineDeployments.listCommand(b, "List an endpoint's online deployments"),
 		newDeploymentCreateCommand(b, true),
-		newDeploymentDeleteCommand(b),
+		onlineDeployments.deleteCommand(b, "Delete an online deployment that gets no traffic"),
 		newDeploymentLogsCommand(b),
 	)
 }
@@ -223,30 +223,6 @@ func bindDeploymentName(cmd *cobra.Command, o *deploymentNameOpts) {
 	cmd.Flags().StringVarP(&o.EndpointName, "endpoint-name", "e", "", "endpoint name")
 }
 
-type deploymentShowCmd struct{ *base }
-
-// Run prints one deployment.
-func (c *deploymentShowCmd) Run(ctx context.Context, o *deploymentNameOpts) error {
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := cl.GetOnlineDeployment(ctx, o.Workspace, o.EndpointName, o.Name)
-	if err != nil {
-		return fmt.Errorf("show online deployment %q: %w", o.Name, err)
-	}
-	return o.print(c.out, d, deploymentTable(d))
-}
-
-func newDeploymentShowCommand(b *base) *cobra.Command {
-	opts := &deploymentNameOpts{}
-	cmd := &cobra.Command{Use: "show", Short: "Show an online deployment: state, settings and instances",
-		RunE: runE(b, &deploymentShowCmd{b}, opts)}
-	bindDeploymentName(cmd, opts)
-	opts.output.bind(cmd.Flags(), formatJSON)
-	return cmd
-}
-
 // deploymentListOpts are the options of `ciel online-deployment list`.
 type deploymentListOpts struct {
 	scope
@@ -263,59 +239,6 @@ func (o *deploymentListOpts) Validate() error {
 		return err
 	}
 	return o.output.validate()
-}
-
-type deploymentListCmd struct{ *base }
-
-// Run lists an endpoint's deployments.
-func (c *deploymentListCmd) Run(ctx context.Context, o *deploymentListOpts) error {
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	ds, err := cl.ListOnlineDeployments(ctx, o.Workspace, o.EndpointName)
-	if err != nil {
-		return fmt.Errorf("list online deployments of %q: %w", o.EndpointName, err)
-	}
-	return o.print(c.out, ds, deploymentTable(ds...))
-}
-
-func newDeploymentListCommand(b *base) *cobra.Command {
-	opts := &deploymentListOpts{}
-	cmd := &cobra.Command{Use: "list", Short: "List an endpoint's online deployments", RunE: runE(b, &deploymentListCmd{b}, opts)}
-	opts.scope.bind(cmd.Flags())
-	cmd.Flags().StringVarP(&opts.EndpointName, "endpoint-name", "e", "", "endpoint name")
-	opts.output.bind(cmd.Flags(), formatTable)
-	return cmd
-}
-
-type deploymentDeleteCmd struct{ *base }
-
-// Run deletes the deployment after asking, unless --yes.
-func (c *deploymentDeleteCmd) Run(ctx context.Context, o *deploymentNameOpts) error {
-	if !o.Yes {
-		ok, err := confirm(c.in, c.errOut, fmt.Sprintf("Delete online deployment %q of endpoint %q?", o.Name, o.EndpointName))
-		if err != nil || !ok {
-			return err
-		}
-	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	if err := cl.DeleteOnlineDeployment(ctx, o.Workspace, o.EndpointName, o.Name); err != nil {
-		return fmt.Errorf("delete online deployment %q: %w", o.Name, err)
-	}
-	return nil
-}
-
-func newDeploymentDeleteCommand(b *base) *cobra.Command {
-	opts := &deploymentNameOpts{}
-	cmd := &cobra.Command{Use: "delete", Short: "Delete an online deployment that gets no traffic",
-		RunE: runE(b, &deploymentDeleteCmd{b}, opts)}
-	bindDeploymentName(cmd, opts)
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	return cmd
 }
 
 type deploymentLogsCmd struct{ *base }
