@@ -82,7 +82,7 @@ func buildRegistry() map[string]*builtin {
 	m := map[string]*builtin{}
 	for _, group := range [][]*builtin{
 		scopeFunctions(), logicalFunctions(), stringFunctions(), collectionFunctions(),
-		conversionFunctions(), encodingFunctions(), mathFunctions(), dateFunctions(),
+		conversionFunctions(), encodingFunctions(), mathFunctions(), dateFunctions(), xpathFunctions(),
 	} {
 		for _, f := range group {
 			m[strings.ToLower(f.name)] = f

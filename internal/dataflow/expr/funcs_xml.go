@@ -241,3 +241,8 @@ func declaration(inst string) map[string]any {
 	}
 	return out
 }
+
+// xmlEscape writes s escaped for an attribute value.
+func xmlEscape(b *strings.Builder, s string) error {
+	return xml.EscapeText(b, []byte(s))
+}

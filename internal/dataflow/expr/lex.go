@@ -141,7 +141,7 @@ func (l *lexer) next() (token, error) {
 		}
 		return token{kind: tokIdent, text: l.src[start:l.pos], pos: start}, nil
 	}
-	return token{}, failf(start, "unexpected character %q", l.src[start:start+runeLen(l.src[start:])])
+	return token{}, failf(start, "unexpected character '%s'", l.src[start:start+runeLen(l.src[start:])])
 }
 
 // runeLen is the byte length of the first character of s.
@@ -154,7 +154,7 @@ func runeLen(s string) int {
 	return len(s)
 }
 
-// str reads a single-quoted string, where '' stands for one quote.
+// str reads a single-quoted string, where ” stands for one quote.
 func (l *lexer) str() (token, error) {
 	start := l.pos
 	l.pos++

@@ -125,7 +125,7 @@ func Format(v any) string { return render(v) }
 
 // formatFloat writes f as .NET's Double.ToString() does: the shortest
 // string that reads back the same, in exponent form ("1E+15", "1E-05")
-// outside 1e-5 <= |f| < 1e15.
+// outside 1e-4 <= |f| < 1e15.
 func formatFloat(f float64) string {
 	switch {
 	case math.IsNaN(f):
@@ -138,7 +138,7 @@ func formatFloat(f float64) string {
 		return "0"
 	}
 	abs := math.Abs(f)
-	if abs >= 1e-5 && abs < 1e15 {
+	if abs >= 1e-4 && abs < 1e15 {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	s := strconv.FormatFloat(f, 'E', -1, 64) // 1E+15, 1.5E-07
