@@ -92,12 +92,12 @@ func daysIn(y int, m time.Month) int {
 func addMonths(t time.Time, n int) time.Time {
 	y, m, d := t.Date()
 	total := int(m) - 1 + n
-	y += total / 12
-	if total%12 < 0 {
-		total += 12
-		y--
+	years, rem := total/12, total%12
+	if rem < 0 {
+		years, rem = years-1, rem+12
 	}
-	nm := time.Month(total%12 + 1)
+	y += years
+	nm := time.Month(rem + 1)
 	d = min(d, daysIn(y, nm))
 	h, mi, s := t.Clock()
 	return time.Date(y, nm, d, h, mi, s, t.Nanosecond(), t.Location())
