@@ -55,6 +55,9 @@ type Scope struct {
 // interpolated, an object {"value": "...", "type": "Expression"} is the
 // expression it holds, and arrays and objects are walked. Other values are
 // returned as they are (numbers normalised to int64 or float64).
+// Errors are *Error. A result may share arrays and objects with the
+// Scope's values: treat it as read-only. Eval may be called concurrently
+// (ForEach iterations) as long as the Scope's callbacks may be.
 func Eval(v any, s *Scope) (any, error) { return evalValue(v, s) }
 
 // EvalRaw decodes raw JSON (keeping numbers exact) and evaluates it; an

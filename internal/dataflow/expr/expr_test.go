@@ -304,3 +304,38 @@ func TestFunctionsListed(t *testing.T) {
 		}
 	}
 }
+
+// A whole-expression result is normalised (json.Number, int, []string
+// inside become the package's types) without changing the Scope's values.
+func TestResultsNormalisedScopeUntouched(t *testing.T) {
+	inner := map[string]any{"n": json.Number("7"), "f": json.Number("2.5"), "list": []string{"a"}, "i": 3}
+	s := &Scope{Pipeline: map[string]any{"parameters": map[string]any{"obj": inner, "plain": []any{int64(1)}}}}
+	got, err := Eval("@pipeline().parameters.obj", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"n": int64(7), "f": 2.5, "list": []any{"a"}, "i": int64(3)}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Eval = %#v, want %#v", got, want)
+	}
+	if _, still := inner["n"].(json.Number); !still {
+		t.Errorf("Eval changed the Scope's value: %#v", inner)
+	}
+	plain := s.Pipeline["parameters"].(map[string]any)["plain"].([]any)
+	got, _ = Eval("@pipeline().parameters.plain", s)
+	if g := got.([]any); &g[0] != &plain[0] {
+		t.Error("an already normal array was copied")
+	}
+}
+
+// HasExpression tells literal string values from dynamic ones.
+func TestHasExpression(t *testing.T) {
+	for s, want := range map[string]bool{
+		"plain": false, "@@literal": false, "a @@{b}": false, "user@example.com": false,
+		"@item()": true, "x @{item()} y": true, "@{1}": true, "@bad(": true,
+	} {
+		if got := HasExpression(s); got != want {
+			t.Errorf("HasExpression(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

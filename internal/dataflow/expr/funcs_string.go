@@ -134,7 +134,7 @@ func search(a []any, last bool) (any, error) {
 	text, find := foldRunes(s[0]), foldRunes(s[1])
 	at := -1
 	for i := 0; i+len(find) <= len(text); i++ {
-		if string(text[i:i+len(find)]) == string(find) {
+		if runesEqual(text[i:i+len(find)], find) {
 			at = i
 			if !last {
 				break
@@ -145,6 +145,16 @@ func search(a []any, last bool) (any, error) {
 		return int64(-1), nil
 	}
 	return int64(len(utf16.Encode([]rune(s[0])[:at]))), nil
+}
+
+// runesEqual reports whether a and b hold the same characters.
+func runesEqual(a, b []rune) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
 }
 
 // fnSubstring is substring(text, startIndex, length?): the length defaults

@@ -97,7 +97,7 @@ func (sv *strValue) eval(s *Scope) (any, error) {
 		if err != nil {
 			return nil, locate(sv.src, 0, err)
 		}
-		return v, nil
+		return normalized(v), nil
 	}
 	if len(sv.pieces) == 1 && sv.pieces[0].e == nil {
 		return sv.pieces[0].text, nil
@@ -115,6 +115,26 @@ func (sv *strValue) eval(s *Scope) (any, error) {
 		b.WriteString(render(v))
 	}
 	return b.String(), nil
+}
+
+// HasExpression reports whether a string value holds an expression (a
+// whole-value "@..." or an "@{...}" interpolation), so that a caller can
+// leave its type to be checked when it is evaluated. A value that does not
+// parse counts as one: Check reports it.
+func HasExpression(s string) bool {
+	sv, err := compile(s)
+	if err != nil {
+		return true
+	}
+	if sv.whole != nil {
+		return true
+	}
+	for _, p := range sv.pieces {
+		if p.e != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Check parses a string value of a definition and reports what would stop

@@ -3,6 +3,7 @@ package expr
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,6 +72,68 @@ func norm(v any) any {
 		return out
 	}
 	return v
+}
+
+// normalized returns v with every number inside it an int64 or a float64
+// and every typed slice or map made []any or map[string]any. It never
+// changes v, which may belong to the Scope: it copies what it must change
+// and shares the rest.
+func normalized(v any) any {
+	switch t := norm(v).(type) {
+	case []any:
+		var out []any
+		for i, e := range t {
+			n := normalized(e)
+			if out == nil && !same(n, e) {
+				out = append(make([]any, 0, len(t)), t[:i]...)
+			}
+			if out != nil {
+				out = append(out, n)
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	case map[string]any:
+		var out map[string]any
+		for k, e := range t {
+			n := normalized(e)
+			if out == nil && !same(n, e) {
+				out = make(map[string]any, len(t))
+				for k2, e2 := range t {
+					out[k2] = e2
+				}
+			}
+			if out != nil {
+				out[k] = n
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	default:
+		return t
+	}
+}
+
+// same reports whether normalising kept e as it was: the same scalar, or
+// the very same slice or map.
+func same(n, e any) bool {
+	switch x := n.(type) {
+	case []any:
+		y, ok := e.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case map[string]any:
+		y, ok := e.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	}
+	switch e.(type) {
+	case nil, bool, string, int64, float64:
+		return true
+	}
+	return false
 }
 
 // typeName is ADF's name for the type of v, as its messages use them.
