@@ -339,3 +339,34 @@ func TestHasExpression(t *testing.T) {
 		}
 	}
 }
+
+// ForEach iterations evaluate in parallel against one Scope (each with its
+// own item): Eval shares nothing between calls.
+func TestConcurrentEval(t *testing.T) {
+	base := testScope()
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		s := *base
+		s.Item = map[string]any{"n": int64(g)}
+		go func() {
+			for i := 0; i < 200; i++ {
+				v, err := Eval(map[string]any{"q": "@add(item().n, 1)", "w": "@{concat(pipeline().parameters.myString, string(item().n))}"}, &s)
+				if err != nil {
+					done <- err
+					return
+				}
+				m := v.(map[string]any)
+				if m["q"] != int64(s.Item.(map[string]any)["n"].(int64)+1) {
+					done <- errors.New("wrong result under concurrency")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
