@@ -74,97 +74,14 @@ func formatStamp(st stamp, format string) (string, error) {
 	return formatCustom(st, format)
 }
 
-// formatCustom writes st with a .NET custom date and time pattern.
+// formatCustom writes st with a .NET custom date and time pattern: runs
+// of a format letter ("yyyy", "MM", "fff"), quoted literals, "\\x"
+// escapes and "%x" (a letter alone as a custom specifier).
 func formatCustom(st stamp, p string) (string, error) {
 	var b strings.Builder
-	t := st.t
 	for i := 0; i < len(p); {
 		c := p[i]
-		n := 1
-		for i+n < len(p) && p[i+n] == c {
-			n++
-		}
 		switch c {
-		case 'd':
-			switch {
-			case n == 1:
-				b.WriteString(strconv.Itoa(t.Day()))
-			case n == 2:
-				pad(&b, t.Day(), 2)
-			case n == 3:
-				b.WriteString(dayNames[t.Weekday()][:3])
-			default:
-				b.WriteString(dayNames[t.Weekday()])
-			}
-		case 'f', 'F':
-			if n > 7 {
-				return "", errorf("'%s' is not a valid date and time format: at most 7 '%c' in a row", p, c)
-			}
-			digits := strconv.Itoa(t.Nanosecond()/100 + 10000000)[1 : 1+n]
-			if c == 'F' {
-				digits = strings.TrimRight(digits, "0")
-				if digits == "" {
-					// .NET drops the separator before an empty fraction.
-					if s := b.String(); strings.HasSuffix(s, ".") {
-						b.Reset()
-						b.WriteString(s[:len(s)-1])
-					}
-				}
-			}
-			b.WriteString(digits)
-		case 'g':
-			b.WriteString("A.D.")
-		case 'h':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			pad(&b, h, min(n, 2))
-		case 'H':
-			pad(&b, t.Hour(), min(n, 2))
-		case 'm':
-			pad(&b, t.Minute(), min(n, 2))
-		case 's':
-			pad(&b, t.Second(), min(n, 2))
-		case 'M':
-			switch {
-			case n <= 2:
-				pad(&b, int(t.Month()), n)
-			case n == 3:
-				b.WriteString(monthNames[t.Month()-1][:3])
-			default:
-				b.WriteString(monthNames[t.Month()-1])
-			}
-		case 't':
-			ampm := "AM"
-			if t.Hour() >= 12 {
-				ampm = "PM"
-			}
-			b.WriteString(ampm[:min(n, 2)])
-		case 'y':
-			switch {
-			case n == 1:
-				b.WriteString(strconv.Itoa(t.Year() % 100))
-			case n == 2:
-				pad(&b, t.Year()%100, 2)
-			default:
-				pad(&b, t.Year(), n)
-			}
-		case 'K':
-			if st.utc {
-				b.WriteString("Z")
-			}
-		case 'z':
-			// ADF's machines run in UTC, so the offset .NET writes for
-			// either kind of timestamp is zero.
-			switch n {
-			case 1:
-				b.WriteString("+0")
-			case 2:
-				b.WriteString("+00")
-			default:
-				b.WriteString("+00:00")
-			}
 		case '\'', '"':
 			end := strings.IndexByte(p[i+1:], c)
 			if end < 0 {
@@ -186,12 +103,102 @@ func formatCustom(st stamp, p string) (string, error) {
 			}
 			i++
 			continue
-		default:
+		}
+		n := 1
+		for i+n < len(p) && p[i+n] == c {
+			n++
+		}
+		if !writeSpecifier(&b, st, c, n) {
+			if c == 'f' || c == 'F' {
+				return "", errorf("'%s' is not a valid date and time format: at most 7 '%c' in a row", p, c)
+			}
 			b.WriteString(p[i : i+n])
 		}
 		i += n
 	}
 	return b.String(), nil
+}
+
+// writeSpecifier writes a run of n format letters c; false when c is no
+// format letter (written as itself) or the run is too long ("ffffffff").
+func writeSpecifier(b *strings.Builder, st stamp, c byte, n int) bool {
+	t := st.t
+	switch c {
+	case 'd':
+		switch n {
+		case 1, 2:
+			pad(b, t.Day(), n)
+		case 3:
+			b.WriteString(dayNames[t.Weekday()][:3])
+		default:
+			b.WriteString(dayNames[t.Weekday()])
+		}
+	case 'M':
+		switch n {
+		case 1, 2:
+			pad(b, int(t.Month()), n)
+		case 3:
+			b.WriteString(monthNames[t.Month()-1][:3])
+		default:
+			b.WriteString(monthNames[t.Month()-1])
+		}
+	case 'y':
+		switch n {
+		case 1:
+			b.WriteString(strconv.Itoa(t.Year() % 100))
+		case 2:
+			pad(b, t.Year()%100, 2)
+		default:
+			pad(b, t.Year(), n)
+		}
+	case 'h':
+		pad(b, (t.Hour()+11)%12+1, min(n, 2))
+	case 'H':
+		pad(b, t.Hour(), min(n, 2))
+	case 'm':
+		pad(b, t.Minute(), min(n, 2))
+	case 's':
+		pad(b, t.Second(), min(n, 2))
+	case 'f', 'F':
+		return writeFraction(b, t, c, n)
+	case 't':
+		ampm := "AM"
+		if t.Hour() >= 12 {
+			ampm = "PM"
+		}
+		b.WriteString(ampm[:min(n, 2)])
+	case 'g':
+		b.WriteString("A.D.")
+	case 'K':
+		if st.utc {
+			b.WriteString("Z")
+		}
+	case 'z':
+		// ADF's machines run in UTC, so the offset .NET writes for
+		// either kind of timestamp is zero.
+		b.WriteString([]string{"+0", "+00", "+00:00"}[min(n, 3)-1])
+	default:
+		return false
+	}
+	return true
+}
+
+// writeFraction writes n digits of the second's fraction: "f" keeps
+// trailing zeros, "F" drops them and, when none is left, the "." before.
+func writeFraction(b *strings.Builder, t time.Time, c byte, n int) bool {
+	if n > 7 {
+		return false
+	}
+	digits := strconv.Itoa(t.Nanosecond()/100 + 10000000)[1 : 1+n]
+	if c == 'F' {
+		digits = strings.TrimRight(digits, "0")
+		if s := b.String(); digits == "" && strings.HasSuffix(s, ".") {
+			b.Reset()
+			b.WriteString(s[:len(s)-1])
+		}
+	}
+	b.WriteString(digits)
+	return true
 }
 
 // pad writes v with at least width digits.
