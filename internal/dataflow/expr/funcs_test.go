@@ -209,6 +209,13 @@ func TestLogicalFunctions(t *testing.T) {
 		{`@coalesce('', 'x')`, `""`},
 		{`@coalesce(json('[]'), 'x')`, `[]`},
 		{`@coalesce(pipeline().parameters?.missing, 'default')`, `"default"`},
+		// Timestamps compare as strings: a watermark test as pipelines write it.
+		{`@or(equals('2023-05-01T11:04:42Z', ''), greaterOrEquals('2023-05-24T11:04:42Z', addSeconds('2023-05-01T11:04:42Z', -1)))`, `true`},
+		{`@greaterOrEquals('2023-05-24T11:04:42Z', addSeconds('2023-05-25T11:04:42Z', -1))`, `false`},
+		{`@if(equals(variables('flag'), null), 'is null', concat('is not null: ', variables('flag')))`, `"is not null: True"`},
+		{`@if(equals(variables('nothing'), null), 'is null', concat('is not null: ', variables('nothing')))`, `"is null"`},
+		{`@concat('is not null: ', false, ' ', 0, ' ', json('[]'), ' ', '')`, `"is not null: False 0 [] "`},
+		{`@lessOrEquals(item().n, 5)`, `true`},
 	})
 	runErrors(t, testScope(), []errCase{
 		{`@and(true, 'true')`, "expects a Boolean for argument 2, got a value of type 'String'", 2},
