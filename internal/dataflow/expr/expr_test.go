@@ -117,6 +117,7 @@ func TestAccess(t *testing.T) {
 		{`@ToUpper('a')`, `"A"`},
 		{`@Pipeline().Parameters.MYSTRING`, `"foo"`},
 		{`@UTCNOW()`, `"2018-04-15T13:00:00.0000000Z"`},
+		{`@json('{"Prénom": "Zoé"}').Prénom`, `"Zoé"`},
 	})
 }
 

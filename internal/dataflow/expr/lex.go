@@ -96,9 +96,11 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// isNameByte is a byte of a function or property name.
+// isNameByte is a byte of a function or property name: ASCII letters,
+// digits, "_", "$", and any byte of a non-ASCII character, so that a
+// column named "Prénom" can be selected as firstRow.Prénom.
 func isNameByte(c byte) bool {
-	return c == '_' || c == '$' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
+	return c == '_' || c == '$' || c >= 0x80 || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
 // next returns the next token, or a failure for a character that starts
