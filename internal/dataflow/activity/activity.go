@@ -13,8 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 )
 
 // LinkedService is a linked service with its type properties evaluated and
