@@ -19,6 +19,10 @@ const (
 // maxWindowConcurrency is Data Factory's bound on maxConcurrency.
 const maxWindowConcurrency = 50
 
+// maxWindowInterval bounds a window's length per frequency (ten years),
+// keeping window arithmetic far from overflow.
+var maxWindowInterval = map[string]int{"Minute": 10 * 366 * 24 * 60, "Hour": 10 * 366 * 24, "Month": 120}
+
 // tumbling is a compiled TumblingWindowTrigger: a grid of contiguous
 // windows from start, each interval minutes, hours or months long, in UTC.
 type tumbling struct {
@@ -77,8 +81,8 @@ func compileTumbling(raw json.RawMessage) (*tumbling, error) {
 	switch {
 	case tw.freq == "":
 		return nil, invalid(at+"frequency", "%q: expected Minute, Hour or Month", p.Frequency)
-	case tw.interval < 1:
-		return nil, invalid(at+"interval", "%d: expected a whole number of %ss, at least 1", p.Interval, strings.ToLower(tw.freq))
+	case tw.interval < 1 || tw.interval > maxWindowInterval[tw.freq]:
+		return nil, invalid(at+"interval", "%d: expected a whole number of %ss from 1 to %d", p.Interval, strings.ToLower(tw.freq), maxWindowInterval[tw.freq])
 	case p.StartTime == "":
 		return nil, invalid(at+"startTime", "required: the start of the first window (UTC)")
 	}
