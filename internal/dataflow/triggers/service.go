@@ -74,7 +74,8 @@ func (s *Service) now() time.Time {
 
 // Start fires triggers every tick until Stop; the first pass, at once,
 // finishes what an earlier server left and fires what came due while no
-// server ran.
+// server ran. Call it once the Starter can answer for the runs an earlier
+// server started.
 func (s *Service) Start() {
 	tick := s.cfg.Tick
 	if tick <= 0 {
@@ -258,6 +259,20 @@ func (s *Service) RuntimeState(ctx context.Context, ws, name string) (string, er
 		return "", err
 	}
 	return st.RuntimeState, nil
+}
+
+// RuntimeStates returns the runtime state of every trigger of workspace ws
+// ever started, by name; a trigger not in it is Stopped.
+func (s *Service) RuntimeStates(ctx context.Context, ws string) (map[string]string, error) {
+	all, err := s.cfg.Store.ListTriggers(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(all))
+	for _, st := range all {
+		out[st.Name] = st.RuntimeState
+	}
+	return out, nil
 }
 
 // Runs returns the trigger runs q selects, newest first.

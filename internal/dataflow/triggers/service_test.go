@@ -241,6 +241,17 @@ func TestScheduleFiresOncePerTimeAndAcrossRestart(t *testing.T) {
 	if n := len(b.starter.started()); n != 0 {
 		t.Fatalf("fired %d before its time", n)
 	}
+	if again, err := b.svc.StartTrigger(ctx, "ws", hourly); err != nil || again.Revision != st.Revision {
+		t.Fatalf("starting a started trigger again: %+v, %v", again, err)
+	}
+	changed := hourly
+	changed.Description = "changed"
+	if _, err := b.svc.StartTrigger(ctx, "ws", changed); !errors.Is(err, triggers.ErrStarted) {
+		t.Fatalf("start with another definition: %v, want ErrStarted", err)
+	}
+	if err := b.svc.DeleteTrigger(ctx, "ws", "hourly"); !errors.Is(err, triggers.ErrStarted) {
+		t.Fatalf("delete a started trigger: %v, want ErrStarted", err)
+	}
 	b.clock.Add(40 * time.Minute) // 11:00
 	b.tick(t)
 	b.tick(t)
@@ -287,6 +298,9 @@ func TestScheduleFiresOncePerTimeAndAcrossRestart(t *testing.T) {
 	// Stopped, it fires nothing.
 	if _, err := b.svc.StopTrigger(ctx, "ws", "hourly"); err != nil {
 		t.Fatal(err)
+	}
+	if states, err := b.svc.RuntimeStates(ctx, "ws"); err != nil || states["hourly"] != triggers.Stopped {
+		t.Fatalf("runtime states: %v, %v", states, err)
 	}
 	b.clock.Add(3 * time.Hour)
 	b.tick(t)
