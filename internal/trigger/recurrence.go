@@ -29,6 +29,14 @@ type recurrence struct {
 	weekDays       uint8  // bit per time.Weekday
 	byWeekDays     bool   // week_days given
 	monthDays      uint32 // bit per day of the month
+	lastDays       uint32 // bit k: the k-th day from the month's end
+	occurrences    []occurrence
+}
+
+// occurrence is a compiled Occurrence.
+type occurrence struct {
+	day time.Weekday
+	n   int // 1..5 from the start, -1..-5 from the end, 0 every
 }
 
 // compileRecurrence checks a recurrence whose start time is start (in the
@@ -88,12 +96,42 @@ func (r *recurrence) compilePattern(p *Pattern) error {
 		case len(p.WeekDays) > 0:
 			return fieldErr("schedule.month_days", "give month_days or week_days, not both")
 		}
-		days, err := intList("schedule.month_days", p.MonthDays, 1, 31)
-		if err != nil {
+		if err := r.compileMonthDays(p.MonthDays); err != nil {
 			return err
 		}
-		for _, d := range days {
+	}
+	if len(p.MonthlyOccurrences) > 0 {
+		switch {
+		case r.freq != Month:
+			return fieldErr("schedule.monthly_occurrences", "monthly_occurrences narrow a month recurrence, not a %s one", r.freq)
+		case len(p.WeekDays) > 0:
+			return fieldErr("schedule.monthly_occurrences", "give monthly_occurrences or week_days, not both")
+		}
+		for _, o := range p.MonthlyOccurrences {
+			wd, ok := weekDayNames[strings.ToLower(o.Day)]
+			switch {
+			case !ok:
+				return fieldErr("schedule.monthly_occurrences", "unknown day %q; expected monday, tuesday, wednesday, thursday, friday, saturday or sunday", o.Day)
+			case o.Occurrence < -5 || o.Occurrence > 5:
+				return fieldErr("schedule.monthly_occurrences", "occurrence %d is out of range; expected 1 to 5, or -1 to -5 counting from the month's end", o.Occurrence)
+			}
+			r.occurrences = append(r.occurrences, occurrence{day: wd, n: o.Occurrence})
+		}
+	}
+	return nil
+}
+
+// compileMonthDays keeps month days: 1 ... 31, or -1 ... -31 from the
+// month's end.
+func (r *recurrence) compileMonthDays(days []int) error {
+	for _, d := range days {
+		switch {
+		case d >= 1 && d <= 31:
 			r.monthDays |= 1 << uint(d)
+		case d <= -1 && d >= -31:
+			r.lastDays |= 1 << uint(-d)
+		default:
+			return fieldErr("schedule.month_days", "%d is out of range; expected 1 to 31, or -1 (the last day) to -31", d)
 		}
 	}
 	return nil
@@ -215,8 +253,8 @@ func (r *recurrence) dayMatches(x date) bool {
 		return false
 	}
 	switch {
-	case r.monthDays != 0:
-		return r.monthDays&(1<<uint(x.d)) != 0
+	case r.monthDays != 0 || r.lastDays != 0 || len(r.occurrences) > 0:
+		return r.monthDayMatches(x)
 	case r.byWeekDays:
 		return r.weekDays&(1<<uint(x.weekday())) != 0
 	}
@@ -259,4 +297,21 @@ func (r *recurrence) earliestOn(x date, after, best time.Time, loc *time.Locatio
 		}
 	}
 	return best
+}
+
+// monthDayMatches reports whether day x is one of the month days or
+// monthly occurrences (either kind is enough).
+func (r *recurrence) monthDayMatches(x date) bool {
+	last := date{x.y, x.m + 1, 1}.addDays(-1).d // days in x's month
+	fromEnd := last - x.d + 1
+	if r.monthDays&(1<<uint(x.d)) != 0 || r.lastDays&(1<<uint(fromEnd)) != 0 {
+		return true
+	}
+	wd := x.weekday()
+	for _, o := range r.occurrences {
+		if o.day == wd && (o.n == 0 || o.n == (x.d-1)/7+1 || -o.n == (fromEnd-1)/7+1) {
+			return true
+		}
+	}
+	return false
 }

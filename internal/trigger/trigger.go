@@ -73,10 +73,24 @@ type Definition struct {
 // Pattern is a recurrence's schedule: the hours and minutes of a firing day
 // and, by week or month, its days.
 type Pattern struct {
-	Hours     []int    `json:"hours,omitempty"`
-	Minutes   []int    `json:"minutes,omitempty"`
-	WeekDays  []string `json:"week_days,omitempty"`  // monday ... sunday
-	MonthDays []int    `json:"month_days,omitempty"` // 1 ... 31, by month only
+	Hours    []int    `json:"hours,omitempty"`
+	Minutes  []int    `json:"minutes,omitempty"`
+	WeekDays []string `json:"week_days,omitempty"` // monday ... sunday
+	// MonthDays are days of the month, by month only: 1 ... 31, or -1
+	// (the last day) ... -31 counting from the month's end (Data
+	// Factory's form).
+	MonthDays []int `json:"month_days,omitempty"`
+	// MonthlyOccurrences are weekdays of the month, by month only: the
+	// first Friday, the last Sunday (Data Factory's monthlyOccurrences).
+	MonthlyOccurrences []Occurrence `json:"monthly_occurrences,omitempty"`
+}
+
+// Occurrence is a weekday of the month: Day ("friday") and which of them,
+// 1 to 5 from the month's start or -1 to -5 from its end; 0 is every Day
+// of the month.
+type Occurrence struct {
+	Day        string `json:"day"`
+	Occurrence int    `json:"occurrence,omitempty"`
 }
 
 // FieldError is a problem with one field of a Definition, named the way the

@@ -89,6 +89,14 @@ func TestNext(t *testing.T) {
 			"2024-01-01T00:00:00Z", []string{"2024-01-31T00:00:00Z", "2024-03-31T00:00:00Z"}},
 		{"every 3 months on sundays", withStart(every(Month, 3, &Pattern{Hours: []int{6}, Minutes: []int{15}, WeekDays: []string{"sunday"}}), "2024-01-20"),
 			"2024-01-25T00:00:00Z", []string{"2024-01-28T06:15:00Z", "2024-04-07T06:15:00Z"}},
+		{"the last day of the month and the first", withStart(every(Month, 1, &Pattern{Hours: []int{6}, Minutes: []int{0}, MonthDays: []int{1, -1}}), "2024-01-15"),
+			"2024-01-15T00:00:00Z", []string{"2024-01-31T06:00:00Z", "2024-02-01T06:00:00Z", "2024-02-29T06:00:00Z", "2024-03-01T06:00:00Z"}},
+		{"first and last friday of the month", withStart(every(Month, 1, &Pattern{Hours: []int{5}, Minutes: []int{15},
+			MonthlyOccurrences: []Occurrence{{Day: "Friday", Occurrence: 1}, {Day: "friday", Occurrence: -1}}}), "2024-03-01T06:00:00Z"),
+			"2024-03-01T06:00:00Z", []string{"2024-03-29T05:15:00Z", "2024-04-05T05:15:00Z", "2024-04-26T05:15:00Z"}},
+		{"fifth friday only where there is one", withStart(every(Month, 1, &Pattern{Hours: []int{0}, Minutes: []int{0},
+			MonthlyOccurrences: []Occurrence{{Day: "friday", Occurrence: 5}}}), "2024-01-01"),
+			"2024-01-01T00:00:00Z", []string{"2024-03-29T00:00:00Z", "2024-05-31T00:00:00Z"}},
 		{"pattern before the start does not fire", withStart(every(Day, 1, &Pattern{Hours: []int{9, 18}, Minutes: []int{0}}), "2024-01-01T12:00:00Z"),
 			"2023-12-01T00:00:00Z", []string{"2024-01-01T18:00:00Z", "2024-01-02T09:00:00Z"}},
 	}
@@ -149,6 +157,8 @@ func TestCompileErrors(t *testing.T) {
 		{"minute -1", Definition{Type: TypeRecurrence, Frequency: Day, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{-1}}}, "schedule.minutes", "out of range"},
 		{"week days by day", Definition{Type: TypeRecurrence, Frequency: Day, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{0}, WeekDays: []string{"monday"}}}, "schedule.week_days", "week or month"},
 		{"unknown week day", Definition{Type: TypeRecurrence, Frequency: Week, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{0}, WeekDays: []string{"funday"}}}, "schedule.week_days", `"funday"`},
+		{"month day zero", Definition{Type: TypeRecurrence, Frequency: Month, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{0}, MonthDays: []int{0}}}, "schedule.month_days", "-31"},
+		{"sixth friday", Definition{Type: TypeRecurrence, Frequency: Month, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{0}, MonthlyOccurrences: []Occurrence{{Day: "friday", Occurrence: 6}}}}, "schedule.monthly_occurrences", "1 to 5"},
 		{"month days by week", Definition{Type: TypeRecurrence, Frequency: Week, Interval: 1, Schedule: &Pattern{Hours: []int{1}, Minutes: []int{0}, MonthDays: []int{1}}}, "schedule.month_days", "month recurrence"},
 	}
 	for _, tc := range tests {
