@@ -54,8 +54,37 @@ func ParseDocument(kind factory.Kind, file string, data []byte) (Document, error
 	if len(props) == 0 || props[0] != '{' {
 		return Document{}, posError(file, data, 0, `expected "properties": {...}, the %s's definition`, kindNoun(kind))
 	}
-	// The properties decode into the factory type, so that a field of the
-	// wrong JSON type is found here, at its place in the file.
+	compact, err := parseProperties(kind, file, data, props, int64(bytes.Index(data, props)))
+	if err != nil {
+		return Document{}, err
+	}
+	return Document{Kind: kind, Name: env.Name, Properties: compact, File: file}, nil
+}
+
+// ParseProperties reads a resource's "properties" object alone, as
+// `--properties @file` gives it; the name comes from elsewhere. Errors are
+// *spec.Error at the file's line and column.
+func ParseProperties(kind factory.Kind, file string, data []byte) (Document, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&v); err != nil {
+		return Document{}, jsonError(file, data, err, "a JSON object: the "+kindNoun(kind)+"'s properties")
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return Document{}, posError(file, data, 0, "expected a JSON object: the %s's properties", kindNoun(kind))
+	}
+	props := bytes.TrimSpace(data)
+	compact, err := parseProperties(kind, file, data, props, int64(bytes.Index(data, props)))
+	if err != nil {
+		return Document{}, err
+	}
+	return Document{Kind: kind, Properties: compact, File: file}, nil
+}
+
+// parseProperties decodes props, found at byte base of data, into the
+// factory type of kind, so that a field of the wrong JSON type is found at
+// its place in the file, and returns props compacted.
+func parseProperties(kind factory.Kind, file string, data, props []byte, base int64) (json.RawMessage, error) {
 	var target any
 	switch kind {
 	case factory.KindLinkedService:
@@ -67,21 +96,20 @@ func ParseDocument(kind factory.Kind, file string, data []byte) (Document, error
 	case factory.KindTrigger:
 		target = &triggerShape{}
 	default:
-		return Document{}, fmt.Errorf("unknown kind of factory resource %q", kind)
+		return nil, fmt.Errorf("unknown kind of factory resource %q", kind)
 	}
 	if err := json.Unmarshal(props, target); err != nil {
-		base := int64(bytes.Index(data, props))
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return Document{}, posError(file, data, base+te.Offset, "properties.%s: expected %s, got JSON %s", te.Field, jsonType(te.Type.String()), te.Value)
+			return nil, posError(file, data, base+te.Offset, "properties.%s: expected %s, got JSON %s", te.Field, jsonType(te.Type.String()), te.Value)
 		}
-		return Document{}, posError(file, data, base, "properties: %v", err)
+		return nil, posError(file, data, base, "properties: %v", err)
 	}
 	compact := new(bytes.Buffer)
 	if err := json.Compact(compact, props); err != nil {
-		return Document{}, posError(file, data, 0, "properties: %v", err)
+		return nil, posError(file, data, base, "properties: %v", err)
 	}
-	return Document{Kind: kind, Name: env.Name, Properties: compact.Bytes(), File: file}, nil
+	return compact.Bytes(), nil
 }
 
 // triggerShape is a trigger's properties as written: a tumbling window
