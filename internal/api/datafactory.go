@@ -188,7 +188,7 @@ func (s *server) putFactoryResource(_ http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	d, err := dataflow.ParseDocument(kind, "", body)
+	d, err := dataflow.ParseDocument(kind, "body", body)
 	if err != nil {
 		return nil, err
 	}
