@@ -101,6 +101,12 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return c.exec(req)
+}
+
+// exec sends a built request with the token and returns the response when
+// it is 2xx; any other answer becomes an *APIError.
+func (c *Client) exec(req *http.Request) (*http.Response, error) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

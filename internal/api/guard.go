@@ -36,7 +36,8 @@ func (s *server) newGuard(listen string) *guard.Guard {
 	})
 }
 
-// isUpload tells the requests whose bodies are files: ciel's tar uploads,
+// isUpload tells the requests whose bodies are files: ciel's tar uploads
+// (of data and code, and of a factory folder to import),
 // MLflow's artifact PUTs (whole files and multipart parts) and git's pushes
 // and fetches (whose answers are packs).
 func isUpload(r *http.Request) bool {
@@ -46,7 +47,8 @@ func isUpload(r *http.Request) bool {
 		if matchSegments(seg, "", "git", "*", "*", "git-receive-pack") || matchSegments(seg, "", "git", "*", "*", "git-upload-pack") {
 			return true
 		}
-		return matchSegments(seg, "", "api", "v1", "workspaces", "*", "uploads")
+		return matchSegments(seg, "", "api", "v1", "workspaces", "*", "uploads") ||
+			matchSegments(seg, "", "api", "v1", "workspaces", "*", "datafactory", "importFolder")
 	case http.MethodPut:
 		return len(seg) > 6 && matchSegments(seg[:6], "", "ws", "*", "api", "2.0", "mlflow-artifacts")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
+	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/datastore"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/guard"
@@ -63,6 +64,9 @@ type server struct {
 	// data resolves datastores, job outputs and URLs as data paths
 	// (datastores.go; nil with a store that keeps no datastores).
 	data *datastore.Service
+	// dataflow keeps the Data Factory resources and runs their pipelines
+	// (datafactory.go; nil in tests that need none).
+	dataflow *dataflow.Service
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -80,6 +84,9 @@ type streamed struct{}
 type routeMux struct {
 	*http.ServeMux
 	patterns []string
+	// subs serve the paths under a prefix with a mux of their own
+	// (mount.go).
+	subs []subMux
 }
 
 // Handle registers h for pattern and keeps the pattern.
@@ -126,6 +133,7 @@ func (s *server) routes() *routeMux {
 	s.pipelineRoutes(h)
 	s.scheduleRoutes(h)
 	s.registryRoutes(h)
+	s.dataFactoryRoutes(mux)
 	if s.tracking != nil {
 		s.tracking.Register(mux)
 	}

@@ -53,6 +53,7 @@ Carried out:
   az ml job create|show|list|stream|cancel|download|archive|restore
   az ml environment|data|compute|component|model|workspace|schedule <verb>
   az ml online-endpoint|online-deployment <verb>
+  az datafactory <noun> <verb> (ciel data-factory's)
   az configure --defaults group=<rg> workspace=<ws>
   az account show|list|set, az login, az logout, az version
   az extension add|update|show -n ml, az extension list
@@ -106,6 +107,9 @@ func (c *azCmd) Run(ctx context.Context, o *azCommandOpts) error {
 	switch {
 	case len(w) >= 3 && w[0] == "ml" && slices.Contains(azMLNouns, w[1]):
 		return c.runCiel(ctx, o, w[1:3], append(slices.Clone(w[3:]), o.Rest...))
+	case len(w) >= 3 && w[0] == "datafactory":
+		// az datafactory <noun> <verb> is ciel data-factory's.
+		return c.runCiel(ctx, o, []string{"data-factory", w[1], w[2]}, append(slices.Clone(w[3:]), o.Rest...))
 	case len(w) == 1 && w[0] == "configure":
 		return c.runCiel(ctx, o, w[:1], o.Rest)
 	}

@@ -210,6 +210,7 @@ Environment:
 		newBatchDeploymentCommand(b),
 		newReposCommand(b),
 		newPipelinesCommand(b),
+		newDataFactoryCommand(b),
 		newAzCommand(b, cfg),
 		newServerCommand(b),
 		newVersionCommand(b, cfg.Version, cfg.Commit),
