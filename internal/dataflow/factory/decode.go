@@ -57,6 +57,12 @@ type Parser struct {
 	CheckExpr func(s string) error
 }
 
+// Parse parses and validates one resource of kind from a file's bytes
+// (see Parser.Parse).
+func Parse(kind Kind, file string, data []byte) (Resource, error) {
+	return Parser{}.Parse(kind, file, data)
+}
+
 // ParseLinkedService parses a linked service file (see Parser.Parse).
 func ParseLinkedService(file string, data []byte) (*LinkedService, error) {
 	r, err := Parser{}.Parse(KindLinkedService, file, data)

@@ -119,12 +119,12 @@ type parser struct {
 
 // next reads a token and the offset it starts at.
 func (p *parser) next() (json.Token, int, error) {
-	start := int(p.dec.InputOffset())
+	start := p.skip(int(p.dec.InputOffset()))
 	tok, err := p.dec.Token()
 	if err != nil {
-		return nil, 0, p.syntaxError(err)
+		return nil, 0, p.syntaxError(err, start)
 	}
-	return tok, p.skip(start), nil
+	return tok, start, nil
 }
 
 // skip moves off past what separates tokens: spaces, ':' and ','.
@@ -216,16 +216,17 @@ func (p *parser) object(v *Value, depth int) error {
 	}
 }
 
-// syntaxError turns encoding/json's error into one at a line and column.
-// The tokenizer's offsets point at the offending character or just before
-// it depending on which of its layers noticed; the character named in the
-// message settles which.
-func (p *parser) syntaxError(err error) error {
+// syntaxError turns encoding/json's error, met reading the token that
+// starts at start, into one at a line and column. The tokenizer's offset
+// is exact for errors between tokens but not inside a literal, so the
+// token is scanned again on its own, where the offset is exact.
+func (p *parser) syntaxError(err error, start int) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		off := int(se.Offset)
-		if c, ok := offendingChar(se.Error()); ok && off+1 < len(p.data) && !bytes.HasPrefix(p.data[off:], c) && bytes.HasPrefix(p.data[off+1:], c) {
-			off++
+		var again *json.SyntaxError
+		if errors.As(json.Unmarshal(p.data[start:], new(any)), &again) && again.Error() == se.Error() {
+			off = start + int(again.Offset) - 1
 		}
 		return &SyntaxError{Pos: p.pos(off), Msg: se.Error()}
 	}
@@ -233,23 +234,6 @@ func (p *parser) syntaxError(err error) error {
 		return &SyntaxError{Pos: p.pos(len(p.data)), Msg: "unexpected end of JSON input"}
 	}
 	return &SyntaxError{Pos: p.pos(len(p.data)), Msg: err.Error()}
-}
-
-// offendingChar reads the character out of "invalid character 'x' ...".
-func offendingChar(msg string) ([]byte, bool) {
-	const prefix = "invalid character '"
-	rest, ok := strings.CutPrefix(msg, prefix)
-	if !ok {
-		return nil, false
-	}
-	if strings.HasPrefix(rest, `\''`) {
-		return []byte("'"), true
-	}
-	r, n := utf8.DecodeRuneInString(rest)
-	if n == 0 || !strings.HasPrefix(rest[n:], "'") {
-		return nil, false
-	}
-	return []byte(string(r)), true
 }
 
 // pos converts a byte offset to a line and a column in characters.
