@@ -191,7 +191,7 @@ func (im *importer) resource(r *jsonpos.Value, rp, parentType string) error {
 			return nil
 		}
 	}
-	typ, typV, err := im.stringField(r, rp, "type")
+	typ, _, err := im.stringField(r, rp, "type")
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,6 @@ func (im *importer) resource(r *jsonpos.Value, rp, parentType string) error {
 		im.f.Notes = append(im.f.Notes, fmt.Sprintf("%s: %s %q is not a factory resource ciel keeps, skipped", rp, typ, name))
 		return nil
 	}
-	_ = typV
 	short, err := shortName(name, parentType != "")
 	if err != nil {
 		return im.errorf(nameV, rp+".name", "%v", err)

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
-
-	"github.com/ciel-mlops/ciel/internal/dataflow/jsonpos"
 )
 
 // Validate checks a resource built in code the way Parse checks a file's:
@@ -69,13 +67,12 @@ func validateTrigger(r *reporter, t *Trigger) {
 	if t.Type == "TumblingWindowTrigger" && len(t.Pipelines) != 1 {
 		r.at(props, `a tumbling window trigger starts exactly one pipeline ("pipeline": {"pipelineReference": ...}); it names %d`, len(t.Pipelines))
 	}
+	// A tumbling window trigger's one pipeline was written as "pipeline".
+	_, single := r.doc.Lookup("properties", "pipeline")
 	for i := range t.Pipelines {
 		field := props.to("pipelines", i)
-		if t.Type == "TumblingWindowTrigger" && len(t.Pipelines) == 1 {
+		if single {
 			field = props.to("pipeline")
-			if v, ok := r.doc.Lookup(field...); r.doc != nil && (!ok || v.Kind != jsonpos.Object) {
-				field = props.to("pipelines", 0)
-			}
 		}
 		validateRef(r, field.to("pipelineReference"), &t.Pipelines[i].PipelineReference, KindPipeline)
 	}
