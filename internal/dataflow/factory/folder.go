@@ -153,15 +153,29 @@ func (p Parser) loadFile(f *Factory, kind Kind, full, rel string) error {
 	if err != nil {
 		return &Error{File: rel, Msg: err.Error()}
 	}
+	_, err = p.ParseInto(f, kind, rel, data)
+	return err
+}
+
+// ParseInto parses a resource as Parse does and adds it to f, keeping
+// its document so that f.Check places errors about its references in it:
+// how one file is checked against what a store already holds.
+func (p Parser) ParseInto(f *Factory, kind Kind, file string, data []byte) (Resource, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), MaxFileSize)}
+	}
 	doc, err := jsonpos.Parse(data)
 	if err != nil {
-		return AsError(rel, err)
+		return nil, AsError(file, err)
 	}
-	res, err := p.Decode(kind, rel, doc)
+	res, err := p.Decode(kind, file, doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return f.Add(res, rel, doc)
+	if err := f.Add(res, file, doc); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // jsonFiles lists the *.json files of a folder; none when it is absent.

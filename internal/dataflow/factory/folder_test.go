@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -196,16 +195,15 @@ func TestLoadFolderReferences(t *testing.T) {
 
 func TestCheckExisting(t *testing.T) {
 	t.Parallel()
-	ds, err := ParseDataset("t.json", []byte(`{"name": "t", "properties": {"type": "MySqlTable", "linkedServiceName": {"referenceName": "db"}}}`))
+	f := &Factory{}
+	_, err := Parser{}.ParseInto(f, KindDataset, "t.json", []byte(`{"name": "t", "properties": {"type": "MySqlTable",
+  "linkedServiceName": {"referenceName": "db"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Factory{}
-	if err := f.Add(ds, "t.json", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Check(nil); err == nil || !strings.Contains(err.Error(), `no linked service "db"`) {
-		t.Errorf("check with nothing outside: %v", err)
+	want := `t.json:2:42: properties.linkedServiceName.referenceName: no linked service "db"`
+	if err := f.Check(nil); err == nil || err.Error() != want {
+		t.Errorf("check with nothing outside: got %v, want %s", err, want)
 	}
 	exists := func(k Kind, name string) bool { return k == KindLinkedService && name == "db" }
 	if err := f.Check(exists); err != nil {
