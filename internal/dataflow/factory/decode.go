@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/dataflow/expr"
 	"github.com/ciel-mlops/ciel/internal/dataflow/jsonpos"
 )
 
@@ -46,14 +47,13 @@ func (t *Trigger) ResourceKind() Kind { return KindTrigger }
 func (t *Trigger) ResourceName() string { return t.Name }
 
 // Parser parses and validates factory files. The zero Parser is ready to
-// use and checks no expression.
+// use and checks expressions with the expr package.
 type Parser struct {
-	// CheckExpr reports a syntax error in a Data Factory expression. It is
-	// called with every string value of a resource's properties that
-	// starts with "@" (but not "@@") or holds "@{"; its error is reported
-	// at that value. This is the hook for the expr package's parser
-	// (expr.Check, once it exists): factory does not parse expressions
-	// itself.
+	// CheckExpr reports a syntax error in a Data Factory expression (an
+	// unknown function, a wrong number of arguments). It is called with
+	// every string value of a resource's properties that starts with "@"
+	// (but not "@@") or holds "@{"; its error is reported at that value.
+	// nil is expr.Check.
 	CheckExpr func(s string) error
 }
 
@@ -343,14 +343,15 @@ func fieldFor(t reflect.Type, key string) (reflect.StructField, bool) {
 
 // checkExprs hands every expression in props to the CheckExpr hook.
 func (p Parser) checkExprs(r *reporter, props *jsonpos.Value) {
-	if p.CheckExpr == nil {
-		return
+	check := p.CheckExpr
+	if check == nil {
+		check = expr.Check
 	}
 	props.Walk(func(steps []any, v *jsonpos.Value) bool {
 		if v.Kind != jsonpos.String || !looksLikeExpr(v.Text) {
 			return true
 		}
-		if err := p.CheckExpr(v.Text); err != nil {
+		if err := check(v.Text); err != nil {
 			r.at(path{"properties"}.to(steps...), "invalid expression: %v", err)
 		}
 		return true

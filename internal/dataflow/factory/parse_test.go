@@ -217,6 +217,18 @@ func TestCheckExprHook(t *testing.T) {
 	}
 }
 
+// The zero Parser checks expressions with the expr package.
+func TestParseChecksExpressions(t *testing.T) {
+	t.Parallel()
+	doc := pipelineWith(`{"name": "w", "type": "Wait", "typeProperties": {"waitTimeInSeconds": "@add(1, 2)"}},
+ {"name": "f", "type": "Fail", "typeProperties": {"message": "@{frobnicate(1)}", "errorCode": "@concat('a', 'b')"}}`)
+	_, err := ParsePipeline("f.json", []byte(doc))
+	want := `f.json:3:62: properties.activities[1].typeProperties.message: invalid expression: expression "@{frobnicate(1)}" column `
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "frobnicate") {
+		t.Errorf("got  %v\nwant %s...", err, want)
+	}
+}
+
 func TestValidateInCode(t *testing.T) {
 	t.Parallel()
 	p := &Pipeline{Name: "p", Activities: []Activity{
