@@ -148,7 +148,7 @@ func (d datastores) FS(_ context.Context, ws, name string) (files.FS, error) {
 	if name != "lake" {
 		return nil, fmt.Errorf("datastore %s: %w", name, store.ErrNotFound)
 	}
-	return folderFS{d.root}, nil
+	return folderFS(d), nil
 }
 
 type testBundle struct {
