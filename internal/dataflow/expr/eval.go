@@ -212,11 +212,35 @@ func scopeFunctions() []*builtin {
 			}
 			return ev.scope.Trigger, nil
 		}},
+		// triggerOutputs() and triggerBody() are the short forms ADF's
+		// storage event and tumbling window triggers document:
+		// trigger().outputs and trigger().outputs.body.
+		{name: "triggerOutputs", min: 0, max: 0, impl: func(ev *evaluator, _ *callNode, _ []node) (any, error) {
+			return triggerOutputs(ev, "triggerOutputs")
+		}},
+		{name: "triggerBody", min: 0, max: 0, impl: func(ev *evaluator, _ *callNode, _ []node) (any, error) {
+			out, err := triggerOutputs(ev, "triggerBody")
+			if err != nil {
+				return nil, err
+			}
+			if m, ok := out.(map[string]any); ok {
+				return m["body"], nil
+			}
+			return nil, nil
+		}},
 	}
 	for _, f := range fs {
 		f.scoped = true
 	}
 	return fs
+}
+
+// triggerOutputs is trigger().outputs, for the function called name.
+func triggerOutputs(ev *evaluator, name string) (any, error) {
+	if ev.scope == nil || ev.scope.Trigger == nil {
+		return nil, errorf("%s() is only available in a trigger's pipeline parameters", name)
+	}
+	return ev.scope.Trigger["outputs"], nil
 }
 
 // itoa is strconv.Itoa, short for messages.
