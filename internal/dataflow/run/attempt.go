@@ -262,4 +262,3 @@ func (ex *execution) skip(ctx context.Context, f *frame, a factory.Activity) *re
 	}
 	return newResult(StatusSkipped, nil, nil, ar.ActivityRunID)
 }
-

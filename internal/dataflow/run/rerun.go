@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
@@ -60,7 +61,8 @@ func (r *Runner) Rerun(ctx context.Context, ws, runID string, opts RerunOptions)
 			return PipelineRun{}, err
 		}
 	}
-	req := RunRequest{Workspace: ws, Pipeline: old.PipelineName, Parameters: old.Parameters, InvokedBy: opts.InvokedBy, Trigger: old.Trigger}
+	params, _ := renumber(old.Parameters).(map[string]any)
+	req := RunRequest{Workspace: ws, Pipeline: old.PipelineName, Parameters: params, InvokedBy: opts.InvokedBy, Trigger: old.Trigger}
 	ex, err := r.prepare(ctx, req, link)
 	if err != nil {
 		return PipelineRun{}, err
@@ -81,7 +83,7 @@ func (r *Runner) lastResults(ctx context.Context, run PipelineRun) (map[string]*
 		mine := map[string]*result{}
 		for _, a := range acts {
 			if a.ParentActivityRunID == "" && a.Status.Done() {
-				mine[a.ActivityName] = newResult(a.Status, a.Output, a.Error, a.ActivityRunID)
+				mine[a.ActivityName] = newResult(a.Status, renumber(a.Output), a.Error, a.ActivityRunID)
 			}
 		}
 		for k, v := range mine {
@@ -142,4 +144,18 @@ func reuseBefore(acts []factory.Activity, start string, prior map[string]*result
 		}
 	}
 	return out, nil
+}
+
+// renumber gives values read back from a JSON record the numbers a run
+// had: integral ones int64 again, not float64.
+func renumber(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	out, err := decodeJSON(b)
+	if err != nil {
+		return v
+	}
+	return out
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
-	"github.com/ciel-mlops/ciel/internal/dataflow/expr"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 )
 
@@ -38,9 +37,7 @@ type Config struct {
 // Runner starts pipeline runs and keeps the ones in progress. It is safe
 // for concurrent use; Close stops every run it holds.
 type Runner struct {
-	cfg Config
-	// evalFn evaluates expressions: expr.Eval (tests may swap it).
-	evalFn func(v any, s *expr.Scope) (any, error)
+	cfg    Config
 	base   context.Context
 	stop   context.CancelCauseFunc
 	mu     sync.Mutex
@@ -73,7 +70,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Factory = "ciel"
 	}
 	base, stop := context.WithCancelCause(context.Background())
-	return &Runner{cfg: cfg, evalFn: expr.Eval, base: base, stop: stop, active: map[string]*execution{}}, nil
+	return &Runner{cfg: cfg, base: base, stop: stop, active: map[string]*execution{}}, nil
 }
 
 // Close stops every run in progress, records each Failed ("the server

@@ -80,7 +80,7 @@ func (r *Runner) eval(v any, s *expr.Scope) (any, error) {
 	if !hasExpr(v) {
 		return v, nil
 	}
-	return r.evalFn(v, s)
+	return expr.Eval(v, s)
 }
 
 // evalRaw decodes raw JSON and evaluates it in s.
