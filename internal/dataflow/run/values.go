@@ -215,7 +215,11 @@ func bindParams(specs map[string]factory.ParamSpec, given map[string]any, what s
 	out := make(map[string]any, len(specs))
 	for name := range given {
 		if _, ok := specs[name]; !ok {
-			return nil, invalidf("%s has no parameter %q (it has: %s)", what, name, strings.Join(sortedKeys(specs), ", "))
+			has := "it declares none"
+			if len(specs) > 0 {
+				has = "it has: " + strings.Join(sortedKeys(specs), ", ")
+			}
+			return nil, invalidf("%s has no parameter %q (%s)", what, name, has)
 		}
 	}
 	for _, name := range sortedKeys(specs) {
