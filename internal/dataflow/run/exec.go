@@ -24,6 +24,9 @@ type execution struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
+	// params are the run's bound parameters; the record masks secure ones.
+	params map[string]any
+
 	mu   sync.Mutex
 	run  PipelineRun
 	vars map[string]*variable
@@ -137,6 +140,12 @@ func (ex *execution) setStatus(ctx context.Context, st Status) error {
 func (ex *execution) main() {
 	defer close(ex.done)
 	log := ex.r.cfg.Logger.With("pipeline", ex.run.PipelineName, "runId", ex.run.RunID)
+	release, err := ex.r.acquire(ex)
+	if err != nil {
+		ex.finish(ex.stopped())
+		return
+	}
+	defer release()
 	if err := ex.setStatus(ex.ctx, StatusInProgress); err != nil {
 		log.Error("pipeline run not started", "err", err)
 		ex.finish(StatusFailed, err.Error())
@@ -150,18 +159,24 @@ func (ex *execution) main() {
 		msg = fmt.Sprintf("Operation on target %s failed: %s", e.Target, e.Message)
 	}
 	if ex.ctx.Err() != nil {
-		switch cause := context.Cause(ex.ctx); {
-		case errors.Is(cause, errCancelled):
-			st, msg = StatusCancelled, ""
-		case errors.Is(cause, errShutdown):
-			st, msg = StatusFailed, errShutdown.Error()
-		default:
-			// A parent run that waited on this one was cancelled.
-			st, msg = StatusCancelled, cause.Error()
-		}
+		st, msg = ex.stopped()
 	}
 	ex.finish(st, msg)
 	log.Info("pipeline run ended", "status", st)
+}
+
+// stopped is how a run whose context ended ends: Cancelled by Cancel (or
+// by the activity of a parent run that waited on it), Failed when the
+// server stopped, so that it can be rerun from failure.
+func (ex *execution) stopped() (Status, string) {
+	switch cause := context.Cause(ex.ctx); {
+	case errors.Is(cause, errCancelled):
+		return StatusCancelled, ""
+	case errors.Is(cause, errShutdown):
+		return StatusFailed, errShutdown.Error()
+	default:
+		return StatusCancelled, cause.Error()
+	}
 }
 
 // finish records the run's end.
@@ -188,7 +203,7 @@ func (ex *execution) buildPipelineScope() map[string]any {
 		"TriggerType": run.InvokedBy.InvokedByType,
 		"TriggerId":   run.InvokedBy.ID,
 		"TriggerName": run.InvokedBy.Name,
-		"parameters":  run.Parameters,
+		"parameters":  ex.params,
 	}
 	if run.RunStart != nil {
 		m["TriggerTime"] = run.RunStart.Format("2006-01-02T15:04:05.0000000Z")

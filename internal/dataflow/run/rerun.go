@@ -62,6 +62,12 @@ func (r *Runner) Rerun(ctx context.Context, ws, runID string, opts RerunOptions)
 		}
 	}
 	params, _ := renumber(old.Parameters).(map[string]any)
+	// Secure parameters were not kept: they take their defaults again.
+	for k, v := range params {
+		if v == masked {
+			delete(params, k)
+		}
+	}
 	req := RunRequest{Workspace: ws, Pipeline: old.PipelineName, Parameters: params, InvokedBy: opts.InvokedBy, Trigger: old.Trigger}
 	ex, err := r.prepare(ctx, req, link)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,10 @@ type Runner struct {
 	stop   context.CancelCauseFunc
 	mu     sync.Mutex
 	active map[string]*execution
-	wg     sync.WaitGroup
+	// slots bound the runs of a pipeline with a concurrency at once, by
+	// workspace and pipeline.
+	slots map[string]chan struct{}
+	wg    sync.WaitGroup
 }
 
 // errShutdown is the cause runs are stopped with when the runner closes:
@@ -70,7 +74,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Factory = "ciel"
 	}
 	base, stop := context.WithCancelCause(context.Background())
-	return &Runner{cfg: cfg, base: base, stop: stop, active: map[string]*execution{}}, nil
+	return &Runner{cfg: cfg, base: base, stop: stop, active: map[string]*execution{}, slots: map[string]chan struct{}{}}, nil
 }
 
 // Close stops every run in progress, records each Failed ("the server
@@ -143,6 +147,7 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest, link runLink) (*ex
 	if err != nil {
 		return nil, err
 	}
+	stored := maskSecure(p.Parameters, params)
 	inv := req.InvokedBy
 	if inv.InvokedByType == "" {
 		inv = InvokedBy{Name: InvokedManual, ID: InvokedManual, InvokedByType: InvokedManual}
@@ -155,7 +160,7 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest, link runLink) (*ex
 	now := r.cfg.Now().UTC()
 	run := PipelineRun{
 		Workspace: req.Workspace, RunID: id, RunGroupID: group, IsLatest: true,
-		PipelineName: p.Name, Parameters: params, InvokedBy: inv, Status: StatusQueued,
+		PipelineName: p.Name, Parameters: stored, InvokedBy: inv, Status: StatusQueued,
 		ParentRunID: link.parentRunID, ReferenceRunID: link.reference, Rerun: link.rerunMode,
 		Trigger: req.Trigger, LastUpdated: now,
 	}
@@ -163,7 +168,7 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest, link runLink) (*ex
 	if link.parent != nil {
 		depth = link.parent.depth + 1
 	}
-	return &execution{r: r, run: run, pipeline: p, vars: vars, reuse: link.reuse, depth: depth, parentCtx: link.parentCtx}, nil
+	return &execution{r: r, run: run, params: params, pipeline: p, vars: vars, reuse: link.reuse, depth: depth, parentCtx: link.parentCtx}, nil
 }
 
 // launch records the run and starts it.
@@ -296,4 +301,43 @@ func newID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// acquire waits, the run still Queued, until fewer runs of the pipeline
+// than its concurrency are in progress; release gives the place back.
+func (r *Runner) acquire(ex *execution) (release func(), err error) {
+	n := ex.pipeline.Concurrency
+	if n <= 0 {
+		return func() {}, nil
+	}
+	key := ex.run.Workspace + "\x00" + ex.pipeline.Name
+	r.mu.Lock()
+	ch := r.slots[key]
+	if ch == nil || cap(ch) != n {
+		ch = make(chan struct{}, n)
+		r.slots[key] = ch
+	}
+	r.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ex.ctx.Done():
+		return nil, ex.ctx.Err()
+	}
+}
+
+// masked is what a run's record keeps of a SecureString parameter.
+const masked = "**********"
+
+// maskSecure returns the parameters as a run's record keeps them: secure
+// ones masked, as ADF's monitoring shows them.
+func maskSecure(specs map[string]factory.ParamSpec, params map[string]any) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		if t := specs[k].Type; strings.EqualFold(t, "SecureString") || strings.EqualFold(t, "SecureObject") {
+			v = masked
+		}
+		out[k] = v
+	}
+	return out
 }

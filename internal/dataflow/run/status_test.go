@@ -282,3 +282,58 @@ func TestParseTimeSpan(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineConcurrency: a pipeline's concurrency keeps further runs
+// Queued until a place frees; a queued run can be cancelled.
+func TestPipelineConcurrency(t *testing.T) {
+	t.Parallel()
+	b := setup(t, pipeline("p", acts(act("A", "Fake", `{"sleepMs": 400}`)), `"concurrency": 1`))
+	ctx := context.Background()
+	var ids []string
+	for range 3 {
+		r, err := b.r.StartRun(ctx, run.RunRequest{Workspace: ws, Pipeline: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.RunID)
+	}
+	waitFor(t, func() bool { return len(b.fake.ran()) == 1 })
+	queued := 0
+	for _, id := range ids {
+		if r, _ := b.r.GetRun(ctx, ws, id); r.Status == run.StatusQueued {
+			queued++
+			if queued == 2 {
+				if err := b.r.Cancel(ctx, ws, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if queued != 2 {
+		t.Errorf("%d runs queued behind the first, want 2", queued)
+	}
+	got := map[run.Status]int{}
+	for _, id := range ids {
+		pr, _ := b.wait(t, id)
+		got[pr.Status]++
+	}
+	if got[run.StatusSucceeded] != 2 || got[run.StatusCancelled] != 1 || b.fake.peak != 1 {
+		t.Errorf("ended %v with %d at once", got, b.fake.peak)
+	}
+}
+
+// TestSecureParameters: a SecureString parameter reaches expressions but
+// not the run's record.
+func TestSecureParameters(t *testing.T) {
+	t.Parallel()
+	needExpr(t)
+	b := setup(t, pipeline("p", acts(act("A", "Fake", `{"token": "@pipeline().parameters.token"}`)),
+		`"parameters": {"token": {"type": "SecureString"}}`))
+	pr, _ := b.start(t, "p", map[string]any{"token": "hunter2"})
+	if pr.Status != run.StatusSucceeded || b.fake.calls[0].TypeProperties["token"] != "hunter2" {
+		t.Fatalf("run %s, A saw %v", pr.Status, b.fake.calls[0].TypeProperties)
+	}
+	if pr.Parameters["token"] == "hunter2" {
+		t.Error("the secure parameter was recorded")
+	}
+}
