@@ -79,19 +79,6 @@ const maxWebBody = 4 << 20
 // body: a JSON object as it is, anything else as {"Response": text}, with
 // the status code and headers beside it.
 func runWeb(ctx context.Context, c *call) (any, error) {
-	url, _ := c.props["url"].(string)
-	method := strings.ToUpper(fmt.Sprint(c.props["method"]))
-	if c.props["method"] == nil {
-		method = http.MethodGet
-	}
-	switch method {
-	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead:
-	default:
-		return nil, userError("InvalidMethod", "WebActivity method %q: want GET, POST, PUT, DELETE, PATCH or HEAD", method)
-	}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, userError("InvalidUrl", "WebActivity url %q: want an http or https URL", url)
-	}
 	timeout := time.Minute
 	if s, ok := c.props["httpRequestTimeout"].(string); ok {
 		d, err := ParseTimeSpan(s)
@@ -100,32 +87,13 @@ func runWeb(ctx context.Context, c *call) (any, error) {
 		}
 		timeout = d
 	}
-	var body io.Reader
-	if b, ok := c.props["body"]; ok && b != nil && method != http.MethodGet {
-		if s, ok := b.(string); ok {
-			body = strings.NewReader(s)
-		} else {
-			j, err := json.Marshal(b)
-			if err != nil {
-				return nil, err
-			}
-			body = bytes.NewReader(j)
-		}
-	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, method, url, body)
+	req, err := webRequest(rctx, c.props)
 	if err != nil {
-		return nil, userError("InvalidUrl", "WebActivity url %q: %v", url, err)
+		return nil, err
 	}
-	if h, ok := c.props["headers"].(map[string]any); ok {
-		for k, v := range h {
-			req.Header.Set(k, fmt.Sprint(v))
-		}
-	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	url := req.URL.String()
 	client := http.DefaultClient
 	if env := c.ex.env(); env.HTTP != nil {
 		client = env.HTTP
@@ -142,6 +110,58 @@ func runWeb(ctx context.Context, c *call) (any, error) {
 	if len(raw) > maxWebBody {
 		return nil, userError("2108", "The response of '%s' is over the limit of %d bytes", url, maxWebBody)
 	}
+	out := webOutput(resp, raw)
+	if resp.StatusCode >= 400 {
+		return out, userError("2108", "Error calling the endpoint '%s'. Response status code: %d. Response: %s", url, resp.StatusCode, truncate(string(raw), 512))
+	}
+	return out, nil
+}
+
+// webRequest builds a WebActivity's request from its typeProperties.
+func webRequest(ctx context.Context, props map[string]any) (*http.Request, error) {
+	url, _ := props["url"].(string)
+	method := http.MethodGet
+	if m, ok := props["method"].(string); ok {
+		method = strings.ToUpper(m)
+	}
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead:
+	default:
+		return nil, userError("InvalidMethod", "WebActivity method %q: want GET, POST, PUT, DELETE, PATCH or HEAD", method)
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, userError("InvalidUrl", "WebActivity url %q: want an http or https URL", url)
+	}
+	var body io.Reader
+	if b, ok := props["body"]; ok && b != nil && method != http.MethodGet {
+		if s, ok := b.(string); ok {
+			body = strings.NewReader(s)
+		} else {
+			j, err := json.Marshal(b)
+			if err != nil {
+				return nil, err
+			}
+			body = bytes.NewReader(j)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, userError("InvalidUrl", "WebActivity url %q: %v", url, err)
+	}
+	if h, ok := props["headers"].(map[string]any); ok {
+		for k, v := range h {
+			req.Header.Set(k, fmt.Sprint(v))
+		}
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// webOutput is a WebActivity's output: a JSON object answer as it is,
+// anything else under "Response", with the status code and headers.
+func webOutput(resp *http.Response, raw []byte) map[string]any {
 	out := map[string]any{}
 	if v, err := decodeJSON(raw); err == nil {
 		if m, ok := v.(map[string]any); ok {
@@ -158,10 +178,7 @@ func runWeb(ctx context.Context, c *call) (any, error) {
 	}
 	out["ADFWebActivityResponseHeaders"] = headers
 	out["statusCode"] = int64(resp.StatusCode)
-	if resp.StatusCode >= 400 {
-		return out, userError("2108", "Error calling the endpoint '%s'. Response status code: %d. Response: %s", url, resp.StatusCode, truncate(string(raw), 512))
-	}
-	return out, nil
+	return out
 }
 
 func truncate(s string, n int) string {
