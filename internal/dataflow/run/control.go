@@ -235,12 +235,20 @@ func runUntil(ctx context.Context, c *call) (any, error) {
 			return nil, userError("InvalidTimeout", "Until timeout: %v", err)
 		}
 	}
-	deadline := time.Now().Add(timeout)
+	// The loop's timeout stops the pass in progress too.
+	uctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
+	defer cancel()
+	timedOut := func() error {
+		return userError("ActivityTimeout", "Until %s timed out after %s with its expression still false", c.act.Name, timeout)
+	}
 	for i := 0; ; i++ {
 		f := c.f.child(c.runID, &i)
-		st, e := c.ex.runContainer(ctx, f, p.Activities)
+		st, e := c.ex.runContainer(uctx, f, p.Activities)
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if uctx.Err() != nil {
+			return map[string]any{"iterations": i + 1}, timedOut()
 		}
 		if st == StatusFailed {
 			return map[string]any{"iterations": i + 1}, innerFailed(e)
@@ -252,9 +260,6 @@ func runUntil(ctx context.Context, c *call) (any, error) {
 		}
 		if b {
 			return map[string]any{"iterations": i + 1}, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, userError("ActivityTimeout", "Until %s timed out after %s with its expression still false", c.act.Name, timeout)
 		}
 	}
 }

@@ -202,10 +202,16 @@ func TestUntil(t *testing.T) {
 
 	never := act("Never", "Until", `{"expression": {"value": "@equals(1, 2)", "type": "Expression"}, "timeout": "00:00:01",
 		"activities": [`+act("Tick", "Fake", `{"sleepMs": 300}`)+`]}`)
-	b = setup(t, pipeline("p", acts(never)))
+	long := act("Long", "Until", `{"expression": {"value": "@equals(1, 1)", "type": "Expression"}, "timeout": "00:00:01",
+		"activities": [`+act("Stuck", "Fake", `{"sleepMs": 30000}`)+`]}`)
+	b = setup(t, pipeline("p", acts(never, long)))
+	t0 := time.Now()
 	pr, by = b.start(t, "p", nil)
-	if pr.Status != run.StatusFailed || by["Never"][0].Error.ErrorCode != "ActivityTimeout" {
-		t.Errorf("run %s, error %+v", pr.Status, by["Never"][0].Error)
+	if pr.Status != run.StatusFailed || by["Never"][0].Error.ErrorCode != "ActivityTimeout" || by["Long"][0].Error.ErrorCode != "ActivityTimeout" {
+		t.Errorf("run %s, errors %+v %+v", pr.Status, by["Never"][0].Error, by["Long"][0].Error)
+	}
+	if d := time.Since(t0); d > 10*time.Second || by["Stuck"][0].Status != run.StatusCancelled {
+		t.Errorf("a pass outlived its loop's timeout: %s, Stuck %s", d, by["Stuck"][0].Status)
 	}
 }
 

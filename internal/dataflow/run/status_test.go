@@ -337,3 +337,17 @@ func TestSecureParameters(t *testing.T) {
 		t.Error("the secure parameter was recorded")
 	}
 }
+
+// FuzzParseTimeSpan: any input parses or is refused, never panics, and
+// what parses is a duration of at least zero.
+func FuzzParseTimeSpan(f *testing.F) {
+	for _, s := range []string{"0.12:00:00", "01:30:00", "7.00:00:00", "00:00:01.5", "1:2", "-1.00:00:00", "99999999.00:00:00", "10675199.00:00:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := run.ParseTimeSpan(s)
+		if err == nil && d < 0 {
+			t.Errorf("ParseTimeSpan(%q) = %v", s, d)
+		}
+	})
+}

@@ -350,7 +350,7 @@ func ParseTimeSpan(s string) (time.Duration, error) {
 	hours := parts[0]
 	if d, h, ok := strings.Cut(parts[0], "."); ok {
 		n, err := strconv.ParseInt(d, 10, 64)
-		if err != nil || n < 0 || n > 10675199 {
+		if err != nil || n < 0 || n > 100000 { // time.Duration ends at 292 years
 			return 0, bad
 		}
 		days, hours = n, h
