@@ -141,7 +141,7 @@ func decodeBinary(oid uint32, raw []byte) (any, error) {
 		if us == math.MaxInt64 || us == math.MinInt64 {
 			return nil, errInfinity
 		}
-		return pgEpoch.Add(time.Duration(us%86400000000) * time.Microsecond).AddDate(0, 0, int(us/86400000000)), nil
+		return pgEpoch.Add(time.Duration(us%86400000000)*time.Microsecond).AddDate(0, 0, int(us/86400000000)), nil
 	case oidBytea:
 		return append([]byte(nil), raw...), nil
 	}
