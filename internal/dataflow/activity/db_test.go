@@ -462,3 +462,23 @@ func TestOpenDatabaseRefusesUnknownType(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// SQLite as a sink (autoCreate) and as a Lookup source, typed by its
+// declared types and, for expressions, by their values.
+func TestCopyToSQLiteAndLookup(t *testing.T) {
+	pg := pgServer(t)
+	pg.exec(t, "CREATE TABLE src (id int, name text, at timestamp)")
+	pg.exec(t, "INSERT INTO src VALUES (1, 'a', '2026-11-01 10:00:00'), (2, 'b', NULL)")
+	lite := LinkedService{Name: "lite", Type: "Sqlite", Properties: map[string]any{"path": t.TempDir() + "/x.db"}}
+	dst := Dataset{Name: "dst", Type: "SqliteTable", Properties: map[string]any{"table": "dst"}, LinkedService: lite}
+	mustRun(t, "Copy", Call{Inputs: []Dataset{pg.table("src")}, Outputs: []Dataset{dst},
+		TypeProperties: map[string]any{"source": map[string]any{}, "sink": map[string]any{"tableOption": "autoCreate"}}})
+	out := mustRun(t, "Lookup", Call{Inputs: []Dataset{dst}, TypeProperties: map[string]any{"firstRowOnly": false,
+		"source": map[string]any{"query": "SELECT id, name, at, id * 2 AS twice FROM dst ORDER BY id"}}})
+	want := map[string]any{"count": int64(2), "value": []any{
+		map[string]any{"id": int64(1), "name": "a", "at": "2026-11-01T10:00:00", "twice": int64(2)},
+		map[string]any{"id": int64(2), "name": "b", "at": nil, "twice": int64(4)}}}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("lookup = %#v\nwant %#v", out, want)
+	}
+}
