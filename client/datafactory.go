@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -152,6 +153,9 @@ type FactorySecret struct {
 type TemplateImport struct {
 	Template   json.RawMessage `json:"template"`
 	Parameters json.RawMessage `json:"parameters,omitempty"`
+	// TemplateFile and ParametersFile name the files in errors.
+	TemplateFile   string `json:"templateFile,omitempty"`
+	ParametersFile string `json:"parametersFile,omitempty"`
 }
 
 func factoryPath(ws string, parts ...string) string {
@@ -166,11 +170,23 @@ func (c *Client) PutFactoryResource(ctx context.Context, ws, kind, name string, 
 	if err != nil {
 		return out, err
 	}
+	return c.PutFactoryFile(ctx, ws, kind, name, "", body, ifMatch)
+}
+
+// PutFactoryFile creates or replaces a resource from a file's bytes as
+// they are, {"name": ..., "properties": {...}}: the server's errors name
+// file (when not "") at the file's own lines and columns.
+func (c *Client) PutFactoryFile(ctx context.Context, ws, kind, name, file string, data []byte, ifMatch string) (FactoryResource, error) {
+	var out FactoryResource
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	if ifMatch != "" {
 		hdr.Set("If-Match", ifMatch)
 	}
-	err = c.doWith(ctx, http.MethodPut, factoryPath(ws, kind, name), bytes.NewReader(body), hdr, &out)
+	p := factoryPath(ws, kind, name)
+	if file != "" {
+		p += "?" + url.Values{"file": {file}}.Encode()
+	}
+	err := c.doWith(ctx, http.MethodPut, p, bytes.NewReader(data), hdr, &out)
 	return out, err
 }
 

@@ -35,6 +35,12 @@ func TestDataFactoryResources(t *testing.T) {
 		}
 	}
 
+	// The server's reference check places its error in the user's file.
+	e.write("lost.json", "{\"name\": \"lost\",\n \"properties\": {\"type\": \"Parquet\",\n  \"linkedServiceName\": {\"referenceName\": \"nope\", \"type\": \"LinkedServiceReference\"}}}")
+	r = e.run("data-factory", "dataset", "create", "--file", "lost.json")
+	if r.code == 0 || !strings.Contains(r.err, `lost.json:3:42: properties.linkedServiceName.referenceName: no linked service "nope"`) {
+		t.Errorf("missing reference: exit %d, stderr %q", r.code, r.err)
+	}
 	e.write("orders.props.json", `{"type": "PostgreSqlV2Table",
 		"linkedServiceName": {"referenceName": "pg", "type": "LinkedServiceReference"}, "typeProperties": {"table": "orders"}}`)
 	e.ok("data-factory", "dataset", "create", "--name", "orders", "--properties", "@orders.props.json")
@@ -60,8 +66,8 @@ func TestDataFactoryResources(t *testing.T) {
 		status             int
 		say                string
 	}{
-		{"PUT", "/api/v1/workspaces/ws/datafactory/linkedservices/a..b", `{"properties": {"type": "MySql"}}`, 400, "invalid linked service name"},
-		{"PUT", "/api/v1/workspaces/ws/datafactory/datasets/d", `{"properties": {"type": "Parquet", "linkedServiceName": {"referenceName": "nope", "type": "LinkedServiceReference"}}}`, 400, `linked service "nope", which does not exist`},
+		{"PUT", "/api/v1/workspaces/ws/datafactory/linkedservices/a..b", `{"properties": {"type": "MySql"}}`, 400, `invalid name "a..b"`},
+		{"PUT", "/api/v1/workspaces/ws/datafactory/datasets/d", `{"properties": {"type": "Parquet", "linkedServiceName": {"referenceName": "nope", "type": "LinkedServiceReference"}}}`, 400, `body:1:75: properties.linkedServiceName.referenceName: no linked service "nope"`},
 		{"PUT", "/api/v1/workspaces/ws/datafactory/pipelines/p", "{\"properties\": {\"activities\": 3}}", 400, "body:1:31: properties.activities: expected an array"},
 		{"GET", "/api/v1/workspaces/ws/datafactory/pipelines/nope", "", 404, `pipeline "nope" not found`},
 		{"DELETE", "/api/v1/workspaces/ws/datafactory/linkedservices/pg", "", 409, `dataset "orders"`},

@@ -12,6 +12,7 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
+	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -78,7 +79,7 @@ func factoryKind(r *http.Request) (factory.Kind, string, error) {
 	if name == "" {
 		return kind, "", nil
 	}
-	return kind, name, dataflowErr(r, dataflow.CheckName(kindName(kind), name))
+	return kind, name, dataflowErr(r, dataflow.CheckName(kind, name))
 }
 
 // kindName is how messages name a kind.
@@ -100,11 +101,16 @@ func dataflowErr(r *http.Request, err error) error {
 		missing *dataflow.MissingReferenceError
 		pre     *dataflow.PreconditionError
 		started *dataflow.TriggerStartedError
-		imp     *dataflow.ImportError
+		fe      *factory.Error
+		trig    *triggers.InvalidError
 	)
 	switch {
-	case errors.As(err, &imp):
-		return badRequest("", "%s", imp.Error())
+	case errors.As(err, &fe):
+		// One problem or several (a factory.ErrorList), each at its
+		// file:line:col.
+		return badRequest("", "%s", err.Error())
+	case errors.As(err, &trig):
+		return badRequest(trig.Field, "%s", trig.Error())
 	case errors.As(err, &ie):
 		return badRequest(ie.Field, "%s", ie.Msg)
 	case errors.As(err, &inUse):
@@ -163,6 +169,12 @@ func resourceView(ws string, r dataflow.Resource) client.FactoryResource {
 	}
 }
 
+// bodyFile is how errors name a resource's body: the file the client read
+// it from (?file=, as the CLI sends a file unchanged), or "body".
+func bodyFile(r *http.Request) string {
+	return cleanFileName(r.URL.Query().Get("file"), "body")
+}
+
 // readBody reads a JSON request body, bounded by the guard.
 func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
@@ -188,14 +200,10 @@ func (s *server) putFactoryResource(_ http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	d, err := dataflow.ParseDocument(kind, "body", body)
+	d, err := dataflow.ParseDocument(kind, name, bodyFile(r), body)
 	if err != nil {
-		return nil, err
+		return nil, dataflowErr(r, err)
 	}
-	if d.Name != "" && !strings.EqualFold(d.Name, name) {
-		return nil, badRequest("name", "the body names %s %q but the URL %q", kindName(kind), d.Name, name)
-	}
-	d.Name = name
 	res, err := svc.Put(r.Context(), r.PathValue("ws"), d, r.Header.Get("If-Match"))
 	if err != nil {
 		return nil, dataflowErr(r, err)

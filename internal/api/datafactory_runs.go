@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
+	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 )
 
 // Bounds of a factory folder import: its JSON files are small, and it is
@@ -26,7 +29,7 @@ func (s *server) createFactoryRun(_ http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if err := dataflowErr(r, dataflow.CheckName("pipeline", r.PathValue("name"))); err != nil {
+	if err := dataflowErr(r, dataflow.CheckName(factory.KindPipeline, r.PathValue("name"))); err != nil {
 		return nil, err
 	}
 	params := map[string]any{}
@@ -210,11 +213,21 @@ func (s *server) importFactoryTemplate(_ http.ResponseWriter, r *http.Request) (
 	if len(in.Template) == 0 {
 		return nil, badRequest("template", "template is required: an ARM template of a factory")
 	}
-	rs, err := svc.ImportTemplate(r.Context(), r.PathValue("ws"), in.Template, in.Parameters)
+	rs, err := svc.ImportTemplate(r.Context(), r.PathValue("ws"), dataflow.Template{Template: in.Template, Parameters: in.Parameters,
+		TemplateFile: cleanFileName(in.TemplateFile, "template"), ParametersFile: cleanFileName(in.ParametersFile, "parameters")})
 	if err != nil {
 		return nil, dataflowErr(r, err)
 	}
 	return s.importAnswer(r, rs), nil
+}
+
+// cleanFileName is a client's name for a file, for errors only; def
+// when it gives none or one unfit to print.
+func cleanFileName(f, def string) string {
+	if f == "" || len(f) > 256 || strings.IndexFunc(f, func(c rune) bool { return c < ' ' || c == 0x7f }) >= 0 {
+		return def
+	}
+	return f
 }
 
 func (s *server) importAnswer(r *http.Request, rs []dataflow.Resource) any {
@@ -234,13 +247,17 @@ func (s *server) importFactoryFolder(w http.ResponseWriter, r *http.Request) (an
 		w.Header().Set("Connection", "close")
 		return nil, uploadTooLarge(maxFactoryFolderBytes)
 	}
-	files, err := readFactoryTar(http.MaxBytesReader(w, r.Body, maxFactoryFolderBytes))
+	dir, err := os.MkdirTemp("", "ciel-factory-")
 	if err != nil {
 		return nil, err
 	}
-	docs, err := dataflow.FolderDocuments(files)
+	defer os.RemoveAll(dir)
+	if err := readFactoryTar(http.MaxBytesReader(w, r.Body, maxFactoryFolderBytes), dir); err != nil {
+		return nil, err
+	}
+	docs, err := dataflow.LoadFolder(dir, nil)
 	if err != nil {
-		return nil, badRequest("", "%v", err)
+		return nil, dataflowErr(r, fmt.Errorf("import refused, nothing written:\n%w", err))
 	}
 	rs, err := svc.Import(r.Context(), r.PathValue("ws"), docs)
 	if err != nil {
@@ -249,42 +266,49 @@ func (s *server) importFactoryFolder(w http.ResponseWriter, r *http.Request) (an
 	return s.importAnswer(r, rs), nil
 }
 
-// readFactoryTar reads a tar's regular files; a path that is absolute or
-// climbs out is refused, other entries (folders, links) are skipped.
-func readFactoryTar(body io.Reader) ([]dataflow.File, error) {
+// readFactoryTar writes a tar's regular files under dir, for
+// factory.LoadFolder to read; a path that is absolute or climbs out is
+// refused, other entries (folders, links) are skipped.
+func readFactoryTar(body io.Reader, dir string) error {
 	tr := tar.NewReader(body)
-	var files []dataflow.File
+	files := 0
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return files, nil
+			return nil
 		}
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return nil, uploadTooLarge(tooBig.Limit)
+				return uploadTooLarge(tooBig.Limit)
 			}
-			return nil, badRequest("", "import: the body is not a tar of the factory folder: %v", err)
+			return badRequest("", "import: the body is not a tar of the factory folder: %v", err)
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		if clean := path.Clean(name); clean != strings.TrimSuffix(name, "/") || path.IsAbs(name) || strings.HasPrefix(clean, "../") || clean == ".." {
-			return nil, badRequest("", "import: unsafe path %q in the tar", hdr.Name)
+			return badRequest("", "import: unsafe path %q in the tar", hdr.Name)
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
-		if len(files) >= maxFactoryFolderFiles {
-			return nil, badRequest("", "import: more than %d files in the folder", maxFactoryFolderFiles)
+		if files++; files > maxFactoryFolderFiles {
+			return badRequest("", "import: more than %d files in the folder", maxFactoryFolderFiles)
 		}
 		data, err := io.ReadAll(tr)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return nil, uploadTooLarge(tooBig.Limit)
+				return uploadTooLarge(tooBig.Limit)
 			}
-			return nil, badRequest("", "import: read %s: %v", hdr.Name, err)
+			return badRequest("", "import: read %s: %v", hdr.Name, err)
 		}
-		files = append(files, dataflow.File{Path: name, Data: data})
+		full := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, data, 0o600); err != nil {
+			return err
+		}
 	}
 }
 

@@ -130,9 +130,10 @@ type factoryCreateCmd struct {
 }
 
 // Run parses the resource here, so a bad file is named at its line and
-// column, then creates or replaces it.
+// column, then creates or replaces it; a --file is sent as it is, so the
+// server's errors (a reference to nothing) are at the file's lines too.
 func (c *factoryCreateCmd) Run(ctx context.Context, o *factoryCreateOpts) error {
-	d, err := readFactoryDocument(c.n.kind, o)
+	d, data, err := readFactoryDocument(c.n.kind, o)
 	if err != nil {
 		return usageError(err)
 	}
@@ -140,46 +141,42 @@ func (c *factoryCreateCmd) Run(ctx context.Context, o *factoryCreateOpts) error 
 	if err != nil {
 		return err
 	}
-	r, err := cl.PutFactoryResource(ctx, o.Workspace, c.n.seg, d.Name, client.FactoryDocument{Name: d.Name, Properties: d.Properties}, o.IfMatch)
+	var r client.FactoryResource
+	if o.File != "" {
+		r, err = cl.PutFactoryFile(ctx, o.Workspace, c.n.seg, d.Name(), o.File, data, o.IfMatch)
+	} else {
+		r, err = cl.PutFactoryResource(ctx, o.Workspace, c.n.seg, d.Name(), client.FactoryDocument{Name: d.Name(), Properties: d.Properties}, o.IfMatch)
+	}
 	if err != nil {
-		return fmt.Errorf("create %s %q: %w", c.n.noun, d.Name, err)
+		return fmt.Errorf("create %s %q: %w", c.n.noun, d.Name(), err)
 	}
 	return o.print(c.out, r, factoryTable(r))
 }
 
-// readFactoryDocument reads --file, or --properties (inline JSON or
-// @file) named by --name.
-func readFactoryDocument(kind factory.Kind, o *factoryCreateOpts) (dataflow.Document, error) {
+// readFactoryDocument reads --file (named by its "name" or --name), or
+// --properties (inline JSON or @file) named by --name, and returns the
+// file's bytes too.
+func readFactoryDocument(kind factory.Kind, o *factoryCreateOpts) (dataflow.Document, []byte, error) {
 	if o.File != "" {
 		data, err := os.ReadFile(o.File)
 		if err != nil {
-			return dataflow.Document{}, err
+			return dataflow.Document{}, nil, err
 		}
-		d, err := dataflow.ParseDocument(kind, o.File, data)
-		if err != nil {
-			return d, err
-		}
-		if o.Name != "" {
-			d.Name = o.Name
-		}
-		if d.Name == "" {
-			return d, fmt.Errorf("%s: no \"name\"; give one in the file or with --name", o.File)
-		}
-		return d, nil
+		d, err := dataflow.ParseDocument(kind, o.Name, o.File, data)
+		return d, data, err
 	}
 	file, data := "--properties", []byte(o.Properties)
 	if at, ok := strings.CutPrefix(o.Properties, "@"); ok {
 		var err error
 		if file, data = at, nil; file == "" {
-			return dataflow.Document{}, errors.New("--properties @: no file named")
+			return dataflow.Document{}, nil, errors.New("--properties @: no file named")
 		}
 		if data, err = os.ReadFile(file); err != nil {
-			return dataflow.Document{}, err
+			return dataflow.Document{}, nil, err
 		}
 	}
-	d, err := dataflow.ParseProperties(kind, file, data)
-	d.Name = o.Name
-	return d, err
+	d, err := dataflow.ParseProperties(kind, o.Name, file, data)
+	return d, data, err
 }
 
 func newFactoryCreateCommand(b *base, n factoryNoun) *cobra.Command {

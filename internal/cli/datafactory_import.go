@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
+	"github.com/ciel-mlops/ciel/internal/dataflow/jsonpos"
 )
 
 // factoryImportOpts are the options of `ciel data-factory import`.
@@ -49,6 +51,7 @@ func (c *factoryImportCmd) Run(ctx context.Context, o *factoryImportOpts) error 
 		if in.Template, err = readJSONFile(o.Template); err != nil {
 			return usageError(err)
 		}
+		in.TemplateFile, in.ParametersFile = o.Template, o.Parameters
 		if o.Parameters != "" {
 			if in.Parameters, err = readJSONFile(o.Parameters); err != nil {
 				return usageError(err)
@@ -101,10 +104,8 @@ func readJSONFile(path string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !json.Valid(data) {
-		var v any
-		err := json.Unmarshal(data, &v)
-		return nil, fmt.Errorf("%s: not JSON: %v", path, err)
+	if _, err := jsonpos.Parse(data); err != nil {
+		return nil, factory.AsError(path, err)
 	}
 	return data, nil
 }

@@ -1,189 +1,187 @@
 package dataflow
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"regexp"
+	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
-	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/dataflow/jsonpos"
 )
 
-// Document is one factory resource as a file or a request holds it:
-// {"name": ..., "properties": {...}} with the kind its folder or route
-// says.
+// Document is one resource parsed and validated by the factory package,
+// with its "properties" object as written (what the store keeps and the
+// API answers).
 type Document struct {
-	Kind       factory.Kind
-	Name       string
+	Resource   factory.Resource
 	Properties json.RawMessage
-	// File names where the document came from, for errors ("" for a
-	// request body).
+	// File names where the document came from, for errors.
 	File string
+	// doc is the parsed file, kept so that errors about the resource's
+	// references are placed in it (nil: no positions).
+	doc *jsonpos.Value
 }
 
-// envelope is the shape ADF Studio writes to git and the REST API
-// answers; "type", "id" and "etag" are what the API adds and are ignored.
-type envelope struct {
-	Name       string          `json:"name"`
-	Properties json.RawMessage `json:"properties"`
-	Type       string          `json:"type,omitempty"`
-	ID         string          `json:"id,omitempty"`
-	ETag       string          `json:"etag,omitempty"`
-}
+// Kind is the document's kind.
+func (d Document) Kind() factory.Kind { return d.Resource.ResourceKind() }
 
-// ParseDocument reads one resource of kind from data. Errors are
-// *spec.Error carrying file:line:col and what was expected.
-func ParseDocument(kind factory.Kind, file string, data []byte) (Document, error) {
-	if !utf8.Valid(data) {
-		return Document{}, &spec.Error{Pos: spec.Pos{File: file}, Msg: "not UTF-8 text; expected a JSON object"}
+// Name is the resource's name.
+func (d Document) Name() string { return d.Resource.ResourceName() }
+
+// ParseDocument reads one resource of kind from a file's bytes,
+// {"name": ..., "properties": {...}} as ADF Studio writes it, with the
+// factory package's parser: every problem is a *factory.Error (or a
+// factory.ErrorList) at file:line:col. name, when not "", names the
+// resource (a request's URL, --name) and the file may leave "name" out;
+// a file that names another is refused.
+func ParseDocument(kind factory.Kind, name, file string, data []byte) (Document, error) {
+	if len(data) > factory.MaxFileSize {
+		return Document{}, &factory.Error{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), factory.MaxFileSize)}
 	}
-	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&env); err != nil {
-		return Document{}, jsonError(file, data, err, `a JSON object {"name": ..., "properties": {...}}`)
+	doc, err := jsonpos.Parse(data)
+	if err != nil {
+		return Document{}, factory.AsError(file, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Document{}, posError(file, data, dec.InputOffset(), "unexpected data after the JSON object")
+	if name != "" && doc.Kind == jsonpos.Object {
+		if err := setName(doc, kind, name, file); err != nil {
+			return Document{}, err
+		}
 	}
-	props := bytes.TrimSpace(env.Properties)
-	if len(props) == 0 || props[0] != '{' {
-		return Document{}, posError(file, data, 0, `expected "properties": {...}, the %s's definition`, kindNoun(kind))
-	}
-	compact, err := parseProperties(kind, file, data, props, int64(bytes.Index(data, props)))
+	res, err := factory.Parser{}.Decode(kind, file, doc)
 	if err != nil {
 		return Document{}, err
 	}
-	return Document{Kind: kind, Name: env.Name, Properties: compact, File: file}, nil
+	props, err := doc.Get("properties").MarshalJSON()
+	if err != nil {
+		return Document{}, fmt.Errorf("%s: %w", file, err)
+	}
+	return Document{Resource: res, Properties: props, File: file, doc: doc}, nil
 }
 
-// ParseProperties reads a resource's "properties" object alone, as
-// `--properties @file` gives it; the name comes from elsewhere. Errors are
-// *spec.Error at the file's line and column.
-func ParseProperties(kind factory.Kind, file string, data []byte) (Document, error) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&v); err != nil {
-		return Document{}, jsonError(file, data, err, "a JSON object: the "+kindNoun(kind)+"'s properties")
+// setName gives doc the name name, refusing one that names another.
+func setName(doc *jsonpos.Value, kind factory.Kind, name, file string) error {
+	for i, m := range doc.Members {
+		if m.Key != "name" {
+			continue
+		}
+		if m.Value.Kind == jsonpos.String && !strings.EqualFold(m.Value.Text, name) {
+			return &factory.Error{File: file, Line: m.Value.Pos.Line, Col: m.Value.Pos.Col,
+				Msg: fmt.Sprintf("name: the file names %s %q, not %q", kindNoun(kind), m.Value.Text, name)}
+		}
+		doc.Members[i].Value = &jsonpos.Value{Kind: jsonpos.String, Text: name, Pos: m.Value.Pos}
+		return nil
 	}
-	if _, ok := v.(map[string]any); !ok {
-		return Document{}, posError(file, data, 0, "expected a JSON object: the %s's properties", kindNoun(kind))
-	}
-	props := bytes.TrimSpace(data)
-	compact, err := parseProperties(kind, file, data, props, int64(bytes.Index(data, props)))
+	doc.Members = append(doc.Members, jsonpos.Member{Key: "name", KeyPos: doc.Pos,
+		Value: &jsonpos.Value{Kind: jsonpos.String, Text: name, Pos: doc.Pos}})
+	return nil
+}
+
+// ParseProperties reads a resource given as its name and a file holding
+// only its properties object (--name N --properties @file), errors at the
+// file's line and column.
+func ParseProperties(kind factory.Kind, name, file string, data []byte) (Document, error) {
+	res, err := factory.Parser{}.ParseProperties(kind, name, file, data)
 	if err != nil {
 		return Document{}, err
 	}
-	return Document{Kind: kind, Properties: compact, File: file}, nil
+	props, err := compact(data)
+	return Document{Resource: res, Properties: props, File: file}, err
 }
 
-// parseProperties decodes props, found at byte base of data, into the
-// factory type of kind, so that a field of the wrong JSON type is found at
-// its place in the file, and returns props compacted.
-func parseProperties(kind factory.Kind, file string, data, props []byte, base int64) (json.RawMessage, error) {
-	var target any
-	switch kind {
-	case factory.KindLinkedService:
-		target = &factory.LinkedService{}
-	case factory.KindDataset:
-		target = &factory.Dataset{}
-	case factory.KindPipeline:
-		target = &factory.Pipeline{}
-	case factory.KindTrigger:
-		target = &triggerShape{}
-	default:
-		return nil, fmt.Errorf("unknown kind of factory resource %q", kind)
+// LoadFolder reads a factory kept as ADF's git integration keeps it with
+// factory.LoadFolder and returns its documents in the order they can be
+// created. A folder is a whole factory: factory.LoadFolder resolves its
+// references inside it.
+func LoadFolder(dir string, exists factory.Exists) ([]Document, error) {
+	f, err := factory.Parser{}.LoadFolder(dir)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(props, target); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, posError(file, data, base+te.Offset, "properties.%s: expected %s, got JSON %s", te.Field, jsonType(te.Type.String()), te.Value)
+	return FactoryDocuments(f, exists)
+}
+
+// FactoryDocuments turns a factory read as a whole (a folder, an ARM
+// template) into documents, in the order they can be created. Its
+// references must resolve in f or through exists.
+func FactoryDocuments(f *factory.Factory, exists factory.Exists) ([]Document, error) {
+	if err := f.Check(exists); err != nil {
+		return nil, err
+	}
+	var res []factory.Resource
+	for _, x := range f.LinkedServices {
+		res = append(res, x)
+	}
+	for _, x := range f.Datasets {
+		res = append(res, x)
+	}
+	for _, x := range f.Pipelines {
+		res = append(res, x)
+	}
+	for _, x := range f.Triggers {
+		res = append(res, x)
+	}
+	docs := make([]Document, 0, len(res))
+	for _, r := range res {
+		props, err := propertiesOf(r)
+		if err != nil {
+			return nil, err
 		}
-		return nil, posError(file, data, base, "properties: %v", err)
+		docs = append(docs, Document{Resource: r, Properties: props})
 	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, props); err != nil {
-		return nil, posError(file, data, base, "properties: %v", err)
-	}
-	return compact.Bytes(), nil
+	return docs, nil
 }
 
-// triggerShape is a trigger's properties as written: a tumbling window
-// trigger names one "pipeline", the others a list of "pipelines".
-type triggerShape struct {
-	factory.Trigger
-	Pipeline *factory.TriggerPipeline `json:"pipeline,omitempty"`
+// propertiesOf writes a parsed resource's properties as Data Factory does:
+// its fields less the name, a tumbling window trigger's one pipeline as
+// "pipeline".
+func propertiesOf(r factory.Resource) (json.RawMessage, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("write %s %q: %w", kindNoun(r.ResourceKind()), r.ResourceName(), err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "name")
+	if t, ok := r.(*factory.Trigger); ok && t.Type == "TumblingWindowTrigger" && len(t.Pipelines) == 1 {
+		m["pipeline"], _ = json.Marshal(t.Pipelines[0])
+		delete(m, "pipelines")
+	}
+	return json.Marshal(m)
 }
 
-// jsonType says a Go type the way a JSON author reads it.
-func jsonType(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "factory."), strings.HasPrefix(goType, "struct"):
-		return "an object"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "bool":
-		return "true or false"
-	case goType == "string":
-		return "a string"
+// references returns the resources a parsed resource names, as the
+// factory package's reference check finds them.
+func references(r factory.Resource) []Ref {
+	f := &factory.Factory{}
+	if f.Add(r, "", nil) != nil {
+		return nil
 	}
-	return goType
+	var out []Ref
+	_ = f.Check(func(kind factory.Kind, name string) bool {
+		out = append(out, Ref{Kind: kind, Name: name})
+		return true
+	})
+	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(string(a.Kind)+"/"+a.Name, string(b.Kind)+"/"+b.Name) })
+	return slices.CompactFunc(out, func(a, b Ref) bool { return a.Kind == b.Kind && strings.EqualFold(a.Name, b.Name) })
 }
 
-// jsonError turns a decoding error into one at its line and column.
-func jsonError(file string, data []byte, err error, expected string) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return posError(file, data, se.Offset, "%v; expected %s", se, expected)
-	case errors.As(err, &te):
-		return posError(file, data, te.Offset, "%s: expected %s, got JSON %s", te.Field, jsonType(te.Type.String()), te.Value)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return posError(file, data, int64(len(data)), "unexpected end of the file; expected %s", expected)
+// compact returns JSON without insignificant white space.
+func compact(b []byte) (json.RawMessage, error) {
+	var v json.RawMessage
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
 	}
-	return posError(file, data, 0, "%v; expected %s", err, expected)
+	return json.Marshal(v)
 }
 
-// posError is an error at byte offset off of data, as file:line:col.
-func posError(file string, data []byte, off int64, format string, args ...any) *spec.Error {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	line, col := 1, 1
-	for _, r := range string(data[:max(off, 0)]) {
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	// A syntax error's offset is just past the byte at fault.
-	if col > 1 {
-		col--
-	}
-	return &spec.Error{Pos: spec.Pos{File: file, Line: line, Col: col}, Msg: fmt.Sprintf(format, args...)}
-}
-
-// namePattern is Data Factory's rule for a linked service, dataset,
-// pipeline or trigger name: a letter, digit or '_' first, none of
-// . + ? / < > * % & : \ # anywhere, at most 260; ciel also refuses
-// control characters.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][^<>*#.%&:\\+?/\x00-\x1f\x7f]{0,259}$`)
-
-// CheckName reports why name cannot name a factory resource or secret.
-func CheckName(what, name string) error {
-	if name == "" {
-		return invalid("name", "%s name is required", what)
-	}
-	if !namePattern.MatchString(name) || strings.TrimSpace(name) != name {
-		return invalid("name", "invalid %s name %q: expected a letter, digit or '_' first, none of . + ? / < > * %% & : \\ # or control characters, no leading or trailing space, at most 260 characters", what, name)
+// CheckName reports why name cannot name a resource of kind (or, for
+// kind "secret", a secret), as an *InvalidError.
+func CheckName(kind factory.Kind, name string) error {
+	if err := factory.CheckName(kind, name); err != nil {
+		return invalid("name", "%s: %v", kindNoun(kind), err)
 	}
 	return nil
 }

@@ -5,35 +5,34 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
-	"github.com/ciel-mlops/ciel/internal/spec"
 )
 
-// FuzzParseDocument: any input parses or is refused with a *spec.Error at
-// a line and column inside the input; what parses validates and yields
+// FuzzParseDocument: any input, named from outside or not, parses or is
+// refused with a *factory.Error; what parses yields its properties and
 // references without panicking.
 func FuzzParseDocument(f *testing.F) {
 	for _, s := range []string{
-		`{"name": "p", "properties": {"activities": [{"name": "a", "type": "Wait"}]}}`,
+		`{"name": "p", "properties": {"activities": [{"name": "a", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 1}}]}}`,
 		`{"properties": {"type": "Parquet", "linkedServiceName": {"referenceName": "x"}}}`,
-		"{\"name\": \"p\",\n\"properties\": {\"type\": 1}}", `[`, `{"properties": []}`, "\xff",
+		"{\"name\": \"p\",\n\"properties\": {\"type\": 1}}", `[`, `{"properties": []}`, "\xff", `{"name": 1}`,
 	} {
-		f.Add(s)
+		f.Add(s, "")
+		f.Add(s, "p")
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s, name string) {
 		for _, kind := range []factory.Kind{factory.KindLinkedService, factory.KindDataset, factory.KindPipeline, factory.KindTrigger} {
-			d, err := ParseDocument(kind, "f.json", []byte(s))
+			d, err := ParseDocument(kind, name, "f.json", []byte(s))
 			if err != nil {
-				var se *spec.Error
-				if !errors.As(err, &se) || se.Pos.File != "f.json" {
-					t.Fatalf("error without a position: %v", err)
-				}
-				if se.Pos.Line > 1+len(s) || se.Pos.Col > 1+len(s) {
-					t.Fatalf("position %v outside the input of %d bytes", se.Pos, len(s))
+				var fe *factory.Error
+				if !errors.As(err, &fe) || fe.File != "f.json" {
+					t.Fatalf("error not placed in f.json: %v", err)
 				}
 				continue
 			}
-			_ = validate(d)
-			_ = references(d)
+			if len(d.Properties) == 0 || d.Properties[0] != '{' {
+				t.Fatalf("properties %q", d.Properties)
+			}
+			_ = references(d.Resource)
 		}
 	})
 }

@@ -2,12 +2,14 @@ package dataflow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/dataflow/arm"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -15,16 +17,6 @@ import (
 // MaxSecretBytes bounds a secret's value: a password, a key, a connection
 // string.
 const MaxSecretBytes = 64 << 10
-
-// Templates expands an ARM template of a factory (ADF's publish and
-// template gallery format) into the resources it declares.
-type Templates interface {
-	// Expand evaluates template with the parameter values of a parameters
-	// file (either {"parameters": {...}} or the bare object; nil: the
-	// defaults) and returns its Microsoft.DataFactory/factories/*
-	// resources. Errors name the template's line and column.
-	Expand(template, parameters []byte) ([]Document, error)
-}
 
 // Config configures a Service.
 type Config struct {
@@ -34,9 +26,7 @@ type Config struct {
 	// Triggers is the trigger scheduler; nil answers trigger start, stop
 	// and runs with ErrNoRuntime.
 	Triggers Triggers
-	// Templates expands ARM templates; nil refuses template imports.
-	Templates Templates
-	Logger    *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Service keeps a workspace's factory — linked services, datasets,
@@ -65,12 +55,17 @@ func (s *Service) SetTriggers(t Triggers) { s.cfg.Triggers = t }
 
 // Put creates or replaces one resource (create-or-update, as
 // `az datafactory ... create` does). ifMatch, when set, is the etag the
-// resource must still have.
+// resource must still have. A reference to a resource that does not exist
+// is refused at its place in d's file.
 func (s *Service) Put(ctx context.Context, ws string, d Document, ifMatch string) (Resource, error) {
-	r, err := prepare(d)
-	if err != nil {
+	f := &factory.Factory{}
+	if err := f.Add(d.Resource, d.File, d.doc); err != nil {
 		return Resource{}, err
 	}
+	if err := f.Check(s.exists(ctx, ws)); err != nil {
+		return Resource{}, err
+	}
+	r := resourceOf(d)
 	r.ETag = ifMatch
 	out, err := s.cfg.Store.PutResources(ctx, ws, []Resource{r})
 	if err != nil {
@@ -79,73 +74,56 @@ func (s *Service) Put(ctx context.Context, ws string, d Document, ifMatch string
 	return out[0], nil
 }
 
-// prepare validates a document and makes the resource to store.
-func prepare(d Document) (Resource, error) {
-	if err := validate(d); err != nil {
-		return Resource{}, err
+// exists reports what the store of ws holds, for factory's reference
+// checks; the store checks again in the transaction that writes.
+func (s *Service) exists(ctx context.Context, ws string) factory.Exists {
+	return func(kind factory.Kind, name string) bool {
+		_, err := s.cfg.Store.GetResource(ctx, ws, kind, name)
+		return err == nil
 	}
-	return Resource{Kind: d.Kind, Name: d.Name, Properties: d.Properties, References: references(d)}, nil
 }
 
-// Import creates or replaces docs all together: every one is valid and
-// every reference resolves among them and what exists, or nothing is
-// written.
+// resourceOf makes the resource to store.
+func resourceOf(d Document) Resource {
+	return Resource{Kind: d.Kind(), Name: d.Name(), Properties: d.Properties, References: references(d.Resource)}
+}
+
+// Import creates or replaces docs, read together by FactoryDocuments or
+// LoadFolder, in one transaction: all or nothing.
 func (s *Service) Import(ctx context.Context, ws string, docs []Document) ([]Resource, error) {
 	if len(docs) == 0 {
 		return nil, invalid("", "nothing to import: no linked services, datasets, pipelines or triggers found")
 	}
-	seen := map[string]string{}
-	rs := make([]Resource, 0, len(docs))
-	var errs []error
-	for _, d := range docs {
-		key := string(d.Kind) + "/" + strings.ToLower(d.Name)
-		if prev, ok := seen[key]; ok {
-			errs = append(errs, at(d, invalid("name", "%s %q is defined twice (also in %s)", kindNoun(d.Kind), d.Name, prev)))
-			continue
-		}
-		seen[key] = d.File
-		r, err := prepare(d)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rs = append(rs, r)
-	}
-	if len(errs) > 0 {
-		return nil, &ImportError{Errs: errs}
+	rs := make([]Resource, len(docs))
+	for i, d := range docs {
+		rs[i] = resourceOf(d)
 	}
 	return s.cfg.Store.PutResources(ctx, ws, rs)
 }
 
-// ImportError lists every document an import refused; nothing was
-// written.
-type ImportError struct {
-	Errs []error
-}
-
-func (e *ImportError) Error() string {
-	msgs := make([]string, len(e.Errs))
-	for i, err := range e.Errs {
-		msgs[i] = err.Error()
+// ImportTemplate imports the resources of an ARM template (ADF's publish
+// and template gallery format) with a parameters file's values, all or
+// nothing. Its references may name resources the workspace holds (a
+// gallery template's linked services); errors name the template's line
+// and column.
+func (s *Service) ImportTemplate(ctx context.Context, ws string, t Template) ([]Resource, error) {
+	f, err := arm.Import(arm.Config{Template: t.Template, TemplateFile: t.TemplateFile,
+		Parameters: t.Parameters, ParametersFile: t.ParametersFile, Exists: s.exists(ctx, ws)})
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("import refused, nothing written (%d problem(s)):\n%s", len(e.Errs), strings.Join(msgs, "\n"))
-}
-
-// Unwrap returns the problems, so errors.As finds a *spec.Error among
-// them.
-func (e *ImportError) Unwrap() []error { return e.Errs }
-
-// ImportTemplate imports the resources of an ARM template with parameter
-// values, all or nothing.
-func (s *Service) ImportTemplate(ctx context.Context, ws string, template, parameters []byte) ([]Resource, error) {
-	if s.cfg.Templates == nil {
-		return nil, fmt.Errorf("import an ARM template: %w", ErrNoRuntime)
-	}
-	docs, err := s.cfg.Templates.Expand(template, parameters)
+	docs, err := FactoryDocuments(f, s.exists(ctx, ws))
 	if err != nil {
 		return nil, err
 	}
 	return s.Import(ctx, ws, docs)
+}
+
+// Template is an ARM template to import and its parameters file (nil:
+// the template's defaults); the file names are for errors.
+type Template struct {
+	Template, Parameters         []byte
+	TemplateFile, ParametersFile string
 }
 
 // Get returns a resource; store.ErrNotFound when absent.
@@ -185,11 +163,7 @@ func paramNames(m map[string]factory.ParamSpec) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	return strings.Join(sortedCopy(names), ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 // Run returns a pipeline run.
@@ -318,55 +292,53 @@ func (s *Service) Secret(ctx context.Context, ws, name string) (string, error) {
 
 // Pipeline returns a stored pipeline as factory.Pipeline.
 func (s *Service) Pipeline(ctx context.Context, ws, name string) (factory.Pipeline, error) {
-	var p factory.Pipeline
-	err := s.decode(ctx, ws, factory.KindPipeline, name, &p, &p.Name)
-	return p, err
+	r, err := s.parsed(ctx, ws, factory.KindPipeline, name)
+	if err != nil {
+		return factory.Pipeline{}, err
+	}
+	return *r.(*factory.Pipeline), nil
 }
 
 // Dataset returns a stored dataset as factory.Dataset.
 func (s *Service) Dataset(ctx context.Context, ws, name string) (factory.Dataset, error) {
-	var d factory.Dataset
-	err := s.decode(ctx, ws, factory.KindDataset, name, &d, &d.Name)
-	return d, err
+	r, err := s.parsed(ctx, ws, factory.KindDataset, name)
+	if err != nil {
+		return factory.Dataset{}, err
+	}
+	return *r.(*factory.Dataset), nil
 }
 
 // LinkedService returns a stored linked service as factory.LinkedService.
 func (s *Service) LinkedService(ctx context.Context, ws, name string) (factory.LinkedService, error) {
-	var l factory.LinkedService
-	err := s.decode(ctx, ws, factory.KindLinkedService, name, &l, &l.Name)
-	return l, err
+	r, err := s.parsed(ctx, ws, factory.KindLinkedService, name)
+	if err != nil {
+		return factory.LinkedService{}, err
+	}
+	return *r.(*factory.LinkedService), nil
 }
 
-// Trigger returns a stored trigger as factory.Trigger, a tumbling window
-// trigger's one "pipeline" in Pipelines, its runtime state set.
+// Trigger returns a stored trigger as factory.Trigger.
 func (s *Service) Trigger(ctx context.Context, ws, name string) (factory.Trigger, error) {
-	var t triggerShape
-	r, err := s.Get(ctx, ws, factory.KindTrigger, name)
+	r, err := s.parsed(ctx, ws, factory.KindTrigger, name)
 	if err != nil {
 		return factory.Trigger{}, err
 	}
-	if err := json.Unmarshal(r.Properties, &t); err != nil {
-		return factory.Trigger{}, fmt.Errorf("decode trigger %q: %w", name, err)
-	}
-	if t.Pipeline != nil {
-		t.Pipelines = append(t.Pipelines, *t.Pipeline)
-	}
-	t.Name, t.RuntimeState = r.Name, r.RuntimeState
-	return t.Trigger, nil
+	return *r.(*factory.Trigger), nil
 }
 
-// decode reads a resource into v and sets its name as stored.
-func (s *Service) decode(ctx context.Context, ws string, kind factory.Kind, name string, v any, nameField *string) error {
+// parsed reads a stored resource back through the factory package's
+// parser, as it was when stored, named as stored.
+func (s *Service) parsed(ctx context.Context, ws string, kind factory.Kind, name string) (factory.Resource, error) {
 	r, err := s.Get(ctx, ws, kind, name)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%s %q not found in workspace %s: %w", kindNoun(kind), name, ws, err)
+			return nil, fmt.Errorf("%s %q not found in workspace %s: %w", kindNoun(kind), name, ws, err)
 		}
-		return err
+		return nil, err
 	}
-	if err := json.Unmarshal(r.Properties, v); err != nil {
-		return fmt.Errorf("decode %s %q: %w", kindNoun(kind), name, err)
+	res, err := factory.Parser{}.ParseProperties(kind, r.Name, kindNoun(kind)+" "+r.Name, r.Properties)
+	if err != nil {
+		return nil, fmt.Errorf("stored %s %q: %w", kindNoun(kind), name, err)
 	}
-	*nameField = r.Name
-	return nil
+	return res, nil
 }
