@@ -136,3 +136,55 @@ func TestDataFactoryImportAndSecrets(t *testing.T) {
 		t.Errorf("a refused import left linked service ok behind")
 	}
 }
+
+// TestDataFactoryImportGallery imports the two vendored templates of Data
+// Factory's template gallery (bulk copy and delta copy from a database)
+// with their parameters files through `ciel data-factory import
+// --template`, after creating the linked services they expect; a
+// template whose linked service is missing imports nothing and is refused
+// at the template's line.
+func TestDataFactoryImportGallery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gallery, err := filepath.Abs("../internal/dataflow/arm/testdata/gallery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk, delta := filepath.Join(gallery, "bulk_copy_from_database"), filepath.Join(gallery, "delta_copy_from_database")
+
+	r := e.run("data-factory", "import", "--template", delta+".json", "--parameters", delta+".parameters.json")
+	if r.code == 0 || !strings.Contains(r.err, "delta_copy_from_database.json:") || !strings.Contains(r.err, `no linked service "pg_control"`) {
+		t.Errorf("import before its linked services: exit %d, stderr %q", r.code, r.err)
+	}
+	if r := e.ok("data-factory", "dataset", "list", "-o", "json"); strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("a refused import left datasets: %s", r.out)
+	}
+
+	e.write("pg_source.json", `{"name": "pg_source", "properties": {"type": "PostgreSqlV2", "typeProperties": {"server": "127.0.0.1", "database": "shop", "username": "ciel"}}}`)
+	e.write("pg_control.json", `{"name": "pg_control", "properties": {"type": "PostgreSqlV2", "typeProperties": {"server": "127.0.0.1", "database": "control", "username": "ciel"}}}`)
+	e.write("lake.json", `{"name": "lake", "properties": {"type": "AzureBlobFS", "typeProperties": {"url": "https://lake.dfs.core.windows.net"}}}`)
+	for _, f := range []string{"pg_source.json", "pg_control.json", "lake.json"} {
+		e.ok("data-factory", "linked-service", "create", "--file", f)
+	}
+	r = e.ok("data-factory", "import", "--template", bulk+".json", "--parameters", bulk+".parameters.json", "-o", "json")
+	var imported []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &imported); err != nil || len(imported) != 4 {
+		t.Fatalf("bulk copy import: %v\n%s", err, r.out)
+	}
+	e.ok("data-factory", "import", "--template", delta+".json", "--parameters", delta+".parameters.json")
+	r = e.ok("data-factory", "pipeline", "list", "--query", "[].name", "-o", "tsv")
+	if got := strings.Fields(r.out); len(got) != 2 || got[0] != "BulkCopyfromDB_with_ControlTable" {
+		t.Errorf("pipelines after both imports: %q", r.out)
+	}
+	r = e.ok("data-factory", "dataset", "show", "--name", "DataSource", "--query", "properties.linkedServiceName.referenceName", "-o", "tsv")
+	if strings.TrimSpace(r.out) != "pg_source" {
+		t.Errorf("DataSource's linked service: %q", r.out)
+	}
+	// The imported datasets hold on to the linked services.
+	if r := e.run("data-factory", "linked-service", "delete", "--name", "lake"); r.code == 0 || !strings.Contains(r.err, "dataset") {
+		t.Errorf("delete a linked service the templates use: exit %d, stderr %q", r.code, r.err)
+	}
+}
