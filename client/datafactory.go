@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -59,7 +58,7 @@ type FactoryPipelineRun struct {
 	RunGroupID       string            `json:"runGroupId,omitempty"`
 	IsLatest         bool              `json:"isLatest"`
 	PipelineName     string            `json:"pipelineName"`
-	Parameters       map[string]string `json:"parameters,omitempty"`
+	Parameters       map[string]any    `json:"parameters,omitempty"`
 	FactoryInvokedBy FactoryInvokedBy  `json:"invokedBy"`
 	RunStart         *time.Time        `json:"runStart,omitempty"`
 	RunEnd           *time.Time        `json:"runEnd,omitempty"`
@@ -68,6 +67,10 @@ type FactoryPipelineRun struct {
 	Message          string            `json:"message"`
 	LastUpdated      time.Time         `json:"lastUpdated"`
 	RunDimensions    map[string]string `json:"runDimensions,omitempty"`
+	// ReferencePipelineRunID is the run a rerun reran; RerunMode is
+	// Full, FromFailure or FromActivity.
+	ReferencePipelineRunID string `json:"referencePipelineRunId,omitempty"`
+	RerunMode              string `json:"rerunMode,omitempty"`
 }
 
 // FactoryInvokedBy is who started a run.
@@ -116,6 +119,18 @@ type FactoryTriggerRun struct {
 	TriggeredPipelines  map[string]string `json:"triggeredPipelines,omitempty"`
 	RunDimension        map[string]string `json:"runDimension,omitempty"`
 	DependencyStatus    map[string]any    `json:"dependencyStatus,omitempty"`
+}
+
+// FactoryTriggerWindow is one window of a tumbling window trigger.
+type FactoryTriggerWindow struct {
+	TriggerName     string    `json:"triggerName"`
+	WindowStartTime time.Time `json:"windowStartTime"`
+	WindowEndTime   time.Time `json:"windowEndTime"`
+	Status          string    `json:"status"` // Waiting, Running, Succeeded, Failed
+	Attempt         int       `json:"attempt"`
+	TriggerRunID    string    `json:"triggerRunId,omitempty"`
+	RunID           string    `json:"runId,omitempty"`
+	Message         string    `json:"message,omitempty"`
 }
 
 // FactoryRunFilter is ADF's RunFilterParameters: runs updated in
@@ -235,10 +250,10 @@ func (c *Client) QueryFactoryPipelineRuns(ctx context.Context, ws string, f Fact
 	return out, err
 }
 
-// CancelFactoryPipelineRun asks a run (and, recursive, the runs it started) to
-// stop.
-func (c *Client) CancelFactoryPipelineRun(ctx context.Context, ws, runID string, recursive bool) error {
-	p := factoryPath(ws, "pipelineruns", runID, "cancel") + "?isRecursive=" + strconv.FormatBool(recursive)
+// CancelFactoryPipelineRun cancels a run and the runs its ExecutePipeline
+// activities wait on.
+func (c *Client) CancelFactoryPipelineRun(ctx context.Context, ws, runID string) error {
+	p := factoryPath(ws, "pipelineruns", runID, "cancel") + "?isRecursive=true"
 	return c.doJSON(ctx, http.MethodPost, p, struct{}{}, nil)
 }
 
@@ -266,6 +281,28 @@ func (c *Client) SetFactoryTriggerState(ctx context.Context, ws, name string, st
 	}
 	var out FactoryResource
 	err := c.doJSON(ctx, http.MethodPost, factoryPath(ws, FactoryTriggers, name, verb), struct{}{}, &out)
+	return out, err
+}
+
+// ListFactoryTriggerWindows returns a tumbling window trigger's windows,
+// earliest first.
+func (c *Client) ListFactoryTriggerWindows(ctx context.Context, ws, trigger string) ([]FactoryTriggerWindow, error) {
+	var out FactoryList[FactoryTriggerWindow]
+	err := c.doJSON(ctx, http.MethodGet, factoryPath(ws, FactoryTriggers, trigger, "windows"), nil, &out)
+	return out.Value, err
+}
+
+// RerunFactoryTriggerWindow runs a finished tumbling window again: the
+// one trigger run runID ran (ADF's trigger-run rerun), or when runID is
+// "" the one starting at start.
+func (c *Client) RerunFactoryTriggerWindow(ctx context.Context, ws, trigger, runID string, start time.Time) (FactoryTriggerWindow, error) {
+	var out FactoryTriggerWindow
+	if runID != "" {
+		err := c.doJSON(ctx, http.MethodPost, factoryPath(ws, FactoryTriggers, trigger, "triggerRuns", runID, "rerun"), struct{}{}, &out)
+		return out, err
+	}
+	in := map[string]time.Time{"windowStartTime": start}
+	err := c.doJSON(ctx, http.MethodPost, factoryPath(ws, FactoryTriggers, trigger, "windows", "rerun"), in, &out)
 	return out, err
 }
 

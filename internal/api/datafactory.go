@@ -12,6 +12,7 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
+	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -47,6 +48,9 @@ func (s *server) dataFactoryRoutes(mux *routeMux) {
 	h("POST "+base+"/triggers/{name}/start", s.setTriggerState)
 	h("POST "+base+"/triggers/{name}/stop", s.setTriggerState)
 	h("POST "+base+"/queryTriggerRuns", s.queryTriggerRuns)
+	h("GET "+base+"/triggers/{name}/windows", s.listTriggerWindows)
+	h("POST "+base+"/triggers/{name}/windows/rerun", s.rerunTriggerWindow)
+	h("POST "+base+"/triggers/{name}/triggerRuns/{triggerRunId}/rerun", s.rerunTriggerWindow)
 	h("POST "+base+"/import", s.importFactoryTemplate)
 	h("POST "+base+"/importFolder", s.importFactoryFolder)
 	h("PUT "+base+"/secrets/{name}", s.setFactorySecret)
@@ -103,8 +107,13 @@ func dataflowErr(r *http.Request, err error) error {
 		started *dataflow.TriggerStartedError
 		fe      *factory.Error
 		trig    *triggers.InvalidError
+		runBad  *run.InvalidError
 	)
 	switch {
+	case errors.As(err, &runBad):
+		return badRequest("", "%s", runBad.Error())
+	case errors.Is(err, run.ErrDone), errors.Is(err, run.ErrNotDone), errors.Is(err, triggers.ErrStarted):
+		return &httpError{status: http.StatusConflict, code: "Conflict", msg: err.Error()}
 	case errors.As(err, &fe):
 		// One problem or several (a factory.ErrorList), each at its
 		// file:line:col.

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
+	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 )
 
 // Bounds of a factory folder import: its JSON files are small, and it is
@@ -37,18 +39,18 @@ func (s *server) createFactoryRun(_ http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	q := r.URL.Query()
-	var run dataflow.PipelineRun
+	var pr run.PipelineRun
 	if ref := q.Get("referencePipelineRunId"); ref != "" && q.Get("isRecovery") == "true" {
 		// ADF's rerun: createRun naming the run to recover.
-		run, err = svc.Rerun(r.Context(), r.PathValue("ws"), ref, dataflow.RerunOptions{
+		pr, err = svc.Rerun(r.Context(), r.PathValue("ws"), ref, dataflow.RerunOptions{
 			FromFailure: q.Get("startFromFailure") == "true", StartActivityName: q.Get("startActivityName")})
 	} else {
-		run, err = svc.CreateRun(r.Context(), r.PathValue("ws"), r.PathValue("name"), params)
+		pr, err = svc.CreateRun(r.Context(), r.PathValue("ws"), r.PathValue("name"), params)
 	}
 	if err != nil {
 		return nil, dataflowErr(r, err)
 	}
-	return map[string]string{"runId": run.RunID}, nil
+	return map[string]string{"runId": pr.RunID}, nil
 }
 
 func (s *server) getFactoryRun(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -68,8 +70,9 @@ func (s *server) cancelFactoryRun(_ http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	recursive := r.URL.Query().Get("isRecursive") == "true"
-	if err := svc.CancelRun(r.Context(), r.PathValue("ws"), r.PathValue("runId"), recursive); err != nil {
+	// isRecursive is always so: the runs an ExecutePipeline waits on are
+	// cancelled with it.
+	if err := svc.CancelRun(r.Context(), r.PathValue("ws"), r.PathValue("runId")); err != nil {
 		return nil, dataflowErr(r, err)
 	}
 	return map[string]string{"status": "canceling"}, nil
@@ -84,12 +87,12 @@ func (s *server) rerunFactoryRun(_ http.ResponseWriter, r *http.Request) (any, e
 	if err := decodeOptional(r, &o); err != nil {
 		return nil, err
 	}
-	run, err := svc.Rerun(r.Context(), r.PathValue("ws"), r.PathValue("runId"),
+	pr, err := svc.Rerun(r.Context(), r.PathValue("ws"), r.PathValue("runId"),
 		dataflow.RerunOptions{FromFailure: o.StartFromFailure, StartActivityName: o.StartActivityName})
 	if err != nil {
 		return nil, dataflowErr(r, err)
 	}
-	return map[string]string{"runId": run.RunID}, nil
+	return map[string]string{"runId": pr.RunID}, nil
 }
 
 // runQuery reads ADF's RunFilterParameters: Equals filters on the
@@ -199,6 +202,51 @@ func (s *server) queryTriggerRuns(_ http.ResponseWriter, r *http.Request) (any, 
 		return nil, dataflowErr(r, err)
 	}
 	return listAnswer(runs), nil
+}
+
+func (s *server) listTriggerWindows(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.factoryFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := dataflowErr(r, dataflow.CheckName(factory.KindTrigger, r.PathValue("name"))); err != nil {
+		return nil, err
+	}
+	list, err := svc.TriggerWindows(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	if err != nil {
+		return nil, dataflowErr(r, err)
+	}
+	return listAnswer(list), nil
+}
+
+// rerunTriggerWindow runs a tumbling window again: the one a trigger run
+// ran (ADF's triggerRuns/{runId}/rerun) or the one starting at the body's
+// windowStartTime.
+func (s *server) rerunTriggerWindow(_ http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.factoryFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := dataflowErr(r, dataflow.CheckName(factory.KindTrigger, r.PathValue("name"))); err != nil {
+		return nil, err
+	}
+	var in struct {
+		WindowStartTime time.Time `json:"windowStartTime"`
+	}
+	runID := r.PathValue("triggerRunId")
+	if runID == "" {
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		if in.WindowStartTime.IsZero() {
+			return nil, badRequest("windowStartTime", "windowStartTime is required: the start of the window to run again")
+		}
+	}
+	w, err := svc.RerunWindow(r.Context(), r.PathValue("ws"), r.PathValue("name"), in.WindowStartTime, runID)
+	if err != nil {
+		return nil, dataflowErr(r, err)
+	}
+	return w, nil
 }
 
 func (s *server) importFactoryTemplate(_ http.ResponseWriter, r *http.Request) (any, error) {

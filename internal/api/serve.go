@@ -18,7 +18,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
-	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/registry"
@@ -138,7 +137,12 @@ func Serve(ctx context.Context, cfg Config) error {
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()
-	s.dataflow = dataflow.New(dataflow.Config{Store: st.Dataflow(), Logger: cfg.Logger})
+	stopDataflow, err := s.openDataflow(ctx, st)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("open data factory: %w", err)
+	}
+	defer stopDataflow()
 	eng := engine.New(engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
 		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil

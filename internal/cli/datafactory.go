@@ -57,7 +57,7 @@ func newFactoryResourceCommand(b *base, n factoryNoun) *cobra.Command {
 	case factory.KindPipeline:
 		subs = append(subs, newPipelineCreateRunCommand(b))
 	case factory.KindTrigger:
-		subs = append(subs, newTriggerStateCommand(b, true), newTriggerStateCommand(b, false))
+		subs = append(subs, newTriggerStateCommand(b, true), newTriggerStateCommand(b, false), newTriggerWindowsCommand(b))
 	}
 	return newGroup(n.use, "Manage the factory's "+n.noun+"s", subs...)
 }

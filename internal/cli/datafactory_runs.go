@@ -186,19 +186,19 @@ func newFactoryPipelineRunCommand(b *base) *cobra.Command {
 
 	cancel := &cobra.Command{Use: "cancel", Short: "Cancel a pipeline run"}
 	cancelOpts := &factoryRunOpts{}
-	var recursive bool
+	var recursive bool // az's flag; ciel always cancels the runs a run waits on
 	cancel.RunE = runE(b, runFunc[*factoryRunOpts](func(ctx context.Context, o *factoryRunOpts) error {
 		cl, err := b.client(ctx)
 		if err != nil {
 			return err
 		}
-		if err := cl.CancelFactoryPipelineRun(ctx, o.Workspace, o.RunID, recursive); err != nil {
+		if err := cl.CancelFactoryPipelineRun(ctx, o.Workspace, o.RunID); err != nil {
 			return fmt.Errorf("cancel pipeline run %s: %w", o.RunID, err)
 		}
 		return nil
 	}), cancelOpts)
 	bindFactoryRun(cancel, cancelOpts)
-	cancel.Flags().BoolVar(&recursive, "is-recursive", false, "also cancel the runs its ExecutePipeline activities started")
+	cancel.Flags().BoolVar(&recursive, "is-recursive", true, "accepted for az's sake: the runs its ExecutePipeline activities wait on are always cancelled too")
 
 	rerun := &cobra.Command{Use: "rerun", Short: "Run a pipeline run again, from its failure or from an activity"}
 	rerunOpts := &factoryRunOpts{}
@@ -389,7 +389,7 @@ func newTriggerRunCommand(b *base) *cobra.Command {
 		}), opts)}
 	bindRunQuery(query, opts, formatJSON)
 	query.Flags().StringVar(&opts.Name, "trigger-name", "", "only runs of this trigger")
-	return newGroup("trigger-run", "Query trigger runs", query)
+	return newGroup("trigger-run", "Query trigger runs; run a tumbling window again", query, newTriggerRunRerunCommand(b))
 }
 
 type triggerStateCmd struct {

@@ -23,7 +23,8 @@ type Resource struct {
 	// ETag changes with every write; a write that names one (If-Match)
 	// only replaces the resource while it still has it.
 	ETag string
-	// RuntimeState is a trigger's Started or Stopped ("" for the others).
+	// RuntimeState is a trigger's Started or Stopped, as the trigger
+	// scheduler keeps it ("" for the others; the store does not keep it).
 	RuntimeState string
 	// References are the resources this one names (a dataset's linked
 	// service, a pipeline's datasets and pipelines, a trigger's
@@ -64,7 +65,7 @@ type Store interface {
 	// only replaced while it still has that etag (*PreconditionError
 	// otherwise). Every reference must name a resource that exists once
 	// the write is done (*MissingReferenceError). A started trigger
-	// cannot be replaced (*TriggerStartedError). Written resources come
+	// Written resources come
 	// back with their new etags and times. store.ErrNotFound when the
 	// workspace does not exist.
 	PutResources(ctx context.Context, ws string, rs []Resource) ([]Resource, error)
@@ -74,12 +75,8 @@ type Store interface {
 	// store.ErrNotFound when the workspace does not exist.
 	ListResources(ctx context.Context, ws string, kind factory.Kind) ([]Resource, error)
 	// DeleteResource deletes a resource; store.ErrNotFound when absent,
-	// *InUseError while another resource references it,
-	// *TriggerStartedError for a started trigger.
+	// *InUseError while another resource references it.
 	DeleteResource(ctx context.Context, ws string, kind factory.Kind, name string) error
-	// SetTriggerState sets a trigger's runtime state and returns it;
-	// store.ErrNotFound when absent.
-	SetTriggerState(ctx context.Context, ws, name, state string) (Resource, error)
 
 	// PutSecret creates or replaces a secret; store.ErrNotFound when the
 	// workspace does not exist.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/arm"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
@@ -58,6 +55,14 @@ func (s *Service) SetTriggers(t Triggers) { s.cfg.Triggers = t }
 // resource must still have. A reference to a resource that does not exist
 // is refused at its place in d's file.
 func (s *Service) Put(ctx context.Context, ws string, d Document, ifMatch string) (Resource, error) {
+	if t, ok := d.Resource.(*factory.Trigger); ok {
+		if err := checkTrigger(d, t); err != nil {
+			return Resource{}, err
+		}
+		if err := s.checkStopped(ctx, ws, t.Name); err != nil {
+			return Resource{}, err
+		}
+	}
 	f := &factory.Factory{}
 	if err := f.Add(d.Resource, d.File, d.doc); err != nil {
 		return Resource{}, err
@@ -96,6 +101,14 @@ func (s *Service) Import(ctx context.Context, ws string, docs []Document) ([]Res
 	}
 	rs := make([]Resource, len(docs))
 	for i, d := range docs {
+		if t, ok := d.Resource.(*factory.Trigger); ok {
+			if err := checkTrigger(d, t); err != nil {
+				return nil, err
+			}
+			if err := s.checkStopped(ctx, ws, t.Name); err != nil {
+				return nil, err
+			}
+		}
 		rs[i] = resourceOf(d)
 	}
 	return s.cfg.Store.PutResources(ctx, ws, rs)
@@ -126,132 +139,54 @@ type Template struct {
 	TemplateFile, ParametersFile string
 }
 
-// Get returns a resource; store.ErrNotFound when absent.
+// Get returns a resource, a trigger with its runtime state;
+// store.ErrNotFound when absent.
 func (s *Service) Get(ctx context.Context, ws string, kind factory.Kind, name string) (Resource, error) {
-	return s.cfg.Store.GetResource(ctx, ws, kind, name)
+	r, err := s.cfg.Store.GetResource(ctx, ws, kind, name)
+	if err != nil || kind != factory.KindTrigger {
+		return r, err
+	}
+	r.RuntimeState, err = s.runtimeState(ctx, ws, r.Name)
+	return r, err
 }
 
-// List returns a workspace's resources of a kind, by name.
+// List returns a workspace's resources of a kind, by name, triggers with
+// their runtime states.
 func (s *Service) List(ctx context.Context, ws string, kind factory.Kind) ([]Resource, error) {
-	return s.cfg.Store.ListResources(ctx, ws, kind)
+	list, err := s.cfg.Store.ListResources(ctx, ws, kind)
+	if err != nil || kind != factory.KindTrigger {
+		return list, err
+	}
+	states := map[string]string{}
+	if s.cfg.Triggers != nil {
+		if states, err = s.cfg.Triggers.RuntimeStates(ctx, ws); err != nil {
+			return nil, err
+		}
+	}
+	for i := range list {
+		if list[i].RuntimeState = states[list[i].Name]; list[i].RuntimeState == "" {
+			list[i].RuntimeState = TriggerStopped
+		}
+	}
+	return list, nil
 }
 
-// Delete deletes a resource nothing references (*InUseError otherwise).
+// Delete deletes a resource nothing references (*InUseError otherwise);
+// a trigger must be stopped (*TriggerStartedError), and its runtime
+// state, windows and blobs seen go with it.
 func (s *Service) Delete(ctx context.Context, ws string, kind factory.Kind, name string) error {
-	return s.cfg.Store.DeleteResource(ctx, ws, kind, name)
-}
-
-// CreateRun starts a run of a stored pipeline with parameter values.
-func (s *Service) CreateRun(ctx context.Context, ws, pipeline string, params map[string]any) (PipelineRun, error) {
-	if s.cfg.Runs == nil {
-		return PipelineRun{}, ErrNoRuntime
-	}
-	p, err := s.Pipeline(ctx, ws, pipeline)
-	if err != nil {
-		return PipelineRun{}, err
-	}
-	for k := range params {
-		if _, ok := p.Parameters[k]; !ok {
-			return PipelineRun{}, invalid("parameters."+k, "pipeline %q declares no parameter %q (it declares %s)", p.Name, k, paramNames(p.Parameters))
+	if kind == factory.KindTrigger {
+		if err := s.checkStopped(ctx, ws, name); err != nil {
+			return err
 		}
 	}
-	return s.cfg.Runs.Start(ctx, ws, RunRequest{Pipeline: p.Name, Parameters: params,
-		InvokedBy: InvokedBy{Name: "Manual", ID: "Manual", InvokedByType: "Manual"}})
-}
-
-func paramNames(m map[string]factory.ParamSpec) string {
-	if len(m) == 0 {
-		return "none"
+	if err := s.cfg.Store.DeleteResource(ctx, ws, kind, name); err != nil {
+		return err
 	}
-	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
-}
-
-// Run returns a pipeline run.
-func (s *Service) Run(ctx context.Context, ws, runID string) (PipelineRun, error) {
-	if s.cfg.Runs == nil {
-		return PipelineRun{}, ErrNoRuntime
+	if kind == factory.KindTrigger && s.cfg.Triggers != nil {
+		return s.cfg.Triggers.DeleteTrigger(ctx, ws, name)
 	}
-	return s.cfg.Runs.Get(ctx, ws, runID)
-}
-
-// QueryRuns returns the pipeline runs q matches.
-func (s *Service) QueryRuns(ctx context.Context, ws string, q RunQuery) ([]PipelineRun, error) {
-	if s.cfg.Runs == nil {
-		return nil, ErrNoRuntime
-	}
-	return s.cfg.Runs.Query(ctx, ws, q)
-}
-
-// CancelRun asks a run to stop.
-func (s *Service) CancelRun(ctx context.Context, ws, runID string, recursive bool) error {
-	if s.cfg.Runs == nil {
-		return ErrNoRuntime
-	}
-	return s.cfg.Runs.Cancel(ctx, ws, runID, recursive)
-}
-
-// Rerun starts a run again, from its failure or from a named activity.
-func (s *Service) Rerun(ctx context.Context, ws, runID string, opts RerunOptions) (PipelineRun, error) {
-	if s.cfg.Runs == nil {
-		return PipelineRun{}, ErrNoRuntime
-	}
-	if opts.FromFailure && opts.StartActivityName != "" {
-		return PipelineRun{}, invalid("startActivityName", "a rerun starts from the failure or from a named activity, not both")
-	}
-	return s.cfg.Runs.Rerun(ctx, ws, runID, opts)
-}
-
-// ActivityRuns returns a pipeline run's activity runs.
-func (s *Service) ActivityRuns(ctx context.Context, ws, runID string, q RunQuery) ([]ActivityRun, error) {
-	if s.cfg.Runs == nil {
-		return nil, ErrNoRuntime
-	}
-	return s.cfg.Runs.ActivityRuns(ctx, ws, runID, q)
-}
-
-// StartTrigger starts a trigger: it fires from now on.
-func (s *Service) StartTrigger(ctx context.Context, ws, name string) (Resource, error) {
-	if s.cfg.Triggers == nil {
-		return Resource{}, ErrNoRuntime
-	}
-	if _, err := s.Get(ctx, ws, factory.KindTrigger, name); err != nil {
-		return Resource{}, err
-	}
-	r, err := s.cfg.Store.SetTriggerState(ctx, ws, name, TriggerStarted)
-	if err != nil {
-		return Resource{}, err
-	}
-	if err := s.cfg.Triggers.Started(ctx, ws, r); err != nil {
-		// Left started, it would claim to fire while it does not.
-		if _, rerr := s.cfg.Store.SetTriggerState(context.WithoutCancel(ctx), ws, name, TriggerStopped); rerr != nil {
-			s.cfg.Logger.Error("stop a trigger that failed to start", "workspace", ws, "trigger", name, "err", rerr)
-		}
-		return Resource{}, fmt.Errorf("start trigger %q: %w", name, err)
-	}
-	return r, nil
-}
-
-// StopTrigger stops a trigger; runs it started go on.
-func (s *Service) StopTrigger(ctx context.Context, ws, name string) (Resource, error) {
-	if s.cfg.Triggers == nil {
-		return Resource{}, ErrNoRuntime
-	}
-	r, err := s.cfg.Store.SetTriggerState(ctx, ws, name, TriggerStopped)
-	if err != nil {
-		return Resource{}, err
-	}
-	if err := s.cfg.Triggers.Stopped(ctx, ws, name); err != nil {
-		return Resource{}, fmt.Errorf("stop trigger %q: %w", name, err)
-	}
-	return r, nil
-}
-
-// TriggerRuns returns the trigger runs q matches.
-func (s *Service) TriggerRuns(ctx context.Context, ws string, q RunQuery) ([]TriggerRun, error) {
-	if s.cfg.Triggers == nil {
-		return nil, ErrNoRuntime
-	}
-	return s.cfg.Triggers.Runs(ctx, ws, q)
+	return nil
 }
 
 // SetSecret creates or replaces a secret, which AzureKeyVault references

@@ -16,6 +16,14 @@ import (
 
 func setup(t *testing.T, cfg dataflow.Config) *dataflow.Service {
 	t.Helper()
+	s, _ := setupStore(t, cfg)
+	return s
+}
+
+// setupStore returns a service over a fresh store with workspace "ws",
+// and the store.
+func setupStore(t *testing.T, cfg dataflow.Config) (*dataflow.Service, *sqlite.Store) {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +33,7 @@ func setup(t *testing.T, cfg dataflow.Config) *dataflow.Service {
 		t.Fatal(err)
 	}
 	cfg.Store = st.Dataflow()
-	return dataflow.New(cfg)
+	return dataflow.New(cfg), st
 }
 
 func doc(t *testing.T, kind factory.Kind, file, body string) dataflow.Document {

@@ -26,15 +26,18 @@ type DataflowStore struct {
 // Dataflow returns the dataflow.Store view of s.
 func (s *Store) Dataflow() *DataflowStore { return &DataflowStore{s: s} }
 
+// runtime_state (0015) is no longer used: the trigger scheduler
+// (dataflow_triggers) keeps a trigger's runtime state; it is written "".
 const resourceCols = `kind, name, properties, etag, runtime_state, created_at, updated_at`
 
 func scanResource(sc scanner) (dataflow.Resource, error) {
 	var (
 		r                dataflow.Resource
 		kind, props      string
+		unused           string
 		created, updated int64
 	)
-	if err := sc.Scan(&kind, &r.Name, &props, &r.ETag, &r.RuntimeState, &created, &updated); err != nil {
+	if err := sc.Scan(&kind, &r.Name, &props, &r.ETag, &unused, &created, &updated); err != nil {
 		return r, err
 	}
 	r.Kind, r.Properties = factory.Kind(kind), []byte(props)
@@ -95,13 +98,7 @@ func putResource(ctx context.Context, tx *sql.Tx, ws string, r dataflow.Resource
 		return r, &dataflow.PreconditionError{Ref: self, ETag: r.ETag}
 	}
 	r.CreatedAt, r.UpdatedAt, r.ETag = now, now, newETag()
-	if r.Kind == factory.KindTrigger {
-		r.RuntimeState = dataflow.TriggerStopped
-	}
 	if exists {
-		if old.RuntimeState == dataflow.TriggerStarted {
-			return r, &dataflow.TriggerStartedError{Name: old.Name}
-		}
 		r.CreatedAt = old.CreatedAt
 		if _, err := tx.ExecContext(ctx, `DELETE FROM dataflow_references WHERE workspace = ? AND kind = ? AND name = ?`,
 			ws, string(r.Kind), r.Name); err != nil {
@@ -113,7 +110,7 @@ func putResource(ctx context.Context, tx *sql.Tx, ws string, r dataflow.Resource
 	if _, err := tx.ExecContext(ctx, `INSERT INTO dataflow_resources (workspace, `+resourceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace, kind, name) DO UPDATE SET name = excluded.name, properties = excluded.properties,
 		etag = excluded.etag, runtime_state = excluded.runtime_state, updated_at = excluded.updated_at`,
-		ws, string(r.Kind), r.Name, string(r.Properties), r.ETag, r.RuntimeState, timeArg(r.CreatedAt), timeArg(now)); err != nil {
+		ws, string(r.Kind), r.Name, string(r.Properties), r.ETag, "", timeArg(r.CreatedAt), timeArg(now)); err != nil {
 		return r, err
 	}
 	for _, ref := range r.References {
@@ -187,9 +184,6 @@ func (c *DataflowStore) DeleteResource(ctx context.Context, ws string, kind fact
 		if err != nil {
 			return notFoundIfNone(err)
 		}
-		if r.RuntimeState == dataflow.TriggerStarted {
-			return &dataflow.TriggerStartedError{Name: r.Name}
-		}
 		rows, err := tx.QueryContext(ctx, `SELECT kind, name FROM dataflow_references
 			WHERE workspace = ? AND ref_kind = ? AND ref_name = ? AND NOT (kind = ? AND name = ?) ORDER BY kind, name`,
 			ws, string(kind), name, string(kind), name)
@@ -213,23 +207,6 @@ func (c *DataflowStore) DeleteResource(ctx context.Context, ws string, kind fact
 		return err
 	})
 	return opErr(fmt.Sprintf("delete %s %q in workspace %q", kind, name, ws), err)
-}
-
-// SetTriggerState sets a trigger's runtime state; store.ErrNotFound when
-// absent.
-func (c *DataflowStore) SetTriggerState(ctx context.Context, ws, name, state string) (dataflow.Resource, error) {
-	err := c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE dataflow_resources SET runtime_state = ?, etag = ?, updated_at = ?
-			WHERE workspace = ? AND kind = ? AND name = ?`, state, newETag(), timeArg(time.Now()), ws, string(factory.KindTrigger), name)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res)
-	})
-	if err != nil {
-		return dataflow.Resource{}, opErr(fmt.Sprintf("set trigger %q in workspace %q %s", name, ws, state), err)
-	}
-	return c.GetResource(ctx, ws, factory.KindTrigger, name)
 }
 
 // PutSecret creates or replaces a secret; store.ErrNotFound when the

@@ -53,14 +53,13 @@ func TestDataflowResourceReferences(t *testing.T) {
 		t.Fatalf("a refused import left %q behind: %v", "fresh", err)
 	}
 	tests := []struct {
-		kind    factory.Kind
-		name    string
-		usedBy  string
-		started bool
+		kind   factory.Kind
+		name   string
+		usedBy string
 	}{
-		{factory.KindLinkedService, "PG", `dataset "orders"`, false}, // names are case-insensitive
-		{factory.KindDataset, "orders", `pipeline "copy"`, false},
-		{factory.KindPipeline, "copy", `trigger "nightly"`, false},
+		{factory.KindLinkedService, "PG", `dataset "orders"`}, // names are case-insensitive
+		{factory.KindDataset, "orders", `pipeline "copy"`},
+		{factory.KindPipeline, "copy", `trigger "nightly"`},
 	}
 	for _, tt := range tests {
 		err := c.DeleteResource(ctx, "ws", tt.kind, tt.name)
@@ -68,19 +67,6 @@ func TestDataflowResourceReferences(t *testing.T) {
 		if !errors.As(err, &inUse) || !strings.Contains(err.Error(), tt.usedBy) {
 			t.Errorf("delete %s %s: got %v, want it refused naming %s", tt.kind, tt.name, err, tt.usedBy)
 		}
-	}
-	if _, err := c.SetTriggerState(ctx, "ws", "NIGHTLY", dataflow.TriggerStarted); err != nil {
-		t.Fatal(err)
-	}
-	var started *dataflow.TriggerStartedError
-	if err := c.DeleteResource(ctx, "ws", factory.KindTrigger, "nightly"); !errors.As(err, &started) {
-		t.Fatalf("delete a started trigger: got %v", err)
-	}
-	if _, err := c.PutResources(ctx, "ws", []dataflow.Resource{res(factory.KindTrigger, "nightly", pl)}); !errors.As(err, &started) {
-		t.Fatalf("replace a started trigger: got %v", err)
-	}
-	if _, err := c.SetTriggerState(ctx, "ws", "nightly", dataflow.TriggerStopped); err != nil {
-		t.Fatal(err)
 	}
 	// Deleted from the top down, each goes.
 	for _, r := range []dataflow.Ref{{Kind: factory.KindTrigger, Name: "nightly"}, pl, ds, ls} {
