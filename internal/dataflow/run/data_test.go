@@ -20,7 +20,6 @@ import (
 // no secret reaches the activity run's record.
 func TestDataActivityResolution(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	b := setup(t, pipeline("p", acts(
 		`{"name": "CopyOrders", "type": "Copy",
 		  "inputs": [{"referenceName": "PgTable", "type": "DatasetReference", "parameters": {"table": "@pipeline().parameters.table"}}],

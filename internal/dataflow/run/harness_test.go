@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
-	"github.com/ciel-mlops/ciel/internal/dataflow/expr"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -248,24 +246,6 @@ func statuses(by map[string][]run.ActivityRun) map[string]run.Status {
 		out[k] = v[len(v)-1].Status
 	}
 	return out
-}
-
-func sortedNames(m map[string]run.Status) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// needExpr skips a test whose pipeline has expressions while the
-// evaluator is not built.
-func needExpr(t *testing.T) {
-	t.Helper()
-	if _, err := expr.Eval("@equals(1, 1)", &expr.Scope{}); err != nil {
-		t.Skipf("the expression evaluator is not built yet: %v", err)
-	}
 }
 
 type secrets struct{}
