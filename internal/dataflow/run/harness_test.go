@@ -262,6 +262,7 @@ func (secrets) Secret(_ context.Context, _, vault, name, _ string) (string, erro
 type fakeJobs struct {
 	mu   sync.Mutex
 	reqs []run.JobRequest
+	data []run.DataRequest
 }
 
 func (j *fakeJobs) Submit(_ context.Context, _ string, req run.JobRequest) (string, error) {
@@ -286,6 +287,13 @@ func (j *fakeJobs) Wait(_ context.Context, _ string, job string) (run.JobResult,
 }
 
 func (j *fakeJobs) Cancel(context.Context, string, string) error { return nil }
+
+func (j *fakeJobs) RegisterData(_ context.Context, _ string, req run.DataRequest) (map[string]any, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.data = append(j.data, req)
+	return map[string]any{"name": req.Name, "version": "1", "path": req.Path}, nil
+}
 
 // pipeline builds a pipeline document from its activities (JSON) and
 // optional extra properties.
