@@ -337,3 +337,10 @@ func TestRegisterData(t *testing.T) {
 		})
 	}
 }
+
+// What a server has satisfies what Jobs needs.
+var (
+	_ mljobs.Engine = (*engine.Engine)(nil)
+	_ mljobs.Store  = store.Store(nil)
+	_ mljobs.Data   = (*datastore.Service)(nil)
+)
