@@ -245,21 +245,42 @@ func (s *Service) captureJob(ctx context.Context, ws string, sj *spec.ScheduledJ
 		}
 		return j, err
 	}
-	stored, err := s.cfg.Existing.GetJob(ctx, ws, sj.JobName)
+	j, err := ExistingJob(ctx, s.cfg.Existing, ws, sj.JobName)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &InvalidError{Field: "create_job", Msg: fmt.Sprintf("no job named %q in workspace %s (see ciel job list)", sj.JobName, ws)}
+		return nil, &InvalidError{Field: "create_job", Msg: err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.ApplyJobOverrides(j, sj.Overrides); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// notFoundError is a message that matches store.ErrNotFound.
+type notFoundError string
+
+func (e notFoundError) Error() string { return string(e) }
+func (e notFoundError) Unwrap() error { return store.ErrNotFound }
+
+// ExistingJob returns a copy of the job named name in workspace ws, as it
+// was submitted, with no name: what `create_job: azureml:<job>` (and a
+// factory's `ciel` activity naming a job) submits again. An error wrapping
+// store.ErrNotFound says there is no such job.
+func ExistingJob(ctx context.Context, jobs JobReader, ws, name string) (*spec.Job, error) {
+	stored, err := jobs.GetJob(ctx, ws, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundError(fmt.Sprintf("no job named %q in workspace %s (see ciel job list)", name, ws))
 	}
 	if err != nil {
 		return nil, err
 	}
 	j, err := decodeJob(stored.Spec)
 	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", sj.JobName, err)
+		return nil, fmt.Errorf("job %q: %w", name, err)
 	}
 	j.Name = ""
-	if err := spec.ApplyJobOverrides(j, sj.Overrides); err != nil {
-		return nil, err
-	}
 	return j, nil
 }
 

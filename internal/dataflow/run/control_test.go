@@ -62,7 +62,6 @@ func TestForEachConcurrency(t *testing.T) {
 // still run) and the run, naming the inner activity.
 func TestForEachFailure(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	loop := act("Loop", "ForEach", `{"items": {"value": "@pipeline().parameters.list", "type": "Expression"}, "activities": [`+
 		act("Inner", "Fake", `{"fail": "@equals(item(), 2)"}`)+`]}`)
 	b := setup(t, pipeline("p", acts(loop), `"parameters": {"list": {"type": "Array", "defaultValue": [1, 2, 3]}}`))
@@ -79,7 +78,6 @@ func TestForEachFailure(t *testing.T) {
 // SetVariable, activity outputs, and the run's pipelineReturnValue.
 func TestVariablesAndItems(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	p := pipeline("p", acts(
 		act("Lookup", "Fake", `{"output": {"firstRow": {"n": 5}}}`),
 		act("Loop", "ForEach", `{"items": {"value": "@pipeline().parameters.list", "type": "Expression"}, "isSequential": true, "activities": [`+
@@ -129,7 +127,6 @@ func TestSetVariableType(t *testing.T) {
 // picks; a failure inside fails the container.
 func TestBranches(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	ifAct := act("If", "IfCondition", `{"expression": {"value": "@equals(pipeline().parameters.mode, 'a')", "type": "Expression"},
 		"ifTrueActivities": [`+act("T", "Fake", `{"fail": "@pipeline().parameters.failInside"}`)+`],
 		"ifFalseActivities": [`+act("F", "Fake", ok)+`]}`)
@@ -179,7 +176,6 @@ func sortStrings(s []string) {
 // true; its timeout ends a loop that never is.
 func TestUntil(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	until := act("Until", "Until", `{"expression": {"value": "@greaterOrEquals(length(variables('acc')), 3)", "type": "Expression"},
 		"timeout": "0.00:01:00", "activities": [`+act("Add", "AppendVariable", `{"variableName": "acc", "value": "@activity('Probe').output.n"}`, "Probe:Succeeded")+
 		`, `+act("Probe", "Fake", `{"output": {"n": "@length(variables('acc'))"}}`)+`]}`)
@@ -218,7 +214,6 @@ func TestUntil(t *testing.T) {
 // TestFilterWaitFail: Filter's output, Wait, and Fail's message and code.
 func TestFilterWaitFail(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	b := setup(t, pipeline("p", acts(
 		act("Keep", "Filter", `{"items": {"value": "@pipeline().parameters.list", "type": "Expression"}, "condition": {"value": "@greater(item(), 2)", "type": "Expression"}}`),
 		act("Pause", "Wait", `{"waitTimeInSeconds": 1}`, "Keep:Succeeded"),
@@ -247,7 +242,6 @@ func TestFilterWaitFail(t *testing.T) {
 // value is the activity's output, and which is not waited on otherwise.
 func TestExecutePipeline(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	child := pipeline("child", acts(
 		act("Work", "Fake", `{"fail": "@pipeline().parameters.fail", "sleepMs": "@pipeline().parameters.sleepMs"}`),
 		act("Return", "SetVariable", `{"variableName": "pipelineReturnValue", "setSystemVariable": true, "value": [

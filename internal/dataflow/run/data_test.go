@@ -20,7 +20,6 @@ import (
 // no secret reaches the activity run's record.
 func TestDataActivityResolution(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	b := setup(t, pipeline("p", acts(
 		`{"name": "CopyOrders", "type": "Copy",
 		  "inputs": [{"referenceName": "PgTable", "type": "DatasetReference", "parameters": {"table": "@pipeline().parameters.table"}}],
@@ -114,6 +113,8 @@ func TestJobActivity(t *testing.T) {
 	b := setup(t, pipeline("p", acts(
 		act("Train", "ciel", `{"jobFile": "jobs/train.yml", "parameters": {"epochs": 3}, "experimentName": "orders"}`),
 		act("Azure", "AzureMLExecutePipeline", `{"mlPipelineId": "train-pipeline", "mlPipelineParameters": {"fail": true}}`, "Train:Succeeded"),
+		act("Register", "ciel", `{"registerData": {"name": "orders", "path": "@{concat('azureml://datastores/workspaceblobstore/paths/', 'orders')}", "tags": {"n": 1}}}`, "Train:Succeeded"),
+		act("NoPath", "ciel", `{"registerData": {"name": "orders"}}`, "Train:Succeeded"),
 	)))
 	pr, by := b.start(t, "p", nil)
 	out, _ := by["Train"][0].Output.(map[string]any)
@@ -124,6 +125,19 @@ func TestJobActivity(t *testing.T) {
 	if req.JobFile != "jobs/train.yml" || req.Parameters["epochs"] != int64(3) || req.ExperimentName != "orders" ||
 		req.FactoryRunID != pr.RunID || req.ActivityName != "Train" || req.ActivityRunID != by["Train"][0].ActivityRunID {
 		t.Errorf("job request %+v", req)
+	}
+	if req.PipelineName != "p" || req.Factory == "" {
+		t.Errorf("job request names no pipeline or factory: %+v", req)
+	}
+	reg, _ := by["Register"][0].Output.(map[string]any)
+	if d, _ := reg["registeredData"].(map[string]any); d["path"] != "azureml://datastores/workspaceblobstore/paths/orders" {
+		t.Errorf("Register output %v", reg)
+	}
+	if d := b.jobs.data; len(d) != 1 || d[0].Tags["n"] != "1" || d[0].ActivityName != "Register" || d[0].FactoryRunID != pr.RunID {
+		t.Errorf("data requests %+v", d)
+	}
+	if e := by["NoPath"][0].Error; e == nil || !strings.Contains(e.Message, "name and path are required") {
+		t.Errorf("NoPath error %+v", e)
 	}
 	if b.jobs.reqs[1].PipelineID != "train-pipeline" {
 		t.Errorf("AzureMLExecutePipeline request %+v", b.jobs.reqs[1])

@@ -199,48 +199,128 @@ func (ex *execution) env() *activity.Env {
 }
 
 // runJob runs a `ciel` activity (or Azure's AzureMLExecutePipeline): it
-// submits an Azure ML job file (jobFile) or inline job (job) with its
-// inputs set from parameters (mlPipelineParameters), waits for it, and
-// returns the job's name, status and outputs. Cancelling the activity
-// cancels the job.
+// submits an Azure ML job (jobFile, job, or a copy of jobName /
+// mlPipelineId) with its inputs set from parameters
+// (mlPipelineParameters), waits for it, and returns the job's name,
+// status, outputs and studio URL; cancelling the activity cancels the job.
+// With registerData it then registers a data asset version (alone, it only
+// registers). See package mljobs for what each property holds.
 func runJob(ctx context.Context, c *call) (any, error) {
 	jobs := c.ex.r.cfg.Jobs
 	if jobs == nil {
 		return nil, userError("JobsUnavailable", "activity %s: this server runs no Azure ML jobs", c.act.Name)
 	}
-	req := JobRequest{FactoryRunID: c.ex.run.RunID, ActivityName: c.act.Name, ActivityRunID: c.runID}
-	req.JobFile, _ = c.props["jobFile"].(string)
-	req.Job, _ = c.props["job"].(map[string]any)
-	req.PipelineID, _ = c.props["mlPipelineId"].(string)
-	if req.PipelineID == "" {
-		req.PipelineID, _ = c.props["mlPipelineEndpointId"].(string)
+	origin := Origin{Factory: c.ex.r.cfg.Factory, PipelineName: c.ex.run.PipelineName, FactoryRunID: c.ex.run.RunID,
+		ActivityName: c.act.Name, ActivityRunID: c.runID}
+	req := jobRequest(c.props, origin)
+	reg, hasReg := c.props["registerData"]
+	hasJob := req.JobFile != "" || req.Job != nil || req.JobName != "" || req.PipelineID != ""
+	if !hasJob && !hasReg {
+		return nil, userError("InvalidJob", "activity %s names no job: set jobFile (azureml://datastores/<ds>/paths/<job>.yml), job (an inline job), jobName / mlPipelineId (an existing job to copy), or registerData", c.act.Name)
 	}
-	req.ExperimentName, _ = c.props["experimentName"].(string)
-	req.Parameters, _ = c.props["parameters"].(map[string]any)
-	if req.Parameters == nil {
-		req.Parameters, _ = c.props["mlPipelineParameters"].(map[string]any)
-	}
-	if req.JobFile == "" && req.Job == nil && req.PipelineID == "" {
-		return nil, userError("InvalidJob", "activity %s names no job: set jobFile (a job YAML), job, or mlPipelineId", c.act.Name)
-	}
+	out := map[string]any{}
 	ws := c.ex.run.Workspace
+	if hasJob {
+		if err := submitAndWait(ctx, c, req, out); err != nil {
+			return out, err
+		}
+	}
+	if hasReg {
+		dr, err := dataRequest(reg, origin)
+		if err != nil {
+			return out, userError("InvalidRegisterData", "activity %s: registerData: %v", c.act.Name, err)
+		}
+		res, err := jobs.RegisterData(ctx, ws, dr)
+		if err != nil {
+			return out, userError("RegisterDataFailed", "activity %s: register data %s: %v", c.act.Name, dr.Name, err)
+		}
+		out["registeredData"] = res
+	}
+	return out, nil
+}
+
+// jobRequest reads the job a `ciel` activity's typeProperties name, with
+// Azure's AzureMLExecutePipeline names taken too.
+func jobRequest(props map[string]any, origin Origin) JobRequest {
+	req := JobRequest{Origin: origin}
+	req.JobFile, _ = props["jobFile"].(string)
+	req.Job, _ = props["job"].(map[string]any)
+	req.JobName, _ = props["jobName"].(string)
+	req.PipelineID, _ = props["mlPipelineId"].(string)
+	if req.PipelineID == "" {
+		req.PipelineID, _ = props["mlPipelineEndpointId"].(string)
+	}
+	req.ExperimentName, _ = props["experimentName"].(string)
+	req.Parameters, _ = props["parameters"].(map[string]any)
+	if req.Parameters == nil {
+		req.Parameters, _ = props["mlPipelineParameters"].(map[string]any)
+	}
+	return req
+}
+
+// dataRequest reads registerData: {"name", "version"?, "type"?, "path",
+// "description"?, "tags"?}.
+func dataRequest(v any, origin Origin) (DataRequest, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return DataRequest{}, fmt.Errorf("expected an object {\"name\", \"version\", \"type\", \"path\"}, got %T", v)
+	}
+	dr := DataRequest{Origin: origin}
+	for k, dst := range map[string]*string{"name": &dr.Name, "type": &dr.Type, "path": &dr.Path, "description": &dr.Description} {
+		if x, ok := m[k]; ok && x != nil {
+			s, ok := x.(string)
+			if !ok {
+				return dr, fmt.Errorf("%s: expected a string, got %T", k, x)
+			}
+			*dst = s
+		}
+	}
+	switch x := m["version"].(type) {
+	case nil:
+	case string:
+		dr.Version = x
+	case int64, float64, json.Number:
+		dr.Version = fmt.Sprint(x)
+	default:
+		return dr, fmt.Errorf("version: expected a string, got %T", x)
+	}
+	if tags, ok := m["tags"].(map[string]any); ok {
+		dr.Tags = map[string]string{}
+		for k, x := range tags {
+			dr.Tags[k] = fmt.Sprint(x)
+		}
+	}
+	if dr.Name == "" || dr.Path == "" {
+		return dr, fmt.Errorf("name and path are required")
+	}
+	return dr, nil
+}
+
+// submitAndWait submits req, waits for the job and fills out with its
+// name, status, outputs and studio URL.
+func submitAndWait(ctx context.Context, c *call, req JobRequest, out map[string]any) error {
+	jobs, ws := c.ex.r.cfg.Jobs, c.ex.run.Workspace
 	name, err := jobs.Submit(ctx, ws, req)
 	if err != nil {
-		return nil, userError("JobSubmitFailed", "submit the job of %s: %v", c.act.Name, err)
+		return userError("JobSubmitFailed", "submit the job of %s: %v", c.act.Name, err)
 	}
+	out["jobName"] = name
 	res, err := jobs.Wait(ctx, ws, name)
 	if ctx.Err() != nil {
 		if cerr := jobs.Cancel(context.WithoutCancel(ctx), ws, name); cerr != nil {
 			c.ex.r.cfg.Logger.Warn("cancel job", "job", name, "err", cerr)
 		}
-		return map[string]any{"jobName": name}, ctx.Err()
+		return ctx.Err()
 	}
 	if err != nil {
-		return map[string]any{"jobName": name}, userError("JobFailed", "job %s: %v", name, err)
+		return userError("JobFailed", "job %s: %v", name, err)
 	}
-	out := map[string]any{"jobName": name, "status": res.Status, "outputs": res.Outputs}
+	out["status"], out["outputs"] = res.Status, res.Outputs
+	if res.StudioURL != "" {
+		out["studioUrl"] = res.StudioURL
+	}
 	if res.Status != "Completed" {
-		return out, userError("JobFailed", "job %s ended %s: %s", name, res.Status, res.Error)
+		return userError("JobFailed", "job %s ended %s: %s", name, res.Status, res.Error)
 	}
-	return out, nil
+	return nil
 }

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
-	"github.com/ciel-mlops/ciel/internal/dataflow/expr"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -250,24 +248,6 @@ func statuses(by map[string][]run.ActivityRun) map[string]run.Status {
 	return out
 }
 
-func sortedNames(m map[string]run.Status) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// needExpr skips a test whose pipeline has expressions while the
-// evaluator is not built.
-func needExpr(t *testing.T) {
-	t.Helper()
-	if _, err := expr.Eval("@equals(1, 1)", &expr.Scope{}); err != nil {
-		t.Skipf("the expression evaluator is not built yet: %v", err)
-	}
-}
-
 type secrets struct{}
 
 func (secrets) Secret(_ context.Context, _, vault, name, _ string) (string, error) {
@@ -282,6 +262,7 @@ func (secrets) Secret(_ context.Context, _, vault, name, _ string) (string, erro
 type fakeJobs struct {
 	mu   sync.Mutex
 	reqs []run.JobRequest
+	data []run.DataRequest
 }
 
 func (j *fakeJobs) Submit(_ context.Context, _ string, req run.JobRequest) (string, error) {
@@ -306,6 +287,13 @@ func (j *fakeJobs) Wait(_ context.Context, _ string, job string) (run.JobResult,
 }
 
 func (j *fakeJobs) Cancel(context.Context, string, string) error { return nil }
+
+func (j *fakeJobs) RegisterData(_ context.Context, _ string, req run.DataRequest) (map[string]any, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.data = append(j.data, req)
+	return map[string]any{"name": req.Name, "version": "1", "path": req.Path}, nil
+}
 
 // pipeline builds a pipeline document from its activities (JSON) and
 // optional extra properties.

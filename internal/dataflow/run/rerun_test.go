@@ -31,7 +31,6 @@ func flaky(broken bool) string {
 // and the whole ForEach again, in the same run group.
 func TestRerunFromFailure(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	ctx := context.Background()
 	b := setup(t, flaky(true))
 	first, by := b.start(t, "p", nil)

@@ -188,31 +188,59 @@ type Secrets interface {
 	Secret(ctx context.Context, ws, vault, name, version string) (string, error)
 }
 
+// Origin says which factory run asked for a job or a data asset version:
+// the factory, pipeline, pipeline run and activity. Jobs record it as the
+// job's (and the data version's) tags, so lineage reads back to the run.
+type Origin struct {
+	Factory       string `json:"factory,omitempty"`
+	PipelineName  string `json:"pipelineName,omitempty"`
+	FactoryRunID  string `json:"factoryRunId"`
+	ActivityName  string `json:"activityName"`
+	ActivityRunID string `json:"activityRunId"`
+}
+
 // JobRequest is an Azure ML job a `ciel` (or AzureMLExecutePipeline)
-// activity submits: a job file, or an inline job, with its inputs set
-// from Parameters, in ExperimentName. FactoryRunID and ActivityRunID say
-// where it came from, for the job's lineage.
+// activity submits: a job file in a datastore (JobFile), an inline job
+// (Job, the YAML's fields as JSON), or a copy of an existing job or
+// pipeline job (JobName, or PipelineID as Azure names it), with its inputs
+// set from Parameters, in ExperimentName.
 type JobRequest struct {
 	JobFile        string         `json:"jobFile,omitempty"`
 	Job            map[string]any `json:"job,omitempty"`
+	JobName        string         `json:"jobName,omitempty"`
 	PipelineID     string         `json:"mlPipelineId,omitempty"`
 	Parameters     map[string]any `json:"parameters,omitempty"`
 	ExperimentName string         `json:"experimentName,omitempty"`
-	FactoryRunID   string         `json:"factoryRunId"`
-	ActivityName   string         `json:"activityName"`
-	ActivityRunID  string         `json:"activityRunId"`
+	Origin
 }
 
 // JobResult is how a submitted job ended: its Azure ML status
-// (Completed, Failed, Canceled), its outputs, and its error when it
-// failed.
+// (Completed, Failed, Canceled), its outputs (name to an
+// azureml://jobs/<job>/outputs/<o> URI), its error when it failed, and
+// the page that shows it.
 type JobResult struct {
-	Status  string         `json:"status"`
-	Outputs map[string]any `json:"outputs,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	Status    string         `json:"status"`
+	Outputs   map[string]any `json:"outputs,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	StudioURL string         `json:"studioUrl,omitempty"`
 }
 
-// Jobs submits Azure ML jobs for `ciel` activities and waits for them.
+// DataRequest is a data asset version a `ciel` activity registers
+// (registerData): Path, a datastore path or job output, under Name at
+// Version ("" is one more than the latest), of Type uri_folder, uri_file
+// or mltable.
+type DataRequest struct {
+	Name        string            `json:"name"`
+	Version     string            `json:"version,omitempty"`
+	Type        string            `json:"type,omitempty"`
+	Path        string            `json:"path"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Origin
+}
+
+// Jobs submits Azure ML jobs for `ciel` activities and waits for them,
+// and registers the data assets they name.
 type Jobs interface {
 	// Submit starts the job and returns its name.
 	Submit(ctx context.Context, ws string, req JobRequest) (string, error)
@@ -221,6 +249,9 @@ type Jobs interface {
 	// Cancel asks the job to stop; it is called when the activity is
 	// cancelled or times out.
 	Cancel(ctx context.Context, ws, job string) error
+	// RegisterData registers a data asset version and returns what the
+	// activity outputs of it (name, version, path).
+	RegisterData(ctx context.Context, ws string, req DataRequest) (map[string]any, error)
 }
 
 // InvalidError is a request the runner refuses before any run starts: a

@@ -326,7 +326,6 @@ func TestPipelineConcurrency(t *testing.T) {
 // not the run's record.
 func TestSecureParameters(t *testing.T) {
 	t.Parallel()
-	needExpr(t)
 	b := setup(t, pipeline("p", acts(act("A", "Fake", `{"token": "@pipeline().parameters.token"}`)),
 		`"parameters": {"token": {"type": "SecureString"}}`))
 	pr, _ := b.start(t, "p", map[string]any{"token": "hunter2"})
