@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
+	"github.com/ciel-mlops/ciel/internal/dataflow/mljobs"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
+	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 )
 
@@ -17,10 +20,16 @@ import (
 // (recorded Failed, so they can be rerun from failure) before the
 // triggers start, so that a firing half done is finished against the
 // runs as they stand. The returned func stops the triggers, then the runs.
-func (s *server) openDataflow(ctx context.Context, st *sqlite.Store) (func(), error) {
+//
+// `ciel` activities run Azure ML jobs on eng, which must be built first.
+func (s *server) openDataflow(ctx context.Context, st *sqlite.Store, eng *engine.Engine, blobs blob.Store) (func(), error) {
 	svc := dataflow.New(dataflow.Config{Store: st.Dataflow(), Logger: s.log})
+	jobs, err := mljobs.New(mljobs.Config{Engine: eng, Store: st, Data: s.data, Blobs: blobs, BaseURL: s.base})
+	if err != nil {
+		return nil, err
+	}
 	httpClient := &http.Client{Timeout: 5 * time.Minute}
-	runner, err := run.New(run.Config{Store: st, Resources: svc, Secrets: svc.Secrets(), Logger: s.log,
+	runner, err := run.New(run.Config{Store: st, Resources: svc, Secrets: svc.Secrets(), Jobs: jobs, Logger: s.log,
 		Env: func(ws string) *activity.Env {
 			return &activity.Env{Workspace: ws, Datastores: s.data, HTTP: httpClient, Log: s.log.With("workspace", ws)}
 		}})

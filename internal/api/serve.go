@@ -137,18 +137,18 @@ func Serve(ctx context.Context, cfg Config) error {
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()
-	stopDataflow, err := s.openDataflow(ctx, st)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("open data factory: %w", err)
-	}
-	defer stopDataflow()
 	eng := engine.New(engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
 		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
 	})
 	defer eng.Close()
 	s.eng = eng
+	stopDataflow, err := s.openDataflow(ctx, st, eng, blobs)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("open data factory: %w", err)
+	}
+	defer stopDataflow()
 	if err := s.openCICD(localURL); err != nil {
 		ln.Close()
 		return err

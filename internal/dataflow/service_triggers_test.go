@@ -157,3 +157,20 @@ func TestDatastoreFiles(t *testing.T) {
 		t.Errorf("an unknown datastore: %v", err)
 	}
 }
+
+// TestServiceSecrets: the runtime's Key Vault references read the
+// workspace's secret store, whatever vault and version they name; a
+// missing one says how to set it.
+func TestServiceSecrets(t *testing.T) {
+	t.Parallel()
+	s := setup(t, dataflow.Config{})
+	if _, err := s.SetSecret(t.Context(), "ws", "pg-password", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Secrets().Secret(t.Context(), "ws", "keyvault", "pg-password", ""); err != nil || v != "s3cret" {
+		t.Errorf("secret: %q, %v", v, err)
+	}
+	if _, err := s.Secrets().Secret(t.Context(), "ws", "keyvault", "nope", ""); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "secret set --name nope") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
