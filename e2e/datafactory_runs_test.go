@@ -179,3 +179,72 @@ func TestDataFactoryRuns(t *testing.T) {
 	}
 	e.ok("data-factory", "trigger", "delete", "--name", "nightly")
 }
+
+// TestDataFactoryTumblingWindows starts a tumbling window trigger whose
+// start is two hours back: the server's scheduler runs both windows at
+// once through the pipeline runtime, each run invoked by its trigger run
+// with the window's start as a parameter; a window is rerun by its trigger
+// run's id, as `az datafactory trigger-run rerun` does.
+func TestDataFactoryTumblingWindows(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	start := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	e.write("nap.json", `{"name": "nap", "properties": {"parameters": {"start": {"type": "String"}},
+		"activities": [{"name": "w", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0}}]}}`)
+	e.write("hourly.json", `{"name": "hourly", "properties": {"type": "TumblingWindowTrigger",
+		"typeProperties": {"frequency": "Hour", "interval": 1, "startTime": "`+start.Format(time.RFC3339)+`", "maxConcurrency": 2},
+		"pipeline": {"pipelineReference": {"referenceName": "nap", "type": "PipelineReference"},
+			"parameters": {"start": "@trigger().outputs.windowStartTime"}}}}`)
+	e.ok("data-factory", "pipeline", "create", "--file", "nap.json")
+	e.ok("data-factory", "trigger", "create", "--file", "hourly.json")
+	e.ok("data-factory", "trigger", "start", "--name", "hourly")
+
+	type window struct {
+		Start        time.Time `json:"windowStartTime"`
+		Status       string    `json:"status"`
+		TriggerRunID string    `json:"triggerRunId"`
+		RunID        string    `json:"runId"`
+	}
+	windows := func() []window {
+		var ws []window
+		mustJSON(t, e.ok("data-factory", "trigger", "windows", "--name", "hourly", "-o", "json").out, &ws)
+		return ws
+	}
+	succeeded := func(ws []window) int {
+		n := 0
+		for _, w := range ws {
+			if w.Status == "Succeeded" {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var ws []window
+	for ws = windows(); succeeded(ws) < 2; ws = windows() {
+		if time.Now().After(deadline) {
+			t.Fatalf("windows: %+v", ws)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !ws[0].Start.Equal(start) || !ws[1].Start.Equal(start.Add(time.Hour)) {
+		t.Errorf("windows: %+v; want them from %v", ws, start)
+	}
+	first := e.factoryRun(ws[0].RunID)
+	if first.InvokedBy.InvokedByType != "TumblingWindowTrigger" || !strings.HasPrefix(first.Parameters["start"].(string), start.Format("2006-01-02T15:04:05")) {
+		t.Errorf("the first window's run: %+v", first)
+	}
+	r := e.ok("data-factory", "trigger-run", "query", "--trigger-name", "hourly", "--query", "length(value)", "-o", "tsv")
+	if strings.TrimSpace(r.out) != "2" {
+		t.Errorf("trigger runs: %q", r.out)
+	}
+
+	e.ok("data-factory", "trigger-run", "rerun", "--trigger-name", "hourly", "--run-id", ws[0].TriggerRunID)
+	for ws = windows(); ws[0].RunID == first.RunID || ws[0].Status != "Succeeded"; ws = windows() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rerun window: %+v", ws[0])
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	e.ok("data-factory", "trigger", "stop", "--name", "hourly")
+}
