@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
+	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 )
 
 // Resource is one linked service, dataset, pipeline or trigger of a
@@ -43,10 +44,10 @@ type Ref struct {
 
 func (r Ref) String() string { return kindNoun(r.Kind) + " " + quote(r.Name) }
 
-// Trigger runtime states, as ADF names them.
+// Trigger runtime states, as ADF names them (the trigger scheduler's).
 const (
-	TriggerStarted = "Started"
-	TriggerStopped = "Stopped"
+	TriggerStarted = triggers.Started
+	TriggerStopped = triggers.Stopped
 )
 
 // SecretInfo is what is shown of a secret: never its value.
