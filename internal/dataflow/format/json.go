@@ -115,13 +115,16 @@ func newJSONReader(ctx context.Context, r io.Reader, name string, schema tabular
 			continue
 		}
 		jr.array = b == '['
-		if !jr.array {
-			_ = br.UnreadByte()
-		}
+		_ = br.UnreadByte()
 		break
 	}
 	jr.dec = json.NewDecoder(br)
 	jr.dec.UseNumber()
+	if jr.array {
+		if _, err := jr.dec.Token(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	if schema == nil && !jr.done {
 		objs, err := jr.objects(BatchRows)
 		if err != nil {

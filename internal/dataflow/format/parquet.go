@@ -498,9 +498,5 @@ func arrowValue(a arrow.Array, i int) any {
 
 func (r *parquetReader) Close() error {
 	r.rr.Release()
-	err := r.pf.Close()
-	if cerr := r.raw.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return r.pf.Close() // closes raw too
 }
