@@ -170,13 +170,15 @@ func (s *FS) Stat(ctx context.Context, p string) (files.Info, error) {
 	opts := minio.ListObjectsOptions{Prefix: s.dirKey(c), Recursive: true, MaxKeys: 1}
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for obj := range s.cl.ListObjects(lctx, s.bucket, opts) {
-		if obj.Err != nil {
-			return files.Info{}, edge("stat", p, obj.Err)
-		}
-		return files.Info{Name: path.Base(c), Path: c, Dir: true}, nil
+	// The first object under p, if any, makes p a folder.
+	obj, ok := <-s.cl.ListObjects(lctx, s.bucket, opts)
+	switch {
+	case !ok:
+		return files.Info{}, fmt.Errorf("stat %s: %w", p, fs.ErrNotExist)
+	case obj.Err != nil:
+		return files.Info{}, edge("stat", p, obj.Err)
 	}
-	return files.Info{}, fmt.Errorf("stat %s: %w", p, fs.ErrNotExist)
+	return files.Info{Name: path.Base(c), Path: c, Dir: true}, nil
 }
 
 // List returns the objects and folders directly under folder p, by name.
