@@ -314,6 +314,14 @@ func (t *DelimitedText) NewWriter(ctx context.Context, f files.File, schema tabu
 			w.specials += string(r)
 		}
 	}
+	w.asciiOnly = true
+	for _, r := range w.specials {
+		if r >= utf8.RuneSelf {
+			w.asciiOnly = false
+		} else {
+			w.special[r] = true
+		}
+	}
 	if t.Header {
 		for i, c := range schema {
 			w.field(i, c.Name, true)
@@ -334,8 +342,11 @@ type textWriter struct {
 	schema tabular.Schema
 	buf    []byte
 	done   bool
-	// specials are the characters that make a field need quoting.
-	specials string
+	// specials are the characters that make a field need quoting;
+	// special has them as a table when they are all ASCII.
+	specials  string
+	special   [256]bool
+	asciiOnly bool
 }
 
 func (w *textWriter) Write(ctx context.Context, rows [][]any) error {
@@ -391,6 +402,14 @@ func (w *textWriter) field(i int, s string, text bool) {
 func (w *textWriter) needsQuote(b []byte, text bool) bool {
 	if text && (w.t.QuoteAll || string(b) == w.t.NullValue) && w.t.d.quote != 0 {
 		return true
+	}
+	if w.asciiOnly {
+		for _, c := range b {
+			if w.special[c] {
+				return true
+			}
+		}
+		return false
 	}
 	return bytes.ContainsAny(b, w.specials)
 }

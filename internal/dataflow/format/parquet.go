@@ -245,6 +245,12 @@ func appendArrow(b array.Builder, v any) error {
 		}
 	case *array.Decimal128Builder:
 		dt := b.Type().(*arrow.Decimal128Type)
+		if s, ok := v.(string); ok {
+			if n, ok := fastDecimal(s, dt.Precision, dt.Scale); ok {
+				b.Append(n)
+				return nil
+			}
+		}
 		n, err := decimal128.FromString(string(appendText(nil, v, "")), dt.Precision, dt.Scale)
 		if err != nil {
 			return fmt.Errorf("%v is not a Decimal(%d,%d): %w", v, dt.Precision, dt.Scale, err)
@@ -254,6 +260,59 @@ func appendArrow(b array.Builder, v any) error {
 		return fmt.Errorf("no Parquet column for %T", v)
 	}
 	return nil
+}
+
+// fastDecimal parses a plain decimal ("-123.45") of at most 18 digits
+// without big numbers; ok is false for anything else (FromString then
+// decides).
+func fastDecimal(s string, prec, scale int32) (decimal128.Num, bool) {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var n int64
+	digits, frac := 0, -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if frac >= 0 {
+				frac++
+				if frac > int(scale) {
+					if c != '0' {
+						return decimal128.Num{}, false // would round
+					}
+					continue
+				}
+			}
+			n = n*10 + int64(c-'0')
+			if digits++; digits > 18 {
+				return decimal128.Num{}, false
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return decimal128.Num{}, false
+		}
+	}
+	if digits == 0 {
+		return decimal128.Num{}, false
+	}
+	for f := max(frac, 0); f < int(scale); f++ {
+		if n > math.MaxInt64/10 {
+			return decimal128.Num{}, false
+		}
+		n *= 10
+	}
+	if neg {
+		n = -n
+	}
+	num := decimal128.FromI64(n)
+	if !num.FitsInPrecision(prec) {
+		return decimal128.Num{}, false
+	}
+	return num, true
 }
 
 func toInt(v any, bits int) (int64, error) {
