@@ -72,3 +72,47 @@ func validText(s string) bool {
 }
 
 var _ = format.BatchRows
+
+// FuzzJSONReader reads arbitrary bytes as Json: errors are fine, panics
+// are not.
+func FuzzJSONReader(f *testing.F) {
+	for _, s := range []string{`{"a":1}{"a":2}`, `[{"a":"x"},{"b":[1,{"c":null}]}]`, `[`, `{"a":1,}`, "\xef\xbb\xbf[]", `{"a":1e400}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		fsys := newFS(t)
+		p, _ := fsys.Create(context.Background(), "f.json")
+		_, _ = io.WriteString(p, data)
+		if err := p.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = readAll(t, fsys, "f.json", mustFormat(t, "Json", nil, nil), nil)
+	})
+}
+
+// FuzzParquetReader reads corrupted Parquet files: errors are fine,
+// panics are not (Arrow's own panics are turned into errors).
+func FuzzParquetReader(f *testing.F) {
+	fsys := newFS(f)
+	pq, _ := format.NewParquet("snappy")
+	write(f, fsys, "seed.parquet", pq, tabular.Schema{{Name: "a", Type: tabular.Int64}, {Name: "s", Type: tabular.String}},
+		[][]any{{int64(1), "x"}, {nil, "y"}, {int64(3), nil}})
+	r, _ := fsys.Open(context.Background(), "seed.parquet")
+	seed, _ := io.ReadAll(r)
+	r.Close()
+	f.Add(seed, uint16(0), byte(0))
+	f.Add(seed, uint16(len(seed)-12), byte(0xff))
+	f.Fuzz(func(t *testing.T, data []byte, at uint16, b byte) {
+		if len(data) > 0 {
+			data = append([]byte(nil), data...)
+			data[int(at)%len(data)] ^= b
+		}
+		fsys := newFS(t)
+		p, _ := fsys.Create(context.Background(), "f.parquet")
+		_, _ = p.Write(data)
+		if err := p.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = readAll(t, fsys, "f.parquet", pq, nil)
+	})
+}

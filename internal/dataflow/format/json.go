@@ -85,6 +85,7 @@ func (j *JSON) NewReader(ctx context.Context, r io.ReadCloser, name string, sche
 // jsonReader reads one stream of objects.
 type jsonReader struct {
 	dec    *json.Decoder
+	lim    *boundedReader
 	name   string
 	array  bool
 	schema tabular.Schema
@@ -104,7 +105,8 @@ func newJSONReader(ctx context.Context, r io.Reader, name string, schema tabular
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
 	}
-	jr := &jsonReader{name: name, schema: schema}
+	lim := &boundedReader{r: br}
+	jr := &jsonReader{name: name, schema: schema, lim: lim}
 	for {
 		b, err := br.ReadByte()
 		if err != nil {
@@ -118,7 +120,7 @@ func newJSONReader(ctx context.Context, r io.Reader, name string, schema tabular
 		_ = br.UnreadByte()
 		break
 	}
-	jr.dec = json.NewDecoder(br)
+	jr.dec = json.NewDecoder(lim)
 	jr.dec.UseNumber()
 	if jr.array {
 		if _, err := jr.dec.Token(); err != nil {
@@ -160,6 +162,7 @@ func (r *jsonReader) objects(n int) ([]jsonObject, error) {
 			r.done = true
 			break
 		}
+		r.lim.n = 0
 		o, err := r.object()
 		if err == io.EOF && !r.array {
 			r.done = true
@@ -171,6 +174,23 @@ func (r *jsonReader) objects(n int) ([]jsonObject, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// boundedReader fails once more than MaxRecordBytes (plus what a
+// decoder reads ahead) are read since n was last reset: one huge object
+// cannot pull a whole file into memory.
+type boundedReader struct {
+	r io.Reader
+	n int
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.n > MaxRecordBytes+BatchBytes {
+		return 0, fmt.Errorf("an object is longer than %d bytes", MaxRecordBytes)
+	}
+	n, err := b.r.Read(p)
+	b.n += n
+	return n, err
 }
 
 // object decodes one object, keeping the order of its keys.

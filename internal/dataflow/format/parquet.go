@@ -409,7 +409,15 @@ func (w *parquetWriter) Abort(ctx context.Context) error {
 
 // NewReader reads a Parquet file a record batch at a time, row group by
 // row group, through the random access every files.FS reader gives.
-func (p *Parquet) NewReader(ctx context.Context, r io.ReadCloser, name string, schema tabular.Schema) (tabular.Reader, error) {
+func (p *Parquet) NewReader(ctx context.Context, r io.ReadCloser, name string, schema tabular.Schema) (_ tabular.Reader, err error) {
+	// Arrow's reader can panic on a corrupt file; a bad file must not
+	// take the server down.
+	defer func() {
+		if v := recover(); v != nil {
+			r.Close()
+			err = fmt.Errorf("%s: not a readable Parquet file: %v", name, v)
+		}
+	}()
 	ra, ok := r.(parquet.ReaderAtSeeker)
 	if !ok {
 		r.Close()
@@ -423,6 +431,7 @@ func (p *Parquet) NewReader(ctx context.Context, r io.ReadCloser, name string, s
 		r.Close()
 		return nil, fmt.Errorf("%s: not a Parquet file: %w", name, err)
 	}
+	dropArrowSchema(pf)
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: BatchRows}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
@@ -441,6 +450,25 @@ func (p *Parquet) NewReader(ctx context.Context, r io.ReadCloser, name string, s
 		out[i] = interimOf(f)
 	}
 	return &parquetReader{raw: r, pf: pf, rr: rr, schema: out, name: name}, nil
+}
+
+// dropArrowSchema removes the Arrow schema a writer may keep in the
+// file's metadata: Arrow's decoder of it trusts its lengths, so a corrupt
+// one can allocate without bound and end the process (not a panic to
+// recover from). The Parquet schema alone gives every column and type
+// ciel maps.
+func dropArrowSchema(pf *file.Reader) {
+	md := pf.MetaData()
+	if md == nil || md.FileMetaData == nil {
+		return
+	}
+	kept := md.FileMetaData.KeyValueMetadata[:0:0]
+	for _, kv := range md.FileMetaData.KeyValueMetadata {
+		if kv != nil && kv.Key != "ARROW:schema" {
+			kept = append(kept, kv)
+		}
+	}
+	md.FileMetaData.KeyValueMetadata = kept
 }
 
 // interimOf maps an Arrow field to a column.
@@ -485,7 +513,12 @@ type parquetReader struct {
 
 func (r *parquetReader) Schema() tabular.Schema { return r.schema }
 
-func (r *parquetReader) Next(ctx context.Context) ([][]any, error) {
+func (r *parquetReader) Next(ctx context.Context) (_ [][]any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%s: corrupt Parquet data: %v", r.name, v)
+		}
+	}()
 	if !r.rr.Next() {
 		if err := r.rr.Err(); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("%s: %w", r.name, err)
