@@ -14,6 +14,10 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 )
 
+func init() {
+	funcs["Delete"] = deleteFiles
+}
+
 // deleteFiles is the Delete activity: it deletes the files the input
 // dataset and storeSettings select (recursive false by default, as in
 // ADF), maxConcurrentConnections at a time, and with enableLogging writes

@@ -28,6 +28,13 @@ type afterCommitter interface {
 	AfterCommit(ctx context.Context) error
 }
 
+// currentFiler is a file source that says which file its last batch came
+// from, relative to the dataset's folder: Copy's additionalColumns
+// "$$FILEPATH".
+type currentFiler interface {
+	CurrentFile() string
+}
+
 // fileCounter is a file source or sink that can say how many files it
 // read or wrote (Copy's filesRead / filesWritten).
 type fileCounter interface {
@@ -98,6 +105,26 @@ type fileSource struct {
 }
 
 func (s *fileSource) Files() int { return len(s.list) }
+
+// CurrentFile is the path of the file the last batch came from, relative
+// to the dataset's folder (Copy's additionalColumns value $$FILEPATH).
+func (s *fileSource) CurrentFile() string {
+	var p string
+	switch r := s.Reader.(type) {
+	case interface{ Current() string }:
+		p = r.Current()
+	case *binaryFiles:
+		if r.i > 0 {
+			return r.list[r.i-1].rel
+		}
+	}
+	for _, f := range s.list {
+		if f.Path == p {
+			return f.rel
+		}
+	}
+	return p
+}
 
 // Close closes the reader, and the file system unless AfterCommit still
 // needs it.

@@ -235,6 +235,9 @@ func TestCopyFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			rows := drain(t, r)
+			if cur := r.(currentFiler).CurrentFile(); cur != "orders_00001.parquet" {
+				t.Errorf("CurrentFile after the last batch = %q, want orders_00001.parquet", cur)
+			}
 			r.Close()
 			want := [][]any{{int64(1), "x"}, {int64(2), "y"}, {int64(3), "z"}}
 			if !reflect.DeepEqual(rows, want) || r.Schema()[0].Type != tabular.Int64 {

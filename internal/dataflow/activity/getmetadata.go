@@ -17,7 +17,6 @@ import (
 
 func init() {
 	funcs["GetMetadata"] = getMetadata
-	funcs["Delete"] = deleteFiles
 }
 
 // tableStructure returns the columns of a table dataset, for

@@ -16,9 +16,14 @@ type chain struct {
 	next   func() (tabular.Reader, string, error) // io.EOF after the last
 	close  func() error
 	cur    tabular.Reader
+	name   string // of cur
 	schema tabular.Schema
 	done   bool
 }
+
+// Current is the name of the file (or archive member) the last batch
+// came from; Open's readers have it, for Copy's $$FILEPATH.
+func (c *chain) Current() string { return c.name }
 
 // newChain reads the members of a stored file, each with open.
 func newChain(m *members, open func(io.Reader, string) (tabular.Reader, error)) (tabular.Reader, error) {
@@ -63,7 +68,7 @@ func Open(ctx context.Context, fsys files.FS, paths []string, f Format, schema t
 
 // start opens the first reader, whose schema is the chain's.
 func (c *chain) start() error {
-	r, _, err := c.next()
+	r, name, err := c.next()
 	if err == io.EOF {
 		c.done = true
 		return nil
@@ -71,7 +76,7 @@ func (c *chain) start() error {
 	if err != nil {
 		return err
 	}
-	c.cur, c.schema = r, r.Schema()
+	c.cur, c.schema, c.name = r, r.Schema(), name
 	return nil
 }
 
@@ -92,7 +97,7 @@ func (c *chain) Next(ctx context.Context) ([][]any, error) {
 				r.Close()
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-			c.cur = r
+			c.cur, c.name = r, name
 		}
 		rows, err := c.cur.Next(ctx)
 		if err == io.EOF {
