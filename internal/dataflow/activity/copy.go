@@ -102,6 +102,11 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 	if err := w.Commit(ctx); err != nil {
 		return fail(fmt.Errorf("sink %q: commit: %w", out.Name, err))
 	}
+	if ac, ok := r.(afterCommitter); ok { // deleteFilesAfterCompletion
+		if err := ac.AfterCommit(ctx); err != nil {
+			return fail(fmt.Errorf("source %q: %w", in.Name, err))
+		}
+	}
 	return cr.output(start, in, out), nil
 }
 

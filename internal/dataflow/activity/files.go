@@ -21,18 +21,13 @@ import (
 // their folders.
 var BinaryFilesSchema = tabular.Schema{{Name: "path", Type: tabular.String}, {Name: "content", Type: tabular.ByteArray}}
 
+var _ FilePather = (*fileSource)(nil)
+
 // afterCommitter is a source with work left once the sink has committed
 // (storeSettings.deleteFilesAfterCompletion). Copy calls AfterCommit
 // after a successful sink Commit.
 type afterCommitter interface {
 	AfterCommit(ctx context.Context) error
-}
-
-// currentFiler is a file source that says which file its last batch came
-// from, relative to the dataset's folder: Copy's additionalColumns
-// "$$FILEPATH".
-type currentFiler interface {
-	CurrentFile() string
 }
 
 // fileCounter is a file source or sink that can say how many files it
@@ -106,9 +101,10 @@ type fileSource struct {
 
 func (s *fileSource) Files() int { return len(s.list) }
 
-// CurrentFile is the path of the file the last batch came from, relative
-// to the dataset's folder (Copy's additionalColumns value $$FILEPATH).
-func (s *fileSource) CurrentFile() string {
+// FilePath is the path of the file the last batch came from, relative to
+// the dataset's folder, as ADF's $$FILEPATH is (a FilePather; each batch
+// comes from one file).
+func (s *fileSource) FilePath() string {
 	var p string
 	switch r := s.Reader.(type) {
 	case interface{ Current() string }:

@@ -235,8 +235,8 @@ func TestCopyFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			rows := drain(t, r)
-			if cur := r.(currentFiler).CurrentFile(); cur != "orders_00001.parquet" {
-				t.Errorf("CurrentFile after the last batch = %q, want orders_00001.parquet", cur)
+			if cur := r.(FilePather).FilePath(); cur != "orders_00001.parquet" {
+				t.Errorf("FilePath after the last batch = %q, want orders_00001.parquet", cur)
 			}
 			r.Close()
 			want := [][]any{{int64(1), "x"}, {int64(2), "y"}, {int64(3), "z"}}
@@ -379,5 +379,44 @@ func TestGetMetadataAndDelete(t *testing.T) {
 				t.Fatalf("folder after a recursive Delete: %v %v", out, err)
 			}
 		})
+	}
+}
+
+// TestCopyActivityFiles runs the Copy activity itself from CSV files to
+// Parquet with a $$FILEPATH column, deleting the sources once copied.
+func TestCopyActivityFiles(t *testing.T) {
+	t.Parallel()
+	env, fsys := localEnv(t)
+	ctx := context.Background()
+	filestest.Put(t, fsys, "data/in/a.csv", "id,name\n1,x\n2,y\n")
+	filestest.Put(t, fsys, "data/in/sub/b.csv", "id,name\n3,z\n")
+	cp, ok := For("Copy")
+	if !ok {
+		t.Fatal("no Copy activity")
+	}
+	out, err := cp(ctx, env, Call{Name: "copy", Type: "Copy",
+		Inputs:  []Dataset{blobDS("DelimitedText", "in", "", map[string]any{"firstRowAsHeader": true})},
+		Outputs: []Dataset{blobDS("Parquet", "out", "all.parquet", nil)},
+		TypeProperties: map[string]any{
+			"source": map[string]any{"storeSettings": map[string]any{"recursive": true, "wildcardFileName": "*.csv", "deleteFilesAfterCompletion": true},
+				"additionalColumns": []any{map[string]any{"name": "src", "value": "$$FILEPATH"}}},
+			"sink": map[string]any{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["rowsCopied"] != int64(3) {
+		t.Fatalf("output %v, want 3 rows copied", out)
+	}
+	r, err := env.OpenSource(ctx, blobDS("Parquet", "out", "all.parquet", nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := [][]any{{"1", "x", "a.csv"}, {"2", "y", "a.csv"}, {"3", "z", "sub/b.csv"}}
+	if rows := drain(t, r); !reflect.DeepEqual(rows, want) {
+		t.Fatalf("copied %v, want %v", rows, want)
+	}
+	if kids, err := fsys.List(ctx, "data/in"); err != nil || len(kids) != 1 || !kids[0].Dir {
+		t.Fatalf("sources left after deleteFilesAfterCompletion: %+v %v", kids, err)
 	}
 }
