@@ -420,3 +420,38 @@ func TestCopyActivityFiles(t *testing.T) {
 		t.Fatalf("sources left after deleteFilesAfterCompletion: %+v %v", kids, err)
 	}
 }
+
+// TestGetMetadataTable reads a SQLite table's structure and asks about
+// one that is not there.
+func TestGetMetadataTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	lite := LinkedService{Name: "lite", Type: "Sqlite", Properties: map[string]any{"path": t.TempDir() + "/m.db"}}
+	d, err := OpenDatabase(ctx, lite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(ctx, "CREATE TABLE orders (id INTEGER, name TEXT, price REAL)", nil); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	gm, _ := For("GetMetadata")
+	call := func(table string, fields ...any) (map[string]any, error) {
+		return gm(ctx, &Env{}, Call{Name: "m", Type: "GetMetadata", TypeProperties: map[string]any{"fieldList": fields},
+			Inputs: []Dataset{{Name: "t", Type: "SqliteTable", Properties: map[string]any{"table": table}, LinkedService: lite}}})
+	}
+	out, err := call("orders", "exists", "columnCount", "structure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := out["structure"].([]any)
+	if out["exists"] != true || out["columnCount"] != 3 || len(st) != 3 || st[1].(map[string]any)["name"] != "name" {
+		t.Fatalf("table metadata %v", out)
+	}
+	if out, err := call("nope", "exists", "structure"); err != nil || !reflect.DeepEqual(out, map[string]any{"exists": false}) {
+		t.Fatalf("missing table: %v %v", out, err)
+	}
+	if _, err := call("orders", "size"); err == nil {
+		t.Fatal("size of a table: no error")
+	}
+}

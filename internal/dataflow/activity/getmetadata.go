@@ -11,6 +11,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/dataflow/db"
 	"github.com/ciel-mlops/ciel/internal/dataflow/format"
 	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
 )
@@ -18,13 +19,6 @@ import (
 func init() {
 	funcs["GetMetadata"] = getMetadata
 }
-
-// tableStructure returns the columns of a table dataset, for
-// GetMetadata's exists, structure and columnCount; its error wraps
-// fs.ErrNotExist when the table does not exist. The database side sets it
-// (in an init func); while it is nil, GetMetadata of a table fails,
-// saying so.
-var tableStructure func(ctx context.Context, env *Env, ds Dataset) (tabular.Schema, error)
 
 // timeLayout is how GetMetadata writes times (ADF: 2026-11-01T10:00:00Z).
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -42,7 +36,7 @@ func getMetadata(ctx context.Context, env *Env, c Call) (map[string]any, error) 
 		return nil, err
 	}
 	if IsTable(ds.Type) {
-		return tableMetadata(ctx, env, ds, fields)
+		return tableMetadata(ctx, ds, fields)
 	}
 	t, err := env.resolveFiles(ctx, ds)
 	if err != nil {
@@ -219,12 +213,8 @@ func fileStructure(ctx context.Context, t *fileTarget, ds Dataset, c Call) (tabu
 }
 
 // tableMetadata answers exists, structure and columnCount of a table
-// through tableStructure.
-func tableMetadata(ctx context.Context, env *Env, ds Dataset, fields map[string]bool) (map[string]any, error) {
-	if tableStructure == nil {
-		return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("GetMetadata of table dataset %s (%s) is not supported yet", ds.Name, ds.Type)}
-	}
-	out := map[string]any{}
+// dataset from its database's catalog.
+func tableMetadata(ctx context.Context, ds Dataset, fields map[string]bool) (map[string]any, error) {
 	for f := range fields {
 		switch f {
 		case "exists", "structure", "columnCount":
@@ -232,13 +222,26 @@ func tableMetadata(ctx context.Context, env *Env, ds Dataset, fields map[string]
 			return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("GetMetadata: %s is not available for a table (exists, structure, columnCount are)", f)}
 		}
 	}
-	schema, err := tableStructure(ctx, env, ds)
-	if errors.Is(err, fs.ErrNotExist) && fields["exists"] {
-		return map[string]any{"exists": false}, nil
+	t, err := db.ParseTable(ds.Properties)
+	if err != nil {
+		return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("GetMetadata: dataset %s: %v", ds.Name, err)}
 	}
+	d, err := OpenDatabase(ctx, ds.LinkedService)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
+	schema, err := d.Columns(ctx, t)
+	if errors.Is(err, db.ErrNoTable) {
+		if fields["exists"] {
+			return map[string]any{"exists": false}, nil
+		}
+		return nil, &Error{Code: "PathNotFound", Msg: fmt.Sprintf("GetMetadata: table %s of dataset %s does not exist", t.String(), ds.Name)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("GetMetadata: dataset %s: %w", ds.Name, err)
+	}
+	out := map[string]any{}
 	if fields["exists"] {
 		out["exists"] = true
 	}
