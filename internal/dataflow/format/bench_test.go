@@ -3,6 +3,7 @@ package format_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -64,6 +65,51 @@ func BenchmarkWriters(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*batches*len(rows))/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkReaders reads back 100k rows of the bench table per op.
+func BenchmarkReaders(b *testing.B) {
+	rows := benchRows(format.BatchRows)
+	for _, c := range []struct {
+		name string
+		f    func() format.Format
+	}{
+		{"csv", func() format.Format { return mustFormat(b, "DelimitedText", map[string]any{"firstRowAsHeader": true}, nil) }},
+		{"parquet-snappy", func() format.Format { p, _ := format.NewParquet("snappy"); return p }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			fsys := newFS(b)
+			ctx := context.Background()
+			file, _ := fsys.Create(ctx, "in")
+			w, _ := c.f().NewWriter(ctx, file, benchSchema)
+			for range 100 {
+				_ = w.Write(ctx, rows)
+			}
+			if err := w.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			n := 0
+			for i := 0; i < b.N; i++ {
+				r, err := format.Open(ctx, fsys, []string{"in"}, c.f(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					batch, err := r.Next(ctx)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(batch)
+				}
+				r.Close()
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
 }
