@@ -76,7 +76,9 @@ func BenchmarkReaders(b *testing.B) {
 		name string
 		f    func() format.Format
 	}{
-		{"csv", func() format.Format { return mustFormat(b, "DelimitedText", map[string]any{"firstRowAsHeader": true}, nil) }},
+		{"csv", func() format.Format {
+			return mustFormat(b, "DelimitedText", map[string]any{"firstRowAsHeader": true}, nil)
+		}},
 		{"parquet-snappy", func() format.Format { p, _ := format.NewParquet("snappy"); return p }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
