@@ -29,10 +29,54 @@ type scanner struct {
 	quoted []bool // whether each field was quoted
 	fields []string
 	line   int64 // records read
+	// stop and stopQuoted mark the bytes that end a run of plain bytes
+	// outside and inside quotes, for the fast path (nil: none).
+	stop, stopQuoted *[256]bool
 }
 
 func newScanner(r io.Reader, d dialect) *scanner {
-	return &scanner{d: d, r: bufio.NewReaderSize(r, 256<<10)}
+	s := &scanner{d: d, r: bufio.NewReaderSize(r, 256<<10)}
+	specials := []rune{d.delim, d.quote, d.escape, '\r', '\n'}
+	if d.row != "" {
+		first, _ := utf8.DecodeRuneInString(d.row)
+		specials = append(specials, first)
+	}
+	for _, r := range specials {
+		if r >= utf8.RuneSelf {
+			return s // a non-ASCII special: every rune takes the slow path
+		}
+	}
+	s.stop, s.stopQuoted = new([256]bool), new([256]bool)
+	for _, r := range specials {
+		if r != 0 {
+			s.stop[r] = true
+		}
+	}
+	for _, r := range []rune{d.quote, d.escape} {
+		if r != 0 {
+			s.stopQuoted[r] = true
+		}
+	}
+	return s
+}
+
+// run appends the plain bytes that follow in the read buffer, up to the
+// first byte in stop: most of a field is copied without decoding runes.
+func (s *scanner) run(stop *[256]bool) error {
+	if stop == nil {
+		return nil
+	}
+	b, _ := s.r.Peek(s.r.Buffered())
+	i := 0
+	for i < len(b) && !stop[b[i]] {
+		i++
+	}
+	if len(s.buf)+i > MaxRecordBytes {
+		return fmt.Errorf("record %d is longer than %d bytes (an unclosed quote?)", s.line+1, MaxRecordBytes)
+	}
+	s.buf = append(s.buf, b[:i]...)
+	_, _ = s.r.Discard(i)
+	return nil
 }
 
 // errUnclosed is a quote that no closing quote matches.
@@ -59,6 +103,9 @@ func (s *scanner) next() ([]string, []bool, error) {
 		}
 	}
 	s.line++
+	if !utf8.Valid(s.buf) {
+		s.fixUTF8()
+	}
 	str := string(s.buf)
 	s.fields = s.fields[:0]
 	start := 0
@@ -98,6 +145,9 @@ func (s *scanner) field(first bool) (end, quoted bool, err error) {
 			if err := s.add(r); err != nil {
 				return true, quoted, err
 			}
+			if err := s.run(s.stop); err != nil {
+				return true, quoted, err
+			}
 		}
 		if r, err = s.read(); err != nil {
 			return true, quoted, err
@@ -134,6 +184,9 @@ func (s *scanner) quotedField() error {
 			}
 		default:
 			if err := s.add(r); err != nil {
+				return err
+			}
+			if err := s.run(s.stopQuoted); err != nil {
 				return err
 			}
 		}
@@ -193,6 +246,24 @@ func (s *scanner) rowEnd(r rune) bool {
 	}
 	first, _ := utf8.DecodeRuneInString(s.d.row)
 	return r == first
+}
+
+// fixUTF8 replaces each byte of buf that is not part of valid UTF-8 with
+// U+FFFD, field by field, as decoding rune by rune does, moving the field
+// ends to match.
+func (s *scanner) fixUTF8() {
+	out := make([]byte, 0, len(s.buf)+16)
+	start := 0
+	for f, end := range s.ends {
+		for i := start; i < end; {
+			r, n := utf8.DecodeRune(s.buf[i:end])
+			out = utf8.AppendRune(out, r)
+			i += n
+		}
+		start = end
+		s.ends[f] = len(out)
+	}
+	s.buf = out
 }
 
 func (s *scanner) read() (rune, error) {
