@@ -404,7 +404,7 @@ func TestCopyActivityFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out["rowsCopied"] != int64(3) {
+	if out["rowsCopied"] != int64(3) || out["filesRead"] != 2 || out["filesWritten"] != 1 {
 		t.Fatalf("output %v, want 3 rows copied", out)
 	}
 	r, err := env.OpenSource(ctx, blobDS("Parquet", "out", "all.parquet", nil), nil)
