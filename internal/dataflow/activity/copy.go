@@ -42,6 +42,8 @@ type copyRun struct {
 	extra       []extraColumn
 	m           *mapping
 	pather      FilePather
+	filesIn     fileCounter // file sources and sinks: filesRead, filesWritten
+	filesOut    fileCounter
 	rowsRead    int64
 	bytesIn     int64
 	bytesOut    int64
@@ -81,6 +83,7 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 	}
 	defer r.Close()
 	cr.pather, _ = r.(FilePather)
+	cr.filesIn, _ = r.(fileCounter)
 	srcSchema := r.Schema()
 	var extraCols tabular.Schema
 	if cr.extra, extraCols, err = parseExtraColumns(source["additionalColumns"], srcSchema); err != nil {
@@ -95,12 +98,18 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 	if err != nil {
 		return fail(fmt.Errorf("sink %q: %w", out.Name, err))
 	}
+	cr.filesOut, _ = w.(fileCounter)
 	if err := cr.pump(ctx, r, w); err != nil {
 		w.Abort(context.WithoutCancel(ctx))
 		return fail(err)
 	}
 	if err := w.Commit(ctx); err != nil {
 		return fail(fmt.Errorf("sink %q: commit: %w", out.Name, err))
+	}
+	if ac, ok := r.(afterCommitter); ok { // deleteFilesAfterCompletion
+		if err := ac.AfterCommit(ctx); err != nil {
+			return fail(fmt.Errorf("source %q: %w", in.Name, err))
+		}
 	}
 	return cr.output(start, in, out), nil
 }
@@ -335,6 +344,12 @@ func (cr *copyRun) output(start time.Time, in, out Dataset) map[string]any {
 	}
 	if len(cr.skipped) > 0 {
 		o["skippedRows"] = cr.skipped
+	}
+	if cr.filesIn != nil {
+		o["filesRead"] = cr.filesIn.Files()
+	}
+	if cr.filesOut != nil {
+		o["filesWritten"] = cr.filesOut.Files()
 	}
 	return o
 }

@@ -1,0 +1,120 @@
+package filestest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3 is an S3-compatible server for tests (moto's).
+type S3 struct {
+	Endpoint string
+	cl       *minio.Client
+}
+
+// Test keys: moto accepts any; they reach the FS as environment variables
+// through S3Getenv.
+const (
+	S3KeyEnv    = "FILESTEST_S3_KEY"
+	S3SecretEnv = "FILESTEST_S3_SECRET"
+)
+
+// S3Getenv answers the two test key variables.
+func S3Getenv(name string) string {
+	switch name {
+	case S3KeyEnv:
+		return "testing"
+	case S3SecretEnv:
+		return "testing-secret"
+	}
+	return ""
+}
+
+func motoServer() string {
+	if p := os.Getenv("CIEL_TEST_MOTO_SERVER"); p != "" {
+		return p
+	}
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "../../../../.venv-s3/bin/moto_server")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	p, _ = exec.LookPath("moto_server")
+	return p
+}
+
+// StartS3 runs moto's S3 server on a free loopback port until the test
+// ends. It skips t when there is none, except under CI=true, where it
+// fails.
+func StartS3(t testing.TB) *S3 {
+	t.Helper()
+	bin := motoServer()
+	if bin == "" {
+		msg := "no S3 server: run scripts/s3server.sh install (moto[server] from PyPI) or set CIEL_TEST_MOTO_SERVER"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	s := &S3{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.Endpoint + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("S3 server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.cl, err = minio.New(fmt.Sprintf("127.0.0.1:%d", port), &minio.Options{Creds: credentials.NewStaticV4("testing", "testing-secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var bucketSeq atomic.Int64
+
+// Bucket makes a new empty bucket and returns its name.
+func (s *S3) Bucket(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("filestest-%d-%d", time.Now().UnixNano()%1e9, bucketSeq.Add(1))
+	if err := s.cl.MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("make bucket %s: %v", name, err)
+	}
+	return name
+}
+
+// Client is a client of the server with the test keys.
+func (s *S3) Client() *minio.Client { return s.cl }
