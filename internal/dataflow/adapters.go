@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
 	"sync"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
@@ -69,16 +70,13 @@ type DatastoreGetter interface {
 }
 
 // DatastoreFiles is the triggers.Datastores over ciel's datastores: a
-// local folder datastore opened as a files.FS, kept open for the next
-// listing.
+// datastore (local folder or S3 bucket) opened as a files.FS by the same
+// code Copy uses, kept open for the next listing.
 type DatastoreFiles struct {
 	Datastores DatastoreGetter
-	// Local opens a folder as a files.FS (the files package's local
-	// backend). Without it, no datastore can be watched.
-	Local func(dir string) (files.FS, error)
 
 	mu   sync.Mutex
-	open map[string]files.FS // by folder
+	open map[string]files.FS // by workspace and name
 }
 
 var _ triggers.Datastores = (*DatastoreFiles)(nil)
@@ -89,25 +87,22 @@ func (d *DatastoreFiles) FS(ctx context.Context, ws, name string) (files.FS, err
 	if err != nil {
 		return nil, err
 	}
-	if ds.Type != datastore.TypeLocal {
-		return nil, fmt.Errorf("datastore %q is of type %s; storage event triggers watch local folder datastores", name, ds.Type)
-	}
-	if d.Local == nil {
-		return nil, errors.New("this server cannot open datastore folders as file systems")
-	}
+	// The key holds what the files live in, so a datastore replaced by
+	// another of the same name is opened anew.
+	key := ws + "\x00" + name + "\x00" + ds.Type + "\x00" + ds.Path + "\x00" + ds.Endpoint + "\x00" + ds.Bucket + "\x00" + ds.Prefix
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if fsys, ok := d.open[ds.Path]; ok {
+	if fsys, ok := d.open[key]; ok {
 		return fsys, nil
 	}
-	fsys, err := d.Local(ds.Path)
+	fsys, _, err := activity.OpenDatastore(ds)
 	if err != nil {
 		return nil, fmt.Errorf("datastore %q: %w", name, err)
 	}
 	if d.open == nil {
 		d.open = map[string]files.FS{}
 	}
-	d.open[ds.Path] = fsys
+	d.open[key] = fsys
 	return fsys, nil
 }
 

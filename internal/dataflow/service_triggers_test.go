@@ -3,6 +3,8 @@ package dataflow_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,7 +12,6 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
-	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 	"github.com/ciel-mlops/ciel/internal/datastore"
@@ -128,30 +129,28 @@ func (d datastores) Get(_ context.Context, _, name string) (datastore.Datastore,
 	return ds, nil
 }
 
-// TestDatastoreFiles: a local folder datastore opens once as a files.FS
-// and is kept for the next listing; an S3 datastore, an unknown one and a
-// server without a local backend are refused.
+// TestDatastoreFiles: a local folder datastore opens as a files.FS that
+// reads the folder, and is kept for the next listing; an unknown
+// datastore is not found.
 func TestDatastoreFiles(t *testing.T) {
 	t.Parallel()
-	ds := datastores{"drop": {Name: "drop", Type: datastore.TypeLocal, Path: "/data/drop"}, "lake": {Name: "lake", Type: datastore.TypeS3}}
-	if _, err := (&dataflow.DatastoreFiles{Datastores: ds}).FS(t.Context(), "ws", "drop"); err == nil {
-		t.Error("opened a folder with no local backend")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.csv"), []byte("x\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	var opened []string
-	d := &dataflow.DatastoreFiles{Datastores: ds, Local: func(dir string) (files.FS, error) {
-		opened = append(opened, dir)
-		return nil, nil
-	}}
-	for range 2 {
-		if _, err := d.FS(t.Context(), "ws", "drop"); err != nil {
-			t.Fatal(err)
-		}
+	ds := datastores{"drop": {Name: "drop", Type: datastore.TypeLocal, Path: dir}}
+	d := &dataflow.DatastoreFiles{Datastores: ds}
+	first, err := d.FS(t.Context(), "ws", "drop")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(opened) != 1 || opened[0] != "/data/drop" {
-		t.Errorf("opened %q; want /data/drop once", opened)
+	list, err := first.List(t.Context(), "")
+	if err != nil || len(list) != 1 || list[0].Name != "a.csv" || list[0].Size != 4 {
+		t.Fatalf("list: %+v, %v", list, err)
 	}
-	if _, err := d.FS(t.Context(), "ws", "lake"); err == nil || !strings.Contains(err.Error(), "local folder datastores") {
-		t.Errorf("an S3 datastore: %v", err)
+	again, err := d.FS(t.Context(), "ws", "drop")
+	if err != nil || again != first {
+		t.Errorf("second open: %v, %v; want the same file system", again, err)
 	}
 	if _, err := d.FS(t.Context(), "ws", "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown datastore: %v", err)

@@ -43,7 +43,7 @@ type backend struct {
 func localEnv(t *testing.T) (*Env, files.FS) {
 	dir := t.TempDir()
 	d := datastore.Datastore{Name: "workspaceblobstore", Type: datastore.TypeLocal, Path: dir}
-	fsys, closeFS, err := openDatastore(d)
+	fsys, closeFS, err := OpenDatastore(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func backends(t *testing.T) []backend {
 		t.Setenv(filestest.S3SecretEnv, filestest.S3Getenv(filestest.S3SecretEnv))
 		d := datastore.Datastore{Name: "workspaceblobstore", Type: datastore.TypeS3, Endpoint: srv.Endpoint, Bucket: srv.Bucket(t),
 			Prefix: "ds", AccessKeyIDEnv: filestest.S3KeyEnv, SecretAccessKeyEnv: filestest.S3SecretEnv}
-		fsys, _, err := openDatastore(d)
+		fsys, _, err := OpenDatastore(d)
 		if err != nil {
 			t.Fatal(err)
 		}

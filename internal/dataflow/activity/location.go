@@ -133,7 +133,7 @@ func (e *Env) resolveFiles(ctx context.Context, ds Dataset) (*fileTarget, error)
 			return nil, fmt.Errorf("dataset %s: fileName: %w", ds.Name, err)
 		}
 	}
-	fsys, closeFS, err := openDatastore(store)
+	fsys, closeFS, err := OpenDatastore(store)
 	if err != nil {
 		return nil, fmt.Errorf("datastore %s: %w", store.Name, err)
 	}
@@ -221,8 +221,9 @@ func fileServerFolder(ls LinkedService, d datastore.Datastore) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// openDatastore opens a datastore as a files.FS.
-func openDatastore(d datastore.Datastore) (files.FS, func() error, error) {
+// OpenDatastore opens a datastore as a files.FS; the func closes it. A
+// workspace's default datastores' folders are made on first use.
+func OpenDatastore(d datastore.Datastore) (files.FS, func() error, error) {
 	switch d.Type {
 	case datastore.TypeLocal:
 		if d.Default {
