@@ -115,6 +115,15 @@ type Step struct {
 	Trial bool `json:"trial,omitempty"`
 	// Properties of a sweep step: best_child_run_id and best_trial.
 	Properties map[string]string `json:"properties,omitempty"`
+	// Command, Environment, EnvironmentVariables and Inputs are what the
+	// step runs, from the job's plan. An input is a literal's value, an
+	// upstream output's binding as Azure ML writes it
+	// ("${{parent.jobs.<step>.outputs.<port>}}"), or a data input's
+	// {type, path}: the studio draws the pipeline graph from the bindings.
+	Command              string            `json:"command,omitempty"`
+	Environment          string            `json:"environment,omitempty"`
+	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
+	Inputs               map[string]any    `json:"inputs,omitempty"`
 	RunTracking
 }
 

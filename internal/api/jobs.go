@@ -192,6 +192,30 @@ func (s *server) cancelJob(_ http.ResponseWriter, r *http.Request) (any, error) 
 	return s.jobView(r, j, true)
 }
 
+// rerunJob submits a job's spec again as a new job, as Azure ML studio's
+// "Resubmit" does: the same code, inputs and settings under a new name. A
+// step whose inputs did not change is reused as for any submission.
+func (s *server) rerunJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	j, err := s.job(r)
+	if err != nil {
+		return nil, err
+	}
+	var job spec.Job
+	if err := json.Unmarshal(j.Spec, &job); err != nil {
+		return nil, fmt.Errorf("decode spec of job %s: %w", j.Name, err)
+	}
+	job.Name = ""
+	nj, err := s.eng.Submit(r.Context(), j.Workspace, &job)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.jobView(r, nj, true)
+	if err != nil {
+		return nil, err
+	}
+	return created{v}, nil
+}
+
 func (s *server) archiveJob(_ http.ResponseWriter, r *http.Request) (any, error) {
 	j, err := s.job(r)
 	if err != nil {

@@ -104,6 +104,7 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		for o, decl := range ps.Outputs {
 			cs.Outputs[o] = client.JobOutput{Type: decl.Type, Digest: st.Outputs[o]}
 		}
+		describeStep(cs, ps)
 		if ps.Sweep != nil {
 			cs.Properties = sweepProperties(st, runs)
 			if plan.Type == spec.JobSweep {
@@ -117,6 +118,39 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 	}
 	addTrials(&v, &plan, steps, runs)
 	return v, nil
+}
+
+// describeStep adds to cs what its plan step runs: command, environment
+// and inputs, each input shaped as `az ml job show` writes a step's.
+func describeStep(cs *client.Step, ps *engine.PlanStep) {
+	cs.Command = ps.Command
+	cs.EnvironmentVariables = ps.EnvVars
+	switch env := ps.Env; {
+	case env.Name != "" && env.Version != "":
+		cs.Environment = "azureml:" + env.Name + ":" + env.Version
+	case env.Name != "":
+		cs.Environment = "azureml:" + env.Name
+	default:
+		cs.Environment = env.Image
+	}
+	if len(ps.Inputs) == 0 {
+		return
+	}
+	cs.Inputs = make(map[string]any, len(ps.Inputs))
+	for name, in := range ps.Inputs {
+		switch {
+		case in.From != nil:
+			cs.Inputs[name] = "${{parent.jobs." + in.From.Step + ".outputs." + in.From.Port + "}}"
+		case in.Value != nil:
+			cs.Inputs[name] = *in.Value
+		default:
+			path := orDefault(in.Asset, in.URI)
+			if path == "" {
+				path = in.Digest // a local folder uploaded at submit: its tree
+			}
+			cs.Inputs[name] = map[string]string{"type": orDefault(in.Type, spec.TypeURIFolder), "path": path}
+		}
+	}
 }
 
 // sweepProperties are a sweep step's Azure ML properties once it has a

@@ -120,6 +120,7 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/workspaces/{ws}/jobs", s.listJobs)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}", s.getJob)
 	h("POST /api/v1/workspaces/{ws}/jobs/{name}/cancel", s.cancelJob)
+	h("POST /api/v1/workspaces/{ws}/jobs/{name}/rerun", s.rerunJob)
 	h("POST /api/v1/workspaces/{ws}/jobs/{name}/archive", s.archiveJob)
 	h("POST /api/v1/workspaces/{ws}/jobs/{name}/restore", s.archiveJob)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/stream", s.streamJob)
