@@ -1,0 +1,159 @@
+// The studio's client of ciel's public HTTP API: /api/v1 (what the CLI
+// uses) and each workspace's MLflow REST API. Same origin; the server's
+// auth cookie rides along.
+
+/** ApiError is a non-2xx answer, with the server's JSON error body when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Workspace {
+  name: string;
+  display_name?: string;
+  description?: string;
+  mlflow_tracking_uri?: string;
+  created_at: string;
+}
+
+export interface JobOutput {
+  type?: string;
+  digest?: string;
+}
+
+export interface RunTracking {
+  run_id?: string;
+  metrics?: Record<string, number>;
+  params?: Record<string, string>;
+}
+
+export interface Step extends RunTracking {
+  name: string;
+  status: string;
+  component?: string;
+  compute?: string;
+  reused_from?: string;
+  attempt?: number;
+  exit_code?: number;
+  error?: string;
+  start_time?: string;
+  end_time?: string;
+  outputs?: Record<string, JobOutput>;
+  parent?: string;
+  trial?: boolean;
+  command?: string;
+  environment?: string;
+  environment_variables?: Record<string, string>;
+  inputs?: Record<string, unknown>;
+}
+
+export interface Job extends RunTracking {
+  name: string;
+  type: string;
+  display_name?: string;
+  description?: string;
+  experiment_name?: string;
+  status: string;
+  error?: string;
+  compute?: string;
+  tags?: Record<string, string>;
+  creation_context: { created_at: string };
+  start_time?: string;
+  end_time?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, JobOutput>;
+  jobs?: Record<string, Step>;
+}
+
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  lifecycle_stage?: string;
+  last_update_time?: number;
+  creation_time?: number;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface Metric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+export interface Run {
+  info: {
+    run_id: string;
+    run_name?: string;
+    experiment_id: string;
+    status: string;
+    start_time?: number;
+    end_time?: number;
+    artifact_uri?: string;
+  };
+  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
+}
+
+const enc = encodeURIComponent;
+
+async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let data: any = undefined;
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    data = undefined;
+  }
+  if (!res.ok) {
+    // ciel's body is {error:{code,message}}; MLflow's {error_code,message}.
+    const e = data?.error ?? data ?? {};
+    throw new ApiError(res.status, e.code ?? e.error_code ?? String(res.status), e.message ?? (text || res.statusText));
+  }
+  return data as T;
+}
+
+const v1 = (ws: string) => `/api/v1/workspaces/${enc(ws)}`;
+const mlflow = (ws: string) => `/ws/${enc(ws)}/api/2.0/mlflow`;
+
+export const api = {
+  workspaces: () => call<Workspace[]>('GET', '/api/v1/workspaces'),
+  jobs: (ws: string) => call<Job[]>('GET', `${v1(ws)}/jobs`),
+  job: (ws: string, name: string, signal?: AbortSignal) => call<Job>('GET', `${v1(ws)}/jobs/${enc(name)}`, undefined, signal),
+  cancelJob: (ws: string, name: string) => call<Job>('POST', `${v1(ws)}/jobs/${enc(name)}/cancel`),
+  rerunJob: (ws: string, name: string) => call<Job>('POST', `${v1(ws)}/jobs/${enc(name)}/rerun`),
+  /** jobStreamURL follows a job's step logs ("[step] line") until it ends. */
+  jobStreamURL: (ws: string, name: string) => `${v1(ws)}/jobs/${enc(name)}/stream`,
+  /** outputURL downloads a job output, or a step's as "step.port", as a tar. */
+  outputURL: (ws: string, job: string, output: string) => `${v1(ws)}/jobs/${enc(job)}/outputs/${enc(output)}`,
+
+  experiments: (ws: string) =>
+    call<{ experiments?: Experiment[] }>('POST', `${mlflow(ws)}/experiments/search`, {
+      max_results: 1000,
+      order_by: ['last_update_time DESC'],
+    }).then((r) => r.experiments ?? []),
+  experiment: (ws: string, id: string) =>
+    call<{ experiment: Experiment }>('GET', `${mlflow(ws)}/experiments/get?experiment_id=${enc(id)}`).then((r) => r.experiment),
+  searchRuns: (ws: string, q: { experiment_ids: string[]; filter?: string; order_by?: string[]; max_results: number; page_token?: string }) =>
+    call<{ runs?: Run[]; next_page_token?: string }>('POST', `${mlflow(ws)}/runs/search`, q),
+  run: (ws: string, id: string) => call<{ run: Run }>('GET', `${mlflow(ws)}/runs/get?run_id=${enc(id)}`).then((r) => r.run),
+  metricHistory: (ws: string, run: string, key: string) =>
+    call<{ metrics?: Metric[] }>(
+      'GET',
+      `${mlflow(ws)}/metrics/get-history?run_id=${enc(run)}&metric_key=${enc(key)}&max_results=1000000`,
+    ).then((r) => r.metrics ?? []),
+};
