@@ -63,7 +63,7 @@ test)
   go build -ldflags "-X main.commit=${commit}" -o bin/ciel ./cmd/ciel
   shift
   CIEL_CHROMIUM="$chromium" CIEL_BIN="$PWD/bin/ciel" CIEL_PYTHON="$PWD/.venv/bin/python" \
-    node --test --test-concurrency=1 "${@:-ui/test/}"
+    node --test --test-concurrency=1 "${@:-ui/test/studio.test.mjs}"
   ;;
 *)
   echo "usage: scripts/studio.sh build|check|test [test files]" >&2

@@ -19,6 +19,8 @@ if [ -n "$unformatted" ]; then
 fi
 go mod tidy -diff
 go tool staticcheck ./...
+echo "==> studio: the committed bundle (internal/ui/dist) matches ui/ (scripts/studio.sh check)"
+scripts/studio.sh check
 echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] in .venv-s3)"
 scripts/s3server.sh install
 echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, scripts/mariadb.sh)"
@@ -31,5 +33,7 @@ CIEL_TEST_MYSQL_URL=$(scripts/mariadb.sh start "$DBDIR/my")
 export CIEL_TEST_PG_URL CIEL_TEST_MYSQL_URL
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
+echo "==> studio browser tests in headless Chromium (scripts/studio.sh test)"
+scripts/studio.sh test
 echo "==> python integration suite (tests/python)"
 CIEL_BIN="$PWD/bin/ciel" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

@@ -151,9 +151,18 @@ export const api = {
   searchRuns: (ws: string, q: { experiment_ids: string[]; filter?: string; order_by?: string[]; max_results: number; page_token?: string }) =>
     call<{ runs?: Run[]; next_page_token?: string }>('POST', `${mlflow(ws)}/runs/search`, q),
   run: (ws: string, id: string) => call<{ run: Run }>('GET', `${mlflow(ws)}/runs/get?run_id=${enc(id)}`).then((r) => r.run),
-  metricHistory: (ws: string, run: string, key: string) =>
-    call<{ metrics?: Metric[] }>(
-      'GET',
-      `${mlflow(ws)}/metrics/get-history?run_id=${enc(run)}&metric_key=${enc(key)}&max_results=1000000`,
-    ).then((r) => r.metrics ?? []),
+  /** metricHistory reads every point of a run's metric, page by page (25,000 a page, MLflow's default). */
+  metricHistory: async (ws: string, run: string, key: string): Promise<Metric[]> => {
+    const out: Metric[] = [];
+    let token = '';
+    do {
+      const r = await call<{ metrics?: Metric[]; next_page_token?: string }>(
+        'GET',
+        `${mlflow(ws)}/metrics/get-history?run_id=${enc(run)}&metric_key=${enc(key)}&max_results=25000${token ? `&page_token=${enc(token)}` : ''}`,
+      );
+      out.push(...(r.metrics ?? []));
+      token = r.next_page_token ?? '';
+    } while (token);
+    return out;
+  },
 };

@@ -1,0 +1,151 @@
+// Browser tests of the studio against the real ciel binary: a pipeline
+// submitted from the CLI is watched in the graph until every node is
+// green, a step's log shows its output, an MLflow run's metric is charted,
+// and the MLflow client's run link opens the run's page. Each test saves a
+// screenshot under ui/test-results/.
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Studio } from './harness.mjs';
+
+const testdata = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'testdata');
+let studio;
+let job;
+
+before(async () => {
+  studio = await Studio.start();
+  copyFileSync(path.join(testdata, 'pipeline.yml'), path.join(studio.dir, 'pipeline.yml'));
+  copyFileSync(path.join(testdata, 'log_metrics.py'), path.join(studio.dir, 'log_metrics.py'));
+});
+
+after(async () => {
+  await studio?.stop();
+});
+
+/** nodeStates reads each graph node's step and status. */
+const nodeStates = (page) =>
+  page.$$eval('svg.graph g.node', (gs) => Object.fromEntries(gs.map((g) => [g.getAttribute('data-step'), g.getAttribute('data-status')])));
+
+test('a pipeline submitted from the CLI lights up in the graph until every node is green', async () => {
+  job = (await studio.ciel('job', 'create', '--file', 'pipeline.yml', '--query', 'name', '-o', 'tsv')).trim();
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/jobs/${job}`);
+  await page.waitForSelector('svg.graph g.node[data-step="pick"]');
+  assert.equal(await page.locator('svg.graph path.edge').count(), 4, 'prep->train_a, prep->train_b, train_a->pick, train_b->pick');
+
+  const seen = new Set();
+  const deadline = Date.now() + 60_000;
+  let states = {};
+  for (;;) {
+    states = await nodeStates(page);
+    for (const s of Object.values(states)) seen.add(s);
+    if (Object.values(states).every((s) => s === 'Completed')) break;
+    assert.ok(!Object.values(states).some((s) => s === 'Failed'), `a step failed: ${JSON.stringify(states)}`);
+    assert.ok(Date.now() < deadline, `not all green in 60 s: ${JSON.stringify(states)}`);
+    await page.waitForTimeout(150);
+  }
+  assert.deepEqual(Object.keys(states).sort(), ['pick', 'prep', 'train_a', 'train_b']);
+  // The page watched the steps change: it saw them before they completed.
+  assert.ok([...seen].some((s) => s !== 'Completed'), `only ever saw ${[...seen]}`);
+  // Green is the colour of a completed node, and of its status badge.
+  const fill = await page.$eval('svg.graph g.node[data-step="pick"] rect', (r) => getComputedStyle(r).fill);
+  const ok = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--ok-bg').trim());
+  assert.equal(hex(fill), ok.toLowerCase());
+  await page.locator('.title-row .badge', { hasText: 'Completed' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'pipeline-graph'));
+  await page.context().close();
+});
+
+test("a step's panel shows its inputs, outputs and command, and its log shows its output", async () => {
+  assert.ok(job, 'the graph test submitted the job');
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/jobs/${job}`);
+  const node = page.locator('svg.graph g.node[data-step="train_a"]');
+  await node.focus();
+  await page.keyboard.press('Enter');
+  assert.match(page.url(), /\?step=train_a$/);
+  const panel = page.locator('.step[data-step="train_a"]');
+  await panel.waitFor();
+  await page.locator('pre.log', { hasText: 'training a with lr 0.1 on 5 rows' }).waitFor({ timeout: 20_000 });
+  const log = await page.locator('pre.log').textContent();
+  assert.ok(!log.includes('training b'), 'the log holds only train_a lines');
+  assert.match(await panel.locator('pre.command').textContent(), /training a with lr/);
+  // The data input links to the step that made it; lr is a literal.
+  assert.equal(await panel.getByRole('link', { name: 'prep.data' }).count(), 1);
+  assert.match(await panel.locator('table', { hasText: 'Inputs' }).textContent(), /lr\s*0\.1/);
+  // The output downloads as a tar from the API.
+  const href = await panel.getByRole('link', { name: 'Download output model of train_a' }).getAttribute('href');
+  const res = await page.request.get(`${studio.url}${href}`);
+  assert.equal(res.status(), 200);
+  assert.equal(res.headers()['content-type'], 'application/x-tar');
+  assert.ok((await res.body()).includes('model.txt'));
+  // The log's search keeps the matching lines only.
+  await page.getByRole('searchbox', { name: 'Search the log' }).fill('no such text');
+  assert.equal((await page.locator('pre.log').textContent()).trim(), '');
+  await page.getByRole('searchbox', { name: 'Search the log' }).fill('');
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'step-log'));
+  await page.context().close();
+});
+
+test('the jobs list shows the job, and its search filters the rows', async () => {
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/jobs`);
+  const row = page.locator('#jobs tbody tr', { hasText: 'studio diamond' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Completed.*pipeline.*studio-graph/);
+  await page.getByRole('searchbox', { name: 'Search jobs' }).fill('no-such-job');
+  assert.equal(await page.locator('#jobs tbody tr').count(), 0);
+  assert.match(page.url(), /\?q=no-such-job$/);
+  console.log('screenshot:', await studio.shot(page, 'jobs-list'));
+  await page.context().close();
+});
+
+test('a metric logged with the mlflow client is charted, point for point', async () => {
+  const out = await studio.python('log_metrics.py');
+  const [, expID, runID] = /^ids: (\S+) (\S+)$/m.exec(out) ?? assert.fail(`no ids in: ${out}`);
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/experiments`);
+  await page.getByRole('link', { name: 'studio-chart' }).click();
+  const row = page.locator('#runs tbody tr', { hasText: 'chart-run' });
+  await row.waitFor();
+  // The table has the run's metric and param columns.
+  const heads = await page.locator('#runs thead th').allTextContents();
+  assert.ok(heads.includes('loss') && heads.includes('alpha'), `columns: ${heads}`);
+  assert.match(await row.textContent(), /FINISHED/);
+  await row.getByRole('link', { name: 'chart-run' }).click();
+  await page.waitForURL(`**/workspaces/ws/runs/${runID}**`);
+  const chart = page.locator('#chart[data-points="20"]');
+  await chart.waitFor();
+  // accuracy comes first by name: 20 points; pick loss too, 50 steps in all.
+  await page.getByRole('checkbox', { name: 'loss' }).check();
+  await page.locator('#chart[data-points="50"]').waitFor();
+  assert.match(await page.locator('#chart').getAttribute('aria-label'), /accuracy, loss: 70 points/);
+  // The curve is drawn: the canvas holds pixels of both series' colours.
+  const drawn = await page.$eval('#chart canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let blue = 0;
+    let red = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] < 80 && d[i + 1] > 100 && d[i + 2] > 200) blue++;
+      if (d[i] > 200 && d[i + 1] < 120 && d[i + 2] < 120) red++;
+    }
+    return { blue, red };
+  });
+  assert.ok(drawn.blue > 100 && drawn.red > 100, `curve pixels: ${JSON.stringify(drawn)}`);
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'metric-chart'));
+
+  // The link the mlflow client prints opens the same run's page.
+  await page.goto(`${studio.url}/ws/ws/#/experiments/${expID}/runs/${runID}`);
+  await page.waitForURL(`**/workspaces/ws/runs/${runID}`);
+  await page.locator('h1', { hasText: 'chart-run' }).waitFor();
+  await page.context().close();
+});
+
+function hex(rgb) {
+  const m = /rgba?\((\d+), (\d+), (\d+)/.exec(rgb);
+  return m ? '#' + m.slice(1, 4).map((n) => Number(n).toString(16).padStart(2, '0')).join('') : rgb;
+}
