@@ -107,8 +107,10 @@ const enc = encodeURIComponent;
 
 async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
+  // The server takes JSON only (its guard refuses a POST of another
+  // content type, which a cross-site form could send): even an empty body.
+  if (method !== 'GET') {
+    init.body = JSON.stringify(body ?? {});
     init.headers = { ...init.headers, 'Content-Type': 'application/json' };
   }
   const res = await fetch(url, init);

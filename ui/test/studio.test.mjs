@@ -1,6 +1,6 @@
 // Browser tests of the studio against the real ciel binary: a pipeline
 // submitted from the CLI is watched in the graph until every node is
-// green, a step's log shows its output, an MLflow run's metric is charted,
+// green, a step's log shows its output, Re-run and Cancel work, an MLflow run's metric is charted,
 // and the MLflow client's run link opens the run's page. Each test saves a
 // screenshot under ui/test-results/.
 import assert from 'node:assert/strict';
@@ -90,10 +90,29 @@ test("a step's panel shows its inputs, outputs and command, and its log shows it
   await page.context().close();
 });
 
+test('Re-run submits the job again and Cancel stops the new one; the CLI agrees', async () => {
+  assert.ok(job, 'the graph test submitted the job');
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/jobs/${job}`);
+  await page.getByRole('button', { name: 'Re-run job', exact: true }).click();
+  await page
+    .waitForFunction((old) => !location.pathname.endsWith(`/${old}`), job, { timeout: 15_000 })
+    .catch(async (e) => assert.fail(`no new job page: ${e.message}; page says: ${await page.locator('main').textContent()}`));
+  const again = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  const cancel = page.getByRole('button', { name: 'Cancel job', exact: true });
+  await cancel.click({ timeout: 10_000 });
+  await page.locator('.title-row .badge', { hasText: 'Canceled' }).waitFor({ timeout: 30_000 });
+  assert.equal((await studio.ciel('job', 'show', '--name', again, '--query', 'status', '-o', 'tsv')).trim(), 'Canceled');
+  assert.ok(await cancel.isDisabled(), 'a canceled job cannot be canceled again');
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'rerun-cancel'));
+  await page.context().close();
+});
+
 test('the jobs list shows the job, and its search filters the rows', async () => {
   const page = await studio.page();
   await page.goto(`${studio.url}/workspaces/ws/jobs`);
-  const row = page.locator('#jobs tbody tr', { hasText: 'studio diamond' });
+  const row = page.locator('#jobs tbody tr', { hasText: job });
   await row.waitFor();
   assert.match(await row.textContent(), /Completed.*pipeline.*studio-graph/);
   await page.getByRole('searchbox', { name: 'Search jobs' }).fill('no-such-job');

@@ -18,8 +18,8 @@ export function jobPage(p: Params, q: URLSearchParams): Page {
   const title = h('h1', null, name);
   const status = h('span', { class: 'status-slot' });
   const message = h('div', { 'aria-live': 'polite' });
-  const cancel = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel');
-  const rerun = h('button', { type: 'button', disabled: true }, 'Re-run');
+  const cancel = h('button', { type: 'button', class: 'danger', disabled: true, 'aria-label': 'Cancel job' }, 'Cancel');
+  const rerun = h('button', { type: 'button', disabled: true, 'aria-label': 'Re-run job' }, 'Re-run');
   const info = h('div', { class: 'info' });
   const graph = new PipelineGraph((s) => selectStep(s));
   const graphBox = h('div', { class: 'graph-box', hidden: true }, graph.el);
