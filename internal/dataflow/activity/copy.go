@@ -77,6 +77,12 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 		return cr.output(start, in, out), &Error{Code: "2200", Msg: fmt.Sprintf("Copy %q: %v", c.Name, err)}
 	}
 
+	if done, err := cr.copyCSV(ctx, c, in, out, source, sinkProps); done {
+		if err != nil {
+			return fail(err)
+		}
+		return cr.output(start, in, out), nil
+	}
 	r, err := env.OpenSource(ctx, in, source)
 	if err != nil {
 		return fail(fmt.Errorf("source %q: %w", in.Name, err))
