@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/csv"
 	"io"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,5 +228,33 @@ func TestCopyPostgresBinaryColumnTakesRowPath(t *testing.T) {
 	}
 	if got := string(readAllFile(t, fsys, "data/out/b.csv")); got != "1,AQL/\r\n" {
 		t.Fatalf("wrote %q", got)
+	}
+}
+
+// checkSkipLog finds the one log under folder (in the datastore "logs"
+// maps to, workspaceblobstore) and checks its rows name want, in order.
+func checkSkipLog(t *testing.T, fsys files.FS, logPath any, folder string, want []string) {
+	t.Helper()
+	ctx := context.Background()
+	stamps, err := fsys.List(ctx, folder)
+	if err != nil || len(stamps) != 1 {
+		t.Fatalf("log folders under %s: %v, %v", folder, stamps, err)
+	}
+	dir := folder + "/" + stamps[0].Name
+	if logPath != "workspaceblobstore:"+dir {
+		t.Errorf("logFilePath %v, want workspaceblobstore:%s", logPath, dir)
+	}
+	r := csv.NewReader(bytes.NewReader(readAllFile(t, fsys, dir+"/incompatiblerows.csv")))
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(want)+1 || strings.Join(recs[0], ",") != "Timestamp,Level,OperationName,OperationItem,Message" {
+		t.Fatalf("log %q", recs)
+	}
+	for i, w := range want {
+		if recs[i+1][3] != w || recs[i+1][1] != "Warning" || recs[i+1][4] == "" {
+			t.Errorf("log row %d: %q, want %q", i+1, recs[i+1], w)
+		}
 	}
 }
