@@ -59,7 +59,7 @@ func bareParquet(ctx context.Context, conn *pgx.Conn, query string, f *os.File) 
 		fields[i] = arrow.Field{Name: fd.Name, Type: bareType(fd), Nullable: true}
 	}
 	as := arrow.NewSchema(fields, nil)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(true),
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(true), parquet.WithDictionaryPageSizeLimit(64<<10),
 		parquet.WithMaxRowGroupLength(math.MaxInt64))
 	fw, err := pqarrow.NewFileWriter(as, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
