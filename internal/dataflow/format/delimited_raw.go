@@ -74,16 +74,23 @@ func (r *RawWriter) Abort() error { return r.w.Abort(context.Background()) }
 // preceded by s.Escape, rows ended by "\n" — into the bytes a
 // DelimitedText writer with syntax s writes: rows ended by s.Row, and
 // unquoted fields that hold the escape character or s.Row's character
-// quoted (COPY leaves those bare). It holds one unquoted field at most.
+// quoted (COPY leaves those bare). It copies runs of plain bytes at once
+// and holds one unquoted field at most.
 type CSVRewriter struct {
-	dst   io.Writer
-	s     TextSyntax
-	q, e  byte
-	rowCh byte // s.Row when one character other than \n, else 0
-	out   []byte
-	field []byte // the unquoted field being read
-	// inQuote: inside a quoted field; escaped: the last byte was an
-	// escape inside one (with e == q: a quote that may end the field).
+	dst  io.Writer
+	s    TextSyntax
+	q, e byte
+	// bare marks the bytes that end a run outside quotes, quoted those
+	// inside; needQuote those that make a bare field need quotes.
+	bare, quoted, needQuote [256]bool
+	out                     []byte
+	tmp                     []byte
+	// start is where the bare field being read begins in out; must says
+	// it needs quoting. inQuote: inside a quoted field; escaped: the last
+	// byte was an escape inside one (with e == q: a quote that may end
+	// the field).
+	start            int
+	must             bool
 	inQuote, escaped bool
 	// N counts bytes written.
 	N int64
@@ -92,10 +99,15 @@ type CSVRewriter struct {
 // NewCSVRewriter rewrites into dst; s's delimiter, quote and escape must
 // be ASCII and the quote not empty (see CanRewrite).
 func NewCSVRewriter(dst io.Writer, s TextSyntax) *CSVRewriter {
-	c := &CSVRewriter{dst: dst, s: s, q: byte(s.Quote), e: byte(s.Escape), out: make([]byte, 0, 64<<10)}
-	if len(s.Row) == 1 && s.Row != "\n" {
-		c.rowCh = s.Row[0]
+	c := &CSVRewriter{dst: dst, s: s, q: byte(s.Quote), e: byte(s.Escape), out: make([]byte, 0, 128<<10)}
+	for _, b := range []byte{byte(s.Delim), c.q, '\n', c.e, '\r'} {
+		c.bare[b] = true
 	}
+	c.needQuote[c.e], c.needQuote['\r'] = true, true
+	if len(s.Row) == 1 && s.Row != "\n" {
+		c.bare[s.Row[0]], c.needQuote[s.Row[0]] = true, true
+	}
+	c.quoted[c.q], c.quoted[c.e] = true, true
 	return c
 }
 
@@ -121,23 +133,28 @@ func CanRewrite(s TextSyntax) bool {
 
 // Write rewrites p.
 func (c *CSVRewriter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		switch {
-		case c.inQuote:
-			c.quoted(b)
-		case b == c.q && len(c.field) == 0:
-			c.inQuote = true
-			c.out = append(c.out, b)
-		case b == byte(c.s.Delim):
-			c.endField()
-			c.out = append(c.out, b)
-		case b == '\n':
-			c.endField()
-			c.out = append(c.out, c.s.Row...)
-		default:
-			c.field = append(c.field, b)
+	for i := 0; i < len(p); {
+		table := &c.bare
+		if c.inQuote {
+			table = &c.quoted
 		}
-		if len(c.out) >= 64<<10 {
+		j := i
+		if !c.escaped {
+			for j < len(p) && !table[p[j]] {
+				j++
+			}
+			c.out = append(c.out, p[i:j]...)
+			if j == len(p) {
+				break
+			}
+		}
+		if c.inQuote {
+			c.quotedByte(p[j])
+		} else {
+			c.bareByte(p[j])
+		}
+		i = j + 1
+		if len(c.out) >= 64<<10 && (c.inQuote || c.start == len(c.out)) {
 			if err := c.flush(); err != nil {
 				return 0, err
 			}
@@ -146,13 +163,39 @@ func (c *CSVRewriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// quoted takes a byte of a quoted field (copied through as it is).
-func (c *CSVRewriter) quoted(b byte) {
+// bareByte takes a special byte outside quotes.
+func (c *CSVRewriter) bareByte(b byte) {
+	switch {
+	case b == c.q && c.start == len(c.out):
+		c.inQuote = true
+		c.out = append(c.out, b)
+	case b == byte(c.s.Delim):
+		c.endField()
+		c.out = append(c.out, b)
+		c.start = len(c.out)
+	case b == '\n':
+		c.endField()
+		c.out = append(c.out, c.s.Row...)
+		c.start = len(c.out)
+	default:
+		c.must = c.must || c.needQuote[b]
+		c.out = append(c.out, b)
+	}
+}
+
+// quotedByte takes a quote or escape byte inside a quoted field (or the
+// byte after an escape), copied through as it is.
+func (c *CSVRewriter) quotedByte(b byte) {
 	if c.escaped {
 		c.escaped = false
 		if c.e == c.q && b != c.q { // the quote before ended the field
 			c.inQuote = false
-			_, _ = c.Write([]byte{b})
+			c.start = -1 // no bare field: what follows ends this one
+			if c.bare[b] {
+				c.bareByte(b)
+			} else {
+				c.out = append(c.out, b)
+			}
 			return
 		}
 		c.out = append(c.out, b)
@@ -160,45 +203,36 @@ func (c *CSVRewriter) quoted(b byte) {
 	}
 	if b == c.e {
 		c.escaped = true
-		if c.e == c.q {
-			c.out = append(c.out, b)
-			return
-		}
 	} else if b == c.q {
 		c.inQuote = false
+		c.start = -1
 	}
 	c.out = append(c.out, b)
 }
 
-// endField writes the unquoted field, quoted when it holds the escape
-// character or the row delimiter.
+// endField quotes the bare field just read when it needs it.
 func (c *CSVRewriter) endField() {
-	need := false
-	for _, b := range c.field {
-		if b == c.e || (c.rowCh != 0 && b == c.rowCh) || b == '\r' {
-			need = true
-			break
-		}
+	if !c.must || c.start < 0 {
+		c.must = false
+		return
 	}
-	if !need {
-		c.out = append(c.out, c.field...)
-	} else {
-		c.out = append(c.out, c.q)
-		for _, b := range c.field {
-			if b == c.e || b == c.q {
-				c.out = append(c.out, c.e)
-			}
-			c.out = append(c.out, b)
+	c.must = false
+	c.tmp = append(c.tmp[:0], c.out[c.start:]...)
+	c.out = append(c.out[:c.start], c.q)
+	for _, b := range c.tmp {
+		if b == c.e || b == c.q {
+			c.out = append(c.out, c.e)
 		}
-		c.out = append(c.out, c.q)
+		c.out = append(c.out, b)
 	}
-	c.field = c.field[:0]
+	c.out = append(c.out, c.q)
 }
 
 func (c *CSVRewriter) flush() error {
 	n, err := c.dst.Write(c.out)
 	c.N += int64(n)
 	c.out = c.out[:0]
+	c.start = 0
 	return err
 }
 
@@ -208,7 +242,7 @@ func (c *CSVRewriter) Close() error {
 	if c.escaped && c.e == c.q {
 		c.escaped, c.inQuote = false, false
 	}
-	if c.inQuote || len(c.field) > 0 {
+	if c.inQuote || (c.start >= 0 && c.start != len(c.out)) {
 		return errors.New("delimited text ended inside a row")
 	}
 	return c.flush()

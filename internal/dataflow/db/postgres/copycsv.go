@@ -57,9 +57,9 @@ func (d *DB) CopyCSV(ctx context.Context, query string, o CSVOptions, w io.Write
 		case oidBool:
 			c = fmt.Sprintf("CASE WHEN %s THEN 'True' WHEN NOT %[1]s THEN 'False' END", c)
 		case oidFloat8:
-			// PostgreSQL writes 1e+15 and 1e-05 where .NET writes
-			// 1E+15 and 0.00001.
-			c = fmt.Sprintf("CASE WHEN %s = 0 OR %[1]s::text IN ('NaN','Infinity','-Infinity') OR abs(%[1]s) >= 1e-4 AND abs(%[1]s) < 1e15 THEN %[1]s::text "+
+			// PostgreSQL writes 1e+15 and 1e-05 where .NET writes 1E+15 and 0.00001; the
+			// common case is tested first and formats once.
+			c = fmt.Sprintf("CASE WHEN abs(%s) >= 1e-4 AND abs(%[1]s) < 1e15 OR %[1]s = 0 OR %[1]s = 'NaN' OR abs(%[1]s) = 'Infinity' THEN %[1]s::text "+
 				"WHEN abs(%[1]s) >= 1e-5 AND abs(%[1]s) < 1e-4 THEN %[1]s::numeric::text ELSE upper(%[1]s::text) END", c)
 		case oidTimestamptz:
 			c = fmt.Sprintf("CASE WHEN isfinite(%s) THEN left(%[1]s::text, -3) || ' +00:00' ELSE %[1]s::text END", c)
