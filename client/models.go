@@ -67,6 +67,9 @@ type DataLineage struct {
 	Input  string `json:"input"`
 	Asset  string `json:"asset,omitempty"` // azureml:name:version when registered
 	Digest string `json:"digest"`
+	// Origin is what produced the data asset: the Data Factory run
+	// (datafactory.* tags) or the CI run (ci.*) its tags name.
+	Origin map[string]string `json:"origin,omitempty"`
 }
 
 // ModelCreate asks for a model version to be created.

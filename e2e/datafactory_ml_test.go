@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -50,9 +49,6 @@ open(os.path.join(a.out, "summary.txt"), "w").write("%s: %d files" % (a.greeting
 	e.ok("data-factory", "pipeline", "create", "--file", "train_orders.json")
 
 	r := e.run("data-factory", "pipeline", "create-run", "--name", "train_orders", "--parameters", `{"greeting": "hi"}`, "--wait", "-o", "json")
-	if strings.Contains(r.err, "runs no Data Factory pipelines") {
-		t.Skip("the server does not run factory pipelines yet (run.Runner not wired into the server)")
-	}
 	if r.code != 0 {
 		t.Fatalf("create-run: exit %d, stderr %s", r.code, r.err)
 	}
@@ -104,4 +100,32 @@ open(os.path.join(a.out, "summary.txt"), "w").write("%s: %d files" % (a.greeting
 	dl := t.TempDir()
 	e.ok("job", "download", "--name", job, "--output-name", "result", "--download-path", dl)
 	fileHas(t, filepath.Join(dl, "named-outputs", "result", "summary.txt"), "hi: 2 files")
+
+	// A model registered from the job's output names, in its lineage, the
+	// data asset version azureml:orders@latest resolved to and the factory
+	// run that registered it.
+	e.ok("model", "create", "--name", "orders-model", "--path", "azureml://jobs/"+job+"/outputs/result")
+	var m struct {
+		Lineage struct {
+			Job    string `json:"job"`
+			Inputs []struct {
+				Input  string            `json:"input"`
+				Asset  string            `json:"asset"`
+				Origin map[string]string `json:"origin"`
+			} `json:"inputs"`
+		} `json:"lineage"`
+	}
+	mustJSON(t, e.ok("model", "show", "--name", "orders-model", "--version", "1", "-o", "json").out, &m)
+	found := false
+	for _, in := range m.Lineage.Inputs {
+		if in.Input == "orders" {
+			found = true
+			if in.Asset != "azureml:orders:1" || in.Origin["datafactory.pipelineRunId"] != pr.RunID || in.Origin["datafactory.pipelineName"] != "train_orders" {
+				t.Errorf("lineage input %+v; want azureml:orders:1 from factory run %s", in, pr.RunID)
+			}
+		}
+	}
+	if m.Lineage.Job != job || !found {
+		t.Errorf("model lineage %+v; want job %s reading input orders", m.Lineage, job)
+	}
 }

@@ -32,7 +32,7 @@ var factoryKinds = map[string]factory.Kind{
 func (s *server) dataFactoryRoutes(mux *routeMux) {
 	const base = "/api/v1/workspaces/{ws}/datafactory"
 	sub := mux.mount("", "api", "v1", "workspaces", "*", "datafactory")
-	h := func(pattern string, fn handlerFunc) { sub(pattern, s.wrap(fn)) }
+	h := func(pattern string, fn factoryHandler) { sub(pattern, s.wrap(s.onFactory(fn))) }
 	for seg := range factoryKinds {
 		h("PUT "+base+"/"+seg+"/{name}", s.putFactoryResource)
 		h("GET "+base+"/"+seg, s.listFactoryResources)
@@ -61,6 +61,23 @@ func (s *server) dataFactoryRoutes(mux *routeMux) {
 	}))
 }
 
+// factoryHandler is a Data Factory API handler: it is given the service
+// and the workspace, both checked, and its errors are mapped to statuses by
+// dataflowErr.
+type factoryHandler func(w http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error)
+
+// onFactory serves fn as a handlerFunc.
+func (s *server) onFactory(fn factoryHandler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		svc, err := s.factoryFor(r)
+		if err != nil {
+			return nil, err
+		}
+		v, err := fn(w, r, svc, r.PathValue("ws"))
+		return v, dataflowErr(r, err)
+	}
+}
+
 // factoryFor checks the workspace of r and that the server keeps
 // factories.
 func (s *server) factoryFor(r *http.Request) (*dataflow.Service, error) {
@@ -83,7 +100,7 @@ func factoryKind(r *http.Request) (factory.Kind, string, error) {
 	if name == "" {
 		return kind, "", nil
 	}
-	return kind, name, dataflowErr(r, dataflow.CheckName(kind, name))
+	return kind, name, dataflow.CheckName(kind, name)
 }
 
 // kindName is how messages name a kind.
@@ -196,11 +213,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-func (s *server) putFactoryResource(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) putFactoryResource(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	kind, name, err := factoryKind(r)
 	if err != nil {
 		return nil, err
@@ -211,59 +224,46 @@ func (s *server) putFactoryResource(_ http.ResponseWriter, r *http.Request) (any
 	}
 	d, err := dataflow.ParseDocument(kind, name, bodyFile(r), body)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
-	res, err := svc.Put(r.Context(), r.PathValue("ws"), d, r.Header.Get("If-Match"))
-	if err != nil {
-		return nil, dataflowErr(r, err)
-	}
-	return resourceView(r.PathValue("ws"), res), nil
-}
-
-func (s *server) getFactoryResource(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
+	res, err := svc.Put(r.Context(), ws, d, r.Header.Get("If-Match"))
 	if err != nil {
 		return nil, err
 	}
+	return resourceView(ws, res), nil
+}
+
+func (s *server) getFactoryResource(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	kind, name, err := factoryKind(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.Get(r.Context(), r.PathValue("ws"), kind, name)
-	if err != nil {
-		return nil, dataflowErr(r, err)
-	}
-	return resourceView(r.PathValue("ws"), res), nil
-}
-
-func (s *server) listFactoryResources(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
+	res, err := svc.Get(r.Context(), ws, kind, name)
 	if err != nil {
 		return nil, err
 	}
+	return resourceView(ws, res), nil
+}
+
+func (s *server) listFactoryResources(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	kind, _, err := factoryKind(r)
 	if err != nil {
 		return nil, err
 	}
-	list, err := svc.List(r.Context(), r.PathValue("ws"), kind)
+	list, err := svc.List(r.Context(), ws, kind)
 	if err != nil {
 		return nil, err
 	}
-	ws := r.PathValue("ws")
 	return listAnswer(views(list, func(x dataflow.Resource) client.FactoryResource { return resourceView(ws, x) })), nil
 }
 
-func (s *server) deleteFactoryResource(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) deleteFactoryResource(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	kind, name, err := factoryKind(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Delete(r.Context(), r.PathValue("ws"), kind, name); err != nil {
-		return nil, dataflowErr(r, err)
+	if err := svc.Delete(r.Context(), ws, kind, name); err != nil {
+		return nil, err
 	}
 	return map[string]string{"status": "deleted"}, nil
 }

@@ -26,12 +26,8 @@ const (
 	maxFactoryFolderFiles = 10000
 )
 
-func (s *server) createFactoryRun(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := dataflowErr(r, dataflow.CheckName(factory.KindPipeline, r.PathValue("name"))); err != nil {
+func (s *server) createFactoryRun(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	if err := dataflow.CheckName(factory.KindPipeline, r.PathValue("name")); err != nil {
 		return nil, err
 	}
 	params := map[string]any{}
@@ -39,58 +35,49 @@ func (s *server) createFactoryRun(_ http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	q := r.URL.Query()
-	var pr run.PipelineRun
+	var (
+		pr  run.PipelineRun
+		err error
+	)
 	if ref := q.Get("referencePipelineRunId"); ref != "" && q.Get("isRecovery") == "true" {
 		// ADF's rerun: createRun naming the run to recover.
-		pr, err = svc.Rerun(r.Context(), r.PathValue("ws"), ref, dataflow.RerunOptions{
+		pr, err = svc.Rerun(r.Context(), ws, ref, dataflow.RerunOptions{
 			FromFailure: q.Get("startFromFailure") == "true", StartActivityName: q.Get("startActivityName")})
 	} else {
-		pr, err = svc.CreateRun(r.Context(), r.PathValue("ws"), r.PathValue("name"), params)
+		pr, err = svc.CreateRun(r.Context(), ws, r.PathValue("name"), params)
 	}
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return map[string]string{"runId": pr.RunID}, nil
 }
 
-func (s *server) getFactoryRun(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
+func (s *server) getFactoryRun(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	run, err := svc.Run(r.Context(), ws, r.PathValue("runId"))
 	if err != nil {
 		return nil, err
-	}
-	run, err := svc.Run(r.Context(), r.PathValue("ws"), r.PathValue("runId"))
-	if err != nil {
-		return nil, dataflowErr(r, err)
 	}
 	return run, nil
 }
 
-func (s *server) cancelFactoryRun(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) cancelFactoryRun(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	// isRecursive is always so: the runs an ExecutePipeline waits on are
 	// cancelled with it.
-	if err := svc.CancelRun(r.Context(), r.PathValue("ws"), r.PathValue("runId")); err != nil {
-		return nil, dataflowErr(r, err)
+	if err := svc.CancelRun(r.Context(), ws, r.PathValue("runId")); err != nil {
+		return nil, err
 	}
 	return map[string]string{"status": "canceling"}, nil
 }
 
-func (s *server) rerunFactoryRun(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) rerunFactoryRun(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	var o client.FactoryRerunOptions
 	if err := decodeOptional(r, &o); err != nil {
 		return nil, err
 	}
-	pr, err := svc.Rerun(r.Context(), r.PathValue("ws"), r.PathValue("runId"),
+	pr, err := svc.Rerun(r.Context(), ws, r.PathValue("runId"),
 		dataflow.RerunOptions{FromFailure: o.StartFromFailure, StartActivityName: o.StartActivityName})
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return map[string]string{"runId": pr.RunID}, nil
 }
@@ -136,43 +123,31 @@ func runQuery(r *http.Request, operands ...string) (dataflow.RunQuery, error) {
 	return q, nil
 }
 
-func (s *server) queryFactoryRuns(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) queryFactoryRuns(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	q, err := runQuery(r, "PipelineName", "Status")
 	if err != nil {
 		return nil, err
 	}
-	runs, err := svc.QueryRuns(r.Context(), r.PathValue("ws"), q)
+	runs, err := svc.QueryRuns(r.Context(), ws, q)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return listAnswer(runs), nil
 }
 
-func (s *server) queryActivityRuns(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) queryActivityRuns(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	q, err := runQuery(r, "ActivityName", "ActivityType", "Status")
 	if err != nil {
 		return nil, err
 	}
-	runs, err := svc.ActivityRuns(r.Context(), r.PathValue("ws"), r.PathValue("runId"), q)
+	runs, err := svc.ActivityRuns(r.Context(), ws, r.PathValue("runId"), q)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return listAnswer(runs), nil
 }
 
-func (s *server) setTriggerState(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) setTriggerState(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	_, name, err := factoryKind(r)
 	if err != nil {
 		return nil, err
@@ -181,40 +156,32 @@ func (s *server) setTriggerState(_ http.ResponseWriter, r *http.Request) (any, e
 	if strings.HasSuffix(r.URL.Path, "/start") {
 		set = svc.StartTrigger
 	}
-	res, err := set(r.Context(), r.PathValue("ws"), name)
-	if err != nil {
-		return nil, dataflowErr(r, err)
-	}
-	return resourceView(r.PathValue("ws"), res), nil
-}
-
-func (s *server) queryTriggerRuns(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
+	res, err := set(r.Context(), ws, name)
 	if err != nil {
 		return nil, err
 	}
+	return resourceView(ws, res), nil
+}
+
+func (s *server) queryTriggerRuns(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	q, err := runQuery(r, "TriggerName", "Status")
 	if err != nil {
 		return nil, err
 	}
-	runs, err := svc.TriggerRuns(r.Context(), r.PathValue("ws"), q)
+	runs, err := svc.TriggerRuns(r.Context(), ws, q)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return listAnswer(runs), nil
 }
 
-func (s *server) listTriggerWindows(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
+func (s *server) listTriggerWindows(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	if err := dataflow.CheckName(factory.KindTrigger, r.PathValue("name")); err != nil {
 		return nil, err
 	}
-	if err := dataflowErr(r, dataflow.CheckName(factory.KindTrigger, r.PathValue("name"))); err != nil {
-		return nil, err
-	}
-	list, err := svc.TriggerWindows(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	list, err := svc.TriggerWindows(r.Context(), ws, r.PathValue("name"))
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return listAnswer(list), nil
 }
@@ -222,12 +189,8 @@ func (s *server) listTriggerWindows(_ http.ResponseWriter, r *http.Request) (any
 // rerunTriggerWindow runs a tumbling window again: the one a trigger run
 // ran (ADF's triggerRuns/{runId}/rerun) or the one starting at the body's
 // windowStartTime.
-func (s *server) rerunTriggerWindow(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := dataflowErr(r, dataflow.CheckName(factory.KindTrigger, r.PathValue("name"))); err != nil {
+func (s *server) rerunTriggerWindow(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	if err := dataflow.CheckName(factory.KindTrigger, r.PathValue("name")); err != nil {
 		return nil, err
 	}
 	var in struct {
@@ -242,18 +205,14 @@ func (s *server) rerunTriggerWindow(_ http.ResponseWriter, r *http.Request) (any
 			return nil, badRequest("windowStartTime", "windowStartTime is required: the start of the window to run again")
 		}
 	}
-	w, err := svc.RerunWindow(r.Context(), r.PathValue("ws"), r.PathValue("name"), in.WindowStartTime, runID)
+	w, err := svc.RerunWindow(r.Context(), ws, r.PathValue("name"), in.WindowStartTime, runID)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return w, nil
 }
 
-func (s *server) importFactoryTemplate(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) importFactoryTemplate(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	var in client.TemplateImport
 	if err := decode(r, &in); err != nil {
 		return nil, err
@@ -261,10 +220,10 @@ func (s *server) importFactoryTemplate(_ http.ResponseWriter, r *http.Request) (
 	if len(in.Template) == 0 {
 		return nil, badRequest("template", "template is required: an ARM template of a factory")
 	}
-	rs, err := svc.ImportTemplate(r.Context(), r.PathValue("ws"), dataflow.Template{Template: in.Template, Parameters: in.Parameters,
+	rs, err := svc.ImportTemplate(r.Context(), ws, dataflow.Template{Template: in.Template, Parameters: in.Parameters,
 		TemplateFile: cleanFileName(in.TemplateFile, "template"), ParametersFile: cleanFileName(in.ParametersFile, "parameters")})
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return s.importAnswer(r, rs), nil
 }
@@ -286,11 +245,7 @@ func (s *server) importAnswer(r *http.Request, rs []dataflow.Resource) any {
 // importFactoryFolder imports a factory folder sent as an uncompressed tar,
 // read into memory within bounds: its regular files whose paths stay
 // inside it.
-func (s *server) importFactoryFolder(w http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) importFactoryFolder(w http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	if r.ContentLength > maxFactoryFolderBytes {
 		w.Header().Set("Connection", "close")
 		return nil, uploadTooLarge(maxFactoryFolderBytes)
@@ -305,11 +260,11 @@ func (s *server) importFactoryFolder(w http.ResponseWriter, r *http.Request) (an
 	}
 	docs, err := dataflow.LoadFolder(dir, nil)
 	if err != nil {
-		return nil, dataflowErr(r, fmt.Errorf("import refused, nothing written:\n%w", err))
+		return nil, fmt.Errorf("import refused, nothing written:\n%w", err)
 	}
-	rs, err := svc.Import(r.Context(), r.PathValue("ws"), docs)
+	rs, err := svc.Import(r.Context(), ws, docs)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return s.importAnswer(r, rs), nil
 }
@@ -360,20 +315,16 @@ func readFactoryTar(body io.Reader, dir string) error {
 	}
 }
 
-func (s *server) setFactorySecret(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *server) setFactorySecret(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
 	var in struct {
 		Value string `json:"value"`
 	}
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	info, err := svc.SetSecret(r.Context(), r.PathValue("ws"), r.PathValue("name"), in.Value)
+	info, err := svc.SetSecret(r.Context(), ws, r.PathValue("name"), in.Value)
 	if err != nil {
-		return nil, dataflowErr(r, err)
+		return nil, err
 	}
 	return secretView(info), nil
 }
@@ -382,28 +333,20 @@ func secretView(x dataflow.SecretInfo) client.FactorySecret {
 	return client.FactorySecret{Name: x.Name, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
-func (s *server) listFactorySecrets(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
-		return nil, err
-	}
-	list, err := svc.ListSecrets(r.Context(), r.PathValue("ws"))
+func (s *server) listFactorySecrets(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	list, err := svc.ListSecrets(r.Context(), ws)
 	if err != nil {
 		return nil, err
 	}
 	return listAnswer(views(list, secretView)), nil
 }
 
-func (s *server) deleteFactorySecret(_ http.ResponseWriter, r *http.Request) (any, error) {
-	svc, err := s.factoryFor(r)
-	if err != nil {
+func (s *server) deleteFactorySecret(_ http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	if err := dataflow.CheckName("secret", r.PathValue("name")); err != nil {
 		return nil, err
 	}
-	if err := dataflowErr(r, dataflow.CheckName("secret", r.PathValue("name"))); err != nil {
+	if err := svc.DeleteSecret(r.Context(), ws, r.PathValue("name")); err != nil {
 		return nil, err
-	}
-	if err := svc.DeleteSecret(r.Context(), r.PathValue("ws"), r.PathValue("name")); err != nil {
-		return nil, dataflowErr(r, err)
 	}
 	return map[string]string{"status": "deleted"}, nil
 }

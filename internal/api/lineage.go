@@ -70,6 +70,7 @@ func (l jobLineage) JobOutput(ctx context.Context, ws, job, name string) (string
 		if len(rec.plan.Steps) == 1 {
 			lin = rec.stepLineage(rec.plan.Steps[0].Name)
 			lin.Output = name
+			l.origins(ctx, ws, &lin)
 		}
 		return digest, lin, err
 	}
@@ -84,6 +85,7 @@ func (l jobLineage) JobOutput(ctx context.Context, ws, job, name string) (string
 	}
 	lin := rec.stepLineage(ref.Step)
 	lin.Output = name
+	l.origins(ctx, ws, &lin)
 	return digest, lin, nil
 }
 
@@ -96,7 +98,45 @@ func (l jobLineage) StepLineage(ctx context.Context, ws, job, step string) (regi
 	if _, ok := rec.steps[step]; !ok {
 		return registry.Lineage{}, fmt.Errorf("job %s has no step %q: %w", job, step, store.ErrNotFound)
 	}
-	return rec.stepLineage(step), nil
+	lin := rec.stepLineage(step)
+	l.origins(ctx, ws, &lin)
+	return lin, nil
+}
+
+// originTags are the prefixes of the tags that say what produced a data
+// asset: a Data Factory run (dataflow/mljobs) or a CI run (cli's lineage).
+var originTags = []string{"datafactory.", "ci."}
+
+// origins fills in each registered data input's Origin from the tags of
+// its data asset version, so a model's lineage reads back through the job
+// to the factory or CI run that wrote its data. An asset since deleted
+// simply has none.
+func (l jobLineage) origins(ctx context.Context, ws string, lin *registry.Lineage) {
+	for i := range lin.Inputs {
+		ref, ok := strings.CutPrefix(lin.Inputs[i].Asset, "azureml:")
+		name, version, found := strings.Cut(ref, ":")
+		if !ok || !found || strings.Contains(ref, "://") {
+			continue
+		}
+		a, err := l.s.st.GetAsset(ctx, ws, store.KindData, name, version)
+		if err != nil {
+			continue
+		}
+		var d spec.Data
+		if json.Unmarshal(a.Spec, &d) != nil {
+			continue
+		}
+		for k, v := range d.Tags {
+			for _, p := range originTags {
+				if strings.HasPrefix(k, p) {
+					if lin.Inputs[i].Origin == nil {
+						lin.Inputs[i].Origin = map[string]string{}
+					}
+					lin.Inputs[i].Origin[k] = v
+				}
+			}
+		}
+	}
 }
 
 // stepLineage names the step's code and component and the data that
@@ -128,9 +168,17 @@ func (rec *jobRecord) stepLineage(step string) registry.Lineage {
 			case pi.From != nil:
 				queue = append(queue, pi.From.Step)
 			case pi.Digest != "":
-				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: assets[pi.Digest], Digest: pi.Digest})
+				asset := pi.Asset
+				if asset == "" {
+					asset = assets[pi.Digest]
+				}
+				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: asset, Digest: pi.Digest})
 			case pi.URI != "":
-				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: datastore.Display(pi.URI)})
+				asset := pi.Asset
+				if asset == "" {
+					asset = datastore.Display(pi.URI)
+				}
+				lin.Inputs = append(lin.Inputs, registry.DataInput{Step: name, Input: in, Asset: asset})
 			}
 		}
 	}

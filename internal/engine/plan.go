@@ -68,10 +68,13 @@ type EnvPlan struct {
 // when the step starts (a datastore path, a job output, a URL), or an
 // upstream output.
 type PlanInput struct {
-	Type     string   `json:"type,omitempty"`
-	Value    *string  `json:"value,omitempty"`
-	Digest   string   `json:"digest,omitempty"`
-	URI      string   `json:"uri,omitempty"`
+	Type   string  `json:"type,omitempty"`
+	Value  *string `json:"value,omitempty"`
+	Digest string  `json:"digest,omitempty"`
+	URI    string  `json:"uri,omitempty"`
+	// Asset is the data asset version the input was resolved to
+	// (azureml:name:version, also for azureml:name@latest), for lineage.
+	Asset    string   `json:"asset,omitempty"`
 	From     *PortRef `json:"from,omitempty"`
 	Optional bool     `json:"optional,omitempty"`
 	// at is where a literal was written, for type errors at submit.
@@ -262,7 +265,7 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 		if t == "" {
 			t = spec.TypeURIFolder
 		}
-		return &PlanInput{Type: t, Digest: ref.digest, URI: ref.uri, Optional: v.Optional}, nil
+		return &PlanInput{Type: t, Digest: ref.digest, URI: ref.uri, Asset: ref.asset, Optional: v.Optional}, nil
 	}
 	return nil, nil
 }
@@ -272,6 +275,7 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 type dataRef struct {
 	digest string
 	uri    string
+	asset  string // azureml:name:version when a data asset named it
 }
 
 // dataPath resolves a data path: an uploaded tree (blob:sha256:...), a
@@ -334,10 +338,13 @@ func (p *planner) dataAsset(path string, pos spec.Pos, field string) (dataRef, e
 	if err := json.Unmarshal(a.Spec, &d); err != nil {
 		return dataRef{}, fmt.Errorf("decode data asset %s: %w", name, err)
 	}
+	asset := "azureml:" + a.Name + ":" + a.Version
 	if datastore.IsDataURI(d.Path) {
-		return p.dataURI(d.Path, pos, field)
+		ref, err := p.dataURI(d.Path, pos, field)
+		ref.asset = asset
+		return ref, err
 	}
-	return dataRef{digest: strings.TrimPrefix(d.Path, "blob:")}, nil
+	return dataRef{digest: strings.TrimPrefix(d.Path, "blob:"), asset: asset}, nil
 }
 
 func ingestPath(ctx context.Context, s blob.Store, path string) (string, error) {

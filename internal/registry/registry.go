@@ -143,6 +143,9 @@ type DataInput struct {
 	Asset string `json:"asset,omitempty"`
 	// Digest is the content digest of the data.
 	Digest string `json:"digest"`
+	// Origin is what the data asset's tags say produced it: the Data
+	// Factory run (datafactory.*) or the CI run (ci.*).
+	Origin map[string]string `json:"origin,omitempty"`
 }
 
 // kindError is an error with its own message that matches a sentinel.

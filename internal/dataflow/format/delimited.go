@@ -21,19 +21,17 @@ import (
 // any line end on read and "\r\n" on write, '"' quotes escaped with '\',
 // no header, UTF-8, and "" read as null.
 type DelimitedText struct {
-	d          dialect
-	writeRow   string
-	Header     bool
-	NullValue  string
-	SkipLines  int64
-	QuoteAll   bool
-	Codec      Codec
-	level      int
-	encoding   encoding.Encoding // nil: UTF-8
-	encName    string
-	extension  string
-	entryName  string
-	MaxRecords int64
+	d         dialect
+	writeRow  string
+	Header    bool
+	NullValue string
+	SkipLines int64
+	QuoteAll  bool
+	Codec     Codec
+	level     int
+	encoding  encoding.Encoding // nil: UTF-8
+	encName   string
+	extension string
 }
 
 func runeOf(props map[string]any, key, def string) (rune, error) {
@@ -297,7 +295,7 @@ func (r *textReader) convert(fields []string, quoted []bool) ([]any, error) {
 // NewWriter writes the header (when firstRowAsHeader) and then rows.
 func (t *DelimitedText) NewWriter(ctx context.Context, f files.File, schema tabular.Schema) (tabular.Writer, error) {
 	bw := bufio.NewWriterSize(f, 256<<10)
-	zw, err := encode(bw, t.Codec, t.level, t.entryName)
+	zw, err := encode(bw, t.Codec, t.level, "data"+strings.TrimSuffix(t.Ext(), t.Codec.Ext()))
 	if err != nil {
 		f.Abort()
 		return nil, err

@@ -1,6 +1,7 @@
 package format_test
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
 	"io"
@@ -331,5 +332,24 @@ func TestBinaryRoundTrip(t *testing.T) {
 	}
 	if sb.String() != data {
 		t.Fatalf("binary copy changed the bytes (%d of %d)", sb.Len(), len(data))
+	}
+}
+
+// TestZipEntryName checks that a ZipDeflate file holds one named entry
+// that other tools can unpack.
+func TestZipEntryName(t *testing.T) {
+	t.Parallel()
+	fsys := newFS(t)
+	write(t, fsys, "o.zip", mustFormat(t, "DelimitedText", map[string]any{"compressionCodec": "ZipDeflate"}, nil), textSchema, [][]any{{"1", "a"}})
+	r, err := fsys.Open(context.Background(), "o.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ra := r.(io.ReaderAt)
+	size, _ := r.(io.Seeker).Seek(0, io.SeekEnd)
+	zr, err := zip.NewReader(ra, size)
+	if err != nil || len(zr.File) != 1 || zr.File[0].Name != "data.csv" {
+		t.Fatalf("zip entries %v (%v), want one data.csv", zr, err)
 	}
 }
