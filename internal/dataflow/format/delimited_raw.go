@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/transform"
@@ -41,7 +42,7 @@ type RawWriter struct{ w *textWriter }
 // text brings its own).
 func (t *DelimitedText) NewRawWriter(f files.File) (*RawWriter, error) {
 	bw := bufio.NewWriterSize(f, 256<<10)
-	zw, err := encode(bw, t.Codec, t.level, t.entryName)
+	zw, err := encode(bw, t.Codec, t.level, "data"+strings.TrimSuffix(t.Ext(), t.Codec.Ext()))
 	if err != nil {
 		f.Abort()
 		return nil, err
