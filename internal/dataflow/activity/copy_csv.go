@@ -15,7 +15,9 @@ import (
 // one file), PostgreSQL's COPY (query) TO STDOUT writes the text and ciel
 // only rewrites row ends and the odd field COPY leaves bare, streaming
 // into the sink file through the dataset's compression. The text is the
-// row path's (postgres.CopyCSV makes the values read alike). done is
+// row path's: the rewriter mends the columns whose COPY text differs
+// (postgres.DescribeCSV names them; bytea and a few others take the row
+// path). done is
 // false when the path does not apply: nothing was written, and the row
 // path runs.
 func (cr *copyRun) copyCSV(ctx context.Context, c Call, in, out Dataset, source, sinkProps map[string]any) (done bool, err error) {
@@ -69,6 +71,14 @@ func (cr *copyRun) copyCSV(ctx context.Context, c Call, in, out Dataset, source,
 // committed in s.
 func copyCSVFile(ctx context.Context, pg *postgres.DB, q string, s *fileSink, dt *format.DelimitedText) (rows, nbytes int64, err error) {
 	syn := dt.Syntax()
+	pk, err := pg.DescribeCSV(ctx, q)
+	if err != nil {
+		return 0, 0, err
+	}
+	kinds := make([]format.FieldKind, len(pk))
+	for i, k := range pk {
+		kinds[i] = fieldKinds[k]
+	}
 	p := s.partName()
 	file, err := s.t.fs.Create(ctx, p)
 	if err != nil {
@@ -78,7 +88,7 @@ func copyCSVFile(ctx context.Context, pg *postgres.DB, q string, s *fileSink, dt
 	if err != nil {
 		return 0, 0, err
 	}
-	rew := format.NewCSVRewriter(rw, syn)
+	rew := format.NewCSVRewriter(rw, syn, kinds)
 	o := postgres.CSVOptions{Delim: byte(syn.Delim), Quote: byte(syn.Quote), Escape: byte(syn.Escape), Null: syn.Null, Header: syn.Header}
 	rows, err = pg.CopyCSV(ctx, q, o, rew)
 	if err == nil {
@@ -94,6 +104,10 @@ func copyCSVFile(ctx context.Context, pg *postgres.DB, q string, s *fileSink, dt
 	s.committed = append(s.committed, p)
 	return rows, rew.N, nil
 }
+
+// fieldKinds maps postgres's column kinds to the rewriter's.
+var fieldKinds = map[postgres.CSVKind]format.FieldKind{postgres.CSVSame: format.FieldSame, postgres.CSVBool: format.FieldBool,
+	postgres.CSVFloat: format.FieldFloat, postgres.CSVTimestampTZ: format.FieldOffset}
 
 // csvFastPathApplies: a PostgreSQL table source, a DelimitedText sink,
 // and nothing that needs the rows themselves.

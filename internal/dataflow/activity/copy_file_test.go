@@ -28,7 +28,7 @@ func pgFileSource(t *testing.T) (server, Dataset) {
 		(3, E'two\nlines\r', NULL, 5e-05, NULL, NULL, '1999-12-31 23:59:59.123456+00', '1999-12-31'),
 		(4, '', true, -2.5e-7, 0, '2000-01-01 00:00:00.000001', NULL, '2000-02-29'),
 		(5, NULL, false, 'NaN', 1, NULL, NULL, NULL),
-		(6, 'back\slash|pipe', true, 123456789012345, 2, NULL, NULL, NULL)`)
+		(6, 'back\slash|pipe', true, -1.2345e-05, 2, NULL, NULL, NULL)`)
 	return s, Dataset{Name: "src", Type: "PostgreSqlV2Table", LinkedService: s.ls, Properties: map[string]any{"schema": "public", "table": "src"}}
 }
 

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -93,14 +94,35 @@ type CSVRewriter struct {
 	start            int
 	must             bool
 	inQuote, escaped bool
+	// kinds mends columns; col is the field's index in its row; header
+	// is true while the header row (left alone) is read.
+	kinds  []FieldKind
+	col    int
+	header bool
 	// N counts bytes written.
 	N int64
 }
 
-// NewCSVRewriter rewrites into dst; s's delimiter, quote and escape must
-// be ASCII and the quote not empty (see CanRewrite).
-func NewCSVRewriter(dst io.Writer, s TextSyntax) *CSVRewriter {
-	c := &CSVRewriter{dst: dst, s: s, q: byte(s.Quote), e: byte(s.Escape), out: make([]byte, 0, 128<<10)}
+// FieldKind says how a column's text is mended: COPY writes some values
+// otherwise than ciel's row path.
+type FieldKind byte
+
+// FieldSame is left alone; FieldBool turns t/f into True/False;
+// FieldFloat writes an exponent with an upper-case E, and 1e-05 as
+// 0.00001 (.NET's plain range starts at 1e-5); FieldOffset turns
+// PostgreSQL's UTC "+00" into " +00:00".
+const (
+	FieldSame FieldKind = iota
+	FieldBool
+	FieldFloat
+	FieldOffset
+)
+
+// NewCSVRewriter rewrites into dst, mending columns by kinds (nil for
+// none); s's delimiter, quote and escape must be ASCII and the quote not
+// empty (see CanRewrite).
+func NewCSVRewriter(dst io.Writer, s TextSyntax, kinds []FieldKind) *CSVRewriter {
+	c := &CSVRewriter{dst: dst, s: s, q: byte(s.Quote), e: byte(s.Escape), out: make([]byte, 0, 128<<10), kinds: kinds, header: s.Header}
 	for _, b := range []byte{byte(s.Delim), c.q, '\n', c.e, '\r'} {
 		c.bare[b] = true
 	}
@@ -174,10 +196,12 @@ func (c *CSVRewriter) bareByte(b byte) {
 		c.endField()
 		c.out = append(c.out, b)
 		c.start = len(c.out)
+		c.col++
 	case b == '\n':
 		c.endField()
 		c.out = append(c.out, c.s.Row...)
 		c.start = len(c.out)
+		c.col, c.header = 0, false
 	default:
 		c.must = c.must || c.needQuote[b]
 		c.out = append(c.out, b)
@@ -211,8 +235,12 @@ func (c *CSVRewriter) quotedByte(b byte) {
 	c.out = append(c.out, b)
 }
 
-// endField quotes the bare field just read when it needs it.
+// endField mends the bare field just read, and quotes it when it needs
+// it.
 func (c *CSVRewriter) endField() {
+	if c.col < len(c.kinds) && c.kinds[c.col] != FieldSame && !c.header && c.start >= 0 && string(c.out[c.start:]) != c.s.Null {
+		c.mend(c.kinds[c.col])
+	}
 	if !c.must || c.start < 0 {
 		c.must = false
 		return
@@ -227,6 +255,51 @@ func (c *CSVRewriter) endField() {
 		c.out = append(c.out, b)
 	}
 	c.out = append(c.out, c.q)
+}
+
+// mend rewrites out[start:], a value of kind k.
+func (c *CSVRewriter) mend(k FieldKind) {
+	f := c.out[c.start:]
+	switch k {
+	case FieldBool:
+		switch string(f) {
+		case "t":
+			c.out = append(c.out[:c.start], "True"...)
+		case "f":
+			c.out = append(c.out[:c.start], "False"...)
+		}
+	case FieldOffset:
+		if n := len(f); n > 3 && (f[n-3] == '+' || f[n-3] == '-') && f[n-2] >= '0' && f[n-2] <= '9' {
+			c.tmp = append(c.tmp[:0], f[n-3:]...)
+			c.out = append(append(append(c.out[:c.start+n-3], ' '), c.tmp...), ":00"...)
+		}
+	case FieldFloat:
+		i := bytes.IndexByte(f, 'e')
+		if i < 0 {
+			return
+		}
+		if string(f[i:]) == "e-05" {
+			c.tmp = append(c.tmp[:0], f[:i]...)
+			c.out = append(c.out[:c.start], plainE5(c.tmp)...)
+			return
+		}
+		f[i] = 'E'
+	}
+}
+
+// plainE5 writes m×10⁻⁵ (m "[-]d[.ddd]") in plain digits.
+func plainE5(m []byte) []byte {
+	var out []byte
+	if len(m) > 0 && m[0] == '-' {
+		out, m = append(out, '-'), m[1:]
+	}
+	out = append(out, "0.0000"...)
+	for _, b := range m {
+		if b != '.' {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (c *CSVRewriter) flush() error {

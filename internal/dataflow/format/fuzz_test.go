@@ -129,7 +129,7 @@ func FuzzCSVRewriter(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		w := format.NewCSVRewriter(&out, s)
+		w := format.NewCSVRewriter(&out, s, nil)
 		_, _ = w.Write(in)
 		_ = w.Close()
 		plain := true
