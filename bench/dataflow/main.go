@@ -1,29 +1,28 @@
-// Command dataflow is bench/dataflow's driver: it copies a PostgreSQL
-// table to a CSV file through ciel's table source (internal/dataflow's
-// PostgreSQL reader: streamed, decoded into typed rows), reading and
-// writing at once as a Copy does, and prints rows, seconds and its peak
-// RSS as one line of JSON.
+// Command dataflow is bench/dataflow's driver: it runs ciel's real Copy
+// activity (activity.For("Copy")) from a PostgreSQL query to a Parquet
+// or a DelimitedText dataset in a local-folder datastore, and prints
+// rows, seconds and its peak RSS as one line of JSON.
 //
-// Until the file formats land (internal/dataflow's DelimitedText and
-// Parquet sinks), the CSV is written with encoding/csv here.
+// With -bare it runs a yardstick instead: only the essential work, no
+// activity layer (-sink csv: pgx COPY TO STDOUT piped into the file;
+// -sink parquet: pgx rows decoded straight into arrow column builders
+// and a pqarrow writer), so the Copy's cost over the bare minimum shows.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/activity"
-	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
-	"github.com/ciel-mlops/ciel/internal/dataflow/tabular/convert"
+	"github.com/ciel-mlops/ciel/internal/datastore"
 )
 
 func main() {
@@ -39,97 +38,85 @@ func run() error {
 	database := flag.String("db", "postgres", "database")
 	user := flag.String("user", "postgres", "user")
 	query := flag.String("query", "", "the query to copy")
-	out := flag.String("out", "", "the CSV file to write")
+	folder := flag.String("folder", "", "the local datastore's folder")
+	file := flag.String("file", "", "the file name to write in it")
+	sink := flag.String("sink", "csv", "csv or parquet")
+	bare := flag.Bool("bare", false, "run the yardstick, not ciel's Copy")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx := context.Background()
-	ds := activity.Dataset{Name: "bench", Type: "PostgreSqlV2Table", LinkedService: activity.LinkedService{
-		Name: "pg", Type: "PostgreSqlV2",
-		Properties: map[string]any{"server": *host, "port": *port, "database": *database, "username": *user, "sslMode": 0},
-	}}
 	start := time.Now()
-	r, err := (&activity.Env{}).OpenSource(ctx, ds, map[string]any{"query": *query})
+	var rows int64
+	var err error
+	if *bare {
+		url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", *user, *host, *port, *database)
+		rows, err = runBare(ctx, url, *query, *folder+"/"+*file, *sink)
+	} else {
+		ls := activity.LinkedService{Name: "pg", Type: "PostgreSqlV2",
+			Properties: map[string]any{"server": *host, "port": *port, "database": *database, "username": *user, "sslMode": 0}}
+		rows, err = runCopy(ctx, ls, *query, *folder, *file, *sink)
+	}
 	if err != nil {
-		return err
-	}
-	defer r.Close()
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	n, err := pump(ctx, r, csv.NewWriter(bw))
-	if err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"rows": n, "seconds": secs, "peakRSSKB": peakRSS()})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"rows": rows, "seconds": secs, "peakRSSKB": peakRSS()})
 }
 
-// pump reads batches in one goroutine and writes CSV in this one.
-func pump(ctx context.Context, r tabular.Reader, w *csv.Writer) (int64, error) {
-	schema := r.Schema()
-	ch := make(chan [][]any, 1)
-	errc := make(chan error, 1)
-	go func() {
-		defer close(ch)
-		for {
-			b, err := r.Next(ctx)
-			if err != nil {
-				if err != io.EOF {
-					errc <- err
-				}
-				return
-			}
-			ch <- b
-		}
-	}()
-	var n int64
-	rec := make([]string, len(schema))
-	for b := range ch {
-		for _, row := range b {
-			for i, v := range row {
-				rec[i] = text(v, schema[i].Type)
-			}
-			if err := w.Write(rec); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	w.Flush()
-	select {
-	case err := <-errc:
-		return n, err
+// runCopy runs the Copy activity as a pipeline would.
+func runCopy(ctx context.Context, pg activity.LinkedService, query, folder, file, sink string) (int64, error) {
+	store := datastore.Datastore{Workspace: "bench", Name: "benchstore", Type: datastore.TypeLocal, Path: folder}
+	env := &activity.Env{Workspace: "bench", Datastores: stores{store}}
+	blob := activity.LinkedService{Name: "benchstore", Type: "AzureBlobStorage", Properties: map[string]any{}}
+	loc := map[string]any{"type": "AzureBlobStorageLocation", "fileName": file}
+	out := activity.Dataset{Name: "out", LinkedService: blob, Properties: map[string]any{"location": loc}}
+	sinkType := ""
+	switch sink {
+	case "csv":
+		out.Type, sinkType = "DelimitedText", "DelimitedTextSink"
+		out.Properties["columnDelimiter"] = ","
+		out.Properties["firstRowAsHeader"] = false
+	case "parquet":
+		out.Type, sinkType = "Parquet", "ParquetSink"
 	default:
+		return 0, fmt.Errorf("-sink %q: expected csv or parquet", sink)
 	}
-	return n, w.Error()
+	copyFn, _ := activity.For("Copy")
+	res, err := copyFn(ctx, env, activity.Call{Name: "bench", Type: "Copy",
+		TypeProperties: map[string]any{
+			"source": map[string]any{"type": "PostgreSqlV2Source", "query": query},
+			"sink":   map[string]any{"type": sinkType},
+		},
+		Inputs:  []activity.Dataset{{Name: "in", Type: "PostgreSqlV2Table", LinkedService: pg, Properties: map[string]any{}}},
+		Outputs: []activity.Dataset{out},
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res["rowsCopied"].(int64)
+	return n, nil
 }
 
-func text(v any, t tabular.Type) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case bool:
-		if x {
-			return "t"
+// stores is the one datastore the bench writes to.
+type stores []datastore.Datastore
+
+func (s stores) Get(_ context.Context, _, name string) (datastore.Datastore, error) {
+	for _, d := range s {
+		if d.Name == name {
+			return d, nil
 		}
-		return "f"
-	case time.Time:
-		return convert.FormatTime(x, t, &convert.Default)
 	}
-	return fmt.Sprint(v)
+	return datastore.Datastore{}, errors.New("no datastore " + name)
 }
 
 // peakRSS is the process's high-water resident set, in KB (VmHWM).

@@ -61,6 +61,11 @@ type Env struct {
 	Datastores Datastores
 	HTTP       *http.Client
 	Log        *slog.Logger
+	// LinkedServices resolves a linked service that typeProperties name
+	// (a Copy's redirectIncompatibleRowSettings or logSettings) with its
+	// parameters bound, as the activity's own are; nil when the caller
+	// has none to offer.
+	LinkedServices func(ctx context.Context, name string, params map[string]any) (LinkedService, error)
 }
 
 // Error is an activity failure as Data Factory reports it: an error code,

@@ -53,6 +53,9 @@ type copyRun struct {
 	nSkipped    int64
 	cur         []int64 // row numbers of the batch being written
 	convSkipped int64   // of nSkipped, the rows dropped before the sink
+	log         *skipLog
+	logErr      error
+	logPath     string
 }
 
 // runCopy runs a Copy: rows from the source dataset (a table, a query or
@@ -70,6 +73,7 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 	cr := &copyRun{env: env, name: c.Name}
 	cr.skip, _ = c.TypeProperties["enableSkipIncompatibleRow"].(bool)
 	fail := func(err error) (map[string]any, error) {
+		cr.finishLog()
 		var ae *Error
 		if errors.As(err, &ae) {
 			return cr.output(start, in, out), err
@@ -77,6 +81,18 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 		return cr.output(start, in, out), &Error{Code: "2200", Msg: fmt.Sprintf("Copy %q: %v", c.Name, err)}
 	}
 
+	if cr.skip {
+		var err error
+		if cr.log, err = env.openSkipLog(ctx, c.Name, c.TypeProperties); err != nil {
+			return fail(err)
+		}
+	}
+	if done, err := cr.copyCSV(ctx, c, in, out, source, sinkProps); done {
+		if err != nil {
+			return fail(err)
+		}
+		return cr.output(start, in, out), nil
+	}
 	r, err := env.OpenSource(ctx, in, source)
 	if err != nil {
 		return fail(fmt.Errorf("source %q: %w", in.Name, err))
@@ -111,7 +127,29 @@ func runCopy(ctx context.Context, env *Env, c Call) (map[string]any, error) {
 			return fail(fmt.Errorf("source %q: %w", in.Name, err))
 		}
 	}
+	if err := cr.finishLog(); err != nil {
+		return fail(err)
+	}
 	return cr.output(start, in, out), nil
+}
+
+// finishLog commits the skipped rows' log, once; an error writing it
+// fails the Copy, as ADF's does.
+func (cr *copyRun) finishLog() error {
+	if cr.log == nil {
+		return nil
+	}
+	l := cr.log
+	cr.log = nil
+	p, err := l.finish()
+	cr.logPath = p
+	if cr.logErr != nil {
+		err = cr.logErr
+	}
+	if err != nil {
+		return fmt.Errorf("log of skipped rows: %w", err)
+	}
+	return nil
 }
 
 // openSink resolves the mapping against the sink's columns (a table's, or
@@ -163,6 +201,9 @@ func (cr *copyRun) skipRow(row int64, col string, err error) {
 	cr.nSkipped++
 	if len(cr.skipped) < maxSkippedInOutput {
 		cr.skipped = append(cr.skipped, skipped{Row: row, Column: col, Reason: err.Error()})
+	}
+	if cr.log != nil && cr.logErr == nil {
+		cr.logErr = cr.log.add(context.Background(), row, col, err.Error())
 	}
 	if cr.env.Log != nil {
 		cr.env.Log.Warn("skipped incompatible row", slog.String("activity", cr.name), slog.Int64("row", row),
@@ -344,6 +385,9 @@ func (cr *copyRun) output(start time.Time, in, out Dataset) map[string]any {
 	}
 	if len(cr.skipped) > 0 {
 		o["skippedRows"] = cr.skipped
+	}
+	if cr.logPath != "" {
+		o["logFilePath"] = cr.logPath
 	}
 	if cr.filesIn != nil {
 		o["filesRead"] = cr.filesIn.Files()

@@ -309,8 +309,19 @@ func TestCopySkipIncompatibleRows(t *testing.T) {
 				t.Fatalf("a failed copy left %d rows", n)
 			}
 			call.TypeProperties["enableSkipIncompatibleRow"] = true
-			call.TypeProperties["redirectIncompatibleRowSettings"] = map[string]any{"linkedServiceName": "logs", "path": "skipped"}
-			out := mustRun(t, "Copy", call)
+			call.TypeProperties["redirectIncompatibleRowSettings"] = map[string]any{
+				"linkedServiceName": map[string]any{"referenceName": "logs", "type": "LinkedServiceReference"}, "path": "skipped/rows"}
+			env, fsys := localEnv(t)
+			env.LinkedServices = func(_ context.Context, name string, _ map[string]any) (LinkedService, error) {
+				return LinkedService{Name: name, Type: "AzureBlobStorage", Properties: map[string]any{}}, nil
+			}
+			copyFn, _ := For("Copy")
+			call.Name, call.Type = "act", "Copy"
+			out, err := copyFn(context.Background(), env, call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSkipLog(t, fsys, out["logFilePath"], "skipped/rows/copyactivity-logs/act", []string{"row 2, column n", "row 3, column label"})
 			if out["rowsRead"] != int64(4) || out["rowsCopied"] != int64(2) || out["rowsSkipped"] != int64(2) {
 				t.Fatalf("output = %v", out)
 			}

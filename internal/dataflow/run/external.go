@@ -190,12 +190,17 @@ func truncate(s string, n int) string {
 
 // env is the activity environment of the run's workspace.
 func (ex *execution) env() *activity.Env {
+	e := &activity.Env{Workspace: ex.run.Workspace, Log: ex.r.cfg.Logger}
 	if ex.r.cfg.Env != nil {
-		if e := ex.r.cfg.Env(ex.run.Workspace); e != nil {
-			return e
+		if got := ex.r.cfg.Env(ex.run.Workspace); got != nil {
+			c := *got
+			e = &c
 		}
 	}
-	return &activity.Env{Workspace: ex.run.Workspace, Log: ex.r.cfg.Logger}
+	if e.LinkedServices == nil {
+		e.LinkedServices = ex.resolveLinkedService
+	}
+	return e
 }
 
 // runJob runs a `ciel` activity (or Azure's AzureMLExecutePipeline): it
