@@ -19,7 +19,7 @@ func venvEnv(t *testing.T) *env {
 	if _, err := os.Stat(filepath.Join(bin, "python")); err != nil {
 		t.Skip("no .venv: run scripts/pyenv.sh")
 	}
-	e := &env{t: t, home: t.TempDir(), vars: []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}}
+	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}}
 	e.startServer()
 	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
 	e.ok("configure", "--defaults", "workspace=ws")
