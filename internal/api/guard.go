@@ -23,15 +23,21 @@ func (s *server) newGuard(listen string) *guard.Guard {
 		hosts = append(slices.Clip(hosts), u.Host)
 		origins = append(slices.Clip(origins), u.Scheme+"://"+u.Host)
 	}
+	var session func(*http.Request) bool
+	if s.studio != nil {
+		session = s.studio.HasSession
+	}
 	return guard.New(guard.Config{
 		Token:          s.cfg.Token,
+		Session:        session,
+		IsForm:         isStudioForm,
 		ListenAddr:     listen,
 		AllowedHosts:   hosts,
 		AllowedOrigins: origins,
 		MaxJSONBytes:   s.cfg.MaxJSONBytes,
 		IsUpload:       isUpload,
 		IsPublic:       isPublic,
-		Reject:         reject,
+		Reject:         s.rejectPage,
 		Logger:         s.log,
 	})
 }
@@ -56,8 +62,9 @@ func isUpload(r *http.Request) bool {
 }
 
 // isPublic tells the requests that need no token: multipart part uploads
-// and external pipelines' webhooks, which carry their own proof.
-func isPublic(r *http.Request) bool { return isPartUpload(r) || isPipelineHook(r) }
+// and external pipelines' webhooks, which carry their own proof, and the
+// studio's sign-in, which takes the token.
+func isPublic(r *http.Request) bool { return isPartUpload(r) || isPipelineHook(r) || isStudioSignIn(r) }
 
 // isPipelineHook tells a webhook POST to an external pipeline: GitHub and
 // the like cannot send ciel's token, so the handler checks the pipeline's

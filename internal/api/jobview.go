@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/engine"
@@ -25,7 +24,7 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		StartTime:       j.StartedAt, EndTime: j.EndedAt,
 		ID: fmt.Sprintf("azureml:/workspaces/%s/jobs/%s", j.Workspace, j.Name),
 		Services: map[string]client.Service{
-			"Studio": {Endpoint: s.base + "/api/v1/workspaces/" + url.PathEscape(j.Workspace) + "/jobs/" + url.PathEscape(j.Name)},
+			"Studio": {Endpoint: s.studioURL(j.Workspace, "jobs", j.Name)},
 		},
 		Compute: sj.Compute,
 	}

@@ -57,6 +57,9 @@ func setupRoutes(t *testing.T) routeBundle {
 		t.Fatal(err)
 	}
 	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}})
+	if s.studio, err = newStudio(cfg); err != nil {
+		t.Fatal(err)
+	}
 	mux := s.routes()
 	var reached atomic.Int64
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

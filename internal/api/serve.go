@@ -134,6 +134,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
 	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow}
+	if s.studio, err = newStudio(cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()

@@ -27,6 +27,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 	"github.com/ciel-mlops/ciel/internal/tracking"
+	"github.com/ciel-mlops/ciel/internal/ui"
 )
 
 // server holds what the handlers share.
@@ -67,6 +68,9 @@ type server struct {
 	// dataflow keeps the Data Factory resources and runs their pipelines
 	// (datafactory.go; nil in tests that need none).
 	dataflow *dataflow.Service
+	// studio serves the web studio and its sign-in (studio.go; nil in
+	// tests that need none).
+	studio *ui.Studio
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -145,9 +149,8 @@ func (s *server) routes() *routeMux {
 		mux.Handle("GET /debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
 		mux.Handle("GET /debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))
 	}
-	mux.Handle("/", s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
-		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", msg: "no such API route"}
-	}))
+	s.studioRoutes(mux)
+	mux.Handle("/", s.notFound())
 	return mux
 }
 

@@ -75,6 +75,17 @@ type Config struct {
 	IsUpload func(r *http.Request) bool
 	// IsPublic tells requests that need no token (capability URLs).
 	IsPublic func(r *http.Request) bool
+	// Session, when set, reports whether r carries a valid session cookie
+	// of the server's own web pages (the studio's sign-in). The cookie
+	// stands for the token only on requests those pages make: same-origin
+	// fetches and navigations, never a request a page of another origin
+	// makes, whatever --cors-allowed-origins says.
+	Session func(r *http.Request) bool
+	// IsForm tells the server's own HTML form posts (the studio's sign-in
+	// and sign-out): they may carry a form's content type, which any page
+	// can send cross-site, so they are taken from the server's own origin
+	// only.
+	IsForm func(r *http.Request) bool
 	// Reject writes a refusal in the shape the request's API uses; nil
 	// writes a plain JSON error.
 	Reject func(w http.ResponseWriter, r *http.Request, e *Error)
@@ -138,9 +149,13 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 		upload := g.cfg.IsUpload != nil && g.cfg.IsUpload(r)
-		if e := g.admit(w, r, upload); e != nil {
+		bySession, e := g.admit(w, r, upload)
+		if e != nil {
 			g.reject(w, r, e)
 			return
+		}
+		if bySession {
+			r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, true))
 		}
 		if r.Method == http.MethodOptions {
 			// An allowed origin's preflight: admit set the CORS headers.
@@ -167,28 +182,68 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// admit runs the checks in the order an attacker meets them.
-func (g *Guard) admit(w http.ResponseWriter, r *http.Request, upload bool) *Error {
+// admit runs the checks in the order an attacker meets them; bySession
+// tells a request admitted on a session cookie rather than the token.
+func (g *Guard) admit(w http.ResponseWriter, r *http.Request, upload bool) (bySession bool, e *Error) {
 	if !g.hosts.allows(r.Host) {
-		return &Error{http.StatusForbidden, "Host " + quote(r.Host) +
+		return false, &Error{http.StatusForbidden, "Host " + quote(r.Host) +
 			" is not one this server serves; a server reached by another name needs --allowed-hosts"}
 	}
 	if e := g.checkOrigin(w, r); e != nil {
-		return e
+		return false, e
 	}
 	if r.Method == http.MethodOptions {
-		return nil
+		return false, nil
 	}
 	if e := g.checkContentType(r, upload); e != nil {
-		return e
+		return false, e
 	}
 	if g.cfg.Token != "" && !(g.cfg.IsPublic != nil && g.cfg.IsPublic(r)) && !TokenOK(r, g.cfg.Token) {
-		return &Error{http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token> (CIEL_TOKEN, or MLFLOW_TRACKING_TOKEN for mlflow)"}
+		if g.cfg.Session == nil || !g.cfg.Session(r) {
+			return false, &Error{http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token> (CIEL_TOKEN, or MLFLOW_TRACKING_TOKEN for mlflow)"}
+		}
+		if e := checkOwnPage(r, "a session cookie counts only on requests from the studio's own pages"); e != nil {
+			return false, e
+		}
+		bySession = true
 	}
 	if !upload && r.ContentLength > g.cfg.MaxJSONBytes {
-		return &Error{http.StatusRequestEntityTooLarge, tooLarge(g.cfg.MaxJSONBytes)}
+		return false, &Error{http.StatusRequestEntityTooLarge, tooLarge(g.cfg.MaxJSONBytes)}
 	}
-	return nil
+	return bySession, nil
+}
+
+// sessionKey marks in a request's context that the guard admitted it on a
+// session cookie.
+type sessionKey struct{}
+
+// BySession reports whether the guard admitted r on a session cookie, for
+// handlers that check the token again themselves.
+func BySession(r *http.Request) bool {
+	v, _ := r.Context().Value(sessionKey{}).(bool)
+	return v
+}
+
+// checkOwnPage refuses a request that a browser did not make for a page of
+// the server's own origin: one whose Origin is another (even an allowed
+// one), one a browser says comes from elsewhere (Sec-Fetch-Site), and a
+// state change without Origin, which every browser sends on those. A
+// request from no browser at all (no Origin, no Sec-Fetch-Site) may read.
+func checkOwnPage(r *http.Request, why string) *Error {
+	if o := r.Header.Get("Origin"); o != "" {
+		lower := strings.TrimSuffix(strings.ToLower(o), "/")
+		if lower != "http://"+strings.ToLower(r.Host) && lower != "https://"+strings.ToLower(r.Host) {
+			return &Error{http.StatusForbidden, why + " (Origin " + quote(o) + ")"}
+		}
+	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return &Error{http.StatusForbidden, why + " (no Origin on " + r.Method + ")"}
+	}
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "", "same-origin", "none":
+		return nil
+	default:
+		return &Error{http.StatusForbidden, why + " (Sec-Fetch-Site: " + site + ")"}
+	}
 }
 
 // checkOrigin refuses a browser request from a page of another origin, and
@@ -269,6 +324,9 @@ func (g *Guard) checkContentType(r *http.Request, upload bool) *Error {
 	}
 	if mt == "application/json" || (upload && uploadTypes[mt]) {
 		return nil
+	}
+	if mt != "text/plain" && simpleTypes[mt] && g.cfg.IsForm != nil && g.cfg.IsForm(r) {
+		return checkOwnPage(r, "the studio's forms are taken from its own pages only")
 	}
 	if simpleTypes[mt] {
 		return &Error{http.StatusUnsupportedMediaType, "Content-Type " + mt +

@@ -109,7 +109,7 @@ var errUnauthenticated = errors.New("missing or wrong token (set MLFLOW_TRACKING
 // handle authenticates, runs fn and writes its answer.
 func (s *Server) handle(fn mlHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.token != "" && !guard.TokenOK(r, s.token) {
+		if s.token != "" && !guard.TokenOK(r, s.token) && !guard.BySession(r) {
 			writeMLflowError(w, errUnauthenticated)
 			return
 		}

@@ -188,9 +188,10 @@ func noWorkspaceRoute(r *http.Request, _ string) (any, error) {
 			"(`ciel workspace show --name <workspace> -o json` gives mlflow_tracking_uri)", r.URL.Path, r.Host)
 }
 
-// authorized reports whether r carries the configured token.
+// authorized reports whether r carries the configured token, or the guard
+// admitted it on the studio's session.
 func (h *Handler) authorized(r *http.Request) bool {
-	return h.cfg.Token == "" || guard.TokenOK(r, h.cfg.Token)
+	return h.cfg.Token == "" || guard.TokenOK(r, h.cfg.Token) || guard.BySession(r)
 }
 
 // api wraps fn: it authenticates, recovers panics, and writes fn's result

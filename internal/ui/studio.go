@@ -1,0 +1,89 @@
+package ui
+
+import (
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// Config configures a Studio.
+type Config struct {
+	// Token is the server's token; "" means the server needs none (it then
+	// answers this machine only) and the studio has no sign-in.
+	Token string
+	// Secure marks session cookies Secure even on plain-HTTP requests: the
+	// server is reached over https through a proxy (its external URL is
+	// https). A request over TLS always gets a Secure cookie.
+	Secure bool
+	// Files is the built front end; nil means the bundle embedded in the
+	// binary.
+	Files fs.FS
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Studio serves the studio's pages, files and sign-in. Its methods may be
+// called concurrently.
+type Studio struct {
+	token    string
+	secure   bool
+	assets   map[string]*asset
+	index    *asset
+	sessions *sessions
+}
+
+// New loads the front end and returns the studio. The bundle must hold an
+// index.html.
+func New(cfg Config) (*Studio, error) {
+	files := cfg.Files
+	if files == nil {
+		sub, err := fs.Sub(dist, "dist")
+		if err != nil {
+			return nil, fmt.Errorf("open embedded studio: %w", err)
+		}
+		files = sub
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	assets, err := loadAssets(files)
+	if err != nil {
+		return nil, err
+	}
+	index := assets["index.html"]
+	if index == nil {
+		return nil, fmt.Errorf("studio bundle has no index.html")
+	}
+	return &Studio{token: cfg.Token, secure: cfg.Secure, assets: assets, index: index,
+		sessions: newSessions(cfg.Token, cfg.Now)}, nil
+}
+
+// ServeApp answers a GET or HEAD of a studio path: the bundle's file of
+// that name, or index.html for any other path, so that a deep link
+// (/workspaces/w/jobs/j) opens the app, which routes it. A missing file
+// name with an extension ("/assets/gone.js") is a 404: answering HTML
+// where a script was asked for only hides the fault.
+func (s *Studio) ServeApp(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if a := s.assets[p]; a != nil && fs.ValidPath(p) {
+		a.serve(w, r)
+		return
+	}
+	if strings.Contains(path.Base(p), ".") {
+		http.Error(w, "no such studio file", http.StatusNotFound)
+		return
+	}
+	s.index.serve(w, r)
+}
+
+// ServeIndex answers the app's index.html whatever the path: MLflow's
+// links (<tracking URI>/#/experiments/1/runs/abc) put the page to open in
+// the fragment, which only the app sees.
+func (s *Studio) ServeIndex(w http.ResponseWriter, r *http.Request) { s.index.serve(w, r) }
+
+// HasSession reports whether r carries a valid session cookie. It says
+// nothing of where the request comes from: the guard checks that.
+func (s *Studio) HasSession(r *http.Request) bool { return s.sessions.valid(r) }
