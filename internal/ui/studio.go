@@ -72,7 +72,7 @@ func (s *Studio) ServeApp(w http.ResponseWriter, r *http.Request) {
 		a.serve(w, r)
 		return
 	}
-	if strings.Contains(path.Base(p), ".") {
+	if p != "" && strings.Contains(path.Base(p), ".") {
 		http.Error(w, "no such studio file", http.StatusNotFound)
 		return
 	}
