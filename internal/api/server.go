@@ -71,6 +71,8 @@ type server struct {
 	// studio serves the web studio and its sign-in (studio.go; nil in
 	// tests that need none).
 	studio *ui.Studio
+	// eventSlots bounds the event streams open at once (events.go).
+	eventSlots chan struct{}
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -130,6 +132,8 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/stream", s.streamJob)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/logs", s.jobLog)
 	h("GET /api/v1/workspaces/{ws}/jobs/{name}/outputs/{output}", s.downloadOutput)
+	s.eventRoutes(h)
+	s.metricHistoryRoutes(h)
 	s.modelRoutes(mux, h)
 	s.datastoreRoutes(h)
 	s.endpointRoutes(h)

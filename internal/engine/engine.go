@@ -99,6 +99,9 @@ type Config struct {
 type Engine struct {
 	cfg Config
 	rec *recorder
+	// hub tells subscribers the state changes the store records
+	// (events.go).
+	hub *hub
 
 	mu      sync.Mutex
 	running map[string]*jobRun // "ws/job" -> run in progress
@@ -115,11 +118,13 @@ func New(cfg Config) *Engine {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Engine{
-		cfg: cfg, rec: newRecorder(cfg.Store, cfg.Logger),
+	e := &Engine{
+		cfg: cfg, hub: &hub{},
 		running: map[string]*jobRun{}, sems: map[string]chan struct{}{},
 		ctx: ctx, stop: stop,
 	}
+	e.rec = newRecorder(cfg.Store, cfg.Logger, e.publishSteps)
+	return e
 }
 
 // Close stops scheduling, kills running steps and waits for the job
@@ -128,6 +133,7 @@ func (e *Engine) Close() {
 	e.stop()
 	e.wg.Wait()
 	e.rec.close()
+	e.hub.close()
 }
 
 // JobDir is where a job's step directories live.

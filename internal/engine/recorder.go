@@ -16,6 +16,9 @@ import (
 type recorder struct {
 	st  store.Store
 	log *slog.Logger
+	// written, when set, hears each batch of states once committed, before
+	// a waiting put or flush returns.
+	onWritten func([]store.Step)
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -28,8 +31,8 @@ type recorder struct {
 	done    chan struct{}
 }
 
-func newRecorder(st store.Store, log *slog.Logger) *recorder {
-	r := &recorder{st: st, log: log, pending: map[string]store.Step{}, done: make(chan struct{})}
+func newRecorder(st store.Store, log *slog.Logger, onWritten func([]store.Step)) *recorder {
+	r := &recorder{st: st, log: log, onWritten: onWritten, pending: map[string]store.Step{}, done: make(chan struct{})}
 	r.cond = sync.NewCond(&r.mu)
 	go r.loop()
 	return r
@@ -97,12 +100,13 @@ func (r *recorder) loop() {
 
 		// Issued together so the store commits them in one transaction.
 		var wg sync.WaitGroup
+		var stepsErr error
 		if len(batch) > 0 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.st.UpdateSteps(context.Background(), batch...); err != nil {
-					r.log.Error("record step states", "steps", len(batch), "err", err)
+				if stepsErr = r.st.UpdateSteps(context.Background(), batch...); stepsErr != nil {
+					r.log.Error("record step states", "steps", len(batch), "err", stepsErr)
 				}
 			}()
 		}
@@ -116,6 +120,9 @@ func (r *recorder) loop() {
 			}()
 		}
 		wg.Wait()
+		if stepsErr == nil && len(batch) > 0 && r.onWritten != nil {
+			r.onWritten(batch)
+		}
 
 		r.mu.Lock()
 		r.written = seq

@@ -52,6 +52,8 @@ func (e *Engine) start(j store.Job, plan *Plan, steps []store.Step) {
 	e.mu.Lock()
 	e.running[key] = r
 	e.mu.Unlock()
+	// Recorded by the caller: a new job appears in lists as it starts.
+	e.hub.publish(JobChange(j))
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -194,7 +196,9 @@ func (r *jobRun) finish() {
 func (r *jobRun) saveJob() {
 	if err := r.e.cfg.Store.UpdateJob(context.Background(), r.job); err != nil {
 		r.e.cfg.Logger.Error("record job status", "job", r.job.Name, "err", err)
+		return
 	}
+	r.e.hub.publish(JobChange(r.job))
 }
 
 // killOrphan kills the process group of a step that was running when the
