@@ -213,6 +213,7 @@ Environment:
 		newDataFactoryCommand(b),
 		newAzCommand(b, cfg),
 		newServerCommand(b),
+		newStudioCommand(b),
 		newVersionCommand(b, cfg.Version, cfg.Commit),
 	)
 	args := cfg.Args

@@ -23,7 +23,7 @@ var silentCommands = []string{
 	"ciel model archive", "ciel model download", "ciel model restore",
 	"ciel online-deployment delete", "ciel online-deployment get-logs", "ciel online-endpoint delete",
 	"ciel pipelines expand", "ciel pipelines runs artifact download", "ciel schedule delete",
-	"ciel server install-service", "ciel server run", "ciel server stop", "ciel workspace delete",
+	"ciel server install-service", "ciel server run", "ciel server stop", "ciel studio", "ciel workspace delete",
 }
 
 func TestEveryResultCommandTakesQueryAndOutput(t *testing.T) {

@@ -231,7 +231,7 @@ func (m *Jobs) result(j store.Job) run.JobResult {
 		}
 	}
 	if m.cfg.BaseURL != "" {
-		res.StudioURL = m.cfg.BaseURL + "/api/v1/workspaces/" + url.PathEscape(j.Workspace) + "/jobs/" + url.PathEscape(j.Name)
+		res.StudioURL = m.cfg.BaseURL + "/workspaces/" + url.PathEscape(j.Workspace) + "/jobs/" + url.PathEscape(j.Name)
 	}
 	return res
 }

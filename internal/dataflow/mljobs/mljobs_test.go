@@ -157,7 +157,7 @@ open(os.path.join(a.out, "greeting.txt"), "w").write(a.greeting + " from python"
 	if got, want := res.Outputs["result"], "azureml://jobs/"+name+"/outputs/result"; got != want {
 		t.Errorf("outputs = %v, want result %s", res.Outputs, want)
 	}
-	if want := "http://ciel.test/api/v1/workspaces/ws/jobs/" + name; res.StudioURL != want {
+	if want := "http://ciel.test/workspaces/ws/jobs/" + name; res.StudioURL != want {
 		t.Errorf("studio URL %q, want %q", res.StudioURL, want)
 	}
 	if got := b.stepOutput(t, name, "result", "greeting.txt"); got != "hi factory from python" {
