@@ -229,6 +229,14 @@ jobs:
 		t.Errorf("events of a missing job: %d", code)
 	}
 
+	// One step's log alone, as the studio's log panel follows it.
+	if r, body := studioDo(t, "GET", base+"/api/v1/workspaces/ws/jobs/"+created.Name+"/stream?step=second", "", nil, nil); r.StatusCode != 200 || body != "one\n" {
+		t.Errorf("step log stream: %d %q", r.StatusCode, body)
+	}
+	if r, _ := studioDo(t, "GET", base+"/api/v1/workspaces/ws/jobs/"+created.Name+"/stream?step=nope", "", nil, nil); r.StatusCode != 404 {
+		t.Errorf("stream of a missing step: %d", r.StatusCode)
+	}
+
 	web := created.Services["Studio"].Endpoint
 	if web != base+"/workspaces/ws/jobs/"+created.Name {
 		t.Errorf("Web View %q", web)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -230,8 +231,24 @@ func (s *server) archiveJob(_ http.ResponseWriter, r *http.Request) (any, error)
 
 func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) {
 	guard.Streaming(w)
-	if _, err := s.job(r); err != nil {
+	j, err := s.job(r)
+	if err != nil {
 		return nil, err
+	}
+	// ?step= follows one step's log alone (the studio's log panel).
+	step := r.URL.Query().Get("step")
+	if step != "" {
+		if err := checkStep(step); err != nil {
+			return nil, err
+		}
+		steps, err := s.st.ListSteps(r.Context(), j.Workspace, j.Name)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(steps, func(st store.Step) bool { return st.Name == step }) {
+			return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "step",
+				msg: fmt.Sprintf("job %s has no step %q", j.Name, step)}
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -242,7 +259,12 @@ func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) 
 			fl.Flush()
 		}
 	}
-	if err := s.eng.Follow(r.Context(), r.PathValue("ws"), r.PathValue("name"), w, flush); err != nil {
+	if step != "" {
+		err = s.eng.FollowStep(r.Context(), r.PathValue("ws"), r.PathValue("name"), step, w, flush)
+	} else {
+		err = s.eng.Follow(r.Context(), r.PathValue("ws"), r.PathValue("name"), w, flush)
+	}
+	if err != nil {
 		s.log.Debug("stream ended", "job", r.PathValue("name"), "err", err)
 	}
 	return streamed{}, nil

@@ -23,6 +23,17 @@ const FollowInterval = 100 * time.Millisecond
 // the log files, so it works for jobs run before a restart as well. flush,
 // when set, is called after each batch of lines.
 func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush func()) error {
+	return e.follow(ctx, ws, name, "", w, flush)
+}
+
+// FollowStep writes one step's log to w as it grows, unprefixed and
+// without state lines, until the step (or its job) is terminal and its log
+// drained, or ctx ends. store.ErrNotFound when the job has no such step.
+func (e *Engine) FollowStep(ctx context.Context, ws, name, step string, w io.Writer, flush func()) error {
+	return e.follow(ctx, ws, name, step, w, flush)
+}
+
+func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer, flush func()) error {
 	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
 		status: map[string]string{}, drained: map[string]bool{}}
 	var order map[string]int
@@ -35,21 +46,29 @@ func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush
 		if err != nil {
 			return err
 		}
-		f.pipeline = j.Type != spec.JobCommand && j.Type != spec.JobParallel
+		f.pipeline = j.Type != spec.JobCommand && j.Type != spec.JobParallel && only == ""
 		if order == nil {
 			order = planOrder(j.Plan)
 		}
 		sort.SliceStable(steps, func(a, b int) bool { return order[steps[a].Name] < order[steps[b].Name] })
 		terminal := Terminal(j.Status)
+		found := false
 		for _, s := range steps {
+			if only != "" && s.Name != only {
+				continue
+			}
+			found = true
 			if err := f.step(s, terminal); err != nil {
 				return err
 			}
 		}
+		if only != "" && !found {
+			return fmt.Errorf("follow step %q of job %s: %w", only, name, store.ErrNotFound)
+		}
 		if flush != nil {
 			flush()
 		}
-		if terminal {
+		if terminal || (only != "" && f.drained[only]) {
 			return nil
 		}
 		select {
