@@ -102,6 +102,8 @@ func TestStudioSessionCookie(t *testing.T) {
 			map[string]string{"Content-Type": json}, 403, false, false},
 		{"same-site fetch with a valid cookie", "GET", "/api/v1/workspaces", good,
 			map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}, 403, false, false},
+		{"same-site link followed with a valid cookie", "GET", "/workspaces/w/jobs/j", good,
+			map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, 200, true, false},
 		{"cross-site form to the API with a valid cookie", "POST", "/api/v1/workspaces", good,
 			map[string]string{"Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"}, 403, false, false},
 		{"cross-site login form", "POST", "/login", nil,

@@ -226,9 +226,10 @@ func BySession(r *http.Request) bool {
 
 // checkOwnPage refuses a request that a browser did not make for a page of
 // the server's own origin: one whose Origin is another (even an allowed
-// one), one a browser says comes from elsewhere (Sec-Fetch-Site), and a
-// state change without Origin, which every browser sends on those. A
-// request from no browser at all (no Origin, no Sec-Fetch-Site) may read.
+// one), one a browser says comes from elsewhere (Sec-Fetch-Site) unless it
+// is a link followed, and a state change without Origin, which every
+// browser sends on those. A request from no browser at all (no Origin, no
+// Sec-Fetch-Site) may read.
 func checkOwnPage(r *http.Request, why string) *Error {
 	if o := r.Header.Get("Origin"); o != "" {
 		lower := strings.TrimSuffix(strings.ToLower(o), "/")
@@ -238,8 +239,13 @@ func checkOwnPage(r *http.Request, why string) *Error {
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return &Error{http.StatusForbidden, why + " (no Origin on " + r.Method + ")"}
 	}
-	switch site := r.Header.Get("Sec-Fetch-Site"); site {
-	case "", "same-origin", "none":
+	switch site := r.Header.Get("Sec-Fetch-Site"); {
+	case site == "", site == "same-origin", site == "none":
+		return nil
+	case r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate":
+		// A link followed from a sibling site (the cookie, SameSite=
+		// Strict, comes along from the same site only): the page opens
+		// for the user, and no other page can read it.
 		return nil
 	default:
 		return &Error{http.StatusForbidden, why + " (Sec-Fetch-Site: " + site + ")"}
