@@ -72,6 +72,13 @@ func (s *Studio) ServeApp(w http.ResponseWriter, r *http.Request) {
 		a.serve(w, r)
 		return
 	}
+	if p == "favicon.ico" {
+		// Browsers ask for it on every site; a bundle without one answers
+		// nothing rather than a 404 each page logs.
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if p != "" && strings.Contains(path.Base(p), ".") {
 		http.Error(w, "no such studio file", http.StatusNotFound)
 		return

@@ -42,6 +42,7 @@ func TestServeApp(t *testing.T) {
 		{"/assets/index-BkQ3x9aZ.js", "gzip;q=0", 200, "console.log", "public, max-age=31536000, immutable", ""},
 		{"/favicon.svg", "gzip", 200, "<svg/>", "no-cache", ""},
 		{"/assets/gone-12345678.js", "", 404, "no such studio file", "", ""},
+		{"/favicon.ico", "", 204, "", "public, max-age=86400", ""},
 		{"/../../etc/passwd", "", 200, "<title>app</title>", "no-cache", ""},
 		{"/../index.html", "", 200, "<title>app</title>", "no-cache", ""},
 	}
