@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,5 +133,30 @@ func TestSessions(t *testing.T) {
 	}
 	if none := newSessions("", time.Now); none.valid(req(v)) {
 		t.Error("a server with no token takes sessions")
+	}
+}
+
+func TestLoginCookieSecure(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		secure bool // Config.Secure: an https external URL
+		tls    bool
+		want   bool
+	}{{"plain http", false, false, false}, {"behind an https proxy", true, false, true}, {"over TLS", false, true, true}} {
+		s, err := New(Config{Token: "tok", Secure: tt.secure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"token": "tok"}`))
+		r.Header.Set("Content-Type", "application/json")
+		if tt.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		w := httptest.NewRecorder()
+		s.Login(w, r)
+		cs := w.Result().Cookies()
+		if w.Code != http.StatusNoContent || len(cs) != 1 || cs[0].Secure != tt.want {
+			t.Errorf("%s: %d %v", tt.name, w.Code, cs)
+		}
 	}
 }
