@@ -72,6 +72,9 @@ func TestSearchPageLatency(t *testing.T) {
 		{"params.p = 'v3' (start_time order)", "params.p = 'v3'", nil, false},
 		{"page 2 of order by metrics.x DESC", "", []string{"metrics.x DESC"}, true},
 		{"page 2 of order by start_time", "", nil, true},
+		// 0.2% of runs match: the search starts from them, not from the
+		// metric order (where 100 matches lie far apart).
+		{"params.p = 'v3' AND metrics.m > 0.98, by metrics.x (rare)", "params.p = 'v3' AND metrics.m > 0.98", []string{"metrics.x DESC"}, false},
 	}
 	t.Logf("search_runs, first page of 100, %d runs in one experiment, median of %d", n, reps)
 	for _, c := range cases {

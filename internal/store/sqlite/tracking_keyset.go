@@ -40,6 +40,10 @@ func (s *Store) searchByKey(ctx context.Context, ws string, exp int64, q trackin
 	if q.OrderBy[0].Kind == tracking.KindMetric {
 		segs = []int{tracking.SegValue, tracking.SegNaN, tracking.SegMissing}
 	}
+	drive, err := s.selectiveClause(ctx, ws, exp, q.Filter)
+	if err != nil {
+		return nil, err
+	}
 	out := []tracking.Run{}
 	for _, seg := range segs {
 		if q.After != nil && seg < q.After.Seg {
@@ -52,7 +56,7 @@ func (s *Store) searchByKey(ctx context.Context, ws string, exp int64, q trackin
 		if q.After != nil && q.After.Seg == seg {
 			after = q.After
 		}
-		sq, err := segmentQuery(ws, exp, q, seg, after, q.Limit-len(out))
+		sq, err := segmentQuery(ws, exp, q, drive, seg, after, q.Limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -68,15 +72,98 @@ func (s *Store) searchByKey(ctx context.Context, ws string, exp int64, q trackin
 	return out, nil
 }
 
+// selectiveBound is how many runs a filter clause may match and still
+// drive a search: the page is then sorted from those runs, instead of
+// read in order from the sort key's index, where it would take about
+// limit * runs / matches rows to find.
+const selectiveBound = 5000
+
+// selectiveClause returns the filter clause a search should start from:
+// the one of q's equalities on a param or tag, or comparisons of a metric,
+// that matches fewest runs of the experiment, if under selectiveBound;
+// else nil. Each count reads at most selectiveBound index entries.
+func (s *Store) selectiveClause(ctx context.Context, ws string, exp int64, filter []tracking.Clause) (*tracking.Clause, error) {
+	var best *tracking.Clause
+	least := selectiveBound
+	if s.noDrive {
+		return nil, nil
+	}
+	for i, c := range filter {
+		if !drivable(c) {
+			continue
+		}
+		sq := &sqlQuery{}
+		sq.add(`SELECT COUNT(*) FROM (SELECT 1 FROM ` + keyTables[c.Kind] + ` d WHERE `)
+		if err := driverCond(sq, ws, exp, c); err != nil {
+			return nil, err
+		}
+		sq.add(` LIMIT ?)`, selectiveBound)
+		var n int
+		if err := s.rdb.QueryRowContext(ctx, sq.String(), sq.args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n < least {
+			best, least = &filter[i], n
+		}
+	}
+	return best, nil
+}
+
+// drivable reports whether an index of migration 0017 finds the runs c
+// matches.
+func drivable(c tracking.Clause) bool {
+	switch c.Kind {
+	case tracking.KindParam, tracking.KindTag:
+		return c.Op == "="
+	case tracking.KindMetric:
+		return c.Op != "!=" && c.Op != "IS NULL" && c.Op != "IS NOT NULL"
+	}
+	return false
+}
+
+// driverCond appends the condition on table alias d of the rows of the
+// experiment that c matches.
+func driverCond(sq *sqlQuery, ws string, exp int64, c tracking.Clause) error {
+	sq.add(`d.workspace = ? AND d.experiment_id = ? AND d.key = ? AND `, ws, exp, c.Key)
+	if c.Kind == tracking.KindMetric {
+		sq.add(`d.is_nan = 0 AND `)
+	}
+	return runSchema.compare(sq, "d.value", c, false)
+}
+
 // segmentQuery is the query of one segment of searchByKey's order: up to
-// limit runs after the cursor (if any).
-func segmentQuery(ws string, exp int64, q tracking.RunQuery, seg int, after *tracking.RunCursor, limit int) (*sqlQuery, error) {
+// limit runs after the cursor (if any). With a driving clause, the runs it
+// matches are read first and sorted; the clause stays in the filter too.
+func segmentQuery(ws string, exp int64, q tracking.RunQuery, drive *tracking.Clause, seg int, after *tracking.RunCursor, limit int) (*sqlQuery, error) {
 	o := q.OrderBy[0]
 	table := keyTables[o.Kind]
 	metric := o.Kind == tracking.KindMetric
 	sq := &sqlQuery{}
+	from := func(rest string) error {
+		if drive == nil {
+			sq.add(` FROM ` + rest + ` WHERE `)
+			return nil
+		}
+		sq.add(` FROM ` + keyTables[drive.Kind] + ` d CROSS JOIN ` + rest + ` WHERE `)
+		if err := driverCond(sq, ws, exp, *drive); err != nil {
+			return err
+		}
+		sq.add(` AND `)
+		return nil
+	}
+	link := func(alias string) {
+		if drive != nil {
+			sq.add(` AND ` + alias + `.run_id = d.run_id`)
+		}
+	}
 	if seg == tracking.SegMissing {
-		sq.add(`SELECT `+runCols+` FROM runs r WHERE r.workspace = ? AND r.experiment_id = ? AND `, ws, exp)
+		sq.add(`SELECT ` + runCols)
+		if err := from(`runs r`); err != nil {
+			return nil, err
+		}
+		sq.add(`r.workspace = ? AND r.experiment_id = ?`, ws, exp)
+		link("r")
+		sq.add(` AND `)
 		sq.add(stageCond("r.lifecycle_stage", q.ViewType))
 		sq.add(` AND NOT EXISTS (SELECT 1 FROM `+table+` k WHERE k.run_id = r.run_id AND k.key = ?)`, o.Key)
 		if after != nil {
@@ -90,8 +177,12 @@ func segmentQuery(ws string, exp int64, q tracking.RunQuery, seg int, after *tra
 	}
 	// CROSS JOIN keeps the key's index the outer loop: SQLite reads it in
 	// order and joins each run by its primary key.
-	sq.add(`SELECT `+runCols+` FROM `+table+` k CROSS JOIN runs r
-		WHERE k.workspace = ? AND k.experiment_id = ? AND k.key = ?`, ws, exp, o.Key)
+	sq.add(`SELECT ` + runCols)
+	if err := from(table + ` k CROSS JOIN runs r`); err != nil {
+		return nil, err
+	}
+	sq.add(`k.workspace = ? AND k.experiment_id = ? AND k.key = ?`, ws, exp, o.Key)
+	link("k")
 	if metric && seg == tracking.SegNaN {
 		// A NaN is stored as 0 with is_nan set: the value is fixed, so the
 		// index's start_time order is the segment's.

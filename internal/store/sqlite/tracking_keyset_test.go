@@ -140,10 +140,21 @@ func refOrder(o tracking.OrderBy) func(a, b refRun) int {
 // TestSearchByKeyMatchesReference compares every order a search can be
 // keyset-paged in, under several filters and views, with a brute-force
 // search over the same runs: the whole answer and the same answer read
-// page by page through cursors.
+// page by page through cursors; with filters both read in the sort key's
+// order and started from a selective clause.
 func TestSearchByKeyMatchesReference(t *testing.T) {
 	t.Parallel()
-	s := openTest(t, filepath.Join(t.TempDir(), "ciel.db"))
+	for _, noDrive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noDrive=%v", noDrive), func(t *testing.T) {
+			t.Parallel()
+			s := openTest(t, filepath.Join(t.TempDir(), "ciel.db"))
+			s.noDrive = noDrive
+			checkSearchByKey(t, s)
+		})
+	}
+}
+
+func checkSearchByKey(t *testing.T, s *Store) {
 	exp, runs := keysetFixture(t, s, 300)
 	metricIs := func(k string, ok func(float64) bool) func(refRun) bool {
 		return func(r refRun) bool { v, has := r.metrics[k]; return has && !math.IsNaN(v) && ok(v) }
