@@ -8,6 +8,10 @@ Scenarios (each prints one JSON line: scenario, seconds, ops, ops_per_s):
   c        search_runs over them with a filter, reading every page
   c-floor  the client's own share of c: the same pages, fetched first,
            then parsed as the client parses them, with no server timed
+  d-sort   the first page of 100 of those runs ordered by metrics.m DESC:
+           the median of REPS answers (the studio's runs table)
+  d-filter the same with the filter "params.kind = 'tree' and
+           metrics.loss > 0.5" and order metrics.m DESC
 
 --client mlflow drives the real mlflow client (MlflowClient); --client rest
 sends the same REST calls with a plain requests.Session, so the client's own
@@ -26,6 +30,10 @@ import uuid
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 FILTER = "metrics.m > 0.5 and params.kind = 'tree'"
+
+# Scenario d: first pages a runs table asks for, (filter, order_by).
+PAGES = {"d-sort": ("", ["metrics.m DESC"]),
+         "d-filter": ("params.kind = 'tree' and metrics.loss > 0.5", ["metrics.m DESC"])}
 
 
 class RestClient:
@@ -76,6 +84,11 @@ class RestClient:
             token = out.get("next_page_token")
             if not token:
                 return runs
+
+    def first_page(self, exp, flt, order_by, n):
+        body = {"experiment_ids": [exp], "filter": flt, "max_results": n, "order_by": order_by,
+                "run_view_type": "ACTIVE_ONLY"}
+        return len(self._post("runs/search", body).get("runs", []))
 
     def pages(self, exp, flt):
         """The raw response bodies of the search, page by page."""
@@ -132,6 +145,9 @@ class MlflowClientAdapter:
             token = page.token
             if not token:
                 return runs
+
+    def first_page(self, exp, flt, order_by, n):
+        return len(self.c.search_runs([exp], flt, max_results=n, order_by=order_by))
 
     @staticmethod
     def parse(bodies):
@@ -235,16 +251,34 @@ def scenario_c_floor(kind, uri):
     return time.perf_counter() - t, found
 
 
+def scenario_d(kind, uri, which, reps):
+    """The median time of REPS first pages of 100 (after one untimed)."""
+    c = new_client(kind, uri)
+    exp = c.get_experiment_id("bench-c")
+    flt, order_by = PAGES[which]
+    c.first_page(exp, flt, order_by, 100)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        got = c.first_page(exp, flt, order_by, 100)
+        times.append(time.perf_counter() - t)
+        if got != 100:
+            raise SystemExit(f"{which}: a page of {got} runs, want 100")
+    times.sort()
+    return times[len(times) // 2], 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uri", required=True)
-    ap.add_argument("--scenario", required=True, choices=["a", "b", "c-setup", "c", "c-floor"])
+    ap.add_argument("--scenario", required=True, choices=["a", "b", "c-setup", "c", "c-floor", "d-sort", "d-filter"])
     ap.add_argument("--client", default="mlflow", choices=["mlflow", "rest"])
     ap.add_argument("--procs", type=int, default=8)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--calls", type=int, default=50)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=10000)
+    ap.add_argument("--reps", type=int, default=15)
     a = ap.parse_args()
     if a.scenario == "a":
         dt, ops = scenario_a(a.client, a.uri, a.procs, a.n)
@@ -252,6 +286,8 @@ def main():
         dt, ops = scenario_b(a.client, a.uri, a.calls, a.batch)
     elif a.scenario == "c-setup":
         dt, ops = scenario_c_setup(a.uri, a.runs, a.procs)
+    elif a.scenario.startswith("d-"):
+        dt, ops = scenario_d(a.client, a.uri, a.scenario, a.reps)
     elif a.scenario == "c-floor":
         dt, ops = scenario_c_floor(a.client, a.uri)
     else:

@@ -10,6 +10,11 @@
 #   (b) log_batch of 1,000 metrics x 50 calls
 #   (c) search_runs with a filter over 10,000 runs, reading every page, and
 #       the client floor: the same pages parsed by the client with no server
+#   (d) over the same runs, the first page of 100 a runs table asks for:
+#       ordered by a metric, and filtered on a param and a metric with a
+#       metric order (median of D_REPS answers each); goal < 50 ms at
+#       100,000 runs (SEARCH_RUNS=100000 SCENARIOS=d: loading 100k runs
+#       into mlflow server takes a while)
 #
 # (a) and (b) have a client floor too: the same calls timed against
 # nullserver/, which answers log-metric and log-batch with {} at once and
@@ -25,13 +30,16 @@
 # calls over a plain requests.Session, so the servers' own cost shows).
 #
 # Usage: bench/tracking/run.sh [runs]   (default 3)
-#        CLIENTS="mlflow rest" SEARCH_RUNS=10000 A_N=2000 bench/tracking/run.sh
+#        CLIENTS="mlflow rest" SCENARIOS="a b c d" SEARCH_RUNS=10000 A_N=2000 D_REPS=15 bench/tracking/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
 CLIENTS=${CLIENTS:-"mlflow rest"}
 SEARCH_RUNS=${SEARCH_RUNS:-10000}
 A_N=${A_N:-2000}
+SCENARIOS=${SCENARIOS:-"a b c d"}
+D_REPS=${D_REPS:-15}
+has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 scripts/setup.sh >/dev/null
 scripts/pyenv.sh
 PY="$PWD/.venv/bin/python"
@@ -109,27 +117,35 @@ measure() {
   local uri=$CIEL_URI
   case $server in mlflow) uri=$MLFLOW_URI ;; null) uri=$NULL_URI ;; fml) uri=$FML_URI ;; esac
   local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
-  local key=ops_per_s; [[ $scenario == c* ]] && key=seconds
+  local key=ops_per_s; [[ $scenario == [cd]* ]] && key=seconds
   echo "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$key'])" >>"$WORK/$scenario-$client-$server"
   echo "  $server $scenario ($client client): $out" >&2
 }
 
-echo "==> setting up (c): $SEARCH_RUNS runs on each server" >&2
-"$PY" "$CLIENT" --uri "$CIEL_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
-"$PY" "$CLIENT" --uri "$MLFLOW_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
-"$PY" "$CLIENT" --uri "$FML_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+if has c || has d; then
+  echo "==> setting up (c, d): $SEARCH_RUNS runs on each server" >&2
+  "$PY" "$CLIENT" --uri "$CIEL_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+  "$PY" "$CLIENT" --uri "$MLFLOW_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+  "$PY" "$CLIENT" --uri "$FML_URI" --scenario c-setup --runs "$SEARCH_RUNS" >&2
+fi
 
 for r in $(seq "$RUNS"); do
   echo "==> repetition $r of $RUNS" >&2
   for client in $CLIENTS; do
     for server in ciel mlflow fml; do
-      measure "$server" a "$client" --procs 8 --n "$A_N"
-      measure "$server" b "$client" --calls 50 --batch 1000
-      measure "$server" c "$client"
-      measure "$server" c-floor "$client"
+      if has a; then measure "$server" a "$client" --procs 8 --n "$A_N"; fi
+      if has b; then measure "$server" b "$client" --calls 50 --batch 1000; fi
+      if has c; then
+        measure "$server" c "$client"
+        measure "$server" c-floor "$client"
+      fi
+      if has d; then
+        measure "$server" d-sort "$client" --reps "$D_REPS"
+        measure "$server" d-filter "$client" --reps "$D_REPS"
+      fi
     done
-    measure null a "$client" --procs 8 --n "$A_N"
-    measure null b "$client" --calls 50 --batch 1000
+    if has a; then measure null a "$client" --procs 8 --n "$A_N"; fi
+    if has b; then measure null b "$client" --calls 50 --batch 1000; fi
   done
 done
 
@@ -138,22 +154,37 @@ echo
 echo "tracking benchmark: ciel vs mlflow server (SQLite), $RUNS runs each, medians, 2 cores shared by servers and clients"
 printf '%-52s %-7s %14s %14s %9s %s\n' scenario client ciel mlflow ratio goal
 for client in $CLIENTS; do
-  a_c=$(median "$WORK/a-$client-ciel"); a_m=$(median "$WORK/a-$client-mlflow")
-  b_c=$(median "$WORK/b-$client-ciel"); b_m=$(median "$WORK/b-$client-mlflow")
-  c_c=$(median "$WORK/c-$client-ciel"); c_m=$(median "$WORK/c-$client-mlflow")
-  a_n=$(median "$WORK/a-$client-null"); b_n=$(median "$WORK/b-$client-null")
-  awk -v c="$a_c" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) 8 procs x '"$A_N"' log_metric calls", cl, c, m, c/m, ">= 5x"}'
-  awk -v n="$a_n" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
-  awk -v c="$b_c" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) 50 log_batch calls x 1000 metrics", cl, c, m, c/m, ">= 5x"}'
-  awk -v n="$b_n" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
-  awk -v c="$c_c" -v m="$c_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) search_runs, filter over '"$SEARCH_RUNS"' runs, all pages", cl, c, m, m/c, ">= 10x"}'
-  a_f=$(median "$WORK/a-$client-fml"); b_f=$(median "$WORK/b-$client-fml"); c_f=$(median "$WORK/c-$client-fml")
-  awk -v c="$a_c" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
-  awk -v c="$b_c" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
-  awk -v c="$c_c" -v f="$c_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) vs FastTrackML", cl, c, f, f/c, ">= 2x (rest)"}'
-  f_c=$(median "$WORK/c-floor-$client-ciel"); f_m=$(median "$WORK/c-floor-$client-mlflow")
-  awk -v c="$f_c" -v m="$f_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s\n", "    client floor: parsing the same pages, no server", cl, c, m}'
-  awk -v c="$c_c" -v m="$c_m" -v f="$f_c" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %14s %8.1fx (best any server could do: %.1fx)\n", "    ciel beyond the client floor (server + HTTP)", cl, c-f, "", (m-f)/(c-f), m/f}'
+  if has a; then
+    a_c=$(median "$WORK/a-$client-ciel"); a_m=$(median "$WORK/a-$client-mlflow")
+    a_n=$(median "$WORK/a-$client-null"); a_f=$(median "$WORK/a-$client-fml")
+    awk -v c="$a_c" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) 8 procs x '"$A_N"' log_metric calls", cl, c, m, c/m, ">= 5x"}'
+    awk -v n="$a_n" -v m="$a_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
+    awk -v c="$a_c" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
+  fi
+  if has b; then
+    b_c=$(median "$WORK/b-$client-ciel"); b_m=$(median "$WORK/b-$client-mlflow")
+    b_n=$(median "$WORK/b-$client-null"); b_f=$(median "$WORK/b-$client-fml")
+    awk -v c="$b_c" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) 50 log_batch calls x 1000 metrics", cl, c, m, c/m, ">= 5x"}'
+    awk -v n="$b_n" -v m="$b_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %14s %9s (best any server could do: %.1fx)\n", "    client floor: a server that does nothing", cl, n, "", "", n/m}'
+    awk -v c="$b_c" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
+  fi
+  if has c; then
+    c_c=$(median "$WORK/c-$client-ciel"); c_m=$(median "$WORK/c-$client-mlflow"); c_f=$(median "$WORK/c-$client-fml")
+    awk -v c="$c_c" -v m="$c_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) search_runs, filter over '"$SEARCH_RUNS"' runs, all pages", cl, c, m, m/c, ">= 10x"}'
+    awk -v c="$c_c" -v f="$c_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s %8.1fx %s\n", "(c) vs FastTrackML", cl, c, f, f/c, ">= 2x (rest)"}'
+    f_c=$(median "$WORK/c-floor-$client-ciel"); f_m=$(median "$WORK/c-floor-$client-mlflow")
+    awk -v c="$f_c" -v m="$f_m" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %12.3f s\n", "    client floor: parsing the same pages, no server", cl, c, m}'
+    awk -v c="$c_c" -v m="$c_m" -v f="$f_c" -v cl="$client" 'BEGIN {printf "%-52s %-7s %12.3f s %14s %8.1fx (best any server could do: %.1fx)\n", "    ciel beyond the client floor (server + HTTP)", cl, c-f, "", (m-f)/(c-f), m/f}'
+  fi
+  if has d; then
+    for d in d-sort d-filter; do
+      what="(d) first page of 100 of $SEARCH_RUNS runs, metric order"
+      [[ $d == d-filter ]] && what="(d) same, param + metric filter, metric order"
+      d_c=$(median "$WORK/$d-$client-ciel"); d_m=$(median "$WORK/$d-$client-mlflow"); d_f=$(median "$WORK/$d-$client-fml")
+      awk -v c="$d_c" -v m="$d_m" -v cl="$client" -v w="$what" 'BEGIN {printf "%-52s %-7s %11.1f ms %11.1f ms %8.1fx %s\n", w, cl, c*1000, m*1000, m/c, "< 50 ms at 100k runs"}'
+      awk -v c="$d_c" -v f="$d_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %11.1f ms %11.1f ms %8.1fx\n", "    vs FastTrackML", cl, c*1000, f*1000, f/c}'
+    done
+  fi
 done
 echo
 echo "The client floor of (a) and (b) is the same client timed against a server that answers"

@@ -244,8 +244,7 @@ func (h *Handler) searchRuns(r *http.Request, ws string) (any, error) {
 	}
 	token, n := nextToken(q.Page, len(runs))
 	if keyset && token != "" {
-		last := runs[n-1].Info
-		token = cursorToken(RunCursor{StartTime: last.StartTime, RunID: last.RunID})
+		token = cursorToken(q.CursorAt(runs[n-1]))
 	}
 	out := struct {
 		Runs          []wireRun `json:"runs,omitempty"`

@@ -1,6 +1,10 @@
 package tracking
 
-import "context"
+import (
+	"context"
+	"math"
+	"strconv"
+)
 
 // Store keeps tracking metadata. Every method may be called concurrently; a
 // method that returns nil has made its write durable. Lookups are scoped to
@@ -154,27 +158,86 @@ type RunQuery struct {
 	Page
 	// After, when set, starts the page after this run instead of at
 	// Page.Offset (keyset paging: each page reads only its own runs). It
-	// is only valid when the order is by start time alone (OrderBy empty
-	// or just start_time), then run_id.
+	// is only valid when KeysetOrder says so.
 	After *RunCursor
 }
 
-// RunCursor is where a keyset-paged search stopped: the last run returned.
+// RunCursor is where a keyset-paged search stopped: the last run returned
+// and, when the order is by a metric, param or tag, where that run's value
+// of it falls.
 type RunCursor struct {
 	StartTime int64  `json:"start_time"`
 	RunID     string `json:"run_id"`
+	// Seg is the part of a key's order the run is in: 0 runs with a value
+	// (Value holds it: a param's or tag's text, a metric's value as
+	// strconv's shortest 'g' form), 1 runs whose metric is NaN, 2 runs
+	// without the key. MLflow puts NaN and then missing values last in
+	// both directions.
+	Seg   int    `json:"seg,omitempty"`
+	Value string `json:"value,omitempty"`
 }
 
+// Segments of a key's order; see RunCursor.Seg.
+const (
+	SegValue   = 0
+	SegNaN     = 1
+	SegMissing = 2
+)
+
 // KeysetOrder reports whether q's order allows keyset paging (After), and
-// whether it is ascending.
+// whether it is ascending: the default order (start_time DESC), start_time
+// alone, or one metric, param or tag key over one experiment; each then
+// start_time DESC and run_id.
 func (q RunQuery) KeysetOrder() (ok, asc bool) {
 	switch {
 	case len(q.OrderBy) == 0:
 		return true, false
-	case len(q.OrderBy) == 1 && q.OrderBy[0].Kind == KindAttribute && q.OrderBy[0].Key == "start_time":
-		return true, q.OrderBy[0].Asc
+	case len(q.OrderBy) > 1:
+		return false, false
+	}
+	switch o := q.OrderBy[0]; o.Kind {
+	case KindAttribute:
+		return o.Key == "start_time", o.Asc
+	case KindMetric, KindParam, KindTag:
+		return len(q.ExperimentIDs) == 1, o.Asc
 	}
 	return false, false
+}
+
+// CursorAt returns the cursor of a keyset-paged page of q that ends at run.
+func (q RunQuery) CursorAt(run Run) RunCursor {
+	c := RunCursor{StartTime: run.Info.StartTime, RunID: run.Info.RunID}
+	if len(q.OrderBy) != 1 || q.OrderBy[0].Kind == KindAttribute {
+		return c
+	}
+	o := q.OrderBy[0]
+	c.Seg = SegMissing
+	switch o.Kind {
+	case KindMetric:
+		for _, m := range run.Metrics {
+			if m.Key != o.Key {
+				continue
+			}
+			if math.IsNaN(m.Value) {
+				c.Seg = SegNaN
+			} else {
+				c.Seg, c.Value = SegValue, strconv.FormatFloat(m.Value, 'g', -1, 64)
+			}
+		}
+	case KindParam:
+		for _, p := range run.Params {
+			if p.Key == o.Key {
+				c.Seg, c.Value = SegValue, p.Value
+			}
+		}
+	case KindTag:
+		for _, t := range run.Tags {
+			if t.Key == o.Key {
+				c.Seg, c.Value = SegValue, t.Value
+			}
+		}
+	}
+	return c
 }
 
 // ExperimentQuery selects experiments.

@@ -209,6 +209,48 @@ def test_search_runs_order_by_and_paging(client, populated):
     assert seen == [f"run-{i}" for i in range(10)]
 
 
+def test_search_runs_paged_by_key(client):
+    """Pages ordered by a metric, param or tag (keyset tokens) read every run
+    once, in MLflow's order: NaN then missing values last both ways, ties by
+    newest start, then run id."""
+    eid = client.create_experiment("paged-by-key")
+    values = [0.5, float("nan"), None, 0.5, -1.0, float("inf"), None, 2.0, 0.5, float("nan"), -1.0]
+    runs = []
+    for i, v in enumerate(values):
+        r = client.create_run(eid, start_time=1_700_000_000_000 + i // 2,
+                              tags={"t": "abc"[i % 3]} if i % 4 else {})
+        if v is not None:
+            client.log_metric(r.info.run_id, "x", v)
+        if i % 5:
+            client.log_param(r.info.run_id, "p", str(i % 3))
+        runs.append((r.info.run_id, 1_700_000_000_000 + i // 2, v, str(i % 3) if i % 5 else None,
+                     "abc"[i % 3] if i % 4 else None))
+
+    def expected(col, asc):
+        def key(run):
+            rid, start, *vals = run
+            v = vals[col]
+            seg = 2 if v is None else 1 if isinstance(v, float) and math.isnan(v) else 0
+            return seg, v if seg == 0 else 0
+        out = sorted(runs, key=lambda r: (-r[1], r[0]))  # ties: newest start, then run id
+        present = [r for r in out if key(r)[0] == 0]
+        present.sort(key=lambda r: key(r)[1], reverse=not asc)  # stable: keeps the tie order
+        return [r[0] for r in present] + [r[0] for r in out if key(r)[0] == 1] + [r[0] for r in out if key(r)[0] == 2]
+
+    for col, name in enumerate(["metrics.x", "params.p", "tags.t"]):
+        for asc in (True, False):
+            order = f"{name} {'ASC' if asc else 'DESC'}"
+            seen, token = [], None
+            while True:
+                page = client.search_runs([eid], max_results=2, order_by=[order], page_token=token)
+                seen += [r.info.run_id for r in page]
+                token = page.token
+                if not token:
+                    break
+            assert seen == expected(col, asc), order
+            assert [r.info.run_id for r in client.search_runs([eid], order_by=[order])] == seen, order
+
+
 def test_search_runs_pandas(tracking_uri, populated):
     eid, _ = populated
     df = mlflow.search_runs([eid], filter_string="params.alpha = '0.3'")

@@ -44,14 +44,17 @@ type Config struct {
 // Store is a store.Store kept in one SQLite file. It is safe for concurrent
 // use; Close releases it.
 type Store struct {
-	wdb    *sql.DB // one connection, used only by the writer goroutine
-	rdb    *sql.DB // read-only pool
-	w      *groupWriter
-	ws     *writeStmts
-	rs     *readStmts
-	runs   *runCache
-	closed sync.Once
-	err    error
+	wdb  *sql.DB // one connection, used only by the writer goroutine
+	rdb  *sql.DB // read-only pool
+	w    *groupWriter
+	ws   *writeStmts
+	rs   *readStmts
+	runs *runCache
+	// noDrive makes searches by key never start from a filter clause
+	// (tests compare both plans).
+	noDrive bool
+	closed  sync.Once
+	err     error
 }
 
 // busyTimeoutMS is how long a connection waits for a lock held by another

@@ -38,7 +38,7 @@ type writeStmts struct {
 	runExperiment, insertRun, putRunTag, setRunName *sql.Stmt
 	jobRun, insertJobRun, updateRun, runByID        *sql.Stmt
 	// And every log_metric call.
-	runStage *sql.Stmt
+	runStage, runScope *sql.Stmt
 	// And log_metric and log_batch: one statement per metricRowSizes.
 	insertMetrics, upsertLatest rowLadder
 }
@@ -70,7 +70,7 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 		{&s.runExperiment, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE workspace = ? AND id = ?`},
 		{&s.insertRun, `INSERT INTO runs (run_id, workspace, experiment_id, name, user_id, status, start_time,
 		end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.putRunTag, `INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)
+		{&s.putRunTag, `INSERT INTO run_tags (run_id, key, value, workspace, experiment_id, start_time) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`},
 		{&s.setRunName, `UPDATE runs SET name = ? WHERE run_id = ?`},
 		{&s.jobRun, `SELECT ` + runCols + ` FROM job_runs j JOIN runs r ON r.run_id = j.run_id
@@ -80,11 +80,12 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`},
 		{&s.runByID, `SELECT ` + runCols + ` FROM runs r WHERE r.run_id = ?`},
 		{&s.runStage, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`},
+		{&s.runScope, `SELECT lifecycle_stage, experiment_id, start_time FROM runs WHERE run_id = ? AND workspace = ?`},
 	}
 	for i, rows := range metricRowSizes {
 		defs = append(defs,
-			stmtDef{&s.insertMetrics[i], metricRowsSQL(metricInsert, ``, rows)},
-			stmtDef{&s.upsertLatest[i], metricRowsSQL(latestInsert, latestUpsert, rows)})
+			stmtDef{&s.insertMetrics[i], metricRowsSQL(metricInsert, metricRowCols, metricRow, ``, rows)},
+			stmtDef{&s.upsertLatest[i], metricRowsSQL(latestInsert, latestRowCols, latestRow, latestUpsert, rows)})
 	}
 	return s, prepare(ctx, db, &s.all, defs)
 }

@@ -54,7 +54,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, ws string, m tracking.Log
 			m.ModelType, m.SourceRunID, m.CreationTime, m.LastUpdatedTime, m.LifecycleStage); err != nil {
 			return err
 		}
-		if err := putParams(ctx, tx, "logged_model_params", "model_id", m.ModelID, m.Params); err != nil {
+		if err := putParams(ctx, tx, "logged_model_params", "model_id", m.ModelID, m.Params, nil); err != nil {
 			return err
 		}
 		return putModelTags(ctx, tx, m.ModelID, m.Tags)
@@ -145,7 +145,7 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, ws, id, key string) er
 // LogLoggedModelParams records params of a model.
 func (s *Store) LogLoggedModelParams(ctx context.Context, ws, id string, params []tracking.Param) error {
 	return s.changeModel(ctx, "log params of", ws, id, func(ctx context.Context, tx *sql.Tx) error {
-		return putParams(ctx, tx, "logged_model_params", "model_id", id, params)
+		return putParams(ctx, tx, "logged_model_params", "model_id", id, params, nil)
 	})
 }
 

@@ -15,6 +15,13 @@ import (
 // runs in SQL (EXISTS over the params, tags and latest metrics tables), so
 // only the page asked for is read in full.
 func (s *Store) SearchRuns(ctx context.Context, ws string, q tracking.RunQuery) ([]tracking.Run, error) {
+	if exp, ok := byKey(q); ok {
+		runs, err := s.searchByKey(ctx, ws, exp, q)
+		if err != nil {
+			return nil, fmt.Errorf("search runs: %w", err)
+		}
+		return runs, nil
+	}
 	var sq sqlQuery
 	sq.add(`SELECT `+runCols+` FROM runs r WHERE r.workspace = ? AND `, ws)
 	if exps := experimentIDs(q.ExperimentIDs); len(exps) == 1 {
@@ -29,7 +36,7 @@ func (s *Store) SearchRuns(ctx context.Context, ws string, q tracking.RunQuery) 
 	if err := runSchema.where(&sq, q.Filter); err != nil {
 		return nil, err
 	}
-	if c := q.After; c != nil {
+	if c := q.After; c != nil { // by start_time: byKey took the other orders
 		if _, asc := q.KeysetOrder(); asc {
 			sq.add(` AND r.start_time >= ? AND (r.start_time > ? OR r.run_id > ?)`, c.StartTime, c.StartTime, c.RunID)
 		} else {

@@ -62,12 +62,22 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, ws string, info track
 		info.LifecycleStage, info.ArtifactURI); err != nil {
 		return info, err
 	}
-	return info, s.putRunTags(ctx, tx, info.RunID, tags)
+	return info, s.putRunTags(ctx, tx, runScope{ws: ws, experiment: exp, startTime: info.StartTime}, info.RunID, tags)
 }
 
-func (s *Store) putRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+// runScope is what the search indexes over a run's params, tags and latest
+// metrics repeat from the run (migration 0017): its workspace, experiment
+// and start time, none of which changes after the run is created.
+type runScope struct {
+	ws         string
+	experiment int64
+	startTime  int64
+}
+
+func (s *Store) putRunTags(ctx context.Context, tx *sql.Tx, sc runScope, runID string, tags []tracking.Tag) error {
 	for _, t := range tags {
-		if _, err := tx.StmtContext(ctx, s.ws.putRunTag).ExecContext(ctx, runID, t.Key, t.Value); err != nil {
+		if _, err := tx.StmtContext(ctx, s.ws.putRunTag).ExecContext(ctx, runID, t.Key, t.Value,
+			sc.ws, sc.experiment, sc.startTime); err != nil {
 			return err
 		}
 		if t.Key == tracking.TagRunName {
@@ -104,18 +114,29 @@ func (s *Store) GetRun(ctx context.Context, ws, runID string) (tracking.Run, err
 	return tracking.Run{}, fmt.Errorf("get run %s in workspace %q: %w", runID, ws, notFoundIfNone(err))
 }
 
-// activeRun checks in tx that the run exists in ws and is active.
-func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) error {
-	var stage string
-	err := tx.StmtContext(ctx, s.ws.runStage).QueryRowContext(ctx, runID, ws).Scan(&stage)
+// activeRun checks in tx that the run exists in ws and is active, and
+// returns its scope.
+func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, ws, runID string) (runScope, error) {
+	stage, sc, err := s.scopeOf(ctx, tx, ws, runID)
 	if err != nil {
-		return fmt.Errorf("run %s: %w", runID, notFoundIfNone(err))
+		return sc, err
 	}
 	if stage != tracking.StageActive {
-		return tracking.Errorf(tracking.CodeInvalidParameterValue,
+		return sc, tracking.Errorf(tracking.CodeInvalidParameterValue,
 			"The run %s must be in the 'active' state. Current state is %s.", runID, stage)
 	}
-	return nil
+	return sc, nil
+}
+
+// scopeOf reads in tx the lifecycle stage and scope of a run of ws.
+func (s *Store) scopeOf(ctx context.Context, tx *sql.Tx, ws, runID string) (string, runScope, error) {
+	var stage string
+	sc := runScope{ws: ws}
+	err := tx.StmtContext(ctx, s.ws.runScope).QueryRowContext(ctx, runID, ws).Scan(&stage, &sc.experiment, &sc.startTime)
+	if err != nil {
+		return "", sc, fmt.Errorf("run %s: %w", runID, notFoundIfNone(err))
+	}
+	return stage, sc, nil
 }
 
 // UpdateRun changes a run's status, end time or name.
@@ -130,7 +151,11 @@ func (s *Store) UpdateRun(ctx context.Context, ws, runID string, u tracking.RunU
 			return err
 		}
 		if u.RunName != nil {
-			if err := s.putRunTags(ctx, tx, runID, []tracking.Tag{{Key: tracking.TagRunName, Value: *u.RunName}}); err != nil {
+			_, sc, err := s.scopeOf(ctx, tx, ws, runID)
+			if err != nil {
+				return err
+			}
+			if err := s.putRunTags(ctx, tx, sc, runID, []tracking.Tag{{Key: tracking.TagRunName, Value: *u.RunName}}); err != nil {
 				return err
 			}
 		}
@@ -162,26 +187,36 @@ func (s *Store) SetRunStage(ctx context.Context, ws, runID, stage string) error 
 // LogBatch records metrics, params and tags on an active run.
 func (s *Store) LogBatch(ctx context.Context, ws, runID string, b tracking.Batch) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
+		sc, err := s.activeRun(ctx, tx, ws, runID)
+		if err != nil {
 			return err
 		}
-		if err := putParams(ctx, tx, "run_params", "run_id", runID, b.Params); err != nil {
+		if err := putParams(ctx, tx, "run_params", "run_id", runID, b.Params, &sc); err != nil {
 			return err
 		}
-		if err := s.putRunTags(ctx, tx, runID, b.Tags); err != nil {
+		if err := s.putRunTags(ctx, tx, sc, runID, b.Tags); err != nil {
 			return err
 		}
-		return s.putMetrics(ctx, tx, runID, b.Metrics)
+		return s.putMetrics(ctx, tx, sc, runID, b.Metrics)
 	})
 	s.runs.forget(runID) // committed or not, what a reader cached may be old
 	return opErr(fmt.Sprintf("log to run %s in workspace %q", runID, ws), err)
 }
 
-// putParams inserts params into table (keyed by idCol = id); a param
-// already there with another value is MLflow's INVALID_PARAMETER_VALUE.
-func putParams(ctx context.Context, tx *sql.Tx, table, idCol, id string, params []tracking.Param) error {
+// putParams inserts params into table (keyed by idCol = id, with the run's
+// scope when sc is set); a param already there with another value is
+// MLflow's INVALID_PARAMETER_VALUE.
+func putParams(ctx context.Context, tx *sql.Tx, table, idCol, id string, params []tracking.Param, sc *runScope) error {
+	insert := `INSERT OR IGNORE INTO ` + table + ` (` + idCol + `, key, value) VALUES (?, ?, ?)`
+	if sc != nil {
+		insert = `INSERT OR IGNORE INTO ` + table + ` (` + idCol + `, key, value, workspace, experiment_id, start_time) VALUES (?, ?, ?, ?, ?, ?)`
+	}
 	for _, p := range params {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO `+table+` (`+idCol+`, key, value) VALUES (?, ?, ?)`, id, p.Key, p.Value)
+		args := []any{id, p.Key, p.Value}
+		if sc != nil {
+			args = append(args, sc.ws, sc.experiment, sc.startTime)
+		}
+		res, err := tx.ExecContext(ctx, insert, args...)
 		if err != nil {
 			return err
 		}
@@ -213,11 +248,11 @@ func metricArgs(m tracking.Metric) (value float64, isNaN int) {
 // putMetrics records each value and keeps latest_metrics at the greatest
 // (step, timestamp, value) of each key: the batch's own greatest value per
 // key is found here, so each key costs one upsert whatever the batch's size.
-func (s *Store) putMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
-	if err := insertMetricRows(ctx, tx, s.ws.insertMetrics, runID, ms); err != nil {
+func (s *Store) putMetrics(ctx context.Context, tx *sql.Tx, sc runScope, runID string, ms []tracking.Metric) error {
+	if err := insertMetricRows(ctx, tx, s.ws.insertMetrics, runID, ms, nil); err != nil {
 		return err
 	}
-	return insertMetricRows(ctx, tx, s.ws.upsertLatest, runID, latestPerKey(ms))
+	return insertMetricRows(ctx, tx, s.ws.upsertLatest, runID, latestPerKey(ms), &sc)
 }
 
 // The statements putMetrics runs: "<insert> (cols) VALUES (...), ...
@@ -231,39 +266,45 @@ const (
 			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
 	metricRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `
 	metricRow     = `(?,?,?,?,?,?,?,?,?)`
-	metricRowArgs = 9
+	// latest_metrics rows carry their run's scope too.
+	latestRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest,
+		workspace, experiment_id, start_time) VALUES `
+	latestRow     = `(?,?,?,?,?,?,?,?,?,?,?,?)`
+	latestRowArgs = 12
 )
 
 // metricRowSizes are the row counts of the multi-row statements prepared
 // for metrics, largest first; the last must be 1. Compiling SQL costs more
 // than running it (a 500-row INSERT spent half its time in SQLite's
 // parser), so a batch of any size runs as a few executions of statements
-// compiled once at open. 64 rows bind 576 parameters, under SQLite's limit.
+// compiled once at open. 64 rows bind at most 768 parameters (latest_metrics
+// rows have 12 columns), under SQLite's limit.
 var metricRowSizes = [...]int{64, 8, 1}
 
 // rowLadder holds one prepared statement per size in metricRowSizes.
 type rowLadder [len(metricRowSizes)]*sql.Stmt
 
-// metricRowsSQL is "<insert> (cols) VALUES (...) x rows <suffix>".
-func metricRowsSQL(insert, suffix string, rows int) string {
+// metricRowsSQL is "<insert> <cols> <row>,<row>... <suffix>" with rows rows.
+func metricRowsSQL(insert, cols, row, suffix string, rows int) string {
 	var q strings.Builder
-	q.Grow(len(insert) + len(suffix) + len(metricRowCols) + (len(metricRow)+1)*rows)
+	q.Grow(len(insert) + len(suffix) + len(cols) + (len(row)+1)*rows)
 	q.WriteString(insert)
-	q.WriteString(metricRowCols)
+	q.WriteString(cols)
 	for i := range rows {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(metricRow)
+		q.WriteString(row)
 	}
 	q.WriteString(suffix)
 	return q.String()
 }
 
 // insertMetricRows runs the ladder's statements over ms, the largest that
-// fits first, binding one row per metric.
-func insertMetricRows(ctx context.Context, tx *sql.Tx, ladder rowLadder, runID string, ms []tracking.Metric) error {
-	args := make([]any, 0, metricRowArgs*metricRowSizes[0])
+// fits first, binding one row per metric (and the run's scope after each
+// row's metric columns when sc is set, for latest_metrics).
+func insertMetricRows(ctx context.Context, tx *sql.Tx, ladder rowLadder, runID string, ms []tracking.Metric, sc *runScope) error {
+	args := make([]any, 0, latestRowArgs*metricRowSizes[0])
 	for i, size := range metricRowSizes {
 		if len(ms) < size {
 			continue
@@ -275,6 +316,9 @@ func insertMetricRows(ctx context.Context, tx *sql.Tx, ladder rowLadder, runID s
 				v, nan := metricArgs(m)
 				args = append(args, runID, m.Key, m.Step, m.Timestamp, v, nan, nullString(m.ModelID),
 					nullString(m.DatasetName), nullString(m.DatasetDigest))
+				if sc != nil {
+					args = append(args, sc.ws, sc.experiment, sc.startTime)
+				}
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return err
@@ -313,7 +357,7 @@ func latestPerKey(ms []tracking.Metric) []tracking.Metric {
 // DeleteRunTag removes a tag of an active run.
 func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM run_tags WHERE run_id = ? AND key = ?`, runID, key)
@@ -329,7 +373,7 @@ func (s *Store) DeleteRunTag(ctx context.Context, ws, runID, key string) error {
 // LogInputs records datasets and models a run used.
 func (s *Store) LogInputs(ctx context.Context, ws, runID string, datasets []tracking.DatasetInput, models []tracking.ModelInput) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		for _, in := range datasets {
@@ -378,7 +422,7 @@ func putRunModels(ctx context.Context, tx *sql.Tx, runID, direction string, mode
 // LogOutputs records logged models a run produced.
 func (s *Store) LogOutputs(ctx context.Context, ws, runID string, models []tracking.ModelOutput) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, ws, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, ws, runID); err != nil {
 			return err
 		}
 		return putRunModels(ctx, tx, runID, "output", models)
