@@ -3,12 +3,17 @@ package format
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
+
+	"github.com/ciel-mlops/ciel/internal/dataflow/files"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/transform"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -220,3 +225,60 @@ func (z *zipEntry) Close() error { return z.zw.Close() }
 // errClosed is returned by a reader or writer used after Close, Commit or
 // Abort.
 var errClosed = errors.New("used after close")
+
+// textSink is the stack a text format writes through: characters
+// encoded (when not UTF-8), compressed, buffered, into a file that is
+// visible only once committed.
+type textSink struct {
+	f    files.File
+	bw   *bufio.Writer
+	zw   io.WriteCloser
+	enc  io.WriteCloser // nil for UTF-8
+	out  io.Writer      // the top of the stack: enc, or zw
+	done bool
+}
+
+// openTextSink builds the stack over f; on an error f is aborted.
+func openTextSink(f files.File, c Codec, lvl int, entry string, charset encoding.Encoding) (textSink, error) {
+	bw := bufio.NewWriterSize(f, 256<<10)
+	zw, err := encode(bw, c, lvl, entry)
+	if err != nil {
+		f.Abort()
+		return textSink{}, err
+	}
+	s := textSink{f: f, bw: bw, zw: zw, out: zw}
+	if charset != nil {
+		s.enc = transform.NewWriter(zw, charset.NewEncoder())
+		s.out = s.enc
+	}
+	return s, nil
+}
+
+// commit writes last, closes the stack from the top and commits the
+// file; on any error the file is aborted.
+func (s *textSink) commit(last []byte) error {
+	_, err := s.out.Write(last)
+	if s.enc != nil && err == nil {
+		err = s.enc.Close()
+	}
+	if err == nil {
+		err = s.zw.Close()
+	}
+	if err == nil {
+		err = s.bw.Flush()
+	}
+	if err != nil {
+		s.f.Abort()
+		return err
+	}
+	return s.f.Commit()
+}
+
+// abort drops the file, once.
+func (s *textSink) abort() error {
+	if s.done {
+		return nil
+	}
+	s.done = true
+	return s.f.Abort()
+}

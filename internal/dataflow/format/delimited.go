@@ -294,19 +294,11 @@ func (r *textReader) convert(fields []string, quoted []bool) ([]any, error) {
 
 // NewWriter writes the header (when firstRowAsHeader) and then rows.
 func (t *DelimitedText) NewWriter(ctx context.Context, f files.File, schema tabular.Schema) (tabular.Writer, error) {
-	bw := bufio.NewWriterSize(f, 256<<10)
-	zw, err := encode(bw, t.Codec, t.level, "data"+strings.TrimSuffix(t.Ext(), t.Codec.Ext()))
+	sink, err := t.openSink(f)
 	if err != nil {
-		f.Abort()
 		return nil, err
 	}
-	var out io.Writer = zw
-	var enc io.WriteCloser
-	if t.encoding != nil {
-		enc = transform.NewWriter(zw, t.encoding.NewEncoder())
-		out = enc
-	}
-	w := &textWriter{t: t, f: f, bw: bw, zw: zw, enc: enc, out: out, schema: schema, specials: "\r\n" + t.d.row}
+	w := &textWriter{t: t, textSink: sink, schema: schema, specials: "\r\n" + t.d.row}
 	for _, r := range []rune{t.d.delim, t.d.quote, t.d.escape} {
 		if r != 0 {
 			w.specials += string(r)
@@ -331,15 +323,10 @@ func (t *DelimitedText) NewWriter(ctx context.Context, f files.File, schema tabu
 
 // textWriter writes delimited text through a compressor to a file.
 type textWriter struct {
-	t      *DelimitedText
-	f      files.File
-	bw     *bufio.Writer
-	zw     io.WriteCloser
-	enc    io.WriteCloser
-	out    io.Writer
+	t *DelimitedText
+	textSink
 	schema tabular.Schema
 	buf    []byte
-	done   bool
 	// specials are the characters that make a field need quoting;
 	// special has them as a table when they are all ASCII.
 	specials  string
@@ -446,27 +433,13 @@ func (w *textWriter) Commit(ctx context.Context) error {
 		return errClosed
 	}
 	w.done = true
-	err := w.flush()
-	if w.enc != nil && err == nil {
-		err = w.enc.Close()
-	}
-	if err == nil {
-		err = w.zw.Close()
-	}
-	if err == nil {
-		err = w.bw.Flush()
-	}
-	if err != nil {
-		w.f.Abort()
-		return err
-	}
-	return w.f.Commit()
+	return w.commit(w.buf)
 }
 
-func (w *textWriter) Abort(ctx context.Context) error {
-	if w.done {
-		return nil
-	}
-	w.done = true
-	return w.f.Abort()
+func (w *textWriter) Abort(ctx context.Context) error { return w.abort() }
+
+// openSink is the file stack a DelimitedText writer writes through; a
+// zip holds one entry named like the file.
+func (t *DelimitedText) openSink(f files.File) (textSink, error) {
+	return openTextSink(f, t.Codec, t.level, "data"+strings.TrimSuffix(t.Ext(), t.Codec.Ext()), t.encoding)
 }

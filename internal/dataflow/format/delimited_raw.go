@@ -1,15 +1,11 @@
 package format
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
-	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/text/transform"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 )
@@ -42,18 +38,11 @@ type RawWriter struct{ w *textWriter }
 // NewRawWriter returns a RawWriter to f (no header is written: the
 // text brings its own).
 func (t *DelimitedText) NewRawWriter(f files.File) (*RawWriter, error) {
-	bw := bufio.NewWriterSize(f, 256<<10)
-	zw, err := encode(bw, t.Codec, t.level, "data"+strings.TrimSuffix(t.Ext(), t.Codec.Ext()))
+	sink, err := t.openSink(f)
 	if err != nil {
-		f.Abort()
 		return nil, err
 	}
-	w := &textWriter{t: t, f: f, bw: bw, zw: zw, out: zw}
-	if t.encoding != nil {
-		w.enc = transform.NewWriter(zw, t.encoding.NewEncoder())
-		w.out = w.enc
-	}
-	return &RawWriter{w: w}, nil
+	return &RawWriter{w: &textWriter{t: t, textSink: sink}}, nil
 }
 
 // Write writes text as it is.

@@ -343,19 +343,11 @@ func (r *jsonReader) Next(ctx context.Context) ([][]any, error) {
 // NewWriter writes one object per row, keyed by column name; a null
 // value is written as null.
 func (j *JSON) NewWriter(ctx context.Context, f files.File, schema tabular.Schema) (tabular.Writer, error) {
-	bw := bufio.NewWriterSize(f, 256<<10)
-	zw, err := encode(bw, j.Codec, j.level, "data.json")
+	sink, err := openTextSink(f, j.Codec, j.level, "data.json", j.encoding)
 	if err != nil {
-		f.Abort()
 		return nil, err
 	}
-	var out io.Writer = zw
-	var enc io.WriteCloser
-	if j.encoding != nil {
-		enc = transform.NewWriter(zw, j.encoding.NewEncoder())
-		out = enc
-	}
-	w := &jsonWriter{j: j, f: f, bw: bw, zw: zw, enc: enc, out: out, schema: schema}
+	w := &jsonWriter{j: j, textSink: sink, schema: schema}
 	for _, c := range schema {
 		w.keys = append(w.keys, appendJSONString(nil, c.Name))
 	}
@@ -366,17 +358,12 @@ func (j *JSON) NewWriter(ctx context.Context, f files.File, schema tabular.Schem
 }
 
 type jsonWriter struct {
-	j      *JSON
-	f      files.File
-	bw     *bufio.Writer
-	zw     io.WriteCloser
-	enc    io.WriteCloser
-	out    io.Writer
+	j *JSON
+	textSink
 	schema tabular.Schema
 	keys   [][]byte
 	buf    []byte
 	rows   int64
-	done   bool
 }
 
 func (w *jsonWriter) Write(ctx context.Context, rows [][]any) error {
@@ -488,27 +475,7 @@ func (w *jsonWriter) Commit(ctx context.Context) error {
 	if w.j.Array {
 		w.buf = append(w.buf, "]\n"...)
 	}
-	_, err := w.out.Write(w.buf)
-	if w.enc != nil && err == nil {
-		err = w.enc.Close()
-	}
-	if err == nil {
-		err = w.zw.Close()
-	}
-	if err == nil {
-		err = w.bw.Flush()
-	}
-	if err != nil {
-		w.f.Abort()
-		return err
-	}
-	return w.f.Commit()
+	return w.commit(w.buf)
 }
 
-func (w *jsonWriter) Abort(ctx context.Context) error {
-	if w.done {
-		return nil
-	}
-	w.done = true
-	return w.f.Abort()
-}
+func (w *jsonWriter) Abort(ctx context.Context) error { return w.abort() }
