@@ -1,76 +1,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
-
-// motoServer finds moto's S3 server: CIEL_TEST_MOTO_SERVER, the one
-// scripts/s3server.sh installs, or one on PATH.
-func motoServer() string {
-	if p := os.Getenv("CIEL_TEST_MOTO_SERVER"); p != "" {
-		return p
-	}
-	if p, err := filepath.Abs("../.venv-s3/bin/moto_server"); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("moto_server")
-	return p
-}
-
-// startS3 runs an S3 server on a free loopback port until the test ends
-// and returns its endpoint.
-func startS3(t *testing.T) string {
-	t.Helper()
-	bin := motoServer()
-	if bin == "" {
-		t.Skip("no S3 server: run scripts/s3server.sh install (moto[server] from PyPI) or set CIEL_TEST_MOTO_SERVER")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/")
-		if err == nil {
-			resp.Body.Close()
-			return endpoint
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("S3 server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // TestDatastoreS3 runs a job whose input is a file and a folder of an S3
 // datastore (moto's real S3 server) and whose output is written back to
@@ -78,7 +20,7 @@ func startS3(t *testing.T) string {
 // datastore names.
 func TestDatastoreS3(t *testing.T) {
 	t.Parallel()
-	endpoint := startS3(t)
+	endpoint := filestest.StartS3(t).Endpoint
 	ctx := context.Background()
 	s3c, err := minio.New(strings.TrimPrefix(endpoint, "http://"), &minio.Options{
 		Creds: credentials.NewStaticV4("testing", "testing", ""), Region: "us-east-1"})
