@@ -90,6 +90,18 @@ export interface Metric {
   step: number;
 }
 
+/** Bucket is a span of a metric's history: its last point, its exact min and max (null when none is finite) and its count. NaN and ±Inf come as MLflow's strings. */
+export interface Bucket {
+  step: number;
+  timestamp: number;
+  value: number | string;
+  min: number | string | null;
+  max: number | string | null;
+  count: number;
+  first_step: number;
+  first_timestamp: number;
+}
+
 export interface Run {
   info: {
     run_id: string;
@@ -138,8 +150,8 @@ export const api = {
   job: (ws: string, name: string, signal?: AbortSignal) => call<Job>('GET', `${v1(ws)}/jobs/${enc(name)}`, undefined, signal),
   cancelJob: (ws: string, name: string) => call<Job>('POST', `${v1(ws)}/jobs/${enc(name)}/cancel`),
   rerunJob: (ws: string, name: string) => call<Job>('POST', `${v1(ws)}/jobs/${enc(name)}/rerun`),
-  /** jobStreamURL follows a job's step logs ("[step] line") until it ends. */
-  jobStreamURL: (ws: string, name: string) => `${v1(ws)}/jobs/${enc(name)}/stream`,
+  /** jobStreamURL follows a job's step logs ("[step] line") until it ends; with step, that step's log alone, unprefixed. */
+  jobStreamURL: (ws: string, name: string, step?: string) => `${v1(ws)}/jobs/${enc(name)}/stream${step ? `?step=${enc(step)}` : ''}`,
   /** outputURL downloads a job output, or a step's as "step.port", as a tar. */
   outputURL: (ws: string, job: string, output: string) => `${v1(ws)}/jobs/${enc(job)}/outputs/${enc(output)}`,
 
@@ -153,6 +165,9 @@ export const api = {
   searchRuns: (ws: string, q: { experiment_ids: string[]; filter?: string; order_by?: string[]; max_results: number; page_token?: string }) =>
     call<{ runs?: Run[]; next_page_token?: string }>('POST', `${mlflow(ws)}/runs/search`, q),
   run: (ws: string, id: string) => call<{ run: Run }>('GET', `${mlflow(ws)}/runs/get?run_id=${enc(id)}`).then((r) => r.run),
+  /** metricBuckets reads a run's metric history summed up in at most maxPoints buckets, each with its exact min and max. */
+  metricBuckets: (ws: string, run: string, key: string, maxPoints: number) =>
+    call<{ points: number; buckets?: Bucket[] }>('GET', `${v1(ws)}/runs/${enc(run)}/metrics/${enc(key)}/history?max_points=${maxPoints}`),
   /** metricHistory reads every point of a run's metric, page by page (25,000 a page, MLflow's default). */
   metricHistory: async (ws: string, run: string, key: string): Promise<Metric[]> => {
     const out: Metric[] = [];

@@ -1,14 +1,39 @@
 // Metric charts with uPlot, built for long series: one chart shows one or
-// more metrics of a run against step or time, with smoothing and
-// drag-to-zoom (double-click resets).
+// more series (metrics of a run, or one metric of several runs) against
+// step or time, with smoothing and drag-to-zoom (double-click resets). A
+// series read in buckets (a long history summed up by the server) is drawn
+// as its line with the band of each bucket's exact min and max behind it.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Metric } from './api';
+import { api, type Bucket } from './api';
 
-/** A series to draw: a metric's name and its points. */
+/** A point to draw; min and max, when set, span what its bucket held. */
+export interface Point {
+  step: number;
+  timestamp: number;
+  value: number;
+  min?: number | null;
+  max?: number | null;
+}
+
+/** A series to draw: its label and its points. */
 export interface Series {
   key: string;
-  points: Metric[];
+  points: Point[];
+  /** count is how many points the series stands for (more than points.length when bucketed). */
+  count?: number;
+}
+
+/** Buckets asked for per series: enough for a wide screen, bounded however long the history. */
+export const maxPoints = 2000;
+
+const toNum = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+/** bucketSeries reads run's metric key as a series of at most maxPoints buckets. */
+export async function bucketSeries(ws: string, run: string, key: string, label = key): Promise<Series> {
+  const r = await api.metricBuckets(ws, run, key, maxPoints);
+  const points = (r.buckets ?? []).map((b: Bucket) => ({ step: b.step, timestamp: b.timestamp, value: Number(b.value), min: toNum(b.min), max: toNum(b.max) }));
+  return { key: label, points, count: r.points };
 }
 
 const palette = ['#2f80ed', '#eb5757', '#27ae60', '#f2994a', '#9b51e0', '#00a3a3', '#d4a017', '#e0559b'];
@@ -28,20 +53,26 @@ export function smooth(ys: (number | null)[], w: number): (number | null)[] {
 }
 
 /** align joins several series on one x axis (step, or time in seconds), null where a series has no point. */
-export function align(series: Series[], x: 'step' | 'time'): uPlot.AlignedData {
+export function align(series: Series[], x: 'step' | 'time', pick: (p: Point) => number | null = (p) => p.value): uPlot.AlignedData {
   const xs = new Set<number>();
   const maps = series.map((s) => {
-    const m = new Map<number, number>();
+    const m = new Map<number, number | null>();
     for (const p of s.points) {
       const k = x === 'step' ? p.step : p.timestamp / 1000;
-      m.set(k, p.value);
+      m.set(k, pick(p));
       xs.add(k);
     }
     return m;
   });
   const sorted = Float64Array.from(xs).sort();
-  return [sorted, ...maps.map((m) => Array.from(sorted, (k) => (m.has(k) ? (m.get(k) as number) : null)))];
+  return [sorted, ...maps.map((m) => Array.from(sorted, (k) => m.get(k) ?? null))];
 }
+
+/** banded tells whether a series has a bucket whose min and max differ (a summed-up history). */
+const banded = (s: Series) => s.points.some((p) => p.min != null && p.max != null && p.min !== p.max);
+
+/** fade is a palette colour at a low opacity, for bands. */
+const fade = (c: string) => `${c}33`;
 
 /** MetricChart is a uPlot chart that follows its container's width. */
 export class MetricChart {
@@ -61,6 +92,19 @@ export class MetricChart {
     this.plot?.destroy();
     const data = align(series, x);
     const ys = data.slice(1).map((d) => smooth(d as (number | null)[], w));
+    // Each bucketed series gets two more series, its max and min, filled
+    // between as a band, drawn after (so under the cursor's legend) the lines.
+    const bandSeries: uPlot.Series[] = [];
+    const bandData: (number | null)[][] = [];
+    const bands: uPlot.Band[] = [];
+    series.forEach((s, i) => {
+      if (!banded(s)) return;
+      const c = palette[i % palette.length];
+      const hi = 1 + series.length + bandData.length;
+      bandData.push(align([s], x, (p) => p.max ?? null)[1] as (number | null)[], align([s], x, (p) => p.min ?? null)[1] as (number | null)[]);
+      bandSeries.push({ label: `${s.key} max`, stroke: fade(c), width: 1, spanGaps: true, points: { show: false } }, { label: `${s.key} min`, stroke: fade(c), width: 1, spanGaps: true, points: { show: false } });
+      bands.push({ series: [hi, hi + 1], fill: fade(c) });
+    });
     const dark = matchMedia('(prefers-color-scheme: dark)').matches;
     const axis = { stroke: dark ? '#c9d1d9' : '#333', grid: { stroke: dark ? '#30363d' : '#e5e5e5' }, ticks: { stroke: dark ? '#30363d' : '#ccc' } };
     this.plot = new uPlot(
@@ -70,12 +114,15 @@ export class MetricChart {
         scales: { x: { time: x === 'time' } },
         cursor: { drag: { x: true, y: false } },
         axes: [axis, axis],
-        series: [{ label: x }, ...series.map((s, i) => ({ label: s.key, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: data[0].length <= 200 } }))],
+        series: [{ label: x }, ...series.map((s, i) => ({ label: s.key, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: data[0].length <= 200 } })), ...bandSeries],
+        bands,
       },
-      [data[0], ...ys] as uPlot.AlignedData,
+      [data[0], ...ys, ...bandData] as uPlot.AlignedData,
       this.box,
     );
     this.box.setAttribute('data-points', String(data[0].length));
+    this.box.setAttribute('data-series', String(series.length));
+    this.box.setAttribute('data-bands', String(bands.length));
   }
 
   /** destroy removes the chart and stops following the container. */

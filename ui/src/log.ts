@@ -1,6 +1,6 @@
-// A live log: follows a job's log stream, shows one step's lines (the
-// stream prefixes each line with "[step] " for pipelines), scrolls with new
-// lines while the reader is at the bottom, and filters by a search text.
+// A live log: follows a log stream (a job's, or one step's with ?step=),
+// scrolls with new lines while the reader is at the bottom, and filters by
+// a search text.
 import { followLog } from './live';
 import { h } from './dom';
 
@@ -24,8 +24,8 @@ export class LogView {
     this.el = h('div', { class: 'logview' }, h('div', { class: 'toolbar' }, this.search, this.state), this.pre);
   }
 
-  /** follow streams url's lines; prefix, when set, keeps only the lines of that step (without the prefix). */
-  follow(url: string, prefix: string): void {
+  /** follow streams url's lines. */
+  follow(url: string): void {
     this.close();
     this.lines = [];
     this.redraw();
@@ -46,10 +46,6 @@ export class LogView {
     this.stop = followLog(
       url,
       (line) => {
-        if (prefix) {
-          if (!line.startsWith(prefix)) return;
-          line = line.slice(prefix.length);
-        }
         pending.push(line);
         if (!scheduled) {
           scheduled = true;

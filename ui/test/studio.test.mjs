@@ -30,6 +30,9 @@ const nodeStates = (page) =>
 test('a pipeline submitted from the CLI lights up in the graph until every node is green', async () => {
   job = (await studio.ciel('job', 'create', '--file', 'pipeline.yml', '--query', 'name', '-o', 'tsv')).trim();
   const page = await studio.page();
+  // The page follows the job's event stream rather than polling the job.
+  const reads = [];
+  page.on('request', (r) => reads.push(new URL(r.url()).pathname + new URL(r.url()).search));
   await page.goto(`${studio.url}/workspaces/ws/jobs/${job}`);
   await page.waitForSelector('svg.graph g.node[data-step="pick"]');
   assert.equal(await page.locator('svg.graph path.edge').count(), 4, 'prep->train_a, prep->train_b, train_a->pick, train_b->pick');
@@ -53,6 +56,10 @@ test('a pipeline submitted from the CLI lights up in the graph until every node 
   const ok = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--ok-bg').trim());
   assert.equal(hex(fill), ok.toLowerCase());
   await page.locator('.title-row .badge', { hasText: 'Completed' }).waitFor();
+  assert.ok(reads.includes(`/api/v1/workspaces/ws/events?job=${job}`), `no event stream in ${reads}`);
+  // One read at first and one as each step or the job ends, at most: no 1 s loop.
+  const jobReads = reads.filter((u) => u === `/api/v1/workspaces/ws/jobs/${job}`).length;
+  assert.ok(jobReads >= 1 && jobReads <= 7, `${jobReads} reads of the job: ${reads}`);
   assert.deepEqual(page.errors, []);
   console.log('screenshot:', await studio.shot(page, 'pipeline-graph'));
   await page.context().close();
@@ -115,6 +122,11 @@ test('the jobs list shows the job, and its search filters the rows', async () =>
   const row = page.locator('#jobs tbody tr', { hasText: job });
   await row.waitFor();
   assert.match(await row.textContent(), /Completed.*pipeline.*studio-graph/);
+  // A job submitted while the list is open appears in it, from the workspace's event stream.
+  const more = (await studio.ciel('job', 'create', '--file', 'pipeline.yml', '--query', 'name', '-o', 'tsv')).trim();
+  await page.locator('#jobs tbody tr', { hasText: more }).waitFor({ timeout: 10_000 });
+  await studio.ciel('job', 'cancel', '--name', more);
+  await page.locator('#jobs tbody tr', { hasText: more }).locator('.badge', { hasText: 'Canceled' }).waitFor({ timeout: 15_000 });
   await page.getByRole('searchbox', { name: 'Search jobs' }).fill('no-such-job');
   assert.equal(await page.locator('#jobs tbody tr').count(), 0);
   assert.match(page.url(), /\?q=no-such-job$/);

@@ -79,7 +79,7 @@ export function jobPage(p: Params, q: URLSearchParams): Page {
       return;
     }
     logTitle.textContent = pipeline() ? `Log of ${s}` : 'Log';
-    log.follow(api.jobStreamURL(ws, name), pipeline() ? `[${s}] ` : '');
+    log.follow(api.jobStreamURL(ws, name, pipeline() ? s : undefined));
   }
 
   const stop = watchJob(

@@ -2,7 +2,8 @@
 // and a status filter kept in the URL so a filtered list can be shared.
 import { api, type Job } from '../api';
 import { h, replace } from '../dom';
-import { duration, terminal, when } from '../format';
+import { duration, when } from '../format';
+import { watchJobs } from '../live';
 import { badge, crumbs, errorBox, wsPath } from '../parts';
 import { setQuery, type Page, type Params } from '../router';
 
@@ -17,8 +18,6 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
   const body = h('tbody');
   const box = h('div', { class: 'reserve' }, h('p', { class: 'muted' }, 'Loading…'));
   let jobs: Job[] = [];
-  let timer: number | undefined;
-  let stopped = false;
 
   const draw = () => {
     const text = search.value.trim().toLowerCase();
@@ -55,8 +54,6 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
         jobs = list.sort((a, b) => (b.creation_context?.created_at ?? '').localeCompare(a.creation_context?.created_at ?? ''));
         replace(box, table);
         draw();
-        // While a job is still going, its row's status and duration change.
-        if (!stopped && jobs.some((j) => !terminal(j.status))) timer = window.setTimeout(fetchJobs, 3000);
       },
       (e) => replace(box, errorBox(e)),
     );
@@ -70,6 +67,19 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
   search.addEventListener('input', draw);
   status.addEventListener('change', draw);
   fetchJobs();
+  // A known job's row changes in place; a job the list lacks means a read.
+  const stop = watchJobs(
+    ws,
+    (c) => {
+      const j = jobs.find((x) => x.name === c.job);
+      if (!j) return void fetchJobs();
+      j.status = c.status;
+      if (c.started_at) j.start_time = c.started_at;
+      if (c.ended_at) j.end_time = c.ended_at;
+      draw();
+    },
+    fetchJobs,
+  );
   return {
     title: `Jobs · ${ws}`,
     el: h(
@@ -80,9 +90,6 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
       h('div', { class: 'toolbar', role: 'search' }, search, status, count),
       box,
     ),
-    dispose: () => {
-      stopped = true;
-      window.clearTimeout(timer);
-    },
+    dispose: stop,
   };
 }

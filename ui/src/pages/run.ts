@@ -3,7 +3,7 @@
 import { api, type Run } from '../api';
 import { h, replace, type Child } from '../dom';
 import { duration, num, when } from '../format';
-import { MetricChart } from '../chart';
+import { bucketSeries, MetricChart } from '../chart';
 import { badge, crumbs, errorBox, kv, wsPath } from '../parts';
 import { setQuery, type Page, type Params } from '../router';
 
@@ -56,11 +56,11 @@ export function runPage(p: Params, q: URLSearchParams): Page {
       state.textContent = 'loading…';
       try {
         const t0 = performance.now();
-        const series = await Promise.all(keys.map(async (key) => ({ key, points: await api.metricHistory(ws, run, key) })));
+        const series = await Promise.all(keys.map((key) => bucketSeries(ws, run, key)));
         if (mine !== seq || disposed) return;
         chart ??= new MetricChart(chartBox);
         chart.draw(series, x.value as 'step' | 'time', Number(sm.value));
-        const n = series.reduce((a, s) => a + s.points.length, 0);
+        const n = series.reduce((a, s) => a + (s.count ?? s.points.length), 0);
         state.textContent = `${n} points · ${Math.round(performance.now() - t0)} ms`;
         chartBox.setAttribute('aria-label', `Chart of ${keys.join(', ')}: ${n} points`);
       } catch (e) {
