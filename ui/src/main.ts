@@ -2,6 +2,7 @@
 // the frame (header, navigation, page outlet) and registers the pages.
 import './style.css';
 import { h } from './dom';
+import { comparePage } from './pages/compare';
 import { experimentsPage } from './pages/experiments';
 import { jobPage } from './pages/job';
 import { jobsPage } from './pages/jobs';
@@ -23,6 +24,7 @@ route('/workspaces/:ws/experiments', experimentsPage);
 route('/workspaces/:ws/experiments/:id', runsPage);
 route('/workspaces/:ws/experiments/:id/runs/:run', runPage);
 route('/workspaces/:ws/runs/:run', runPage);
+route('/workspaces/:ws/compare', comparePage);
 
 const nav = h('nav', { class: 'top', 'aria-label': 'Workspace' });
 const outlet = h('main', { id: 'main' });

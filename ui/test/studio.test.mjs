@@ -16,7 +16,7 @@ let job;
 before(async () => {
   studio = await Studio.start();
   copyFileSync(path.join(testdata, 'pipeline.yml'), path.join(studio.dir, 'pipeline.yml'));
-  copyFileSync(path.join(testdata, 'log_metrics.py'), path.join(studio.dir, 'log_metrics.py'));
+  for (const f of ['log_metrics.py', 'log_compare.py']) copyFileSync(path.join(testdata, f), path.join(studio.dir, f));
 });
 
 after(async () => {
@@ -173,6 +173,52 @@ test('a metric logged with the mlflow client is charted, point for point', async
   await page.goto(`${studio.url}/ws/ws/#/experiments/${expID}/runs/${runID}`);
   await page.waitForURL(`**/workspaces/ws/runs/${runID}`);
   await page.locator('h1', { hasText: 'chart-run' }).waitFor();
+  await page.context().close();
+});
+
+test('two runs logged with the mlflow client are compared: overlaid curves and a params diff', async () => {
+  const out = await studio.python('log_compare.py');
+  const [, a, b] = /^ids: (\S+) (\S+)$/m.exec(out) ?? assert.fail(`no ids in: ${out}`);
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/experiments`);
+  await page.getByRole('link', { name: 'studio-compare' }).click();
+  const compare = page.getByRole('button', { name: 'Compare', exact: true });
+  await page.getByRole('checkbox', { name: 'Select run compare-a' }).check();
+  assert.ok(await compare.isDisabled(), 'one run is not a compare');
+  await page.getByRole('checkbox', { name: 'Select run compare-b' }).check();
+  await compare.click();
+  await page.waitForURL(/\/workspaces\/ws\/compare\?runs=/);
+  assert.deepEqual(new URL(page.url()).searchParams.get('runs').split(',').sort(), [a, b].sort());
+  // One curve per run, each with its band of bucket min/max: 3,000 points a run, summed up by the server.
+  const chart = page.locator('#compare-chart[data-series="2"][data-bands="2"]');
+  await chart.waitFor();
+  assert.match(await page.locator('.chart-section .toolbar').textContent(), /loss: 2 runs, 6000 points/);
+  assert.match(await chart.getAttribute('aria-label'), /compare-a, compare-b|compare-b, compare-a/);
+  const drawn = await page.$eval('#compare-chart canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let blue = 0;
+    let red = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] < 80 && d[i + 1] > 100 && d[i + 2] > 200) blue++;
+      if (d[i] > 200 && d[i + 1] < 120 && d[i + 2] < 120) red++;
+    }
+    return { blue, red };
+  });
+  assert.ok(drawn.blue > 100 && drawn.red > 100, `curve pixels: ${JSON.stringify(drawn)}`);
+  // The params diff: alpha differs and is marked, layers is the same.
+  const alpha = page.locator('#params-diff tr[data-param="alpha"]');
+  assert.equal(await alpha.getAttribute('class'), 'differs');
+  assert.match(await alpha.textContent(), /alpha \(differs\).*0\.1.*0\.9|alpha \(differs\).*0\.9.*0\.1/);
+  const layers = page.locator('#params-diff tr[data-param="layers"]');
+  assert.equal(await layers.getAttribute('class'), null);
+  await page.getByRole('checkbox', { name: 'only the params that differ' }).check();
+  assert.equal(await layers.count(), 0);
+  assert.equal(await alpha.count(), 1);
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'compare-runs'));
+  // One run alone is refused with a message.
+  await page.goto(`${studio.url}/workspaces/ws/compare?runs=${a}`);
+  await page.getByRole('alert').filter({ hasText: 'Pick 2 to 10 runs' }).waitFor();
   await page.context().close();
 });
 

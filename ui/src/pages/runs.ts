@@ -6,7 +6,8 @@ import { api, type Run } from '../api';
 import { h, replace } from '../dom';
 import { duration, num, when } from '../format';
 import { badge, crumbs, errorBox, wsPath } from '../parts';
-import { setQuery, type Page, type Params } from '../router';
+import { navigate, setQuery, type Page, type Params } from '../router';
+import { compareURL, maxCompare } from './compare';
 
 const pageSizes = [25, 100, 500];
 
@@ -25,6 +26,16 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
   const next = h('button', { type: 'button', disabled: true }, 'Next →');
   const where = h('span', { class: 'muted small', 'aria-live': 'polite' });
   const heading = h('h1', null, 'Runs');
+  // Runs picked for a compare, kept across pages and sorts.
+  const selected = new Set<string>();
+  const compare = h('button', { type: 'button', id: 'compare', disabled: true }, 'Compare');
+  const picks = h('span', { class: 'muted small', 'aria-live': 'polite' });
+  const drawPicks = () => {
+    compare.disabled = selected.size < 2 || selected.size > maxCompare;
+    picks.textContent = selected.size ? `${selected.size} selected${selected.size > maxCompare ? ` (at most ${maxCompare})` : ''}` : `select 2 to ${maxCompare} runs to compare`;
+  };
+  drawPicks();
+  compare.addEventListener('click', () => navigate(compareURL(ws, [...selected])));
   let order = q.get('order') ?? 'attributes.start_time DESC';
   let picked: string[] | null = q.get('cols') ? (q.get('cols') ?? '').split(',').filter(Boolean) : null;
   const tokens: string[] = [''];
@@ -121,9 +132,16 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
     const rows = runs.map((r) => {
       const m = new Map((r.data.metrics ?? []).map((x) => [x.key, x.value]));
       const ps = new Map((r.data.params ?? []).map((x) => [x.key, x.value]));
+      const pick = h('input', { type: 'checkbox', class: 'pick', checked: selected.has(r.info.run_id), 'aria-label': `Select run ${r.info.run_name || r.info.run_id}` });
+      pick.addEventListener('change', () => {
+        if (pick.checked) selected.add(r.info.run_id);
+        else selected.delete(r.info.run_id);
+        drawPicks();
+      });
       return h(
         'tr',
         null,
+        h('td', { class: 'pick' }, pick),
         h('td', null, h('a', { href: wsPath(ws, 'runs', r.info.run_id) }, r.info.run_name || r.info.run_id)),
         h('td', null, badge(r.info.status)),
         h('td', null, when(r.info.start_time)),
@@ -140,7 +158,7 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
           'table',
           { class: 'grid', id: 'runs' },
           h('caption', { class: 'sr-only' }, 'Runs'),
-          h('thead', null, h('tr', null, header('Run', 'run_name'), header('Status', 'status'), header('Started', 'start_time'), h('th', { scope: 'col' }, 'Duration'), cols.map((c) => header(c.slice(2), c)))),
+          h('thead', null, h('tr', null, h('th', { scope: 'col', class: 'pick' }, h('span', { class: 'sr-only' }, 'Select')), header('Run', 'run_name'), header('Status', 'status'), header('Started', 'start_time'), h('th', { scope: 'col' }, 'Duration'), cols.map((c) => header(c.slice(2), c)))),
           h('tbody', null, rows),
         ),
       ),
@@ -179,7 +197,7 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
       crumbs(['Workspaces', '/'], [ws, wsPath(ws, 'jobs')], ['Experiments', wsPath(ws, 'experiments')], [id]),
       heading,
       form,
-      colsBox,
+      h('div', { class: 'toolbar' }, colsBox, compare, picks),
       box,
       h('div', { class: 'pager' }, prev, next, where),
     ),

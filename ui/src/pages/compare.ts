@@ -1,0 +1,134 @@
+// Compare of 2 to 10 MLflow runs: one metric's curves overlaid (a series
+// per run) and a diff of their params, the differing rows marked.
+import { api, type Run } from '../api';
+import { bucketSeries, MetricChart } from '../chart';
+import { h, replace } from '../dom';
+import { crumbs, errorBox, wsPath } from '../parts';
+import { setQuery, type Page, type Params } from '../router';
+
+/** The most runs one compare shows (as the issue and MLflow's UI bound it). */
+export const maxCompare = 10;
+
+/** compareURL is the compare page of runs. */
+export const compareURL = (ws: string, runs: string[]) => `${wsPath(ws, 'compare')}?runs=${runs.map(encodeURIComponent).join(',')}`;
+
+/** comparePage compares the runs of ?runs=a,b,...; ?metric= picks the charted metric, ?x= step or time. */
+export function comparePage(p: Params, q: URLSearchParams): Page {
+  const { ws } = p;
+  const ids = [...new Set((q.get('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
+  const body = h('div', { class: 'reserve' }, h('p', { class: 'muted' }, 'Loading…'));
+  let chart: MetricChart | undefined;
+  let disposed = false;
+  const page: Page = {
+    title: `Compare ${ids.length} runs · ${ws}`,
+    el: h('section', { class: 'compare-page' }, crumbs(['Workspaces', '/'], [ws, wsPath(ws, 'jobs')], ['Experiments', wsPath(ws, 'experiments')], ['Compare']), h('h1', null, `Compare ${ids.length} runs`), body),
+    dispose: () => {
+      disposed = true;
+      chart?.destroy();
+    },
+  };
+  if (ids.length < 2 || ids.length > maxCompare) {
+    replace(body, h('p', { class: 'error', role: 'alert' }, `Pick 2 to ${maxCompare} runs to compare (?runs=a,b,...); this address names ${ids.length}.`));
+    return page;
+  }
+
+  Promise.all(ids.map((id) => api.run(ws, id))).then(
+    (runs) => {
+      if (!disposed) replace(body, details(runs));
+    },
+    (e) => replace(body, errorBox(e)),
+  );
+
+  function details(runs: Run[]): HTMLElement[] {
+    const label = (r: Run) => r.info.run_name || r.info.run_id;
+    const keys = [...new Set(runs.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))].sort();
+    const want = q.get('metric') ?? '';
+    const metric = h('select', { id: 'compare-metric', 'aria-label': 'Metric' }, keys.map((k) => h('option', { value: k, selected: k === want }, k)));
+    const x = h('select', { 'aria-label': 'X axis' }, h('option', { value: 'step', selected: q.get('x') !== 'time' }, 'x: step'), h('option', { value: 'time', selected: q.get('x') === 'time' }, 'x: time'));
+    const state = h('span', { class: 'muted small', 'aria-live': 'polite' });
+    const chartBox = h('div', { class: 'chart', id: 'compare-chart', role: 'img', 'aria-label': 'Metric chart' });
+    let seq = 0;
+
+    async function redraw(): Promise<void> {
+      const key = metric.value;
+      const nq = new URLSearchParams(location.search);
+      nq.set('metric', key);
+      nq.set('x', x.value);
+      setQuery(nq);
+      const mine = ++seq;
+      state.textContent = 'loading…';
+      try {
+        // A run without the metric has no curve; the others still draw.
+        const with_ = runs.filter((r) => (r.data.metrics ?? []).some((m) => m.key === key));
+        const series = await Promise.all(with_.map((r) => bucketSeries(ws, r.info.run_id, key, label(r))));
+        if (mine !== seq || disposed) return;
+        chart ??= new MetricChart(chartBox);
+        chart.draw(series, x.value as 'step' | 'time', 0);
+        const n = series.reduce((a, s) => a + (s.count ?? s.points.length), 0);
+        state.textContent = `${key}: ${series.length} runs, ${n} points`;
+        chartBox.setAttribute('aria-label', `Chart of ${key} for ${series.map((s) => s.key).join(', ')}`);
+      } catch (e) {
+        if (mine === seq) replace(state, errorBox(e));
+      }
+    }
+    metric.addEventListener('change', redraw);
+    x.addEventListener('change', redraw);
+    if (keys.length) queueMicrotask(redraw);
+
+    const onlyDiff = h('input', { type: 'checkbox', id: 'only-diff' });
+    const paramTable = h('div');
+    const drawParams = () => replace(paramTable, paramsDiff(runs, label, onlyDiff.checked));
+    onlyDiff.addEventListener('change', drawParams);
+    drawParams();
+
+    return [
+      h(
+        'ul',
+        { class: 'compare-runs' },
+        runs.map((r) => h('li', null, h('a', { href: wsPath(ws, 'runs', r.info.run_id) }, label(r)), ' ', h('code', { class: 'muted small' }, r.info.run_id))),
+      ),
+      keys.length
+        ? h('section', { class: 'chart-section' }, h('h2', null, 'Metrics'), h('div', { class: 'toolbar' }, metric, x, state), chartBox)
+        : h('p', { class: 'muted' }, 'None of these runs logged a metric.'),
+      h('section', null, h('h2', null, 'Parameters'), h('label', null, onlyDiff, ' only the params that differ'), paramTable),
+    ];
+  }
+
+  return page;
+}
+
+/** paramsDiff is a table of every param (rows) of every run (columns), rows whose values differ marked. */
+function paramsDiff(runs: Run[], label: (r: Run) => string, onlyDiff: boolean): HTMLElement {
+  const maps = runs.map((r) => new Map((r.data.params ?? []).map((p) => [p.key, p.value])));
+  const keys = [...new Set(maps.flatMap((m) => [...m.keys()]))].sort();
+  const rows = keys
+    .map((k) => {
+      const vals = maps.map((m) => m.get(k));
+      return { k, vals, differs: new Set(vals).size > 1 };
+    })
+    .filter((r) => !onlyDiff || r.differs);
+  if (!keys.length) return h('p', { class: 'muted' }, 'No param logged.');
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      { class: 'grid compact', id: 'params-diff' },
+      h('caption', { class: 'sr-only' }, 'Parameters of the compared runs'),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Param'), runs.map((r) => h('th', { scope: 'col' }, label(r))))),
+      h(
+        'tbody',
+        null,
+        rows.map((r) =>
+          h(
+            'tr',
+            { class: r.differs ? 'differs' : null, 'data-param': r.k },
+            // Not colour alone: a differing row says so in words too.
+            h('th', { scope: 'row' }, r.k, r.differs ? h('span', { class: 'diff-mark' }, ' (differs)') : null),
+            r.vals.map((v) => h('td', null, v ?? h('span', { class: 'muted' }, '—'))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
