@@ -5,7 +5,7 @@
 // While the server does not serve the studio itself yet, the harness
 // serves internal/ui/dist in front of it (and passes the API through), as
 // the server will: index.html at every page URL, the assets under /assets.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -72,6 +72,52 @@ export class Studio {
     const file = path.join(results, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     return file;
+  }
+
+  /**
+   * tokenServer runs a second ciel server, in the foreground in its own
+   * CIEL_HOME, that requires token, with a workspace "ws"; it returns its
+   * URL and a stop function.
+   */
+  async tokenServer(token) {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'ciel-studio-token-'));
+    const bin = process.env.CIEL_BIN || path.join(repo, 'bin', 'ciel');
+    const env = { ...process.env, CIEL_HOME: home, CIEL_URL: '', CIEL_TOKEN: '' };
+    const child = spawn(bin, ['server', 'run', '--addr', '127.0.0.1:0', '--token', token], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let errs = '';
+    child.stderr.on('data', (d) => (errs += d));
+    const stop = async () => {
+      if (child.exitCode === null) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await done;
+      }
+      rmSync(home, { recursive: true, force: true });
+    };
+    try {
+      const url = await new Promise((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no "listening on" from the server in 20 s: ${out}${errs}`)), 20_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /listening on (\S+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}${errs}`)));
+      });
+      await run(bin, ['workspace', 'create', '--name', 'ws', '--resource-group', 'rg', '--location', 'eastus'], {
+        cwd: home,
+        env: { ...env, CIEL_URL: url, CIEL_TOKEN: token },
+        timeout: 60_000,
+      });
+      return { url, stop };
+    } catch (e) {
+      await stop();
+      throw e;
+    }
   }
 
   /** stop ends the browser, the front and the server, and removes the folders. */

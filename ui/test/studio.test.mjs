@@ -1,8 +1,10 @@
 // Browser tests of the studio against the real ciel binary: a pipeline
 // submitted from the CLI is watched in the graph until every node is
-// green, a step's log shows its output, Re-run and Cancel work, an MLflow run's metric is charted,
-// and the MLflow client's run link opens the run's page. Each test saves a
-// screenshot under ui/test-results/.
+// green (from the server's event stream), a step's log shows its output,
+// Re-run and Cancel work, the jobs list shows new jobs live, an MLflow
+// run's metric is charted, two runs are compared, the MLflow client's run
+// link opens the run's page, and the sign-in refuses a wrong token. Each
+// test saves a screenshot under ui/test-results/.
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
@@ -220,6 +222,35 @@ test('two runs logged with the mlflow client are compared: overlaid curves and a
   await page.goto(`${studio.url}/workspaces/ws/compare?runs=${a}`);
   await page.getByRole('alert').filter({ hasText: 'Pick 2 to 10 runs' }).waitFor();
   await page.context().close();
+});
+
+test('the sign-in refuses a wrong token and lets the right one in', async () => {
+  const srv = await studio.tokenServer('studio-s3cret');
+  try {
+    const page = await studio.page();
+    // A studio page without a session is the sign-in page, which returns there after.
+    const res = await page.goto(`${srv.url}/workspaces/ws/jobs`);
+    assert.equal(res.status(), 401);
+    const token = page.getByLabel('Server token');
+    await token.fill('not-the-token');
+    await token.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'Wrong token' }).waitFor();
+    assert.equal((await page.context().cookies()).length, 0, 'a wrong token sets no cookie');
+    assert.equal(await page.locator('#jobs').count(), 0);
+    console.log('screenshot:', await studio.shot(page, 'login-refused'));
+    await page.getByLabel('Server token').fill('studio-s3cret');
+    await page.getByLabel('Server token').press('Enter');
+    await page.waitForURL(`${srv.url}/workspaces/ws/jobs`);
+    await page.locator('h1', { hasText: 'Jobs' }).waitFor();
+    // The studio's own API calls ride on the session: the (empty) jobs table loads.
+    await page.locator('#jobs').waitFor();
+    assert.match(await page.locator('.count').textContent(), /0 of 0 jobs/);
+    assert.deepEqual(page.errors.filter((e) => !/401/.test(e)), []);
+    console.log('screenshot:', await studio.shot(page, 'login-accepted'));
+    await page.context().close();
+  } finally {
+    await srv.stop();
+  }
 });
 
 function hex(rgb) {
