@@ -168,18 +168,4 @@ export const api = {
   /** metricBuckets reads a run's metric history summed up in at most maxPoints buckets, each with its exact min and max. */
   metricBuckets: (ws: string, run: string, key: string, maxPoints: number) =>
     call<{ points: number; buckets?: Bucket[] }>('GET', `${v1(ws)}/runs/${enc(run)}/metrics/${enc(key)}/history?max_points=${maxPoints}`),
-  /** metricHistory reads every point of a run's metric, page by page (25,000 a page, MLflow's default). */
-  metricHistory: async (ws: string, run: string, key: string): Promise<Metric[]> => {
-    const out: Metric[] = [];
-    let token = '';
-    do {
-      const r = await call<{ metrics?: Metric[]; next_page_token?: string }>(
-        'GET',
-        `${mlflow(ws)}/metrics/get-history?run_id=${enc(run)}&metric_key=${enc(key)}&max_results=25000${token ? `&page_token=${enc(token)}` : ''}`,
-      );
-      out.push(...(r.metrics ?? []));
-      token = r.next_page_token ?? '';
-    } while (token);
-    return out;
-  },
 };

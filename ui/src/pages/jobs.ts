@@ -67,12 +67,18 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
   search.addEventListener('input', draw);
   status.addEventListener('change', draw);
   fetchJobs();
-  // A known job's row changes in place; a job the list lacks means a read.
+  // A known job's row changes in place; a job the list lacks means a read
+  // (one for a burst of changes: a new pipeline tells several at once).
+  let pending: number | undefined;
   const stop = watchJobs(
     ws,
     (c) => {
       const j = jobs.find((x) => x.name === c.job);
-      if (!j) return void fetchJobs();
+      if (!j) {
+        window.clearTimeout(pending);
+        pending = window.setTimeout(fetchJobs, 200);
+        return;
+      }
       j.status = c.status;
       if (c.started_at) j.start_time = c.started_at;
       if (c.ended_at) j.end_time = c.ended_at;
@@ -90,6 +96,9 @@ export function jobsPage(p: Params, q: URLSearchParams): Page {
       h('div', { class: 'toolbar', role: 'search' }, search, status, count),
       box,
     ),
-    dispose: stop,
+    dispose: () => {
+      stop();
+      window.clearTimeout(pending);
+    },
   };
 }
