@@ -169,3 +169,97 @@ export const api = {
   metricBuckets: (ws: string, run: string, key: string, maxPoints: number) =>
     call<{ points: number; buckets?: Bucket[] }>('GET', `${v1(ws)}/runs/${enc(run)}/metrics/${enc(key)}/history?max_points=${maxPoints}`),
 };
+
+// Models and online endpoints: the /api/v1 resources `ciel model` and
+// `ciel online-endpoint` use (client/models.go, client/endpoints.go).
+
+export interface Model {
+  name: string;
+  description?: string;
+  tags?: Record<string, string>;
+  aliases?: Record<string, number>;
+  latest_version?: number;
+  creation_context: { created_at: string };
+}
+
+export interface DataLineage {
+  step: string;
+  input: string;
+  asset?: string;
+  digest: string;
+  origin?: Record<string, string>;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  type: string;
+  description?: string;
+  path?: string;
+  tags?: Record<string, string>;
+  aliases?: string[];
+  stage?: string;
+  status: string;
+  job_name?: string;
+  run_id?: string;
+  archived?: boolean;
+  lineage: {
+    source?: string;
+    digest?: string;
+    job?: string;
+    step?: string;
+    output?: string;
+    run_id?: string;
+    code?: string;
+    component?: string;
+    inputs?: DataLineage[];
+  };
+  creation_context: { created_at: string };
+}
+
+export interface OnlineEndpoint {
+  name: string;
+  description?: string;
+  auth_mode: string;
+  traffic: Record<string, number> | null;
+  mirror_traffic: Record<string, number> | null;
+  scoring_uri: string;
+  provisioning_state: string;
+  creation_context: { created_at: string };
+}
+
+export interface OnlineDeployment {
+  name: string;
+  model?: string;
+  environment?: string;
+  instance_type?: string;
+  instance_count: number;
+  provisioning_state: string;
+  error?: string;
+  instances?: { index: number; pid?: number; state: string }[];
+  creation_context: { created_at: string };
+}
+
+const ep = (ws: string, ...rest: string[]) => [`${v1(ws)}/online-endpoints`, ...rest.map(enc)].join('/');
+
+export const serving = {
+  models: (ws: string) => call<Model[]>('GET', `${v1(ws)}/models`),
+  model: (ws: string, name: string) => call<Model>('GET', `${v1(ws)}/models/${enc(name)}`),
+  versions: (ws: string, name: string) => call<ModelVersion[]>('GET', `${v1(ws)}/models/${enc(name)}/versions`),
+  version: (ws: string, name: string, v: string) => call<ModelVersion>('GET', `${v1(ws)}/models/${enc(name)}/versions/${enc(v)}`),
+  /** mlmodel reads a version's MLmodel file through the MLflow artifacts API, or null when it has none. */
+  mlmodel: async (ws: string, path: string): Promise<string | null> => {
+    const m = /^mlflow-artifacts:\/+(.*?)\/*$/.exec(path);
+    if (!m) return null;
+    const rel = m[1].split('/').map(enc).join('/');
+    const res = await fetch(`/ws/${enc(ws)}/api/2.0/mlflow-artifacts/artifacts/${rel}/MLmodel`);
+    return res.ok ? res.text() : null;
+  },
+
+  endpoints: (ws: string) => call<OnlineEndpoint[]>('GET', ep(ws)),
+  endpoint: (ws: string, name: string) => call<OnlineEndpoint>('GET', ep(ws, name)),
+  deployments: (ws: string, name: string) => call<OnlineDeployment[]>('GET', ep(ws, name, 'deployments')),
+  /** setTraffic is `ciel online-endpoint update --traffic`: PATCH of the endpoint's traffic. */
+  setTraffic: (ws: string, name: string, traffic: Record<string, number>) =>
+    call<OnlineEndpoint>('PATCH', ep(ws, name), { traffic }),
+};

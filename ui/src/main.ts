@@ -5,7 +5,9 @@ import { h } from './dom';
 import { comparePage } from './pages/compare';
 import { experimentsPage } from './pages/experiments';
 import { jobPage } from './pages/job';
+import { endpointPage, endpointsPage } from './pages/endpoints';
 import { jobsPage } from './pages/jobs';
+import { modelLatestPage, modelsPage, modelVersionPage } from './pages/models';
 import { runPage } from './pages/run';
 import { runsPage } from './pages/runs';
 import { workspacesPage } from './pages/workspaces';
@@ -25,6 +27,11 @@ route('/workspaces/:ws/experiments/:id', runsPage);
 route('/workspaces/:ws/experiments/:id/runs/:run', runPage);
 route('/workspaces/:ws/runs/:run', runPage);
 route('/workspaces/:ws/compare', comparePage);
+route('/workspaces/:ws/models', modelsPage);
+route('/workspaces/:ws/models/:name', modelLatestPage);
+route('/workspaces/:ws/models/:name/:version', modelVersionPage);
+route('/workspaces/:ws/endpoints', endpointsPage);
+route('/workspaces/:ws/endpoints/:name', endpointPage);
 
 const nav = h('nav', { class: 'top', 'aria-label': 'Workspace' });
 const outlet = h('main', { id: 'main' });
@@ -45,4 +52,5 @@ start(outlet, (path) => {
   const link = (label: string, sec: string, match: string[]) =>
     h('a', { href: wsPath(ws, sec), 'aria-current': match.includes(section) ? 'page' : null }, label);
   nav.append(h('span', { class: 'ws' }, ws), link('Jobs', 'jobs', ['/jobs']), link('Experiments', 'experiments', ['/experiments', '/runs']));
+  nav.append(link('Models', 'models', ['/models']), link('Endpoints', 'endpoints', ['/endpoints']));
 });
