@@ -62,8 +62,11 @@ test)
   commit=$(git rev-parse HEAD 2>/dev/null || true)
   go build -ldflags "-X main.commit=${commit}" -o bin/ciel ./cmd/ciel
   shift
+  if [[ $# -eq 0 ]]; then
+    set -- ui/test/*.test.mjs
+  fi
   CIEL_CHROMIUM="$chromium" CIEL_BIN="$PWD/bin/ciel" CIEL_PYTHON="$PWD/.venv/bin/python" \
-    node --test --test-concurrency=1 "${@:-ui/test/studio.test.mjs}"
+    node --test --test-concurrency=1 "$@"
   ;;
 *)
   echo "usage: scripts/studio.sh build|check|test [test files]" >&2

@@ -34,6 +34,7 @@ func (s *server) endpointRoutes(h func(string, handlerFunc)) {
 	h("DELETE "+base+"/{name}", s.deleteEndpoint)
 	h("POST "+base+"/{name}/credentials", s.endpointCredentials)
 	h("POST "+base+"/{name}/regenerate-keys", s.regenerateKeys)
+	h("POST "+base+"/{name}/score", s.scoreEndpoint)
 	h("POST "+base+"/{name}/deployments", s.createDeployment)
 	h("GET "+base+"/{name}/deployments", s.listDeployments)
 	h("GET "+base+"/{name}/deployments/{dep}", s.getDeployment)

@@ -240,6 +240,13 @@ export interface OnlineDeployment {
   creation_context: { created_at: string };
 }
 
+/** ScoreAnswer is what a scoring URI answered, and which deployment did. */
+export interface ScoreAnswer {
+  status: number;
+  deployment: string;
+  body: string;
+}
+
 const ep = (ws: string, ...rest: string[]) => [`${v1(ws)}/online-endpoints`, ...rest.map(enc)].join('/');
 
 export const serving = {
@@ -262,4 +269,18 @@ export const serving = {
   /** setTraffic is `ciel online-endpoint update --traffic`: PATCH of the endpoint's traffic. */
   setTraffic: (ws: string, name: string, traffic: Record<string, number>) =>
     call<OnlineEndpoint>('PATCH', ep(ws, name), { traffic }),
+  /**
+   * score sends a request to the endpoint's scoring URI through the API
+   * (POST .../score, which adds the endpoint's key as `ciel online-endpoint
+   * invoke` does), and returns the answer whatever its status.
+   */
+  score: async (ws: string, name: string, body: string, deployment?: string): Promise<ScoreAnswer> => {
+    const q = deployment ? `?deployment=${enc(deployment)}` : '';
+    const res = await fetch(`${ep(ws, name, 'score')}${q}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body,
+    });
+    return { status: res.status, deployment: res.headers.get('azureml-model-deployment') ?? '', body: await res.text() };
+  },
 };

@@ -1,10 +1,11 @@
 // Online endpoints: a workspace's endpoints, and one endpoint's page with
 // its deployments, an editable traffic split (saved as `ciel online-endpoint
-// update --traffic` saves it).
+// update --traffic` saves it) and a Test panel that scores a request as
+// `ciel online-endpoint invoke` does.
 import { serving, type OnlineDeployment, type OnlineEndpoint } from '../api';
 import { h, replace } from '../dom';
-import { when } from '../format';
-import { badge, crumbs, errorBox, load, kv, wsPath } from '../parts';
+import { statusClass, when } from '../format';
+import { crumbs, errorBox, kv, load, wsPath } from '../parts';
 import type { Page, Params } from '../router';
 
 /** trafficText writes a split as "blue=90 green=10". */
@@ -14,8 +15,11 @@ const trafficText = (t: Record<string, number> | null) =>
     .map(([d, v]) => `${d}=${v}`)
     .join(' ');
 
-/** stateBadge colours a provisioning state like a job status. */
-const stateBadge = (s: string) => badge(s === 'Succeeded' ? 'Completed' : s === 'Creating' || s === 'Updating' ? 'Running' : s === 'Failed' ? 'Failed' : s);
+/** stateBadge shows a provisioning state in the colour of the job status it matches. */
+const stateBadge = (s: string) => {
+  const like = s === 'Succeeded' ? 'Completed' : s === 'Creating' || s === 'Updating' ? 'Running' : s;
+  return h('span', { class: `badge ${statusClass(like)}` }, s || 'Unknown');
+};
 
 /** endpointsPage lists a workspace's online endpoints. */
 export function endpointsPage(p: Params): Page {
@@ -50,12 +54,13 @@ export function endpointsPage(p: Params): Page {
   return { title: `Endpoints · ${ws}`, el: h('section', null, crumbs(['Workspaces', '/'], [ws, wsPath(ws)], ['Endpoints']), h('h1', null, 'Online endpoints'), box) };
 }
 
-/** endpointPage shows endpoint p.name: its deployments and its traffic split. */
+/** endpointPage shows endpoint p.name: its deployments, traffic split and Test panel. */
 export function endpointPage(p: Params): Page {
   const { ws, name } = p;
   const info = h('div', { class: 'reserve' });
   const deps = h('div');
   const traffic = h('form', { class: 'traffic', id: 'traffic', 'aria-label': 'Traffic split' });
+  const test = h('div', { class: 'test', id: 'test' });
   const refresh = () =>
     Promise.all([serving.endpoint(ws, name), serving.deployments(ws, name)]).then(
       ([e, ds]) => {
@@ -70,6 +75,7 @@ export function endpointPage(p: Params): Page {
         ]));
         replace(deps, deploymentsTable(ds));
         drawTraffic(e, ds);
+        drawTest(ds);
       },
       (err) => replace(info, errorBox(err)),
     );
@@ -118,6 +124,39 @@ export function endpointPage(p: Params): Page {
     check();
   }
 
+  function drawTest(ds: OnlineDeployment[]): void {
+    if (test.childElementCount) return; // keep what the user typed across refreshes
+    const body = h('textarea', { class: 'score-body', id: 'score-body', 'aria-label': 'Request body (JSON)', spellcheck: 'false' }, '{"data": [[1, 2, 3]]}');
+    const dep = h('select', { id: 'score-deployment', 'aria-label': 'Deployment' }, h('option', { value: '' }, 'By traffic split'), ds.map((d) => h('option', { value: d.name }, d.name)));
+    const send = h('button', { type: 'button', id: 'score-send' }, 'Send');
+    const answer = h('div', { class: 'answer', 'aria-live': 'polite' });
+    send.addEventListener('click', async () => {
+      try {
+        JSON.parse(body.value);
+      } catch (err) {
+        replace(answer, errorBox(new Error(`The request body is not JSON: ${(err as Error).message}`)));
+        return;
+      }
+      send.disabled = true;
+      replace(answer, h('p', { class: 'muted' }, 'Sending…'));
+      const t0 = performance.now();
+      try {
+        const r = await serving.score(ws, name, body.value, dep.value || undefined);
+        const ms = Math.round(performance.now() - t0);
+        replace(
+          answer,
+          h('p', { class: 'muted' }, `HTTP ${r.status}${r.deployment ? ` from ${r.deployment}` : ''} in ${ms} ms`),
+          h('pre', { class: 'score-answer', 'data-status': String(r.status), 'data-deployment': r.deployment }, r.body),
+        );
+      } catch (err) {
+        replace(answer, errorBox(err));
+      } finally {
+        send.disabled = false;
+      }
+    });
+    replace(test, body, h('div', { class: 'toolbar' }, dep, send), answer);
+  }
+
   refresh();
   return {
     title: `${name} · endpoints · ${ws}`,
@@ -131,6 +170,8 @@ export function endpointPage(p: Params): Page {
       deps,
       h('h2', null, 'Traffic'),
       traffic,
+      h('h2', null, 'Test'),
+      test,
     ),
   };
 }
