@@ -62,3 +62,34 @@ test("a model registered from a pipeline's output shows its lineage, and the job
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("an MLflow model's page shows the signature of its MLmodel file", async () => {
+  mkdirSync(path.join(studio.dir, 'mlm'));
+  writeFileSync(path.join(studio.dir, 'mlm', 'MLmodel'), [
+    'flavors:',
+    '  python_function:',
+    '    loader_module: mlflow.sklearn',
+    '    python_version: 3.11.2',
+    'signature:',
+    '  inputs: \'[{"type": "double", "name": "x"}]\'',
+    '  outputs: \'[{"type": "long"}]\'',
+    'mlflow_version: 2.19.0',
+    '',
+  ].join('\n'));
+  writeFileSync(path.join(studio.dir, 'mlm', 'model.pkl'), 'not really a model');
+  await studio.ciel('model', 'create', '--name', 'sig', '--path', 'mlm', '--type', 'mlflow_model');
+  await studio.ciel('model', 'create', '--name', 'sig', '--path', 'mlm', '--type', 'mlflow_model');
+  const page = await studio.page();
+  await page.goto(`${studio.url}/workspaces/ws/models/sig`);
+  await page.waitForURL(/\/workspaces\/ws\/models\/sig\/2$/); // the latest version
+  const sig = page.locator('pre.signature-text');
+  await sig.waitFor();
+  assert.match(await sig.textContent(), /^inputs: '\[\{"type": "double", "name": "x"\}\]'\noutputs: '\[\{"type": "long"\}\]'/);
+  assert.equal(await page.locator('#versions tbody tr').count(), 2);
+  await page.locator('#versions').getByRole('link', { name: '1', exact: true }).click();
+  await page.waitForURL(/\/workspaces\/ws\/models\/sig\/1$/);
+  await page.locator('h1', { hasText: 'version 1' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  console.log('screenshot:', await studio.shot(page, 'model-signature'));
+  await page.context().close();
+});
