@@ -28,8 +28,8 @@ echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, sc
 # it (internal/dataflow/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
 trap 'scripts/postgres.sh stop "$DBDIR/pg"; scripts/mariadb.sh stop "$DBDIR/my"; rm -rf "$DBDIR"' EXIT
-CIEL_TEST_PG_URL=$(scripts/postgres.sh start "$DBDIR/pg")
-CIEL_TEST_MYSQL_URL=$(scripts/mariadb.sh start "$DBDIR/my")
+CIEL_TEST_PG_URL=$(scripts/postgres.sh start "$DBDIR/pg" --owner $$)
+CIEL_TEST_MYSQL_URL=$(scripts/mariadb.sh start "$DBDIR/my" --owner $$)
 export CIEL_TEST_PG_URL CIEL_TEST_MYSQL_URL
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
