@@ -11,6 +11,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/trigger"
 )
 
 // FireDue fires every schedule due at the service's clock, once each. The
@@ -133,25 +134,10 @@ func decodeJob(b []byte) (*spec.Job, error) {
 // Call it after the engine has resumed the jobs an earlier server left,
 // so that a job recorded by a firing is started once.
 func (s *Service) Start() {
-	tick := s.cfg.Tick
-	if tick <= 0 {
-		tick = time.Second
-	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			if err := s.FireDue(s.ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("scheduled jobs", "err", err)
-			}
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		trigger.Loop(s.ctx, s.cfg.Tick, s.FireDue, func(err error) { s.log.Warn("scheduled jobs", "err", err) })
 	}()
 }
 

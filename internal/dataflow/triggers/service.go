@@ -10,6 +10,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/store"
+	"github.com/ciel-mlops/ciel/internal/trigger"
 )
 
 // Config configures a Service.
@@ -77,25 +78,10 @@ func (s *Service) now() time.Time {
 // server ran. Call it once the Starter can answer for the runs an earlier
 // server started.
 func (s *Service) Start() {
-	tick := s.cfg.Tick
-	if tick <= 0 {
-		tick = time.Second
-	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			if err := s.Tick(s.ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("data factory triggers", "err", err)
-			}
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		trigger.Loop(s.ctx, s.cfg.Tick, s.Tick, func(err error) { s.log.Warn("data factory triggers", "err", err) })
 	}()
 }
 
