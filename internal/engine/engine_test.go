@@ -8,18 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
-	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
-	"github.com/ciel-mlops/ciel/internal/compute/local"
-	"github.com/ciel-mlops/ciel/internal/datastore"
-	"github.com/ciel-mlops/ciel/internal/datastore/folder"
 	"github.com/ciel-mlops/ciel/internal/engine"
-	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/engine/enginetest"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 )
 
 // testBundle is what a test needs besides the engine.
@@ -33,31 +27,8 @@ func setup(t *testing.T) (*engine.Engine, *testBundle) { return setupB(t) }
 
 func setupB(t testing.TB) (*engine.Engine, *testBundle) {
 	t.Helper()
-	ctx := context.Background()
-	home := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(home, "ciel.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := bloblocal.Open(bloblocal.Config{Dir: filepath.Join(home, "blobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := envs.New(envs.Config{Dir: filepath.Join(home, "envs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateWorkspace(ctx, store.Workspace{Name: "ws", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	data := datastore.New(datastore.Config{Store: st, Blobs: blobs, DefaultRoot: filepath.Join(home, "datastores"), Home: home,
-		Open: func(ds datastore.Datastore) (datastore.Backend, error) { return folder.New(ds.Path) }})
-	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}, Data: data})
-	t.Cleanup(func() {
-		e.Close()
-		st.Close()
-	})
-	return e, &testBundle{home: home, st: st, blobs: blobs}
+	x := enginetest.New(t)
+	return x.Engine, &testBundle{home: x.Home, st: x.Store, blobs: x.Blobs}
 }
 
 func parse(t *testing.T, dir, yml string) *spec.Job {

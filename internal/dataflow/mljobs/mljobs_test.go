@@ -11,17 +11,13 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
-	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
-	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/dataflow/mljobs"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/datastore"
-	"github.com/ciel-mlops/ciel/internal/datastore/folder"
 	"github.com/ciel-mlops/ciel/internal/engine"
-	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/engine/enginetest"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 )
 
 // bundle is a real engine, store, blob store and datastore service, and
@@ -36,30 +32,8 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	home := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(home, "ciel.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := bloblocal.Open(bloblocal.Config{Dir: filepath.Join(home, "blobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := envs.New(envs.Config{Dir: filepath.Join(home, "envs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateWorkspace(ctx, store.Workspace{Name: "ws", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	data := datastore.New(datastore.Config{Store: st, Blobs: blobs, DefaultRoot: filepath.Join(home, "datastores"), Home: home,
-		Open: func(ds datastore.Datastore) (datastore.Backend, error) { return folder.New(ds.Path) }})
-	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}, Data: data})
-	t.Cleanup(func() {
-		e.Close()
-		st.Close()
-	})
+	x := enginetest.New(t)
+	home, st, blobs, data, e := x.Home, x.Store, x.Blobs, x.Data, x.Engine
 	jobs, err := mljobs.New(mljobs.Config{Engine: e, Store: st, Data: data, Blobs: blobs, BaseURL: "http://ciel.test", Poll: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
