@@ -1,10 +1,13 @@
-// Compare of 2 to 10 MLflow runs: one metric's curves overlaid (a series
-// per run) and a diff of their params, the differing rows marked.
+// Compare of 2 to 10 MLflow runs: a parallel-coordinates chart over their
+// params and metrics, one metric's curves overlaid (a series per run) and
+// a diff of their params, the differing rows marked.
 import { api, type Run } from '../api';
 import { bucketSeries, MetricChart } from '../chart';
 import { h, replace } from '../dom';
 import { crumbs, errorBox, wsPath } from '../parts';
 import { setQuery, type Page, type Params } from '../router';
+import { parallelCoordinates } from './parcoords';
+import './compare.css';
 
 /** The most runs one compare shows (as the issue and MLflow's UI bound it). */
 export const maxCompare = 10;
@@ -87,6 +90,7 @@ export function comparePage(p: Params, q: URLSearchParams): Page {
         { class: 'compare-runs' },
         runs.map((r) => h('li', null, h('a', { href: wsPath(ws, 'runs', r.info.run_id) }, label(r)), ' ', h('code', { class: 'muted small' }, r.info.run_id))),
       ),
+      h('section', { class: 'pc-section' }, h('h2', null, 'Parallel coordinates'), parallelCoordinates(runs, label) ?? h('p', { class: 'muted' }, 'These runs logged no param or metric.')),
       keys.length
         ? h('section', { class: 'chart-section' }, h('h2', null, 'Metrics'), h('div', { class: 'toolbar' }, metric, x, state), chartBox)
         : h('p', { class: 'muted' }, 'None of these runs logged a metric.'),
