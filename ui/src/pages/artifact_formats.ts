@@ -106,7 +106,7 @@ export function parseMLmodel(text: string): MLmodel {
     const [, key, rest = ''] = m;
     if (ind === 0) {
       top = key;
-      if (rest && key !== 'flavors' && key !== 'signature') out.facts[key] = scalar(rest);
+      if (rest && rest !== 'null' && key !== 'flavors' && key !== 'signature') out.facts[key] = scalar(rest);
       continue;
     }
     if (top === 'flavors') {
