@@ -75,6 +75,7 @@ export function artifactsPanel(ws: string, run: string, artifactURI: string | un
     }
     if (!files.length) {
       replace(ul, h('li', { class: 'muted' }, dir ? 'Empty folder.' : 'No artifact logged.'));
+      if (!dir) preview.hidden = true;
       return;
     }
     // Folders first, each group by name.
