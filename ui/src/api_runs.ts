@@ -34,7 +34,49 @@ async function failure(res: Response): Promise<ApiError> {
   }
 }
 
+/** LoggedModel is an MLflow 3 logged model (mlflow.<flavor>.log_model), kept apart from its run's artifacts. */
+export interface LoggedModel {
+  info: { model_id: string; name: string; artifact_uri: string; source_run_id?: string; status?: string };
+}
+
+/** ArtifactSource is a tree of files: a run's artifacts, or a logged model's. */
+export interface ArtifactSource {
+  /** key prefixes the paths of this source in the page's URL ('' for the run's own). */
+  key: string;
+  list: (dir: string) => Promise<ArtifactFile[]>;
+  url: (path: string) => string;
+}
+
+async function getJSON<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, { ...init, headers: { Accept: 'application/json', ...(init?.body ? { 'Content-Type': 'application/json' } : {}) } });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
+}
+
+const mlflowAPI = (ws: string) => `/ws/${enc(ws)}/api/2.0/mlflow`;
+
+/** runSource is run's own artifacts, read through the proxy under base (see artifactBase). */
+export const runSource = (ws: string, run: string, base: string): ArtifactSource => ({
+  key: '',
+  list: (dir) => runArtifacts.list(ws, run, dir),
+  url: (path) => artifactURL(base, path),
+});
+
+/** modelSource is a logged model's artifacts, read through the logged-models routes. */
+export const modelSource = (ws: string, id: string): ArtifactSource => ({
+  key: `:model:${id}/`,
+  list: (dir) =>
+    getJSON<{ files?: ArtifactFile[] }>(`${mlflowAPI(ws)}/logged-models/${enc(id)}/artifacts/directories${dir ? `?artifact_directory_path=${enc(dir)}` : ''}`).then((r) => r.files ?? []),
+  url: (path) => `${mlflowAPI(ws)}/logged-models/${enc(id)}/artifacts/files?artifact_file_path=${enc(path)}`,
+});
+
 export const runArtifacts = {
+  /** loggedModels returns the logged models run logged (MLflow 3 keeps them outside the run's artifacts). */
+  loggedModels: (ws: string, experiment: string, run: string) =>
+    getJSON<{ models?: LoggedModel[] }>(`${mlflowAPI(ws)}/logged-models/search`, {
+      method: 'POST',
+      body: JSON.stringify({ experiment_ids: [experiment], filter: `source_run_id = '${run.replace(/'/g, '')}'`, max_results: 100 }),
+    }).then((r) => r.models ?? []),
   /** list returns the entries of folder path ('' for the root) of run's artifacts. */
   list: async (ws: string, run: string, path: string): Promise<ArtifactFile[]> => {
     const q = `run_id=${enc(run)}${path ? `&path=${enc(path)}` : ''}`;

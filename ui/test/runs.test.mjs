@@ -122,8 +122,21 @@ test("a run's artifacts are listed as a tree, downloadable, and each kind is pre
   assert.match(await page.locator('#mlmodel-view dl.kv').textContent(), /mlflow_version3\.\d+/);
   console.log('screenshot:', await studio.shot(page, 'artifact-mlmodel'));
 
+  // The model logged with log_model (MLflow 3 keeps it apart from the run's artifacts).
+  const clf = page.locator('#logged-models .artifact-dir', { hasText: /^clf \(m-/ });
+  await clf.click();
+  const mlmodel = page.locator('#logged-models .artifact-file', { hasText: /^MLmodel$/ });
+  await mlmodel.click();
+  await page.locator('#artifact-preview .artifact-head code', { hasText: /^MLmodel$/ }).waitFor();
+  await page.locator('#sig-inputs').waitFor();
+  assert.equal(await page.locator('#sig-inputs tbody tr').count(), 2);
+  assert.match(await page.locator('#artifact-download').getAttribute('href'), /\/logged-models\/m-[^/]+\/artifacts\/files\?artifact_file_path=MLmodel$/);
+  assert.match(page.url(), /artifact=%3Amodel%3Am-[^&]+%2FMLmodel/);
+  console.log('screenshot:', await studio.shot(page, 'artifact-logged-model'));
+
   // The picked file is in the URL: a reload opens the same preview.
   await page.reload();
+  await page.locator('#logged-models .artifact-file[aria-current]', { hasText: 'MLmodel' }).waitFor();
   await page.locator('#sig-inputs').waitFor();
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -4,7 +4,7 @@
 // JSON formatted and foldable, a CSV's first rows as a table, and an
 // MLmodel's flavors and signature. Previews read a bounded head of the
 // file (an HTTP Range request), so a large artifact never fills the page.
-import { artifactBase, artifactURL, runArtifacts, type ArtifactFile } from '../api_runs';
+import { artifactBase, modelSource, runArtifacts, runSource, type ArtifactFile, type ArtifactSource } from '../api_runs';
 import { h, replace, type Child } from '../dom';
 import { errorBox, kv } from '../parts';
 import { setQuery } from '../router';
@@ -44,7 +44,7 @@ export function size(n?: number | null): string {
  * artifact root); the file picked is kept as ?artifact= in the URL. It
  * returns the panel and a dispose that frees the image it holds.
  */
-export function artifactsPanel(ws: string, run: string, artifactURI: string | undefined, q: URLSearchParams): { el: HTMLElement; dispose: () => void } {
+export function artifactsPanel(ws: string, run: string, experiment: string, artifactURI: string | undefined, q: URLSearchParams): { el: HTMLElement; dispose: () => void } {
   const root = artifactBase(ws, artifactURI);
   const tree = h('ul', { class: 'artifact-tree', id: 'artifact-tree', 'aria-label': 'Artifacts' });
   const preview = h('div', { class: 'artifact-preview', id: 'artifact-preview', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Pick a file to preview it.'));
@@ -60,65 +60,71 @@ export function artifactsPanel(ws: string, run: string, artifactURI: string | un
     replace(el, h('h2', null, 'Artifacts'), h('p', { class: 'muted' }, artifactURI ? `This run keeps its artifacts outside ciel (${artifactURI}).` : 'This run has no artifact location.'));
     return { el, dispose };
   }
-  const rootURL = root;
   const want = q.get('artifact') ?? '';
+  const own = runSource(ws, run, root);
+  const models = h('ul', { class: 'artifact-tree', id: 'logged-models', 'aria-label': 'Logged models' });
+  const modelsBox = h('div', { hidden: true }, h('h3', { class: 'small' }, 'Logged models'), models);
+  tree.after(modelsBox);
 
-  /** fill lists folder dir into list ul, opening the folders on the way to want. */
-  async function fill(ul: HTMLElement, dir: string): Promise<void> {
+  /** fill lists folder dir of src into list ul, opening the folders on the way to want. */
+  async function fill(ul: HTMLElement, src: ArtifactSource, dir: string): Promise<number> {
     replace(ul, h('li', { class: 'muted' }, 'Loading…'));
     let files: ArtifactFile[];
     try {
-      files = await runArtifacts.list(ws, run, dir);
+      files = await src.list(dir);
     } catch (e) {
       replace(ul, h('li', null, errorBox(e)));
-      return;
+      return 0;
     }
     if (!files.length) {
       replace(ul, h('li', { class: 'muted' }, dir ? 'Empty folder.' : 'No artifact logged.'));
-      if (!dir) preview.hidden = true;
-      return;
+      return 0;
     }
     // Folders first, each group by name.
     files.sort((a, b) => Number(!!b.is_dir) - Number(!!a.is_dir) || a.path.localeCompare(b.path));
-    replace(ul, files.map((f) => (f.is_dir ? folder(f) : file(f))));
+    replace(ul, files.map((f) => (f.is_dir ? folder(f.path, base(f.path), src) : file(f, src))));
+    return files.length;
   }
 
-  function folder(f: ArtifactFile): HTMLElement {
+  /** folder is a folder of src that lists itself when first opened; label names it in the tree. */
+  function folder(dir: string, label: string, src: ArtifactSource): HTMLElement {
     const sub = h('ul', { hidden: true });
-    const btn = h('button', { type: 'button', class: 'artifact-dir', 'aria-expanded': 'false', 'data-path': f.path }, base(f.path));
+    const key = src.key + dir;
+    const btn = h('button', { type: 'button', class: 'artifact-dir', 'aria-expanded': 'false', 'data-path': key }, label);
     let loaded = false;
     const open = (yes: boolean) => {
       btn.setAttribute('aria-expanded', String(yes));
       sub.hidden = !yes;
       if (yes && !loaded) {
         loaded = true;
-        void fill(sub, f.path);
+        void fill(sub, src, dir);
       }
     };
     btn.addEventListener('click', () => open(btn.getAttribute('aria-expanded') !== 'true'));
-    if (want.startsWith(`${f.path}/`)) open(true);
+    if (want.startsWith(key.endsWith('/') ? key : `${key}/`)) open(true);
     return h('li', null, btn, sub);
   }
 
-  function file(f: ArtifactFile): HTMLElement {
-    const btn = h('button', { type: 'button', class: 'artifact-file', 'data-path': f.path }, base(f.path));
+  function file(f: ArtifactFile, src: ArtifactSource): HTMLElement {
+    const key = src.key + f.path;
+    const btn = h('button', { type: 'button', class: 'artifact-file', 'data-path': key }, base(f.path));
     btn.addEventListener('click', () => {
-      tree.querySelectorAll('.artifact-file[aria-current]').forEach((b) => b.removeAttribute('aria-current'));
+      el.querySelectorAll('.artifact-file[aria-current]').forEach((b) => b.removeAttribute('aria-current'));
       btn.setAttribute('aria-current', 'true');
       const nq = new URLSearchParams(location.search);
-      nq.set('artifact', f.path);
+      nq.set('artifact', key);
       setQuery(nq);
-      void show(f);
+      void show(f, src);
     });
-    if (f.path === want) queueMicrotask(() => btn.click());
+    if (key === want) queueMicrotask(() => btn.click());
     return h('li', null, btn, h('span', { class: 'muted small' }, ` ${size(f.file_size)}`));
   }
 
-  async function show(f: ArtifactFile): Promise<void> {
+  async function show(f: ArtifactFile, src: ArtifactSource): Promise<void> {
     dispose();
     ctl = new AbortController();
     const signal = ctl.signal;
-    const url = artifactURL(rootURL, f.path);
+    const url = src.url(f.path);
     const head = h(
       'div',
       { class: 'artifact-head' },
@@ -165,7 +171,18 @@ export function artifactsPanel(ws: string, run: string, artifactURI: string | un
     return [h('pre', { class: 'artifact-text', id: 'artifact-text' }, text), cut];
   }
 
-  void fill(tree, '');
+  // The run's own files, then the models it logged (MLflow 3 keeps those
+  // apart): the preview pane shows once either has something.
+  const ownCount = fill(tree, own, '');
+  const modelCount = runArtifacts.loggedModels(ws, experiment, run).then(
+    (ms) => {
+      replace(models, ms.map((m) => folder('', `${m.info.name} (${m.info.model_id})`, modelSource(ws, m.info.model_id))));
+      modelsBox.hidden = !ms.length;
+      return ms.length;
+    },
+    () => 0,
+  );
+  void Promise.all([ownCount, modelCount]).then(([a, b]) => (preview.hidden = a + b === 0));
   return { el, dispose };
 }
 

@@ -31,7 +31,7 @@ export function runPage(p: Params, q: URLSearchParams): Page {
   );
 
   function details(r: Run): Child {
-    const arts = artifactsPanel(ws, r.info.run_id, r.info.artifact_uri, q);
+    const arts = artifactsPanel(ws, r.info.run_id, r.info.experiment_id, r.info.artifact_uri, q);
     freeArtifacts = arts.dispose;
     const metrics = [...(r.data.metrics ?? [])].sort((a, b) => a.key.localeCompare(b.key));
     const params = [...(r.data.params ?? [])].sort((a, b) => a.key.localeCompare(b.key));

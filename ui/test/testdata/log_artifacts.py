@@ -2,7 +2,8 @@
 params "alpha" and "solver" differ, "layers" is the same; metrics "rmse"
 and a noisy "loss" curve (for smoothing). The first run logs an artifact
 of each kind the studio previews: a text file, a long text file, a PNG, an
-SVG, a JSON, a CSV and an sklearn model saved with its signature. Prints
+SVG, a JSON, a CSV and an sklearn model saved with its signature, and
+logs that model with log_model (an MLflow 3 logged model). Prints
 the run IDs."""
 import json
 import math
@@ -66,5 +67,7 @@ for i, (alpha, solver) in enumerate((("0.1", "lbfgs"), ("0.5", "saga"), ("0.9", 
                 mdir = os.path.join(d, "model")
                 mlflow.sklearn.save_model(model, mdir, signature=infer_signature(X, model.predict(X)))
                 mlflow.log_artifacts(mdir, "model")
+                # MLflow 3's way: a logged model, kept apart from the run's artifacts.
+                mlflow.sklearn.log_model(model, name="clf", signature=infer_signature(X, model.predict(X)))
         ids.append(run.info.run_id)
 print("ids:", *ids)
