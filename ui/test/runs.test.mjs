@@ -43,7 +43,7 @@ async function pick(page, p) {
   }
   await page.locator(`#artifact-tree .artifact-file[data-path="${p}"]`).click();
   await page.locator('#artifact-preview .artifact-head code', { hasText: p }).waitFor();
-  await page.locator('#artifact-preview .artifact-body > :not(p.muted:only-child)').first().waitFor();
+  await page.locator('#artifact-preview .artifact-body[data-ready]').waitFor();
 }
 
 test("a run's artifacts are listed as a tree, downloadable, and each kind is previewed", async () => {
@@ -121,6 +121,10 @@ test("a run's artifacts are listed as a tree, downloadable, and each kind is pre
   assert.deepEqual(await page.locator('#sig-outputs tbody tr td').allTextContents(), ['(unnamed)', 'tensor int64', '(-1)', 'yes']);
   assert.match(await page.locator('#mlmodel-view dl.kv').textContent(), /mlflow_version3\.\d+/);
   console.log('screenshot:', await studio.shot(page, 'artifact-mlmodel'));
+
+  // A binary file (the model's zip) is offered for download, not shown.
+  await pick(page, 'model/model.skops');
+  assert.equal(await page.locator('#artifact-preview .artifact-body').textContent(), 'A binary file: no preview; download it.');
 
   // The model logged with log_model (MLflow 3 keeps it apart from the run's artifacts).
   const clf = page.locator('#logged-models .artifact-dir', { hasText: /^clf \(m-/ });
