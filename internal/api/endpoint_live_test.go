@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/store"
 )
 
 // call sends an API request with the token and returns the status and
@@ -174,6 +176,7 @@ func TestEnvironmentBuildLog(t *testing.T) {
 		{"/api/v1/workspaces/w/environments", `{"name":"built","version":"1","conda_file":` + jsonString(conda) + `}`},
 		{"/api/v1/workspaces/w/environments", `{"name":"never","version":"1","conda_file":"dependencies:\n  - pip:\n      - six\n"}`},
 		{"/api/v1/workspaces/w/environments", `{"name":"host","version":"1","image":"python:3.11"}`},
+		{"/api/v1/workspaces/w/environments", `{"name":"docker","version":"1","build_path":"blob:sha256:0000000000000000000000000000000000000000000000000000000000000000"}`},
 	} {
 		if code, body := b.call(t, "POST", c.path, c.body); code != http.StatusCreated {
 			t.Fatalf("POST %s: %d %s", c.path, code, body)
@@ -187,11 +190,23 @@ func TestEnvironmentBuildLog(t *testing.T) {
 	if err := os.WriteFile(path, []byte("building environment abc\nenvironment ready in 1.0s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A Docker build context is made concrete when a job is planned: the
+	// log is the one of the conda file the job's plan holds.
+	planned := "dependencies:\n  - pip:\n      - flask\n"
+	plan, _ := json.Marshal(engine.Plan{Steps: []*engine.PlanStep{{Name: "main", Env: engine.EnvPlan{Name: "docker", Version: "1", CondaFile: planned}}}})
+	if err := b.s.st.CreateJob(context.Background(), store.Job{Workspace: "w", Name: "j1", Type: "command", Status: "Completed",
+		Spec: json.RawMessage(`{}`), Plan: plan, CreatedAt: time.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b.s.envs.LogPath(envs.Spec{CondaFile: planned}), []byte("installed flask\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, path string
 		status     int
 		want       string
 	}{
+		{"docker context, from the job's plan", "/api/v1/workspaces/w/environments/docker/versions/1/build-log", 200, "installed flask\n"},
 		{"built", "/api/v1/workspaces/w/environments/built/versions/1/build-log", 200, "environment ready in 1.0s\n"},
 		{"not built yet", "/api/v1/workspaces/w/environments/never/versions/1/build-log", 404, "has not been built on this server yet"},
 		{"image only", "/api/v1/workspaces/w/environments/host/versions/1/build-log", 404, "runs it on the host's Python"},
