@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -136,5 +138,50 @@ func TestLogFollowSeesWrites(t *testing.T) {
 	out.Reset()
 	if _, err := copyNew(f, off, &out); err != nil || !bytes.HasSuffix(out.Bytes(), []byte(" after\n")) {
 		t.Fatalf("after truncation %q %v", out.String(), err)
+	}
+}
+
+// TestEndpointCountersMatchPrometheus checks the counters against the
+// exposition /metrics writes from the same registry: the request totals
+// and each cumulative latency bucket agree.
+func TestEndpointCountersMatchPrometheus(t *testing.T) {
+	t.Parallel()
+	m := &Manager{metrics: newMetricsRegistry(), front: newFrontEnd(newMetricsRegistry(), nil)}
+	for i := range 50 {
+		m.metrics.get("ep", "blue").observe(200+300*(i%5/4), "", time.Duration(i)*time.Millisecond)
+	}
+	var text bytes.Buffer
+	if err := writeMetrics(&text, m.metrics.snapshot(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var requests, cum int64
+	buckets := map[string]int64{}
+	for _, line := range strings.Split(text.String(), "\n") {
+		if !strings.Contains(line, `deployment="blue"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		n, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+		switch {
+		case strings.HasPrefix(line, "ciel_endpoint_requests_total{"):
+			requests += n
+		case strings.HasPrefix(line, "ciel_endpoint_request_duration_seconds_bucket{"):
+			le := line[strings.Index(line, `le="`)+4:]
+			buckets[le[:strings.IndexByte(le, '"')]] = n
+		}
+	}
+	c := m.EndpointCounters("ep")[0]
+	if c.Requests != requests || c.Requests != 50 || c.Errors != 10 {
+		t.Errorf("counters say %d requests (%d errors), /metrics %d", c.Requests, c.Errors, requests)
+	}
+	for i, n := range c.Buckets {
+		cum += n
+		le := "+Inf"
+		if i < len(latencyBuckets) {
+			le = strconv.FormatFloat(latencyBuckets[i], 'g', -1, 64)
+		}
+		if buckets[le] != cum {
+			t.Errorf("bucket le=%s: counters %d, /metrics %d", le, cum, buckets[le])
+		}
 	}
 }

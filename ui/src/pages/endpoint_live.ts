@@ -24,6 +24,8 @@ interface Quantity {
   title: string;
   pick: (s: DeploymentSample) => number | null;
   fmt: (v: number | null) => string;
+  /** top is the y axis's fixed top, when the quantity has one. */
+  top?: number;
 }
 
 const fixed = (digits: number, unit: string) => (v: number | null) => (v === null ? '–' : `${v.toFixed(digits)}${unit}`);
@@ -32,7 +34,7 @@ const quantities: Quantity[] = [
   { id: 'rps', title: 'Requests / s', pick: (s) => s.requests_per_second, fmt: fixed(1, '') },
   { id: 'p50', title: 'p50 latency (ms)', pick: (s) => s.p50_ms, fmt: fixed(1, ' ms') },
   { id: 'p99', title: 'p99 latency (ms)', pick: (s) => s.p99_ms, fmt: fixed(1, ' ms') },
-  { id: 'errors', title: 'Error rate (%)', pick: (s) => (s.requests_per_second > 0 ? s.error_rate * 100 : null), fmt: fixed(0, '%') },
+  { id: 'errors', title: 'Error rate (%)', pick: (s) => (s.requests_per_second > 0 ? s.error_rate * 100 : null), fmt: fixed(0, '%'), top: 100 },
 ];
 
 /** label names a deployment in the charts; "" is the requests that reached none. */
@@ -149,7 +151,7 @@ export class LiveMetrics {
         {
           width: this.width(q.id),
           height: 160,
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] } },
+          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, q.top ?? Math.max(1, max ?? 1)] } },
           axes: [axis, axis],
           legend: { show: true },
           series: [{}, ...this.names.map((n, i) => ({ label: label(n), stroke: palette[i % palette.length], width: 1.5, spanGaps: false, points: { show: false }, value: (_u: uPlot, v: number | null) => q.fmt(v) }))],
