@@ -27,6 +27,8 @@ type routeBundle struct {
 	handler  http.Handler
 	patterns []string
 	reached  *atomic.Int64
+	// s is the server behind handler.
+	s *server
 }
 
 const testToken = "t0ken"
@@ -49,7 +51,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		t.Fatal(err)
 	}
 	cfg := Config{Home: dir, Token: testToken, Logger: log}
-	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311",
+	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311", envs: builder,
 		tracking: tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: testToken, Logger: log,
 			BaseURL: "http://127.0.0.1:7311", Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}})}
 	if s.serving, err = serving.New(serving.Config{Home: dir, Store: st, Assets: st, Blobs: blobs, Envs: builder,
@@ -66,7 +68,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		reached.Add(1)
 		mux.ServeHTTP(w, r)
 	})
-	return routeBundle{handler: s.newGuard("127.0.0.1:7311").Wrap(inner), patterns: mux.patterns, reached: &reached}
+	return routeBundle{handler: s.newGuard("127.0.0.1:7311").Wrap(inner), patterns: mux.patterns, reached: &reached, s: s}
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)

@@ -71,6 +71,9 @@ type server struct {
 	// studio serves the web studio and its sign-in (studio.go; nil in
 	// tests that need none).
 	studio *ui.Studio
+	// envs says where environment builds log (env_build_log.go; nil in
+	// tests that need none).
+	envs buildLogs
 	// eventSlots bounds the event streams open at once (events.go).
 	eventSlots chan struct{}
 }
@@ -143,6 +146,7 @@ func (s *server) routes() *routeMux {
 	s.pipelineRoutes(h)
 	s.scheduleRoutes(h)
 	s.registryRoutes(h)
+	s.envBuildLogRoutes(h)
 	s.dataFactoryRoutes(mux)
 	if s.tracking != nil {
 		s.tracking.Register(mux)

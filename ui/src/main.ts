@@ -2,6 +2,7 @@
 // the frame (header, navigation, page outlet) and registers the pages.
 import './style.css';
 import { h } from './dom';
+import { assetRoutes } from './pages/assets';
 import { comparePage } from './pages/compare';
 import { experimentsPage } from './pages/experiments';
 import { jobPage } from './pages/job';
@@ -32,6 +33,7 @@ route('/workspaces/:ws/models/:name', modelLatestPage);
 route('/workspaces/:ws/models/:name/:version', modelVersionPage);
 route('/workspaces/:ws/endpoints', endpointsPage);
 route('/workspaces/:ws/endpoints/:name', endpointPage);
+for (const [pattern, render] of assetRoutes) route(pattern, render);
 
 const nav = h('nav', { class: 'top', 'aria-label': 'Workspace' });
 const outlet = h('main', { id: 'main' });
@@ -53,4 +55,5 @@ start(outlet, (path) => {
     h('a', { href: wsPath(ws, sec), 'aria-current': match.includes(section) ? 'page' : null }, label);
   nav.append(h('span', { class: 'ws' }, ws), link('Jobs', 'jobs', ['/jobs']), link('Experiments', 'experiments', ['/experiments', '/runs']));
   nav.append(link('Models', 'models', ['/models']), link('Endpoints', 'endpoints', ['/endpoints']));
+  nav.append(link('Data', 'data', ['/data']), link('Environments', 'environments', ['/environments']), link('Components', 'components', ['/components']), link('Computes', 'computes', ['/computes']));
 });
