@@ -117,7 +117,7 @@ export interface Run {
 
 const enc = encodeURIComponent;
 
-async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
   // The server takes JSON only (its guard refuses a POST of another
   // content type, which a cross-site form could send): even an empty body.
