@@ -25,7 +25,8 @@ function grid(id: string, caption: string, cols: string[], rows: Child[][]): HTM
 }
 
 function runDuration(r: { runStart?: string; runEnd?: string; durationInMs?: number }): string {
-  if (r.durationInMs !== undefined && r.runEnd) return duration(0, r.durationInMs);
+  // duration takes moments; 1 stands for the epoch's first millisecond (0 reads as none).
+  if (r.durationInMs !== undefined && r.runEnd) return duration(1, 1 + r.durationInMs);
   return duration(r.runStart, r.runEnd);
 }
 
@@ -273,7 +274,7 @@ export function factoryRunPage(p: Params): Page {
       kv([
         ['Run ID', h('code', null, r.runId)],
         ['Pipeline', h('a', { href: dfPath(ws, 'pipelines', r.pipelineName) }, r.pipelineName)],
-        ['Triggered by', [r.invokedBy?.invokedByType, r.invokedBy?.name].filter(Boolean).join(' · ')],
+        ['Triggered by', [...new Set([r.invokedBy?.invokedByType, r.invokedBy?.name].filter(Boolean))].join(' · ')],
         ['Started', when(r.runStart)],
         ['Duration', runDuration(r)],
         ['Parameters', r.parameters && Object.keys(r.parameters).length ? h('code', null, JSON.stringify(r.parameters)) : ''],
