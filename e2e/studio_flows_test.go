@@ -31,6 +31,25 @@ func streamEvents(t *testing.T, url string, within time.Duration) []sseEvent {
 	return out
 }
 
+// firstEvent reads url's event stream up to its first event.
+func firstEvent(t *testing.T, url string) sseEvent {
+	t.Helper()
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	out := readEvents(t, resp.Body, func(sseEvent) bool { return true })
+	if len(out) != 1 {
+		t.Fatalf("%s: no event", url)
+	}
+	return out[0]
+}
+
 // twoJobs runs two jobs side by side, each printing its own marker slowly
 // so their lines interleave in the run's log.
 const twoJobs = `trigger:
@@ -120,6 +139,17 @@ func TestStudioPipelineRunEventsAndJobLogs(t *testing.T) {
 			t.Errorf("logs?job=%s: %d %s", bad, code, body)
 		}
 	}
+	// The list's stream starts with the latest runs, of one pipeline or all.
+	for _, q := range []string{"", "?pipeline=both"} {
+		ev := firstEvent(t, base+"/api/v1/workspaces/ws/pipeline-runs/events"+q)
+		var list []pipelineRun
+		if err := json.Unmarshal([]byte(ev.data), &list); err != nil || ev.event != "runs" || len(list) != 1 || list[0].ID != last.ID || list[0].Result != "succeeded" {
+			t.Errorf("runs event%s: %s %s (%v)", q, ev.event, ev.data, err)
+		}
+	}
+	if code, body := send(t, "GET", base+"/api/v1/workspaces/ws/pipeline-runs/events?pipeline=other", nil, nil); code != 404 || !strings.Contains(body, "other") {
+		t.Errorf("runs of no pipeline: %d %s", code, body)
+	}
 	if code, body := send(t, "GET", base+"/api/v1/workspaces/ws/pipeline-runs/999/events", nil, nil); code != 404 {
 		t.Errorf("events of no run: %d %s", code, body)
 	}
@@ -177,6 +207,11 @@ func TestStudioFactoryRunEvents(t *testing.T) {
 	}
 	if !sawWaiting {
 		t.Errorf("no event showed the Wait in progress")
+	}
+	ev := firstEvent(t, base+"/api/v1/workspaces/ws/datafactory/pipelineruns/events?pipeline=hello")
+	var list struct{ Value []factoryRun }
+	if err := json.Unmarshal([]byte(ev.data), &list); err != nil || ev.event != "runs" || len(list.Value) != 1 || list.Value[0].RunID != id || list.Value[0].Status != "Succeeded" {
+		t.Errorf("runs event: %s %s (%v)", ev.event, ev.data, err)
 	}
 	if code, body := send(t, "GET", base+"/api/v1/workspaces/ws/datafactory/pipelineruns/nope/events", nil, nil); code != 404 || !strings.Contains(body, `"error"`) {
 		t.Errorf("events of no run: %d %s", code, body)

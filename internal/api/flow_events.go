@@ -16,9 +16,10 @@ import (
 )
 
 // The live state of CI/CD runs and Data Factory runs, for the studio: each
-// run has an event stream that sends the run's whole state again whenever
-// its record changes (the stores below tell the feed), so a page never
-// polls. Job and step events of Azure ML jobs are events.go's.
+// run, and each list of a workspace's latest runs, has an event stream that
+// sends its whole state again whenever a run's record changes (the stores
+// below tell the feed), so a page never polls. Job and step events of
+// Azure ML jobs are events.go's.
 
 // cicdFeedStore is the CI/CD store that tells feed of every run it writes.
 type cicdFeedStore struct {
@@ -89,7 +90,7 @@ func (s *server) pipelineRunEvents(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	key := "ci/" + strconv.FormatInt(run.ID, 10)
-	return s.streamState(w, r, run.Workspace, key, func(ctx context.Context) (any, bool, error) {
+	return s.streamState(w, r, run.Workspace, key, "run", func(ctx context.Context) (any, bool, error) {
 		cur, err := svc.Store().GetRun(ctx, run.Workspace, run.ID)
 		if err != nil {
 			return nil, false, err
@@ -127,14 +128,49 @@ func (s *server) factoryRunEvents(w http.ResponseWriter, r *http.Request, svc *d
 	if _, _, err := read(r.Context()); err != nil {
 		return nil, err
 	}
-	return s.streamState(w, r, ws, "df/"+id, read)
+	return s.streamState(w, r, ws, "df/"+id, "run", read)
 }
 
-// streamState sends what read answers as "event: run" now and after each
+// listedRuns is how many runs a list's event stream sends: the newest.
+const listedRuns = 50
+
+// pipelineRunsEvents streams the workspace's latest CI/CD runs (of one
+// pipeline with ?pipeline=): "event: runs" with the list as GET
+// pipeline-runs?top=50 answers it, at once and after each change of a run.
+func (s *server) pipelineRunsEvents(w http.ResponseWriter, r *http.Request) (any, error) {
+	svc, err := s.pipelines(r)
+	if err != nil {
+		return nil, err
+	}
+	ws, pipeline := r.PathValue("ws"), r.URL.Query().Get("pipeline")
+	if pipeline != "" {
+		if _, err := svc.Store().GetPipeline(r.Context(), ws, pipeline); err != nil {
+			return nil, cicdError(err, fmt.Sprintf("pipeline %q", pipeline))
+		}
+	}
+	return s.streamState(w, r, ws, "ci/", "runs", func(ctx context.Context) (any, bool, error) {
+		list, err := s.runList(ctx, svc, ws, pipeline, listedRuns)
+		return list, false, err
+	})
+}
+
+// factoryRunsEvents streams the workspace's latest Data Factory runs (of
+// one pipeline with ?pipeline=): "event: runs" with the list as
+// queryPipelineRuns answers it ({"value": [...]}), at once and after each
+// change of a run or an activity run.
+func (s *server) factoryRunsEvents(w http.ResponseWriter, r *http.Request, svc *dataflow.Service, ws string) (any, error) {
+	q := dataflow.RunQuery{PipelineName: r.URL.Query().Get("pipeline"), Limit: listedRuns}
+	return s.streamState(w, r, ws, "df/", "runs", func(ctx context.Context) (any, bool, error) {
+		list, err := svc.QueryRuns(ctx, ws, q)
+		return listAnswer(list), false, err
+	})
+}
+
+// streamState sends what read answers as "event: <event>" now and after each
 // change the feed tells of key in ws (one read for a burst of changes,
 // nothing when it is unchanged), until read says done ("event: end"), the
 // client goes or the stream breaks. It shares the event streams' bound.
-func (s *server) streamState(w http.ResponseWriter, r *http.Request, ws, key string,
+func (s *server) streamState(w http.ResponseWriter, r *http.Request, ws, key, event string,
 	read func(ctx context.Context) (any, bool, error)) (any, error) {
 	if s.flows == nil {
 		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable", msg: "this server keeps no live run state"}
@@ -173,7 +209,7 @@ func (s *server) streamState(w http.ResponseWriter, r *http.Request, ws, key str
 		}
 		if string(b) != last {
 			last = string(b)
-			es.raw("event: run\ndata: " + last + "\n\n")
+			es.raw("event: " + event + "\ndata: " + last + "\n\n")
 		}
 		if done {
 			es.raw("event: end\ndata: {}\n\n")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,6 +33,7 @@ func (s *server) pipelineRoutes(h func(string, handlerFunc)) {
 	h("GET "+runs+"/{id}", s.getPipelineRun)
 	h("POST "+runs+"/{id}/cancel", s.cancelPipelineRun)
 	h("GET "+runs+"/{id}/logs", s.pipelineRunLog)
+	h("GET "+runs+"/events", s.pipelineRunsEvents)
 	h("GET "+runs+"/{id}/events", s.pipelineRunEvents)
 	h("GET "+runs+"/{id}/artifacts", s.listRunArtifacts)
 	h("GET "+runs+"/{id}/artifacts/{artifact}", s.downloadRunArtifact)
@@ -245,7 +247,13 @@ func (s *server) listPipelineRuns(_ http.ResponseWriter, r *http.Request) (any, 
 			return nil, badRequest("top", "top %q: expected a whole number", t)
 		}
 	}
-	runs, err := svc.Store().ListRuns(r.Context(), ws, r.URL.Query().Get("pipeline"), top)
+	return s.runList(r.Context(), svc, ws, r.URL.Query().Get("pipeline"), top)
+}
+
+// runList is the views of the workspace's latest top runs (all when 0),
+// of one pipeline when pipeline is set.
+func (s *server) runList(ctx context.Context, svc *cicd.Service, ws, pipeline string, top int) ([]client.PipelineRun, error) {
+	runs, err := svc.Store().ListRuns(ctx, ws, pipeline, top)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +261,7 @@ func (s *server) listPipelineRuns(_ http.ResponseWriter, r *http.Request) (any, 
 	out := make([]client.PipelineRun, 0, len(runs))
 	for _, run := range runs {
 		if _, ok := ids[run.Pipeline]; !ok {
-			p, _ := svc.Store().GetPipeline(r.Context(), ws, run.Pipeline)
+			p, _ := svc.Store().GetPipeline(ctx, ws, run.Pipeline)
 			ids[run.Pipeline] = p.ID
 		}
 		out = append(out, s.runView(run, ids[run.Pipeline]))

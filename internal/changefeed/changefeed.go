@@ -8,7 +8,10 @@
 // while it is subscribed, and reads the state itself.
 package changefeed
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // Feed broadcasts change notices. The zero value is not usable; use New.
 // Its methods may be called concurrently.
@@ -27,8 +30,9 @@ type Sub struct {
 	c      chan struct{}
 }
 
-// Subscribe notices the changes of workspace ws's record id, or of all its
-// records when id is "". Close the Sub when done.
+// Subscribe notices the changes of workspace ws's record id, of the
+// records whose ids it prefixes when it ends in "/" ("ci/" for every
+// "ci/<n>"), or of all its records when id is "". Close the Sub when done.
 func (f *Feed) Subscribe(ws, id string) *Sub {
 	s := &Sub{f: f, ws: ws, id: id, c: make(chan struct{}, 1)}
 	f.mu.Lock()
@@ -46,7 +50,7 @@ func (f *Feed) Changed(ws, id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.subs {
-		if s.ws != ws || (s.id != "" && s.id != id) {
+		if s.ws != ws || !s.matches(id) {
 			continue
 		}
 		select {
@@ -54,6 +58,14 @@ func (f *Feed) Changed(ws, id string) {
 		default: // a notice is pending already: the reader reads once for both
 		}
 	}
+}
+
+// matches reports whether a change of record id is one s waits for.
+func (s *Sub) matches(id string) bool {
+	if s.id == "" || s.id == id {
+		return true
+	}
+	return strings.HasSuffix(s.id, "/") && strings.HasPrefix(id, s.id)
 }
 
 // C receives a value after one or more matching changes.

@@ -27,6 +27,9 @@ func TestFeedMatches(t *testing.T) {
 		{"whole workspace", "ws", "", "ws", "8", true},
 		{"other workspace", "ws", "", "other", "8", false},
 		{"same id in another workspace", "ws", "7", "other", "7", false},
+		{"prefix", "ws", "ci/", "ws", "ci/7", true},
+		{"other prefix", "ws", "ci/", "ws", "df/7", false},
+		{"prefix without its slash is an id", "ws", "ci", "ws", "ci/7", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,6 +133,8 @@ export const cicd = {
   /** logURL follows the run's log, or the log of its job at index job alone. */
   logURL: (ws: string, id: string, job?: number) => `${v1(ws)}/pipeline-runs/${enc(id)}/logs?follow=true${job !== undefined ? `&job=${job}` : ''}`,
   eventsURL: (ws: string, id: string) => `${v1(ws)}/pipeline-runs/${enc(id)}/events`,
+  /** runsEventsURL streams the latest runs (of one pipeline). */
+  runsEventsURL: (ws: string, pipeline?: string) => `${v1(ws)}/pipeline-runs/events${pipeline ? `?pipeline=${enc(pipeline)}` : ''}`,
 };
 
 export const factory = {
@@ -150,4 +152,6 @@ export const factory = {
   rerun: (ws: string, id: string) => call<{ runId: string }>('POST', `${df(ws)}/pipelineruns/${enc(id)}/rerun`),
   setTrigger: (ws: string, name: string, start: boolean) => call<FactoryResource>('POST', `${df(ws)}/triggers/${enc(name)}/${start ? 'start' : 'stop'}`),
   eventsURL: (ws: string, id: string) => `${df(ws)}/pipelineruns/${enc(id)}/events`,
+  /** runsEventsURL streams the latest runs (of one pipeline) as {value: [...]}. */
+  runsEventsURL: (ws: string, pipeline?: string) => `${df(ws)}/pipelineruns/events${pipeline ? `?pipeline=${enc(pipeline)}` : ''}`,
 };

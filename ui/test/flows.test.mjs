@@ -79,8 +79,6 @@ test('a pipeline run from a git push is watched live until its steps are green, 
   await git(src, 'add', '.');
   await git(src, 'commit', '-qm', 'first');
   const head = await git(src, 'rev-parse', 'HEAD');
-  const t0 = Date.now();
-  await git(src, 'push', '-q', `${studio.api}/git/ws/churn.git`, 'main');
 
   const page = await studio.page();
   await page.goto(`${studio.url}/workspaces/ws/pipelines`);
@@ -88,7 +86,12 @@ test('a pipeline run from a git push is watched live until its steps are green, 
   assert.equal(await page.getByRole('link', { name: 'CI/CD' }).first().getAttribute('aria-current'), 'page');
   await page.locator('#ci-pipelines').getByRole('link', { name: 'retrain' }).click();
   await page.waitForURL(/\/workspaces\/ws\/pipelines\/retrain$/);
+  await page.getByText('No runs yet').waitFor();
+  // The push's run appears in the open page's list without a reload.
+  const t0 = Date.now();
+  await git(src, 'push', '-q', `${studio.api}/git/ws/churn.git`, 'main');
   const row = page.locator('#ci-runs tbody tr').first();
+  await row.waitFor();
   assert.match(await row.textContent(), /individualCI/);
   assert.match(await row.textContent(), new RegExp(head.slice(0, 8)));
   await row.getByRole('link').click();
@@ -195,6 +198,10 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   assert.equal(await page.locator('svg.graph path.edge').count(), 1);
   assert.match(await page.locator('svg.graph path.edge title').textContent(), /Settle\.Succeeded → CsvToParquet/);
 
+  // A second tab on the pipeline's page sees the run arrive and end in its list.
+  const other = await studio.page();
+  await other.goto(page.url());
+  await other.getByText('No runs yet.').waitFor();
   await page.locator('#df-params').fill('{"fileName": "week1.csv"}');
   const t0 = Date.now();
   await page.locator('#df-create-run').click();
@@ -213,6 +220,8 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   console.log(`Wait seen in progress ${seenRunning} ms after Create run; run Succeeded in ${Date.now() - t0} ms`);
   assert.ok(existsSync(path.join(lake, 'curated', 'ingested', 'week1.parquet')), 'the Copy wrote no Parquet file');
   await studio.shot(page, 'factory-run');
+  await other.locator('#df-runs tbody tr', { hasText: 'week1.csv' }).locator('.badge', { hasText: 'Succeeded' }).waitFor();
+  assert.deepEqual(other.errors, []);
 
   // The run is listed on the factory page, with its parameters.
   await page.getByRole('link', { name: 'Data Factory' }).first().click();

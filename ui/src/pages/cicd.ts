@@ -2,13 +2,14 @@
 // pipeline's runs, and a run's stages, jobs and steps lighting up live
 // with each step's live log, its artifacts and the ML jobs it started.
 import './flows.css';
+import { ApiError } from '../api';
 import { cicd, type CIJob, type CIPipeline, type CIRun, type CIStep, type Repository } from '../api_flows';
 import { h, replace, type Child } from '../dom';
 import { duration, when } from '../format';
 import { LogView } from '../log';
 import { badge, crumbs, errorBox, kv, load, wsPath } from '../parts';
 import { navigate, setQuery, type Page, type Params } from '../router';
-import { branchName, ciStatus, shortSHA, size, watchRun } from './flows_live';
+import { branchName, ciStatus, shortSHA, size, watchList, watchRun } from './flows_live';
 
 const runPath = (ws: string, id: number | string) => wsPath(ws, 'pipeline-runs', String(id));
 
@@ -39,6 +40,12 @@ function runsTable(ws: string, runs: CIRun[], withPipeline: boolean): HTMLElemen
       ),
     ),
   );
+}
+
+/** liveRuns keeps box showing the latest runs (of pipeline), as they change. */
+function liveRuns(box: HTMLElement, ws: string, pipeline: string | undefined, withPipeline: boolean): () => void {
+  replace(box, h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…'));
+  return watchList<CIRun[]>(cicd.runsEventsURL(ws, pipeline), (list) => replace(box, runsTable(ws, list, withPipeline)), (e) => replace(box, errorBox(e)));
 }
 
 /** cicdPage lists a workspace's pipelines, repositories and latest runs. */
@@ -82,8 +89,9 @@ export function cicdPage(p: Params): Page {
           h('tbody', null, list.map((r) => h('tr', null, h('td', null, r.name), h('td', null, branchName(r.defaultBranch)), h('td', null, h('code', null, r.remoteUrl))))),
         ),
   );
-  load(runs, cicd.runs(ws), (list) => runsTable(ws, list.slice(0, 50), true));
+  const stopRuns = liveRuns(runs, ws, undefined, true);
   return {
+    dispose: stopRuns,
     title: `CI/CD · ${ws}`,
     el: h(
       'section',
@@ -125,8 +133,9 @@ export function ciPipelinePage(p: Params): Page {
       ['Created', when(x.createdDate)],
     ]),
   );
-  load(runs, cicd.runs(ws, name), (list) => runsTable(ws, list, false));
+  const stopRuns = liveRuns(runs, ws, name, false);
   return {
+    dispose: stopRuns,
     title: `${name} · CI/CD`,
     el: h(
       'section',
@@ -358,7 +367,10 @@ export function ciRunPage(p: Params, q: URLSearchParams): Page {
     (e) => replace(message, errorBox(e)),
   );
   // A run id that is not there is said at once (the stream is refused).
-  cicd.run(ws, id).catch((e) => replace(message, errorBox(e)));
+  cicd.run(ws, id).catch((e) => {
+    replace(message, errorBox(e));
+    if (e instanceof ApiError && e.status < 500) stop();
+  });
 
   return {
     title: `Run ${id} · CI/CD`,

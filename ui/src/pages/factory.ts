@@ -2,14 +2,14 @@
 // datasets, triggers and recent runs), a pipeline's activities as a graph
 // with a button that starts a run, and a run's activity runs live.
 import './flows.css';
-import type { Step } from '../api';
+import { ApiError, type Step } from '../api';
 import { factory, type ActivityRun, type FactoryResource, type FactoryRun, type FactoryRunState } from '../api_flows';
 import { h, replace, type Child } from '../dom';
 import { duration, when } from '../format';
 import { PipelineGraph } from '../graph';
 import { badge, crumbs, errorBox, kv, load, wsPath } from '../parts';
 import { navigate, type Page, type Params } from '../router';
-import { watchRun } from './flows_live';
+import { watchList, watchRun } from './flows_live';
 
 const dfPath = (ws: string, ...rest: string[]) => wsPath(ws, 'data-factory', ...rest);
 const done = (s: string) => s === 'Succeeded' || s === 'Failed' || s === 'Cancelled';
@@ -49,6 +49,12 @@ function runsTable(ws: string, runs: FactoryRun[], withPipeline: boolean): HTMLE
       ].filter((c) => c !== null),
     ),
   );
+}
+
+/** liveRuns keeps box showing the latest runs (of pipeline), as they change. */
+function liveRuns(box: HTMLElement, ws: string, pipeline: string | undefined, withPipeline: boolean): () => void {
+  replace(box, h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…'));
+  return watchList<{ value: FactoryRun[] }>(factory.runsEventsURL(ws, pipeline), (l) => replace(box, runsTable(ws, l.value ?? [], withPipeline)), (e) => replace(box, errorBox(e)));
 }
 
 /** factoryPage is a workspace's Data Factory: its resources and latest runs. */
@@ -109,8 +115,9 @@ export function factoryPage(p: Params): Page {
       ),
     );
   drawTriggers();
-  load(boxes.runs, factory.runs(ws), (list) => runsTable(ws, list.slice(0, 50), true));
+  const stopRuns = liveRuns(boxes.runs, ws, undefined, true);
   return {
+    dispose: stopRuns,
     title: `Data Factory · ${ws}`,
     el: h(
       'section',
@@ -188,8 +195,9 @@ export function factoryPipelinePage(p: Params): Page {
       start.disabled = false;
     }
   });
-  load(runs, factory.runs(ws, name), (list) => runsTable(ws, list, false));
+  const stopRuns = liveRuns(runs, ws, name, false);
   return {
+    dispose: stopRuns,
     title: `${name} · Data Factory`,
     el: h(
       'section',
@@ -320,7 +328,10 @@ export function factoryRunPage(p: Params): Page {
   };
 
   const stop = watchRun<FactoryRunState>(factory.eventsURL(ws, id), draw, () => {}, (e) => replace(message, errorBox(e)));
-  factory.run(ws, id).catch((e) => replace(message, errorBox(e)));
+  factory.run(ws, id).catch((e) => {
+    replace(message, errorBox(e));
+    if (e instanceof ApiError && e.status < 500) stop();
+  });
   return {
     title: `Run ${id.slice(0, 8)} · Data Factory`,
     el: h(

@@ -1,13 +1,25 @@
-// Live state of a CI/CD run or a Data Factory run: the run's event stream
-// (GET .../pipeline-runs/{id}/events, .../datafactory/pipelineruns/{id}/events)
-// sends the run's whole state at once and after each change, then "end".
-// The page draws each state as it comes; nothing polls.
+// Live state of a CI/CD run or a Data Factory run, and of their lists: a
+// run's event stream (GET .../pipeline-runs/{id}/events,
+// .../datafactory/pipelineruns/{id}/events) sends "run" with the run's whole
+// state at once and after each change, then "end"; a list's
+// (.../pipeline-runs/events, .../datafactory/pipelineruns/events) sends
+// "runs" with the latest runs. The page draws each state as it comes;
+// nothing polls.
 
 /** How long to wait before reopening a stream the server refused, in milliseconds. */
 const reopenMs = 3000;
 
-/** watchRun calls onState with each state url sends, until "end" or stop. */
+/** watchRun calls onState with each "run" state url sends, until "end" or stop. */
 export function watchRun<T>(url: string, onState: (s: T) => void, onEnd: () => void, onError: (e: unknown) => void): () => void {
+  return watchStream(url, 'run', onState, onEnd, onError);
+}
+
+/** watchList calls onList with each "runs" list url sends, until stop. */
+export function watchList<T>(url: string, onList: (l: T) => void, onError: (e: unknown) => void): () => void {
+  return watchStream(url, 'runs', onList, () => {}, onError);
+}
+
+function watchStream<T>(url: string, event: string, onState: (s: T) => void, onEnd: () => void, onError: (e: unknown) => void): () => void {
   let es: EventSource | undefined;
   let timer: number | undefined;
   let closed = false;
@@ -15,7 +27,7 @@ export function watchRun<T>(url: string, onState: (s: T) => void, onEnd: () => v
     if (closed) return;
     const src = new EventSource(url);
     es = src;
-    src.addEventListener('run', (e) => {
+    src.addEventListener(event, (e) => {
       try {
         onState(JSON.parse((e as MessageEvent).data) as T);
       } catch (err) {
