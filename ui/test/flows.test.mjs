@@ -94,6 +94,7 @@ test('a pipeline run from a git push is watched live until its steps are green, 
   await row.waitFor();
   assert.match(await row.textContent(), /individualCI/);
   assert.match(await row.textContent(), new RegExp(head.slice(0, 8)));
+  await studio.shot(page, 'ci-pipeline');
   await row.getByRole('link').click();
   await page.waitForURL(/\/workspaces\/ws\/pipeline-runs\/1$/);
 
@@ -128,7 +129,18 @@ test('a pipeline run from a git push is watched live until its steps are green, 
   const jobName = await jobLink.textContent();
   await jobLink.click();
   await page.waitForURL(new RegExp(`/workspaces/ws/jobs/${jobName}$`));
-  await page.locator('h1').waitFor();
+  await page.locator('h1', { hasText: jobName }).waitFor();
+  await page.goBack();
+
+  // Re-run queues a manual run of the same branch; Cancel stops it during its warm-up.
+  await page.getByRole('button', { name: 'Re-run' }).click();
+  await page.waitForURL(/\/workspaces\/ws\/pipeline-runs\/2$/);
+  await page.locator('.info', { hasText: 'manual' }).waitFor();
+  await page.locator('.step[data-step="Warm up"][data-status="inProgress"]').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Cancel run' }).click();
+  await page.locator('.title-row .badge', { hasText: 'canceled' }).waitFor({ timeout: 60_000 });
+  const shown = JSON.parse(await studio.ciel('pipelines', 'runs', 'show', '--id', '2', '-o', 'json'));
+  assert.equal(shown.result, 'canceled');
   assert.deepEqual(page.errors, []);
 });
 
@@ -155,6 +167,14 @@ const factoryFiles = {
       parameters: { file: { type: 'string' } },
       type: 'Parquet',
       typeProperties: { location: { type: 'AzureBlobStorageLocation', fileName: { value: '@dataset().file', type: 'Expression' }, folderPath: 'ingested', container: 'curated' } },
+    },
+  },
+  'trigger/nightly.json': {
+    name: 'nightly',
+    properties: {
+      type: 'ScheduleTrigger',
+      typeProperties: { recurrence: { frequency: 'Day', interval: 1, startTime: '2026-01-01T02:00:00Z', timeZone: 'UTC', schedule: { hours: [2], minutes: [0] } } },
+      pipelines: [{ pipelineReference: { referenceName: 'ingest', type: 'PipelineReference' } }],
     },
   },
   'pipeline/ingest.json': {
@@ -189,6 +209,17 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   await page.goto(`${studio.url}/workspaces/ws/data-factory`);
   await page.locator('#df-linked', { hasText: 'AzureBlobStorage' }).waitFor();
   await page.locator('#df-datasets', { hasText: 'lake_parquet' }).waitFor();
+  // A trigger started and stopped in the page is what `ciel data-factory trigger show` says.
+  const trig = page.locator('#df-triggers tbody tr', { hasText: 'nightly' });
+  assert.match(await trig.textContent(), /ScheduleTrigger.*ingest.*Stopped/);
+  await page.getByRole('button', { name: 'Start trigger nightly' }).click();
+  await trig.locator('.badge', { hasText: 'Started' }).waitFor();
+  const shown = async () => JSON.parse(await studio.ciel('data-factory', 'trigger', 'show', '--name', 'nightly', '-o', 'json')).properties.runtimeState;
+  assert.equal(await shown(), 'Started');
+  await page.getByRole('button', { name: 'Stop trigger nightly' }).click();
+  await trig.locator('.badge', { hasText: 'Stopped' }).waitFor();
+  assert.equal(await shown(), 'Stopped');
+  await studio.shot(page, 'factory');
   await page.locator('#df-pipelines').getByRole('link', { name: 'ingest' }).click();
   await page.waitForURL(/\/workspaces\/ws\/data-factory\/pipelines\/ingest$/);
 
@@ -203,6 +234,7 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   await other.goto(page.url());
   await other.getByText('No runs yet.').waitFor();
   await page.locator('#df-params').fill('{"fileName": "week1.csv"}');
+  await studio.shot(page, 'factory-pipeline');
   const t0 = Date.now();
   await page.locator('#df-create-run').click();
   await page.waitForURL(/\/workspaces\/ws\/data-factory\/runs\/[0-9a-f-]+$/);
