@@ -252,6 +252,12 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   console.log(`Wait seen in progress ${seenRunning} ms after Create run; run Succeeded in ${Date.now() - t0} ms`);
   assert.ok(existsSync(path.join(lake, 'curated', 'ingested', 'week1.parquet')), 'the Copy wrote no Parquet file');
   await studio.shot(page, 'factory-run');
+  // Picking an activity in the graph shows its runs alone, with a shareable URL.
+  await page.locator('svg.graph g.node[data-step="Settle"]').click();
+  assert.match(page.url(), /\?activity=Settle$/);
+  assert.equal(await page.locator('#df-activity-runs tbody tr').count(), 1);
+  await page.getByRole('button', { name: 'Show all' }).click();
+  assert.equal(await page.locator('#df-activity-runs tbody tr').count(), 2);
   await other.locator('#df-runs tbody tr', { hasText: 'week1.csv' }).locator('.badge', { hasText: 'Succeeded' }).waitFor();
   assert.deepEqual(other.errors, []);
 

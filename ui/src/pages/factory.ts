@@ -8,7 +8,7 @@ import { h, replace, type Child } from '../dom';
 import { duration, when } from '../format';
 import { PipelineGraph } from '../graph';
 import { badge, crumbs, errorBox, kv, load, wsPath } from '../parts';
-import { navigate, type Page, type Params } from '../router';
+import { navigate, setQuery, type Page, type Params } from '../router';
 import { watchList, watchRun } from './flows_live';
 
 const dfPath = (ws: string, ...rest: string[]) => wsPath(ws, 'data-factory', ...rest);
@@ -226,18 +226,20 @@ function jsonDetails(label: string, v: unknown): Child {
   return h('details', null, h('summary', null, label), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)));
 }
 
-/** factoryRunPage shows run p.id live: status, parameters, the graph coloured by activity, and its activity runs. */
-export function factoryRunPage(p: Params): Page {
+/** factoryRunPage shows run p.id live: status, parameters, the graph coloured by activity, and its activity runs (of one activity with ?activity=, picked in the graph). */
+export function factoryRunPage(p: Params, q: URLSearchParams): Page {
   const { ws, id } = p;
+  let only = q.get('activity') ?? '';
   const title = h('h1', null, `Run ${id.slice(0, 8)}`);
   const status = h('span', { class: 'status-slot' });
   const message = h('div', { 'aria-live': 'polite' });
   const cancel = h('button', { type: 'button', class: 'danger', disabled: true, 'aria-label': 'Cancel run' }, 'Cancel');
   const rerun = h('button', { type: 'button', disabled: true, 'aria-label': 'Re-run' }, 'Re-run');
   const info = h('div', { class: 'info' });
-  const graph = new PipelineGraph(() => {});
+  const graph = new PipelineGraph((name) => pick(only === name ? '' : name));
   const graphBox = h('div', { class: 'graph-box', hidden: true }, graph.el);
   const acts = h('div', { class: 'reserve' }, h('p', { class: 'muted' }, 'Loading…'));
+  const actsTitle = h('h2', null, 'Activity runs');
   let pipeline: FactoryResource | undefined;
   let state: FactoryRunState | undefined;
 
@@ -261,6 +263,16 @@ export function factoryRunPage(p: Params): Page {
     }
   });
 
+  // pick shows the runs of one activity (or all with ""), in the URL too.
+  const pick = (name: string) => {
+    only = name;
+    const nq = new URLSearchParams();
+    if (name) nq.set('activity', name);
+    setQuery(nq);
+    graph.select(name);
+    if (state) draw(state);
+  };
+
   const drawGraph = () => {
     if (!pipeline || !state) return;
     // The latest attempt of each top-level activity colours its node.
@@ -268,6 +280,7 @@ export function factoryRunPage(p: Params): Page {
     for (const a of state.activityRuns) st[a.activityName] = a.status;
     graphBox.hidden = false;
     graph.update(activitySteps(pipeline, st));
+    graph.select(only);
   };
 
   const draw = (s: FactoryRunState) => {
@@ -290,15 +303,21 @@ export function factoryRunPage(p: Params): Page {
         ['Message', r.message ? h('span', { class: r.status === 'Failed' ? 'error-text' : '' }, r.message) : ''],
       ]),
     );
+    const shown = only ? s.activityRuns.filter((a) => a.activityName === only) : s.activityRuns;
+    replace(
+      actsTitle,
+      only ? `Activity runs of ${only} ` : 'Activity runs',
+      only ? h('button', { type: 'button', onclick: () => pick('') }, 'Show all') : null,
+    );
     replace(
       acts,
-      s.activityRuns.length === 0
+      shown.length === 0
         ? h('p', { class: 'muted' }, 'No activity has started yet.')
         : grid(
             'df-activity-runs',
             'Activity runs',
             ['Activity', 'Type', 'Status', 'Started', 'Duration', 'Rows read', 'Rows copied', 'Input', 'Output', 'Error'],
-            s.activityRuns.map((a) => {
+            shown.map((a) => {
               const [read, copied] = rowCounts(a);
               return [
                 h('span', { 'data-activity': a.activityName }, a.activityName, a.iteration !== undefined ? h('span', { class: 'muted small' }, ` [${a.iteration}]`) : null),
@@ -342,7 +361,7 @@ export function factoryRunPage(p: Params): Page {
       message,
       info,
       graphBox,
-      h('h2', null, 'Activity runs'),
+      actsTitle,
       acts,
     ),
     dispose: stop,
