@@ -261,6 +261,21 @@ test('a Data Factory pipeline started from the studio shows its activity runs li
   await other.locator('#df-runs tbody tr', { hasText: 'week1.csv' }).locator('.badge', { hasText: 'Succeeded' }).waitFor();
   assert.deepEqual(other.errors, []);
 
+  // On a phone the run page fits the screen's width (wide tables scroll in place).
+  const phone = await studio.page({ width: 390, height: 844 });
+  await phone.goto(page.url());
+  await phone.locator('#df-activity-runs tbody tr').nth(1).waitFor();
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const wide = await phone.evaluate(() =>
+    [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('#df-activity-runs, .graph-box'))
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
+      .slice(0, 8),
+  );
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone: ${wide}`);
+  await studio.shot(phone, 'factory-run-phone');
+  assert.deepEqual(phone.errors, []);
+
   // The run is listed on the factory page, with its parameters.
   await page.getByRole('link', { name: 'Data Factory' }).first().click();
   await page.locator('#df-runs tbody tr', { hasText: 'week1.csv' }).waitFor();
