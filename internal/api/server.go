@@ -111,6 +111,7 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/health", func(http.ResponseWriter, *http.Request) (any, error) {
 		return map[string]string{"status": "ok"}, nil
 	})
+	s.openAPIRoutes(h)
 	h("GET /api/v1/workspaces", s.listWorkspaces)
 	h("POST /api/v1/workspaces", s.createWorkspace)
 	h("GET /api/v1/workspaces/{ws}", s.getWorkspace)
