@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ciel-mlops/ciel/internal/changefeed"
 	"log/slog"
 	"net"
 	"net/http"
@@ -133,7 +134,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
-	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow, envs: builder}
+	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New()}
 	if s.studio, err = newStudio(cfg); err != nil {
 		ln.Close()
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/ciel-mlops/ciel/client"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/changefeed"
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
@@ -76,6 +77,9 @@ type server struct {
 	envs buildLogs
 	// eventSlots bounds the event streams open at once (events.go).
 	eventSlots chan struct{}
+	// flows tells the event streams of CI/CD and Data Factory runs that
+	// a run changed (flow_events.go; nil in tests that need none).
+	flows *changefeed.Feed
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error

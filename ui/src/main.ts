@@ -3,7 +3,9 @@
 import './style.css';
 import { h } from './dom';
 import { assetRoutes } from './pages/assets';
+import { cicdPage, ciPipelinePage, ciRunPage } from './pages/cicd';
 import { comparePage } from './pages/compare';
+import { factoryPage, factoryPipelinePage, factoryRunPage } from './pages/factory';
 import { experimentsPage } from './pages/experiments';
 import { jobPage } from './pages/job';
 import { endpointPage, endpointsPage } from './pages/endpoints';
@@ -34,6 +36,12 @@ route('/workspaces/:ws/models/:name/:version', modelVersionPage);
 route('/workspaces/:ws/endpoints', endpointsPage);
 route('/workspaces/:ws/endpoints/:name', endpointPage);
 for (const [pattern, render] of assetRoutes) route(pattern, render);
+route('/workspaces/:ws/pipelines', cicdPage);
+route('/workspaces/:ws/pipelines/:name', ciPipelinePage);
+route('/workspaces/:ws/pipeline-runs/:id', ciRunPage);
+route('/workspaces/:ws/data-factory', factoryPage);
+route('/workspaces/:ws/data-factory/pipelines/:name', factoryPipelinePage);
+route('/workspaces/:ws/data-factory/runs/:id', factoryRunPage);
 
 const nav = h('nav', { class: 'top', 'aria-label': 'Workspace' });
 const outlet = h('main', { id: 'main' });
@@ -56,4 +64,5 @@ start(outlet, (path) => {
   nav.append(h('span', { class: 'ws' }, ws), link('Jobs', 'jobs', ['/jobs']), link('Experiments', 'experiments', ['/experiments', '/runs']));
   nav.append(link('Models', 'models', ['/models']), link('Endpoints', 'endpoints', ['/endpoints']));
   nav.append(link('Data', 'data', ['/data']), link('Environments', 'environments', ['/environments']), link('Components', 'components', ['/components']), link('Computes', 'computes', ['/computes']));
+  nav.append(link('CI/CD', 'pipelines', ['/pipelines', '/pipeline-runs']), link('Data Factory', 'data-factory', ['/data-factory']));
 });
