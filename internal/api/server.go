@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/cicd"
@@ -73,6 +74,9 @@ type server struct {
 	studio *ui.Studio
 	// eventSlots bounds the event streams open at once (events.go).
 	eventSlots chan struct{}
+	// attempts limits wrong tokens per client, at the guard and the
+	// studio's sign-in alike (nil: no limit, as in tests that need none).
+	attempts *authlimit.Limiter
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
