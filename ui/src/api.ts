@@ -213,6 +213,8 @@ export interface ModelVersion {
     code?: string;
     component?: string;
     inputs?: DataLineage[];
+    /** The producing job's ci.* / datafactory.* tags: the CI or factory run that submitted it. */
+    origin?: Record<string, string>;
   };
   creation_context: { created_at: string };
 }
