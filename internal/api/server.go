@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/changefeed"
@@ -80,6 +81,9 @@ type server struct {
 	// flows tells the event streams of CI/CD and Data Factory runs that
 	// a run changed (flow_events.go; nil in tests that need none).
 	flows *changefeed.Feed
+	// attempts limits wrong tokens per client, at the guard and the
+	// studio's sign-in alike (nil: no limit, as in tests that need none).
+	attempts *authlimit.Limiter
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
