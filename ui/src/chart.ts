@@ -78,6 +78,7 @@ const fade = (c: string) => `${c}33`;
 export class MetricChart {
   private plot?: uPlot;
   private ro: ResizeObserver;
+  private draws = 0;
 
   constructor(
     private box: HTMLElement,
@@ -116,6 +117,9 @@ export class MetricChart {
         axes: [axis, axis],
         series: [{ label: x }, ...series.map((s, i) => ({ label: s.key, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: data[0].length <= 200 } })), ...bandSeries],
         bands,
+        // data-drawn counts the draws uPlot finished (its draw hook runs
+        // once the canvas is painted): what tests and bench/studio wait for.
+        hooks: { draw: [() => this.box.setAttribute('data-drawn', String(++this.draws))] },
       },
       [data[0], ...ys, ...bandData] as uPlot.AlignedData,
       this.box,
