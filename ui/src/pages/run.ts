@@ -15,6 +15,10 @@ export function runPage(p: Params, q: URLSearchParams): Page {
   const body = h('div', { class: 'reserve' }, h('p', { class: 'muted' }, 'Loading…'));
   let chart: MetricChart | undefined;
   let disposed = false;
+  // The metrics the URL names are read while the run is: a long history is
+  // the slowest answer, so it should not wait for the run's.
+  const early = new Map((q.get('metric') ?? '').split(',').filter(Boolean).map((k) => [k, bucketSeries(ws, run, k)]));
+  for (const p of early.values()) p.catch(() => {});
 
   api.run(ws, run).then(
     (r) => {
@@ -56,7 +60,13 @@ export function runPage(p: Params, q: URLSearchParams): Page {
       state.textContent = 'loading…';
       try {
         const t0 = performance.now();
-        const series = await Promise.all(keys.map((key) => bucketSeries(ws, run, key)));
+        const series = await Promise.all(
+          keys.map((key) => {
+            const p = early.get(key);
+            early.delete(key);
+            return p ?? bucketSeries(ws, run, key);
+          }),
+        );
         if (mine !== seq || disposed) return;
         chart ??= new MetricChart(chartBox);
         chart.draw(series, x.value as 'step' | 'time', Number(sm.value));
