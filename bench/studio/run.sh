@@ -16,15 +16,17 @@
 # and the medians and ratios are printed. Goal: both under 1 s and >= 5x
 # faster than the MLflow UI.
 #
-# Loading: ciel is filled over HTTP by the mlflow client (create_run with tags,
-# log_batch, set_terminated; LOAD_THREADS client threads); mlflow's SQLite
-# store is written in-process by the same client through a sqlite:/// tracking
-# URI (mlflow's own SqlAlchemyStore, the code `mlflow server` runs), then
-# `mlflow server` serves it. Both are cached under CACHE (keyed by RUNS and
-# POINTS), so a second run starts in seconds; remove the folder to reload.
+# Loading (bench/studio/load.py, README.md): ciel is filled over HTTP by the
+# mlflow client (create_run with tags, log_batch, set_terminated;
+# LOAD_THREADS client threads); mlflow's SQLite store by the same client
+# in-process through a sqlite:/// tracking URI (mlflow's own SqlAlchemyStore)
+# for the curve and the first 2,000 runs, the rest inserted in bulk through
+# mlflow's own SQLAlchemy models (the same rows), then `mlflow server` serves
+# it. Both are cached under CACHE (keyed by RUNS and POINTS), so a second run
+# starts in seconds; remove the folder to reload.
 #
 # Usage: bench/studio/run.sh
-#        RUNS=100000 POINTS=1000000 REPS=5 LOAD_THREADS=8 CACHE=~/.cache/ciel/bench-studio bench/studio/run.sh
+#        RUNS=100000 POINTS=1000000 REPS=5 LOAD_THREADS=8 CACHE=~/.cache/ciel/bench-studio SHOTS=/tmp/shots bench/studio/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-100000}
@@ -66,6 +68,8 @@ start_ciel() {
   CIEL_URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$CIEL_HOME/server.json")
 }
 
+# A ciel load cut short starts again from an empty CIEL_HOME.
+loaded "$C/ciel/load.json" || rm -rf "$C/ciel/home"
 start_ciel
 if ! loaded "$C/ciel/load.json"; then
   echo "==> loading ciel: $RUNS runs, a $POINTS-point metric (mlflow client over HTTP, $LOAD_THREADS threads)" >&2
@@ -75,9 +79,8 @@ if ! loaded "$C/ciel/load.json"; then
 fi
 if ! loaded "$C/mlflow/load.json"; then
   echo "==> loading mlflow's SQLite store: $RUNS runs, a $POINTS-point metric (mlflow client, sqlite:/// in-process)" >&2
-  rm -f "$C/mlflow/mlflow.db"
-  "$PY" bench/studio/load.py --uri "sqlite:///$C/mlflow/mlflow.db" --runs "$RUNS" --points "$POINTS" \
-    --out "$C/mlflow/load.json" >"$C/mlflow/load.log" 2>&1
+  (cd "$C/mlflow" && "$PY" "$OLDPWD/bench/studio/load.py" --uri "sqlite:///$C/mlflow/mlflow.db" --runs "$RUNS" --points "$POINTS" \
+    --out "$C/mlflow/load.json" >"$C/mlflow/load.log" 2>&1)
 fi
 echo "ciel   loaded in $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$C/ciel/load.json") s" >&2
 echo "mlflow loaded in $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$C/mlflow/load.json") s" >&2
@@ -98,4 +101,4 @@ echo "ciel   $CIEL_URL (studio)"
 echo "mlflow $MLFLOW_URL ($("$PY" -c 'import mlflow; print(mlflow.__version__)'), SQLite)"
 CIEL_CHROMIUM="$CHROMIUM" node bench/studio/measure.mjs --reps "$REPS" --runs "$RUNS" --points "$POINTS" \
   --ciel "$CIEL_URL" --ciel-ws bench --ciel-load "$C/ciel/load.json" \
-  --mlflow "$MLFLOW_URL" --mlflow-load "$C/mlflow/load.json"
+  --mlflow "$MLFLOW_URL" --mlflow-load "$C/mlflow/load.json" --shots "${SHOTS:-}"
