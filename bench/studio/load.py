@@ -86,8 +86,22 @@ def progress(done, t0):
 
 
 def load_http(a, client, now):
-    exp = client.create_experiment(EXPERIMENT)
-    lid = log_curve(client, exp, a.points, now, a.threads)
+    """Everything through the client; resumes: finished runs are kept, cut ones deleted and logged again."""
+    e = client.get_experiment_by_name(EXPERIMENT)
+    exp = e.experiment_id if e else client.create_experiment(EXPERIMENT)
+    have, token = {}, None
+    while e:
+        page = client.search_runs([exp], max_results=1000, page_token=token)
+        for r in page:
+            if r.info.status == "FINISHED":
+                have[r.info.run_name] = r.info.run_id
+            else:
+                client.delete_run(r.info.run_id)
+        token = page.token
+        if not token:
+            break
+    lid = have.get("long-curve") or log_curve(client, exp, a.points, now, a.threads)
+    todo = [i for i in range(a.runs) if f"run-{i:06d}" not in have]
     t1, done = time.time(), [0]
 
     def one(i):
@@ -96,7 +110,7 @@ def load_http(a, client, now):
         progress(done[0], t1)
 
     with ThreadPoolExecutor(a.threads) as ex:
-        list(ex.map(one, range(a.runs)))
+        list(ex.map(one, todo))
     return exp, lid
 
 
