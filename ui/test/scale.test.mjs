@@ -1,16 +1,20 @@
 // The runs table at scale, in the browser against the real ciel binary:
-// CIEL_SCALE_RUNS runs (100,000 by default) logged into one experiment
-// through the MLflow REST API (runs/create with tags, then runs/log-batch
-// with params and metrics, many requests in flight on kept-alive
-// connections), then the experiment's page shows its first page of runs,
-// sorts by a metric column (checked against the logged values) and pages
-// on. Saves a screenshot.
+// CIEL_SCALE_RUNS runs logged into one experiment through the MLflow REST
+// API (runs/create with tags, then runs/log-batch with params and metrics,
+// 16 requests in flight on kept-alive connections), then the experiment's
+// page shows its first page of runs, sorts by a metric column (checked
+// against the logged values) and pages on. Saves a screenshot.
+//
+// 20,000 runs by default: what fits the CI's time. Logging is the cost
+// (two requests a run; about 400 runs/s on 2 busy shared cores, so
+// 100,000 take about 4 minutes); CIEL_SCALE_RUNS=100000 runs the issue's
+// scale, which bench/studio measures too.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { Studio } from './harness.mjs';
 
-const N = Number(process.env.CIEL_SCALE_RUNS || 100_000);
+const N = Number(process.env.CIEL_SCALE_RUNS || 20_000);
 /** in flight: enough to keep the server's cores busy without queuing thousands. */
 const inFlight = 16;
 let studio;
