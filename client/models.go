@@ -59,6 +59,9 @@ type ModelLineage struct {
 	Code      string        `json:"code,omitempty"` // digest of the step's code snapshot
 	Component string        `json:"component,omitempty"`
 	Inputs    []DataLineage `json:"inputs,omitempty"`
+	// Origin is what submitted the producing job: the CI run, pipeline,
+	// branch and commit (ci.* tags) or the Data Factory run (datafactory.*).
+	Origin map[string]string `json:"origin,omitempty"`
 }
 
 // DataLineage is one piece of data that flowed into a model version.

@@ -127,7 +127,13 @@ func TestPipelineTrainRegisterDeploy(t *testing.T) {
 	if r := e.ok("online-endpoint", "invoke", "--name", "model-service", "--request-file", "sample.json"); strings.TrimSpace(r.out) != "[0, 0]" {
 		t.Errorf("the deployed endpoint answered %q, want [0, 0]", r.out)
 	}
-	var model struct{ Tags map[string]string }
+	var model struct {
+		Tags    map[string]string
+		Lineage struct {
+			Job    string
+			Origin map[string]string
+		}
+	}
 	decodeOut(t, e.ok("model", "show", "--name", "bc-model", "--version", "1", "-o", "json"), &model)
 	if model.Tags["ci.commit"] != head || model.Tags["ci.run"] != strconv.FormatInt(run.ID, 10) || model.Tags["ci.pipeline"] != "cd" {
 		t.Errorf("model tags %v do not name run %d and commit %s", model.Tags, run.ID, head)
@@ -139,6 +145,11 @@ func TestPipelineTrainRegisterDeploy(t *testing.T) {
 	decodeOut(t, e.ok("job", "list", "-o", "json"), &jobs)
 	if len(jobs) != 1 || jobs[0].Tags["ci.commit"] != head {
 		t.Errorf("jobs %+v: the training job does not name the commit", jobs)
+	}
+	// The model's lineage reads the CI run and commit back from the job that produced it.
+	if l := model.Lineage; len(jobs) == 1 && (l.Job != jobs[0].Name || l.Origin["ci.commit"] != head ||
+		l.Origin["ci.run"] != strconv.FormatInt(run.ID, 10) || l.Origin["ci.pipeline"] != "cd") {
+		t.Errorf("model lineage %+v does not name job %s, run %d and commit %s", l, jobs[0].Name, run.ID, head)
 	}
 	// The run lists what its steps created.
 	var shown struct {

@@ -41,7 +41,7 @@ func (l jobLineage) load(ctx context.Context, ws, job string) (*jobRecord, error
 	if err := json.Unmarshal(j.Plan, &rec.plan); err != nil {
 		return nil, fmt.Errorf("decode plan of job %s: %w", job, err)
 	}
-	_ = json.Unmarshal(j.Spec, &rec.spec) // only used to name data assets
+	_ = json.Unmarshal(j.Spec, &rec.spec) // only used to name data assets and read the job's origin tags
 	steps, err := l.s.st.ListSteps(ctx, ws, job)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (l jobLineage) JobOutput(ctx context.Context, ws, job, name string) (string
 		}
 		sort.Slice(steps, func(i, j int) bool { return steps[i].Name < steps[j].Name })
 		digest, err := l.s.artifactTree(ctx, rec.job, steps)
-		lin := registry.Lineage{Job: job, Output: name}
+		lin := registry.Lineage{Job: job, Output: name, Origin: originOf(rec.spec.Tags)}
 		if len(rec.plan.Steps) == 1 {
 			lin = rec.stepLineage(rec.plan.Steps[0].Name)
 			lin.Output = name
@@ -126,17 +126,25 @@ func (l jobLineage) origins(ctx context.Context, ws string, lin *registry.Lineag
 		if json.Unmarshal(a.Spec, &d) != nil {
 			continue
 		}
-		for k, v := range d.Tags {
-			for _, p := range originTags {
-				if strings.HasPrefix(k, p) {
-					if lin.Inputs[i].Origin == nil {
-						lin.Inputs[i].Origin = map[string]string{}
-					}
-					lin.Inputs[i].Origin[k] = v
+		lin.Inputs[i].Origin = originOf(d.Tags)
+	}
+}
+
+// originOf keeps the tags of tags that name what produced something (see
+// originTags); nil when there are none.
+func originOf(tags map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range tags {
+		for _, p := range originTags {
+			if strings.HasPrefix(k, p) {
+				if out == nil {
+					out = map[string]string{}
 				}
+				out[k] = v
 			}
 		}
 	}
+	return out
 }
 
 // stepLineage names the step's code and component and the data that
@@ -147,7 +155,7 @@ func (rec *jobRecord) stepLineage(step string) registry.Lineage {
 	for _, ps := range rec.plan.Steps {
 		byName[ps.Name] = ps
 	}
-	lin := registry.Lineage{Job: rec.job.Name, Step: step}
+	lin := registry.Lineage{Job: rec.job.Name, Step: step, Origin: originOf(rec.spec.Tags)}
 	if ps := byName[step]; ps != nil {
 		lin.Code, lin.Component = ps.Code, ps.Component
 	}

@@ -65,6 +65,7 @@ func modelVersionView(v registry.Version) client.ModelVersion {
 		Lineage: client.ModelLineage{
 			Source: v.Lineage.Source, Digest: v.Lineage.Digest, Job: v.Lineage.Job, Step: v.Lineage.Step,
 			Output: v.Lineage.Output, RunID: v.Lineage.RunID, Code: v.Lineage.Code, Component: v.Lineage.Component,
+			Origin: v.Lineage.Origin,
 		},
 	}
 	for _, in := range v.Lineage.Inputs {

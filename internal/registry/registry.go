@@ -131,6 +131,10 @@ type Lineage struct {
 	// Inputs are the data that flowed into the producing step, directly or
 	// through earlier steps.
 	Inputs []DataInput `json:"inputs,omitempty"`
+	// Origin holds the producing job's own ci.* and datafactory.* tags: the
+	// CI run, pipeline, branch and commit, or the Data Factory run, that
+	// submitted it.
+	Origin map[string]string `json:"origin,omitempty"`
 }
 
 // DataInput is one piece of data in a version's lineage.

@@ -270,9 +270,9 @@ func TestSearchIndexMigration(t *testing.T) {
 	if err != nil || len(before) != len(runs) {
 		t.Fatalf("search before: %d runs, %v", len(before), err)
 	}
-	undo := []string{`DELETE FROM schema_migrations WHERE version = 17`}
+	undo := []string{`DELETE FROM schema_migrations WHERE version IN (17, 18)`}
 	for _, table := range []string{"latest_metrics", "run_params", "run_tags"} {
-		undo = append(undo, `DROP INDEX `+table+`_asc`, `DROP INDEX `+table+`_desc`)
+		undo = append(undo, `DROP INDEX `+table+`_asc`, `DROP INDEX IF EXISTS `+table+`_desc`)
 		for _, col := range []string{"workspace", "experiment_id", "start_time"} {
 			undo = append(undo, `ALTER TABLE `+table+` DROP COLUMN `+col)
 		}
