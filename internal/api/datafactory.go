@@ -44,6 +44,8 @@ func (s *server) dataFactoryRoutes(mux *routeMux) {
 	h("POST "+base+"/pipelineruns/{runId}/cancel", s.cancelFactoryRun)
 	h("POST "+base+"/pipelineruns/{runId}/rerun", s.rerunFactoryRun)
 	h("POST "+base+"/pipelineruns/{runId}/queryActivityruns", s.queryActivityRuns)
+	h("GET "+base+"/pipelineruns/events", s.factoryRunsEvents)
+	h("GET "+base+"/pipelineruns/{runId}/events", s.factoryRunEvents)
 	h("POST "+base+"/queryPipelineRuns", s.queryFactoryRuns)
 	h("POST "+base+"/triggers/{name}/start", s.setTriggerState)
 	h("POST "+base+"/triggers/{name}/stop", s.setTriggerState)

@@ -29,7 +29,7 @@ func (s *server) openDataflow(ctx context.Context, st *sqlite.Store, eng *engine
 		return nil, err
 	}
 	httpClient := &http.Client{Timeout: 5 * time.Minute}
-	runner, err := run.New(run.Config{Store: st, Resources: svc, Secrets: svc.Secrets(), Jobs: jobs, Logger: s.log,
+	runner, err := run.New(run.Config{Store: factoryFeedStore{Store: st, feed: s.flows}, Resources: svc, Secrets: svc.Secrets(), Jobs: jobs, Logger: s.log,
 		Env: func(ws string) *activity.Env {
 			return &activity.Env{Workspace: ws, Datastores: s.data, HTTP: httpClient, Log: s.log.With("workspace", ws)}
 		}})

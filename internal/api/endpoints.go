@@ -41,6 +41,7 @@ func (s *server) endpointRoutes(h func(string, handlerFunc)) {
 	h("PUT "+base+"/{name}/deployments/{dep}", s.updateDeployment)
 	h("DELETE "+base+"/{name}/deployments/{dep}", s.deleteDeployment)
 	h("GET "+base+"/{name}/deployments/{dep}/logs", s.deploymentLogs)
+	s.endpointLiveRoutes(h, base)
 }
 
 // servingErr maps the serving layer's refusals to 400 and 409; not-found
@@ -267,6 +268,9 @@ func (s *server) deleteDeployment(_ http.ResponseWriter, r *http.Request) (any, 
 	return map[string]string{"status": "deleted"}, nil
 }
 
+// deploymentLogs answers the last ?lines= of a deployment's log, as
+// `ciel online-deployment get-logs` prints them; with ?follow=true it
+// goes on with what is written (endpoint_live.go).
 func (s *server) deploymentLogs(w http.ResponseWriter, r *http.Request) (any, error) {
 	guard.Streaming(w)
 	lines := 0
@@ -276,6 +280,9 @@ func (s *server) deploymentLogs(w http.ResponseWriter, r *http.Request) (any, er
 			return nil, badRequest("lines", "lines %q: expected a whole number above 0", v)
 		}
 		lines = n
+	}
+	if r.URL.Query().Get("follow") == "true" {
+		return s.followDeploymentLogs(w, r, lines)
 	}
 	text, err := s.serving.DeploymentLogs(r.Context(), r.PathValue("ws"), r.PathValue("name"), r.PathValue("dep"), lines)
 	if err != nil {

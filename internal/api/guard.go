@@ -39,6 +39,7 @@ func (s *server) newGuard(listen string) *guard.Guard {
 		IsPublic:       isPublic,
 		Reject:         s.rejectPage,
 		Logger:         s.log,
+		Attempts:       s.attempts,
 	})
 }
 
@@ -133,6 +134,8 @@ func mlflowCode(status int) string {
 		return "DEADLINE_EXCEEDED"
 	case http.StatusServiceUnavailable:
 		return "TEMPORARILY_UNAVAILABLE"
+	case http.StatusTooManyRequests:
+		return "REQUEST_LIMIT_EXCEEDED"
 	}
 	return "BAD_REQUEST"
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,6 +33,8 @@ func (s *server) pipelineRoutes(h func(string, handlerFunc)) {
 	h("GET "+runs+"/{id}", s.getPipelineRun)
 	h("POST "+runs+"/{id}/cancel", s.cancelPipelineRun)
 	h("GET "+runs+"/{id}/logs", s.pipelineRunLog)
+	h("GET "+runs+"/events", s.pipelineRunsEvents)
+	h("GET "+runs+"/{id}/events", s.pipelineRunEvents)
 	h("GET "+runs+"/{id}/artifacts", s.listRunArtifacts)
 	h("GET "+runs+"/{id}/artifacts/{artifact}", s.downloadRunArtifact)
 	h("GET /api/v1/workspaces/{ws}/pipeline-pool", s.getAgentPool)
@@ -244,7 +247,13 @@ func (s *server) listPipelineRuns(_ http.ResponseWriter, r *http.Request) (any, 
 			return nil, badRequest("top", "top %q: expected a whole number", t)
 		}
 	}
-	runs, err := svc.Store().ListRuns(r.Context(), ws, r.URL.Query().Get("pipeline"), top)
+	return s.runList(r.Context(), svc, ws, r.URL.Query().Get("pipeline"), top)
+}
+
+// runList is the views of the workspace's latest top runs (all when 0),
+// of one pipeline when pipeline is set.
+func (s *server) runList(ctx context.Context, svc *cicd.Service, ws, pipeline string, top int) ([]client.PipelineRun, error) {
+	runs, err := svc.Store().ListRuns(ctx, ws, pipeline, top)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +261,7 @@ func (s *server) listPipelineRuns(_ http.ResponseWriter, r *http.Request) (any, 
 	out := make([]client.PipelineRun, 0, len(runs))
 	for _, run := range runs {
 		if _, ok := ids[run.Pipeline]; !ok {
-			p, _ := svc.Store().GetPipeline(r.Context(), ws, run.Pipeline)
+			p, _ := svc.Store().GetPipeline(ctx, ws, run.Pipeline)
 			ids[run.Pipeline] = p.ID
 		}
 		out = append(out, s.runView(run, ids[run.Pipeline]))
@@ -307,15 +316,25 @@ func (s *server) pipelineRunLog(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
 	flush := func() {
 		if fl != nil {
 			fl.Flush()
 		}
 	}
-	if err := svc.StreamLog(r.Context(), run.Workspace, run.ID, w, flush, r.URL.Query().Get("follow") == "true"); err != nil {
+	follow := r.URL.Query().Get("follow") == "true"
+	stream := func() error { return svc.StreamLog(r.Context(), run.Workspace, run.ID, w, flush, follow) }
+	if j := r.URL.Query().Get("job"); j != "" {
+		// One job's lines alone: ?job=<its index in the run's jobs>.
+		job, err := strconv.Atoi(j)
+		if err != nil || job < 0 || (run.Status == cicd.StatusCompleted && job >= len(run.Jobs)) {
+			return nil, badRequest("job", "job %q: expected the index of one of the run's %d jobs", j, len(run.Jobs))
+		}
+		stream = func() error { return svc.StreamJobLog(r.Context(), run.Workspace, run.ID, job, w, flush, follow) }
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if err := stream(); err != nil {
 		s.log.Debug("pipeline log ended", "run", run.ID, "err", err)
 	}
 	return streamed{}, nil

@@ -163,7 +163,10 @@ func (s *server) openCICD(localURL string) error {
 	if !ok {
 		return nil
 	}
-	st := cs.CICD()
+	var st cicd.Store = cs.CICD()
+	if s.flows != nil {
+		st = cicdFeedStore{Store: st, feed: s.flows}
+	}
 	ac := cicdAgentConfig()
 	if ac.ToolsDir, err = writeShims(filepath.Join(cfg.Home, "cicd", "tools"), localURL, cfg.Token); err != nil {
 		cfg.Logger.Warn("pipeline steps get no az of ciel's", "err", err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/envs"
@@ -27,11 +28,19 @@ type routeBundle struct {
 	handler  http.Handler
 	patterns []string
 	reached  *atomic.Int64
+	// s is the server behind handler.
+	s *server
 }
 
 const testToken = "t0ken"
 
 func setupRoutes(t *testing.T) routeBundle {
+	t.Helper()
+	return setupRoutesWith(t, nil)
+}
+
+// setupRoutesWith is setupRoutes with attempts limiting wrong tokens.
+func setupRoutesWith(t *testing.T, attempts *authlimit.Limiter) routeBundle {
 	t.Helper()
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
@@ -49,7 +58,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		t.Fatal(err)
 	}
 	cfg := Config{Home: dir, Token: testToken, Logger: log}
-	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311",
+	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311", envs: builder, attempts: attempts,
 		tracking: tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: testToken, Logger: log,
 			BaseURL: "http://127.0.0.1:7311", Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}})}
 	if s.serving, err = serving.New(serving.Config{Home: dir, Store: st, Assets: st, Blobs: blobs, Envs: builder,
@@ -57,7 +66,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		t.Fatal(err)
 	}
 	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}})
-	if s.studio, err = newStudio(cfg); err != nil {
+	if s.studio, err = newStudio(cfg, attempts); err != nil {
 		t.Fatal(err)
 	}
 	mux := s.routes()
@@ -66,7 +75,7 @@ func setupRoutes(t *testing.T) routeBundle {
 		reached.Add(1)
 		mux.ServeHTTP(w, r)
 	})
-	return routeBundle{handler: s.newGuard("127.0.0.1:7311").Wrap(inner), patterns: mux.patterns, reached: &reached}
+	return routeBundle{handler: s.newGuard("127.0.0.1:7311").Wrap(inner), patterns: mux.patterns, reached: &reached, s: s}
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)

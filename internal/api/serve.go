@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ciel-mlops/ciel/internal/changefeed"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
@@ -133,8 +135,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		ReadOnly:  []string{registry.StorageRoot},
 		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
-	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow}
-	if s.studio, err = newStudio(cfg); err != nil {
+	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New(),
+		attempts: authlimit.New(authlimit.Config{})}
+	if s.studio, err = newStudio(cfg, s.attempts); err != nil {
 		ln.Close()
 		return err
 	}

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/client"
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/changefeed"
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
@@ -71,8 +73,17 @@ type server struct {
 	// studio serves the web studio and its sign-in (studio.go; nil in
 	// tests that need none).
 	studio *ui.Studio
+	// envs says where environment builds log (env_build_log.go; nil in
+	// tests that need none).
+	envs buildLogs
 	// eventSlots bounds the event streams open at once (events.go).
 	eventSlots chan struct{}
+	// flows tells the event streams of CI/CD and Data Factory runs that
+	// a run changed (flow_events.go; nil in tests that need none).
+	flows *changefeed.Feed
+	// attempts limits wrong tokens per client, at the guard and the
+	// studio's sign-in alike (nil: no limit, as in tests that need none).
+	attempts *authlimit.Limiter
 }
 
 // handlerFunc is a handler that returns data to encode as JSON or an error
@@ -107,6 +118,7 @@ func (s *server) routes() *routeMux {
 	h("GET /api/v1/health", func(http.ResponseWriter, *http.Request) (any, error) {
 		return map[string]string{"status": "ok"}, nil
 	})
+	s.openAPIRoutes(h)
 	h("GET /api/v1/workspaces", s.listWorkspaces)
 	h("POST /api/v1/workspaces", s.createWorkspace)
 	h("GET /api/v1/workspaces/{ws}", s.getWorkspace)
@@ -142,6 +154,7 @@ func (s *server) routes() *routeMux {
 	s.pipelineRoutes(h)
 	s.scheduleRoutes(h)
 	s.registryRoutes(h)
+	s.envBuildLogRoutes(h)
 	s.dataFactoryRoutes(mux)
 	if s.tracking != nil {
 		s.tracking.Register(mux)

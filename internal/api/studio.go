@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/ui"
 )
@@ -94,14 +95,14 @@ func (s *server) rejectPage(w http.ResponseWriter, r *http.Request, e *guard.Err
 }
 
 // newStudio returns the studio of a server configured with cfg: its
-// sessions need the token, and its cookies are Secure when clients reach
-// it over https.
-func newStudio(cfg Config) (*ui.Studio, error) {
+// sessions need the token, its cookies are Secure when clients reach it
+// over https, and its sign-in draws on attempts, which the guard shares.
+func newStudio(cfg Config, attempts *authlimit.Limiter) (*ui.Studio, error) {
 	secure := false
 	if u, err := url.Parse(cfg.ExternalURL); err == nil && u.Scheme == "https" {
 		secure = true
 	}
-	return ui.New(ui.Config{Token: cfg.Token, Secure: secure})
+	return ui.New(ui.Config{Token: cfg.Token, Secure: secure, Attempts: attempts})
 }
 
 // studioURL is the studio page of an object of workspace ws:

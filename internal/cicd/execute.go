@@ -131,6 +131,14 @@ func (s *Service) runJob(ctx context.Context, rc *recorder, j *plannedJob, vars 
 	repos map[string]azp.Repository, log io.Writer) (string, map[string]string) {
 	i := j.index
 	start, sha, ws := time.Now().UTC(), rc.run.SourceVersion, rc.run.Workspace
+	// The job's lines go to the run's log and to the job's own, which a
+	// reader of one job follows without the lines of jobs beside it.
+	if jf, err := os.OpenFile(s.JobLogPath(rc.run.ID, i), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		fmt.Fprintf(log, "##[warning]job %s: open its own log: %v\n", j.name, err)
+	} else {
+		defer jf.Close()
+		log = io.MultiWriter(log, jf)
+	}
 	rc.save(func(r *Run) { r.Jobs[i].Status, r.Jobs[i].StartTime = "inProgress", start })
 	fmt.Fprintf(log, "##[section]Job %s (stage %s)\n", j.name, j.stage)
 	res, err := s.agent.Run(ctx, agent.Job{

@@ -16,11 +16,37 @@ func (s *Service) StreamLog(ctx context.Context, ws string, id int64, w io.Write
 	if _, err := s.cfg.Store.GetRun(ctx, ws, id); err != nil {
 		return err
 	}
-	f, err := os.Open(s.LogPath(id))
+	return s.streamFile(ctx, s.LogPath(id), w, flush, follow, func() (bool, error) { return s.done(ctx, ws, id) })
+}
+
+// StreamJobLog is StreamLog for the job at index job of the run's
+// timeline alone; following ends when that job (or the run) completes.
+// A job index the run does not have is an error wrapping ErrInvalid.
+func (s *Service) StreamJobLog(ctx context.Context, ws string, id int64, job int, w io.Writer, flush func(), follow bool) error {
+	r, err := s.cfg.Store.GetRun(ctx, ws, id)
+	if err != nil {
+		return err
+	}
+	if job < 0 || (r.Status == StatusCompleted && job >= len(r.Jobs)) {
+		return fmt.Errorf("run %d has no job %d: %w", id, job, ErrInvalid)
+	}
+	return s.streamFile(ctx, s.JobLogPath(id, job), w, flush, follow, func() (bool, error) {
+		r, err := s.cfg.Store.GetRun(ctx, ws, id)
+		if err != nil {
+			return false, err
+		}
+		return r.Status == StatusCompleted || (job < len(r.Jobs) && r.Jobs[job].Status == "completed"), nil
+	})
+}
+
+// streamFile copies path to w, and with follow what is added to it until
+// done says the writer finished (waiting for the file while it is absent).
+func (s *Service) streamFile(ctx context.Context, path string, w io.Writer, flush func(), follow bool, done func() (bool, error)) error {
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) && follow {
 		// Not started yet: wait for the log to appear.
 		for errors.Is(err, os.ErrNotExist) {
-			if done, derr := s.done(ctx, ws, id); derr != nil || done {
+			if over, derr := done(); derr != nil || over {
 				return derr
 			}
 			select {
@@ -28,14 +54,14 @@ func (s *Service) StreamLog(ctx context.Context, ws string, id int64, w io.Write
 				return nil
 			case <-time.After(200 * time.Millisecond):
 			}
-			f, err = os.Open(s.LogPath(id))
+			f, err = os.Open(path)
 		}
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		return nil // a run that never started has no log
+		return nil // a run or job that never started has no log
 	}
 	if err != nil {
-		return fmt.Errorf("open the log of run %d: %w", id, err)
+		return fmt.Errorf("open the log %s: %w", path, err)
 	}
 	defer f.Close()
 	for {
@@ -49,11 +75,11 @@ func (s *Service) StreamLog(ctx context.Context, ws string, id int64, w io.Write
 		if !follow {
 			return nil
 		}
-		done, err := s.done(ctx, ws, id)
+		over, err := done()
 		if err != nil {
 			return err
 		}
-		if done {
+		if over {
 			_, _ = io.Copy(w, f) // what was written before completion
 			if flush != nil {
 				flush()

@@ -252,6 +252,12 @@ func (s *Service) LogPath(id int64) string {
 	return filepath.Join(s.cfg.Dir, "runs", fmt.Sprintf("%d.log", id))
 }
 
+// JobLogPath is where the log of the job at index job of run id's
+// timeline is kept: the same lines as the run's log has for that job.
+func (s *Service) JobLogPath(id int64, job int) string {
+	return filepath.Join(s.cfg.Dir, "runs", fmt.Sprintf("%d.job%d.log", id, job))
+}
+
 // Store returns the service's store, for reads.
 func (s *Service) Store() Store { return s.cfg.Store }
 

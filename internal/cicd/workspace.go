@@ -35,6 +35,11 @@ func (s *Service) StopWorkspace(ctx context.Context, ws string) error {
 		if err := os.Remove(s.LogPath(r.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+		for i := range r.Jobs {
+			if err := os.Remove(s.JobLogPath(r.ID, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,6 +251,45 @@ func TestFollowPrefixesSteps(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("stream %q lacks %q", b.String(), want)
 		}
+	}
+}
+
+// TestFollowManySteps follows a pipeline of many short steps from its
+// start: the follower keeps the states it is told, so each step's log and
+// its one "Completed" line come out, and no step goes back to Running.
+func TestFollowManySteps(t *testing.T) {
+	t.Parallel()
+	e, _ := setup(t)
+	ctx := context.Background()
+	var y strings.Builder
+	y.WriteString("type: pipeline\njobs:\n")
+	const n = 40
+	for i := range n {
+		fmt.Fprintf(&y, "  s%d:\n    type: command\n    command: echo out%d\n", i, i)
+	}
+	j, err := e.Submit(ctx, "ws", parse(t, t.TempDir(), y.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := e.Follow(ctx, "ws", j.Name, &b, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for i := range n {
+		p := fmt.Sprintf("[s%d] ", i)
+		if c := strings.Count(out, p+"status: Completed\n"); c != 1 {
+			t.Errorf("step s%d: %d Completed lines", i, c)
+		}
+		if !strings.Contains(out, fmt.Sprintf("%sout%d\n", p, i)) {
+			t.Errorf("step s%d: log line missing", i)
+		}
+		if done := strings.Index(out, p+"status: Completed"); strings.LastIndex(out, p+"status: Running") > done {
+			t.Errorf("step s%d: Running after Completed", i)
+		}
+	}
+	if t.Failed() {
+		t.Logf("stream:\n%s", out)
 	}
 }
 

@@ -36,24 +36,28 @@ func (e *Engine) FollowStep(ctx context.Context, ws, name, step string, w io.Wri
 func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer, flush func()) error {
 	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
 		status: map[string]string{}, drained: map[string]bool{}}
-	var order map[string]int
+	// While the job runs in this engine its changes are told to a
+	// subscription, so the states are kept here and the store is read
+	// again only when the subscription cannot be trusted (it lagged, a
+	// step is new, the job ended); otherwise (a job of an engine before a
+	// restart) the store is read every interval. Logs are read from their
+	// files every interval either way.
+	sub := e.Subscribe(ws, name)
+	defer sub.Close()
+	changes := sub.C()
+	st := &followState{}
+	reload := true
 	for {
-		j, err := e.cfg.Store.GetJob(ctx, ws, name)
-		if err != nil {
-			return err
+		if reload {
+			if err := st.load(ctx, e, ws, name); err != nil {
+				return err
+			}
+			reload = false
 		}
-		steps, err := e.cfg.Store.ListSteps(ctx, ws, name)
-		if err != nil {
-			return err
-		}
-		f.pipeline = j.Type != spec.JobCommand && j.Type != spec.JobParallel && only == ""
-		if order == nil {
-			order = planOrder(j.Plan)
-		}
-		sort.SliceStable(steps, func(a, b int) bool { return order[steps[a].Name] < order[steps[b].Name] })
-		terminal := Terminal(j.Status)
+		f.pipeline = st.job.Type != spec.JobCommand && st.job.Type != spec.JobParallel && only == ""
+		terminal := Terminal(st.job.Status)
 		found := false
-		for _, s := range steps {
+		for _, s := range st.steps {
 			if only != "" && s.Name != only {
 				continue
 			}
@@ -71,13 +75,103 @@ func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer,
 		if terminal || (only != "" && f.drained[only]) {
 			return nil
 		}
+		running := e.finished(ws, name)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-e.finished(ws, name):
+		case <-running:
+			reload = true
+		case c, ok := <-changes:
+			if !ok {
+				changes, reload = nil, true
+				break
+			}
+			reload = !st.apply(c)
+			for more := true; more && !reload; {
+				select {
+				case c, ok := <-changes:
+					if !ok {
+						changes, reload = nil, true
+					} else {
+						reload = !st.apply(c)
+					}
+				default:
+					more = false
+				}
+			}
 		case <-time.After(FollowInterval):
+			reload = running == nil || changes == nil
 		}
 	}
+}
+
+// followState is what a follower knows of a job and its steps, in plan
+// order.
+type followState struct {
+	job   store.Job
+	steps []store.Step
+	index map[string]int // step name -> place in steps
+	order map[string]int // step name -> place in the plan
+}
+
+// load reads the job and its steps from the store.
+func (st *followState) load(ctx context.Context, e *Engine, ws, name string) error {
+	j, err := e.cfg.Store.GetJob(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	steps, err := e.cfg.Store.ListSteps(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	if st.order == nil {
+		st.order = planOrder(j.Plan)
+	}
+	sort.SliceStable(steps, func(a, b int) bool { return st.order[steps[a].Name] < st.order[steps[b].Name] })
+	st.job, st.steps, st.index = j, steps, make(map[string]int, len(steps))
+	for i, s := range steps {
+		st.index[s.Name] = i
+	}
+	return nil
+}
+
+// apply takes in a told change; false when the store must be read instead
+// (a step not known yet, or the job's end, whose last state the store has
+// in full). A change older than what is known (one told before the state
+// was read, and delivered after) is ignored.
+func (st *followState) apply(c Change) bool {
+	if c.Step == "" {
+		st.job.Status, st.job.Error = c.Status, c.Error
+		return !Terminal(c.Status)
+	}
+	i, ok := st.index[c.Step]
+	if !ok {
+		return false
+	}
+	s := &st.steps[i]
+	if c.Attempt < s.Attempt || (c.Attempt == s.Attempt && statusRank(c.Status) < statusRank(s.Status)) {
+		return true
+	}
+	s.Status, s.Attempt, s.ReusedFrom, s.Error, s.StartedAt, s.EndedAt = c.Status, c.Attempt, c.ReusedFrom, c.Error, c.StartedAt, c.EndedAt
+	return true
+}
+
+// statusRank orders a step's states within one attempt.
+func statusRank(status string) int {
+	switch status {
+	case StatusNotStarted:
+		return 0
+	case StatusQueued:
+		return 1
+	case StatusPreparing:
+		return 2
+	case StatusRunning:
+		return 3
+	}
+	if Terminal(status) {
+		return 4
+	}
+	return 0
 }
 
 // finished returns a channel closed when the job stops running in this

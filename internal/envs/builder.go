@@ -302,3 +302,13 @@ func (b *Builder) PythonFor(ctx context.Context, dependency string) (string, err
 	}
 	return interp.Version.String(), nil
 }
+
+// LogPath returns the path of the build log of the environment s builds
+// (which exists once a build has started), or "" when s builds nothing:
+// without a conda file it runs on the host's python3.
+func (b *Builder) LogPath(s Spec) string {
+	if strings.TrimSpace(s.CondaFile) == "" {
+		return ""
+	}
+	return filepath.Join(b.dir, b.Key(s)+".log")
+}

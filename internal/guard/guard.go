@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -91,6 +92,20 @@ type Config struct {
 	Reject func(w http.ResponseWriter, r *http.Request, e *Error)
 	// Logger receives refusals at debug level.
 	Logger *slog.Logger
+	// Attempts, when set, limits wrong tokens per client: a request that
+	// carries an Authorization header from a client that has failed too
+	// often is refused with 429 and Retry-After before its token is
+	// compared, and each wrong one counts.
+	Attempts Attempts
+}
+
+// Attempts counts failed credentials per client (authlimit.Limiter).
+type Attempts interface {
+	// Check reports whether r's client may present a credential now, and
+	// if not, how long until it may.
+	Check(r *http.Request) (retryAfter time.Duration, ok bool)
+	// Fail records a wrong credential from r's client.
+	Fail(r *http.Request)
 }
 
 // Error is a refusal: the status and a message saying what to do.
@@ -198,19 +213,46 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request, upload bool) (bySe
 	if e := g.checkContentType(r, upload); e != nil {
 		return false, e
 	}
-	if g.cfg.Token != "" && !(g.cfg.IsPublic != nil && g.cfg.IsPublic(r)) && !TokenOK(r, g.cfg.Token) {
-		if g.cfg.Session == nil || !g.cfg.Session(r) {
-			return false, &Error{http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token> (CIEL_TOKEN, or MLFLOW_TRACKING_TOKEN for mlflow)"}
-		}
-		if e := checkOwnPage(r, "a session cookie counts only on requests from the studio's own pages"); e != nil {
+	if g.cfg.Token != "" && !(g.cfg.IsPublic != nil && g.cfg.IsPublic(r)) {
+		ok, e := g.checkToken(w, r)
+		if e != nil {
 			return false, e
 		}
-		bySession = true
+		if !ok {
+			if g.cfg.Session == nil || !g.cfg.Session(r) {
+				return false, &Error{http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token> (CIEL_TOKEN, or MLFLOW_TRACKING_TOKEN for mlflow)"}
+			}
+			if e := checkOwnPage(r, "a session cookie counts only on requests from the studio's own pages"); e != nil {
+				return false, e
+			}
+			bySession = true
+		}
 	}
 	if !upload && r.ContentLength > g.cfg.MaxJSONBytes {
 		return false, &Error{http.StatusRequestEntityTooLarge, tooLarge(g.cfg.MaxJSONBytes)}
 	}
 	return bySession, nil
+}
+
+// checkToken reports whether r carries the token. A request that carries
+// an Authorization header is an attempt: from a client over its limit of
+// wrong tokens it is refused with 429 and Retry-After, its token not even
+// compared (a refusal that depended on it would tell a right guess from a
+// wrong one); a wrong one counts.
+func (g *Guard) checkToken(w http.ResponseWriter, r *http.Request) (bool, *Error) {
+	if g.cfg.Attempts == nil || r.Header.Get("Authorization") == "" {
+		return TokenOK(r, g.cfg.Token), nil
+	}
+	if wait, ok := g.cfg.Attempts.Check(r); !ok {
+		secs := strconv.Itoa(int(wait.Round(time.Second) / time.Second))
+		w.Header().Set("Retry-After", secs)
+		return false, &Error{http.StatusTooManyRequests, "too many wrong tokens from this address; try again in " + secs + "s"}
+	}
+	if TokenOK(r, g.cfg.Token) {
+		return true, nil
+	}
+	g.cfg.Attempts.Fail(r)
+	return false, nil
 }
 
 // sessionKey marks in a request's context that the guard admitted it on a

@@ -245,6 +245,20 @@ func (p params) required(key string) (string, error) {
 	return v, nil
 }
 
+// requiredAll returns the values of keys, each required, in order: the
+// MLflow registry's calls each name their object by two or three fields.
+func (p params) requiredAll(keys ...string) ([]string, error) {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		v, err := p.required(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // strs returns a repeated field: a JSON array of strings or repeated
 // query values.
 func (p params) strs(key string) []string {

@@ -13,6 +13,15 @@ const (
 	versionsPageMax     = 200000
 )
 
+// modelAnswer answers {"registered_model": ...} for the model a call
+// returned, or its error.
+func (s *Server) modelAnswer(r *http.Request, ws string, m Model, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s.registeredModel(r, ws, m)
+}
+
 // registeredModel answers {"registered_model": ...} for a model.
 func (s *Server) registeredModel(r *http.Request, ws string, m Model) (any, error) {
 	versions, err := s.svc.ListVersions(r.Context(), ws, m.Name)
@@ -32,10 +41,7 @@ func (s *Server) createModel(r *http.Request, ws string, p params) (any, error) 
 		return nil, err
 	}
 	m, err := s.svc.CreateModel(r.Context(), ws, name, p.str("description"), tags)
-	if err != nil {
-		return nil, err
-	}
-	return s.registeredModel(r, ws, m)
+	return s.modelAnswer(r, ws, m, err)
 }
 
 func (s *Server) getModel(r *http.Request, ws string, p params) (any, error) {
@@ -44,26 +50,16 @@ func (s *Server) getModel(r *http.Request, ws string, p params) (any, error) {
 		return nil, err
 	}
 	m, err := s.svc.GetModel(r.Context(), ws, name)
-	if err != nil {
-		return nil, err
-	}
-	return s.registeredModel(r, ws, m)
+	return s.modelAnswer(r, ws, m, err)
 }
 
 func (s *Server) renameModel(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "new_name")
 	if err != nil {
 		return nil, err
 	}
-	newName, err := p.required("new_name")
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.svc.RenameModel(r.Context(), ws, name, newName)
-	if err != nil {
-		return nil, err
-	}
-	return s.registeredModel(r, ws, m)
+	m, err := s.svc.RenameModel(r.Context(), ws, k[0], k[1])
+	return s.modelAnswer(r, ws, m, err)
 }
 
 func (s *Server) updateModel(r *http.Request, ws string, p params) (any, error) {
@@ -77,10 +73,7 @@ func (s *Server) updateModel(r *http.Request, ws string, p params) (any, error) 
 		u.Description = &d
 	}
 	m, err := s.svc.UpdateModel(r.Context(), ws, name, u)
-	if err != nil {
-		return nil, err
-	}
-	return s.registeredModel(r, ws, m)
+	return s.modelAnswer(r, ws, m, err)
 }
 
 func (s *Server) deleteModel(r *http.Request, ws string, p params) (any, error) {
@@ -158,37 +151,25 @@ func (s *Server) latestVersions(r *http.Request, ws string, p params) (any, erro
 }
 
 func (s *Server) setModelTag(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "key")
 	if err != nil {
 		return nil, err
 	}
-	key, err := p.required("key")
-	if err != nil {
-		return nil, err
-	}
-	_, err = s.svc.UpdateModel(r.Context(), ws, name, ModelUpdate{SetTags: map[string]string{key: p.str("value")}})
+	_, err = s.svc.UpdateModel(r.Context(), ws, k[0], ModelUpdate{SetTags: map[string]string{k[1]: p.str("value")}})
 	return nil, err
 }
 
 func (s *Server) deleteModelTag(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "key")
 	if err != nil {
 		return nil, err
 	}
-	key, err := p.required("key")
-	if err != nil {
-		return nil, err
-	}
-	_, err = s.svc.UpdateModel(r.Context(), ws, name, ModelUpdate{RemoveTags: []string{key}})
+	_, err = s.svc.UpdateModel(r.Context(), ws, k[0], ModelUpdate{RemoveTags: []string{k[1]}})
 	return nil, err
 }
 
 func (s *Server) setAlias(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := p.required("alias")
+	k, err := p.requiredAll("name", "alias")
 	if err != nil {
 		return nil, err
 	}
@@ -196,33 +177,21 @@ func (s *Server) setAlias(r *http.Request, ws string, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.svc.SetAlias(r.Context(), ws, name, alias, version)
+	return nil, s.svc.SetAlias(r.Context(), ws, k[0], k[1], version)
 }
 
 func (s *Server) deleteAlias(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "alias")
 	if err != nil {
 		return nil, err
 	}
-	alias, err := p.required("alias")
-	if err != nil {
-		return nil, err
-	}
-	return nil, s.svc.DeleteAlias(r.Context(), ws, name, alias)
+	return nil, s.svc.DeleteAlias(r.Context(), ws, k[0], k[1])
 }
 
 func (s *Server) versionByAlias(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "alias")
 	if err != nil {
 		return nil, err
 	}
-	alias, err := p.required("alias")
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.svc.VersionByAlias(r.Context(), ws, name, alias)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"model_version": toMLVersion(v)}, nil
+	return versionAnswer(s.svc.VersionByAlias(r.Context(), ws, k[0], k[1]))
 }

@@ -9,6 +9,15 @@ func modelVersion(v Version) any {
 	return map[string]any{"model_version": toMLVersion(v)}
 }
 
+// versionAnswer answers {"model_version": ...} for the version a call
+// returned, or its error.
+func versionAnswer(v Version, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return modelVersion(v), nil
+}
+
 // nameVersion reads the "name" and "version" fields every version call
 // takes.
 func nameVersion(p params) (string, int, error) {
@@ -24,14 +33,11 @@ func nameVersion(p params) (string, int, error) {
 // logged model models:/m-..., another version) is resolved to files and
 // copied into the registry; source in the answer is where the copy is.
 func (s *Server) createVersion(r *http.Request, ws string, p params) (any, error) {
-	name, err := p.required("name")
+	k, err := p.requiredAll("name", "source")
 	if err != nil {
 		return nil, err
 	}
-	source, err := p.required("source")
-	if err != nil {
-		return nil, err
-	}
+	name, source := k[0], k[1]
 	tags, err := p.tags()
 	if err != nil {
 		return nil, err
@@ -43,10 +49,7 @@ func (s *Server) createVersion(r *http.Request, ws string, p params) (any, error
 		Workspace: ws, Name: name, Source: source, Description: p.str("description"), Tags: tags,
 		RunID: p.str("run_id"), ModelID: p.str("model_id"),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return modelVersion(v), nil
+	return versionAnswer(v, err)
 }
 
 func (s *Server) getVersion(r *http.Request, ws string, p params) (any, error) {
@@ -55,10 +58,7 @@ func (s *Server) getVersion(r *http.Request, ws string, p params) (any, error) {
 		return nil, err
 	}
 	v, err := s.svc.GetVersion(r.Context(), ws, name, version)
-	if err != nil {
-		return nil, err
-	}
-	return modelVersion(v), nil
+	return versionAnswer(v, err)
 }
 
 func (s *Server) updateVersion(r *http.Request, ws string, p params) (any, error) {
@@ -72,10 +72,7 @@ func (s *Server) updateVersion(r *http.Request, ws string, p params) (any, error
 		u.Description = &d
 	}
 	v, err := s.svc.UpdateVersion(r.Context(), ws, name, version, u)
-	if err != nil {
-		return nil, err
-	}
-	return modelVersion(v), nil
+	return versionAnswer(v, err)
 }
 
 func (s *Server) transitionStage(r *http.Request, ws string, p params) (any, error) {
@@ -88,10 +85,7 @@ func (s *Server) transitionStage(r *http.Request, ws string, p params) (any, err
 		return nil, err
 	}
 	v, err := s.svc.TransitionStage(r.Context(), ws, name, version, stage, p.boolean("archive_existing_versions"))
-	if err != nil {
-		return nil, err
-	}
-	return modelVersion(v), nil
+	return versionAnswer(v, err)
 }
 
 func (s *Server) deleteVersion(r *http.Request, ws string, p params) (any, error) {
@@ -130,19 +124,18 @@ func (s *Server) downloadURI(r *http.Request, ws string, p params) (any, error) 
 }
 
 func (s *Server) setVersionTag(r *http.Request, ws string, p params) (any, error) {
-	name, version, err := nameVersion(p)
-	if err != nil {
-		return nil, err
-	}
-	key, err := p.required("key")
-	if err != nil {
-		return nil, err
-	}
-	_, err = s.svc.UpdateVersion(r.Context(), ws, name, version, VersionUpdate{SetTags: map[string]string{key: p.str("value")}})
-	return nil, err
+	return s.updateVersionTag(r, ws, p, func(key string) VersionUpdate {
+		return VersionUpdate{SetTags: map[string]string{key: p.str("value")}}
+	})
 }
 
 func (s *Server) deleteVersionTag(r *http.Request, ws string, p params) (any, error) {
+	return s.updateVersionTag(r, ws, p, func(key string) VersionUpdate { return VersionUpdate{RemoveTags: []string{key}} })
+}
+
+// updateVersionTag applies the update made for the call's "key" to the
+// version its "name" and "version" name.
+func (s *Server) updateVersionTag(r *http.Request, ws string, p params, update func(key string) VersionUpdate) (any, error) {
 	name, version, err := nameVersion(p)
 	if err != nil {
 		return nil, err
@@ -151,6 +144,6 @@ func (s *Server) deleteVersionTag(r *http.Request, ws string, p params) (any, er
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.svc.UpdateVersion(r.Context(), ws, name, version, VersionUpdate{RemoveTags: []string{key}})
+	_, err = s.svc.UpdateVersion(r.Context(), ws, name, version, update(key))
 	return nil, err
 }

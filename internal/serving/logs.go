@@ -21,6 +21,8 @@ type logSink struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+	// subs are told (without blocking) that the log grew.
+	subs map[chan struct{}]struct{}
 }
 
 // openLog opens (appending) the log at path, rotating it when large.
@@ -56,6 +58,29 @@ func (s *logSink) write(b []byte) {
 		// A chatty model: start over rather than fill the disk.
 		_ = s.f.Truncate(0)
 		s.size = 0
+	}
+	for c := range s.subs {
+		select {
+		case c <- struct{}{}:
+		default: // already told
+		}
+	}
+}
+
+// subscribe returns a channel that receives a value after writes to the
+// log (several writes may share one), and a function that ends it.
+func (s *logSink) subscribe() (<-chan struct{}, func()) {
+	c := make(chan struct{}, 1)
+	s.mu.Lock()
+	if s.subs == nil {
+		s.subs = map[chan struct{}]struct{}{}
+	}
+	s.subs[c] = struct{}{}
+	s.mu.Unlock()
+	return c, func() {
+		s.mu.Lock()
+		delete(s.subs, c)
+		s.mu.Unlock()
 	}
 }
 
@@ -138,9 +163,14 @@ func tailFile(path string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return tailAt(f, fi.Size(), n)
+}
+
+// tailAt returns the last n lines of f's first size bytes.
+func tailAt(f io.ReaderAt, size int64, n int) (string, error) {
 	const chunk = 64 << 10
 	var buf []byte
-	for off := fi.Size(); off > 0; {
+	for off := size; off > 0; {
 		step := min(int64(chunk), off)
 		off -= step
 		b := make([]byte, step)

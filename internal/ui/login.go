@@ -5,10 +5,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // keepFragment adds the page's fragment to the address the form returns
@@ -100,7 +103,16 @@ func (s *Studio) Login(w http.ResponseWriter, r *http.Request) {
 		s.done(w, r, asJSON, next)
 		return
 	}
+	if s.attempts != nil {
+		if wait, ok := s.attempts.Check(r); !ok {
+			s.tooMany(w, wait, asJSON, next)
+			return
+		}
+	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.token)) != 1 {
+		if s.attempts != nil {
+			s.attempts.Fail(r)
+		}
 		if asJSON {
 			writeJSONError(w, http.StatusUnauthorized, "Unauthorized", "wrong token")
 			return
@@ -112,6 +124,21 @@ func (s *Studio) Login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: v, Path: "/", Expires: exp, MaxAge: int(SessionTTL.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure || r.TLS != nil})
 	s.done(w, r, asJSON, next)
+}
+
+// tooMany refuses a sign-in from a client over its limit of wrong tokens:
+// 429 with Retry-After, the page again saying when to retry (or a JSON
+// error). The token is not compared: a refusal that depended on it would
+// tell a right guess from a wrong one.
+func (s *Studio) tooMany(w http.ResponseWriter, wait time.Duration, asJSON bool, next string) {
+	secs := int(max(wait.Round(time.Second), time.Second) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	msg := fmt.Sprintf("Too many wrong tokens from this address. Try again in %d s.", secs)
+	if asJSON {
+		writeJSONError(w, http.StatusTooManyRequests, "TooManyRequests", msg)
+		return
+	}
+	s.LoginPage(w, http.StatusTooManyRequests, next, msg)
 }
 
 // Logout answers POST /logout: the session is revoked and its cookie

@@ -23,6 +23,21 @@ type Config struct {
 	Files fs.FS
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Attempts, when set, limits wrong tokens per client: a sign-in from
+	// a client that has failed too often is refused with 429 and
+	// Retry-After before its token is compared, and each wrong one counts.
+	// The server shares it with the guard, so the API and the sign-in
+	// page draw on the same attempts.
+	Attempts Attempts
+}
+
+// Attempts counts failed credentials per client (authlimit.Limiter).
+type Attempts interface {
+	// Check reports whether r's client may present a credential now, and
+	// if not, how long until it may.
+	Check(r *http.Request) (retryAfter time.Duration, ok bool)
+	// Fail records a wrong credential from r's client.
+	Fail(r *http.Request)
 }
 
 // Studio serves the studio's pages, files and sign-in. Its methods may be
@@ -33,6 +48,7 @@ type Studio struct {
 	assets   map[string]*asset
 	index    *asset
 	sessions *sessions
+	attempts Attempts
 }
 
 // New loads the front end and returns the studio. The bundle must hold an
@@ -58,7 +74,7 @@ func New(cfg Config) (*Studio, error) {
 		return nil, fmt.Errorf("studio bundle has no index.html")
 	}
 	return &Studio{token: cfg.Token, secure: cfg.Secure, assets: assets, index: index,
-		sessions: newSessions(cfg.Token, cfg.Now)}, nil
+		sessions: newSessions(cfg.Token, cfg.Now), attempts: cfg.Attempts}, nil
 }
 
 // ServeApp answers a GET or HEAD of a studio path: the bundle's file of

@@ -117,7 +117,7 @@ export interface Run {
 
 const enc = encodeURIComponent;
 
-async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
   // The server takes JSON only (its guard refuses a POST of another
   // content type, which a cross-site form could send): even an empty body.
@@ -141,7 +141,7 @@ async function call<T>(method: string, url: string, body?: unknown, signal?: Abo
   return data as T;
 }
 
-const v1 = (ws: string) => `/api/v1/workspaces/${enc(ws)}`;
+export const v1 = (ws: string) => `/api/v1/workspaces/${enc(ws)}`;
 const mlflow = (ws: string) => `/ws/${enc(ws)}/api/2.0/mlflow`;
 
 export const api = {
@@ -213,6 +213,8 @@ export interface ModelVersion {
     code?: string;
     component?: string;
     inputs?: DataLineage[];
+    /** The producing job's ci.* / datafactory.* tags: the CI or factory run that submitted it. */
+    origin?: Record<string, string>;
   };
   creation_context: { created_at: string };
 }

@@ -52,13 +52,23 @@ export function smooth(ys: (number | null)[], w: number): (number | null)[] {
   });
 }
 
-/** align joins several series on one x axis (step, or time in seconds), null where a series has no point. */
-export function align(series: Series[], x: 'step' | 'time', pick: (p: Point) => number | null = (p) => p.value): uPlot.AlignedData {
+/** XAxis is what a chart's x axis measures: the step, the wall time, or the seconds since the series' first point. */
+export type XAxis = 'step' | 'time' | 'relative';
+
+/** ChartOptions are a chart's y-axis choices. */
+export interface ChartOptions {
+  /** logY draws y on a log scale (values <= 0 are left out). */
+  logY?: boolean;
+}
+
+/** align joins several series on one x axis (step, time or relative time in seconds), null where a series has no point. */
+export function align(series: Series[], x: XAxis, pick: (p: Point) => number | null = (p) => p.value): uPlot.AlignedData {
   const xs = new Set<number>();
   const maps = series.map((s) => {
     const m = new Map<number, number | null>();
+    const t0 = s.points.length ? Math.min(...s.points.map((p) => p.timestamp)) : 0;
     for (const p of s.points) {
-      const k = x === 'step' ? p.step : p.timestamp / 1000;
+      const k = x === 'step' ? p.step : x === 'time' ? p.timestamp / 1000 : (p.timestamp - t0) / 1000;
       m.set(k, pick(p));
       xs.add(k);
     }
@@ -70,6 +80,21 @@ export function align(series: Series[], x: 'step' | 'time', pick: (p: Point) => 
 
 /** banded tells whether a series has a bucket whose min and max differ (a summed-up history). */
 const banded = (s: Series) => s.points.some((p) => p.min != null && p.max != null && p.min !== p.max);
+
+/** variation is the sum of the absolute steps between a series' drawn values: smoothing lowers it. */
+export function variation(ys: (number | null)[]): number {
+  let v = 0;
+  let prev: number | null = null;
+  for (const y of ys) {
+    if (y === null || !Number.isFinite(y)) continue;
+    if (prev !== null) v += Math.abs(y - prev);
+    prev = y;
+  }
+  return v;
+}
+
+/** positive keeps the values a log scale can draw. */
+const positive = (ys: (number | null)[]) => ys.map((y) => (y !== null && y > 0 ? y : null));
 
 /** fade is a palette colour at a low opacity, for bands. */
 const fade = (c: string) => `${c}33`;
@@ -88,11 +113,18 @@ export class MetricChart {
     this.ro.observe(box);
   }
 
-  /** draw replaces the chart with series against x, smoothed by w. */
-  draw(series: Series[], x: 'step' | 'time', w: number): void {
+  /**
+   * draw replaces the chart with series against x, smoothed by w (the raw
+   * curves then drawn faintly behind, as TensorBoard does), y on a log
+   * scale when opts.logY.
+   */
+  draw(series: Series[], x: XAxis, w: number, opts: ChartOptions = {}): void {
     this.plot?.destroy();
     const data = align(series, x);
-    const ys = data.slice(1).map((d) => smooth(d as (number | null)[], w));
+    this.full = data[0].length ? [data[0][0], data[0][data[0].length - 1]] : [0, 0];
+    const fit = opts.logY ? positive : (ys: (number | null)[]) => ys;
+    const raw = data.slice(1).map((d) => fit(d as (number | null)[]));
+    const ys = raw.map((d) => smooth(d, w));
     // Each bucketed series gets two more series, its max and min, filled
     // between as a band, drawn after (so under the cursor's legend) the lines.
     const bandSeries: uPlot.Series[] = [];
@@ -102,24 +134,39 @@ export class MetricChart {
       if (!banded(s)) return;
       const c = palette[i % palette.length];
       const hi = 1 + series.length + bandData.length;
-      bandData.push(align([s], x, (p) => p.max ?? null)[1] as (number | null)[], align([s], x, (p) => p.min ?? null)[1] as (number | null)[]);
+      bandData.push(fit(align([s], x, (p) => p.max ?? null)[1] as (number | null)[]), fit(align([s], x, (p) => p.min ?? null)[1] as (number | null)[]));
       bandSeries.push({ label: `${s.key} max`, stroke: fade(c), width: 1, spanGaps: true, points: { show: false } }, { label: `${s.key} min`, stroke: fade(c), width: 1, spanGaps: true, points: { show: false } });
       bands.push({ series: [hi, hi + 1], fill: fade(c) });
     });
+    if (w > 0) {
+      series.forEach((s, i) => {
+        bandSeries.push({ label: `${s.key} (raw)`, stroke: fade(palette[i % palette.length]), width: 1, spanGaps: true, points: { show: false } });
+        bandData.push(raw[i]);
+      });
+    }
     const dark = matchMedia('(prefers-color-scheme: dark)').matches;
     const axis = { stroke: dark ? '#c9d1d9' : '#333', grid: { stroke: dark ? '#30363d' : '#e5e5e5' }, ticks: { stroke: dark ? '#30363d' : '#ccc' } };
     this.plot = new uPlot(
       {
         width: this.width(),
         height: this.height,
-        scales: { x: { time: x === 'time' } },
+        scales: { x: { time: x === 'time' }, y: opts.logY ? { distr: 3, log: 10 } : {} },
         cursor: { drag: { x: true, y: false } },
+        hooks: {
+          setScale: [
+            (u, key) => {
+              if (key !== 'x') return;
+              const zoomed = u.scales.x.min! > this.full[0] || u.scales.x.max! < this.full[1];
+              this.box.setAttribute('data-zoomed', String(zoomed));
+            },
+          ],
+          // data-drawn counts the draws uPlot finished (its draw hook runs
+          // once the canvas is painted): what tests and bench/studio wait for.
+          draw: [() => this.box.setAttribute('data-drawn', String(++this.draws))],
+        },
         axes: [axis, axis],
         series: [{ label: x }, ...series.map((s, i) => ({ label: s.key, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: data[0].length <= 200 } })), ...bandSeries],
         bands,
-        // data-drawn counts the draws uPlot finished (its draw hook runs
-        // once the canvas is painted): what tests and bench/studio wait for.
-        hooks: { draw: [() => this.box.setAttribute('data-drawn', String(++this.draws))] },
       },
       [data[0], ...ys, ...bandData] as uPlot.AlignedData,
       this.box,
@@ -127,6 +174,17 @@ export class MetricChart {
     this.box.setAttribute('data-points', String(data[0].length));
     this.box.setAttribute('data-series', String(series.length));
     this.box.setAttribute('data-bands', String(bands.length));
+    this.box.setAttribute('data-x', x);
+    this.box.setAttribute('data-log-y', String(!!opts.logY));
+    this.box.setAttribute('data-variation', ys.length ? variation(ys[0]).toPrecision(6) : '0');
+    this.box.setAttribute('data-zoomed', 'false');
+  }
+
+  private full: [number, number] = [0, 0];
+
+  /** resetZoom shows the whole x range again after a drag-zoom (as a double-click on the chart does). */
+  resetZoom(): void {
+    this.plot?.setScale('x', { min: this.full[0], max: this.full[1] });
   }
 
   /** destroy removes the chart and stops following the container. */

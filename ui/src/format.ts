@@ -25,25 +25,39 @@ export function statusClass(status: string): string {
   switch (status) {
     case 'Completed':
     case 'FINISHED':
+    case 'Succeeded': // Data Factory's and Azure Pipelines' statuses
+    case 'succeeded':
+    case 'succeededWithIssues':
       return 'st-ok';
     case 'Reused':
       return 'st-reused';
     case 'Failed':
     case 'FAILED':
+    case 'failed':
       return 'st-failed';
     case 'Canceled':
     case 'CancelRequested':
     case 'KILLED':
+    case 'Cancelled':
+    case 'Canceling':
+    case 'canceled':
+    case 'cancelling':
+    case 'Skipped':
+    case 'skipped':
       return 'st-canceled';
     case 'Running':
     case 'Starting':
     case 'Preparing':
     case 'Finalizing':
     case 'RUNNING':
+    case 'InProgress':
+    case 'inProgress':
       return 'st-running';
     case 'Queued':
     case 'NotStarted':
     case 'SCHEDULED':
+    case 'pending':
+    case 'notStarted':
       return 'st-queued';
     default:
       return 'st-other';

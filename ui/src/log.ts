@@ -24,8 +24,8 @@ export class LogView {
     this.el = h('div', { class: 'logview' }, h('div', { class: 'toolbar' }, this.search, this.state), this.pre);
   }
 
-  /** follow streams url's lines. */
-  follow(url: string): void {
+  /** follow streams url's lines, those keep accepts when it is given (it is called once a line, in order). */
+  follow(url: string, keep?: (line: string) => boolean): void {
     this.close();
     this.lines = [];
     this.redraw();
@@ -46,6 +46,7 @@ export class LogView {
     this.stop = followLog(
       url,
       (line) => {
+        if (keep && !keep(line)) return;
         pending.push(line);
         if (!scheduled) {
           scheduled = true;

@@ -2,7 +2,10 @@
 // the frame (header, navigation, page outlet) and registers the pages.
 import './style.css';
 import { h } from './dom';
+import { assetRoutes } from './pages/assets';
+import { cicdPage, ciPipelinePage, ciRunPage } from './pages/cicd';
 import { comparePage } from './pages/compare';
+import { factoryPage, factoryPipelinePage, factoryRunPage } from './pages/factory';
 import { experimentsPage } from './pages/experiments';
 import { jobPage } from './pages/job';
 import { endpointPage, endpointsPage } from './pages/endpoints';
@@ -32,6 +35,13 @@ route('/workspaces/:ws/models/:name', modelLatestPage);
 route('/workspaces/:ws/models/:name/:version', modelVersionPage);
 route('/workspaces/:ws/endpoints', endpointsPage);
 route('/workspaces/:ws/endpoints/:name', endpointPage);
+for (const [pattern, render] of assetRoutes) route(pattern, render);
+route('/workspaces/:ws/pipelines', cicdPage);
+route('/workspaces/:ws/pipelines/:name', ciPipelinePage);
+route('/workspaces/:ws/pipeline-runs/:id', ciRunPage);
+route('/workspaces/:ws/data-factory', factoryPage);
+route('/workspaces/:ws/data-factory/pipelines/:name', factoryPipelinePage);
+route('/workspaces/:ws/data-factory/runs/:id', factoryRunPage);
 
 const nav = h('nav', { class: 'top', 'aria-label': 'Workspace' });
 const outlet = h('main', { id: 'main' });
@@ -53,4 +63,6 @@ start(outlet, (path) => {
     h('a', { href: wsPath(ws, sec), 'aria-current': match.includes(section) ? 'page' : null }, label);
   nav.append(h('span', { class: 'ws' }, ws), link('Jobs', 'jobs', ['/jobs']), link('Experiments', 'experiments', ['/experiments', '/runs']));
   nav.append(link('Models', 'models', ['/models']), link('Endpoints', 'endpoints', ['/endpoints']));
+  nav.append(link('Data', 'data', ['/data']), link('Environments', 'environments', ['/environments']), link('Components', 'components', ['/components']), link('Computes', 'computes', ['/computes']));
+  nav.append(link('CI/CD', 'pipelines', ['/pipelines', '/pipeline-runs']), link('Data Factory', 'data-factory', ['/data-factory']));
 });

@@ -65,7 +65,7 @@ export function setQuery(q: URLSearchParams): void {
   history.replaceState(null, '', location.pathname + (s ? `?${s}` : ''));
 }
 
-function render(): void {
+function render(first = false): void {
   const fragment = mlflowFragment(location.pathname, location.hash);
   if (fragment) history.replaceState(null, '', fragment);
   current?.dispose?.();
@@ -90,9 +90,11 @@ function render(): void {
   outlet.replaceChildren(page.el);
   document.title = `${page.title} · ciel studio`;
   onChange(path);
-  // Move focus to the new page's heading for keyboard and screen reader users.
+  // Move focus to the new page's heading for keyboard and screen reader
+  // users, on moves within the app; a page just loaded keeps the browser's
+  // start, so that Tab goes through the skip link and the navigation.
   const heading = page.el.querySelector('h1');
-  if (heading) {
+  if (heading && !first) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
   }
@@ -102,7 +104,7 @@ function render(): void {
 export function start(el: HTMLElement, changed: (path: string) => void): void {
   outlet = el;
   onChange = changed;
-  window.addEventListener('popstate', render);
+  window.addEventListener('popstate', () => render());
   document.addEventListener('click', (e) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = (e.target as Element).closest?.('a');
@@ -112,5 +114,5 @@ export function start(el: HTMLElement, changed: (path: string) => void): void {
     e.preventDefault();
     navigate(url.pathname + url.search);
   });
-  render();
+  render(true);
 }

@@ -52,6 +52,17 @@ export class Studio {
     }
   }
 
+  /** cielWith runs the CLI as ciel does, with extra environment variables. */
+  async cielWith(extra, ...args) {
+    const bin = process.env.CIEL_BIN || path.join(repo, 'bin', 'ciel');
+    try {
+      const { stdout } = await run(bin, args, { cwd: this.dir, env: this.env(extra), timeout: 120_000 });
+      return stdout;
+    } catch (e) {
+      throw new Error(`ciel ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+  }
+
   /** env is the environment of every command: this server, no token. */
   env(extra = {}) {
     return { ...process.env, CIEL_HOME: this.home, CIEL_URL: '', CIEL_TOKEN: '', ...extra };

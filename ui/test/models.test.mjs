@@ -27,7 +27,10 @@ test("a model registered from a pipeline's output shows its lineage, and the job
   writeFileSync(path.join(studio.dir, 'rows.yml'),
     'name: rows\nversion: 1\ntype: uri_folder\npath: ./rows\ntags: {datafactory.pipeline: ingest, datafactory.runId: run-42}\n');
   await studio.ciel('data', 'create', '--file', 'rows.yml');
-  const job = (await studio.ciel('job', 'create', '--file', 'model_pipeline.yml', '--query', 'name', '-o', 'tsv')).trim();
+  // Submitted as a step of a CI run would submit it: the CLI tags the job with the run and commit.
+  const ci = { TF_BUILD: 'True', BUILD_DEFINITIONNAME: 'cd', BUILD_BUILDID: '7', BUILD_SOURCEBRANCH: 'refs/heads/main',
+    BUILD_SOURCEVERSION: '0123456789abcdef0123456789abcdef01234567', BUILD_REPOSITORY_NAME: 'mlops' };
+  const job = (await studio.cielWith(ci, 'job', 'create', '--file', 'model_pipeline.yml', '--query', 'name', '-o', 'tsv')).trim();
   await studio.ciel('job', 'stream', '--name', job);
   await studio.ciel('model', 'create', '--name', 'm', '--path', `azureml://jobs/${job}/outputs/model`, '--tags', 'team=ml');
 
@@ -51,6 +54,10 @@ test("a model registered from a pipeline's output shows its lineage, and the job
   assert.equal(cells[1], 'azureml:rows:1');
   assert.match(cells[3], /datafactory\.runId=run-42/);
   assert.equal(await page.locator('#versions tbody tr').count(), 1);
+  // The CI run and commit that submitted the job.
+  const ciRun = lineage.locator('.lineage-ci');
+  assert.equal(await ciRun.textContent(), 'CI run cd #7 on main at 0123456789ab');
+  assert.equal(await ciRun.locator('a').getAttribute('href'), '/workspaces/ws/pipeline-runs/7');
   console.log('screenshot:', await studio.shot(page, 'model-lineage'));
 
   // The step link and the job link open the job page.

@@ -7,6 +7,7 @@ import { h, replace } from '../dom';
 import { statusClass, when } from '../format';
 import { crumbs, errorBox, kv, load, wsPath } from '../parts';
 import type { Page, Params } from '../router';
+import { DeploymentLogs, LiveMetrics } from './endpoint_live';
 
 /** trafficText writes a split as "blue=90 green=10". */
 const trafficText = (t: Record<string, number> | null) =>
@@ -61,6 +62,8 @@ export function endpointPage(p: Params): Page {
   const deps = h('div');
   const traffic = h('form', { class: 'traffic', id: 'traffic', 'aria-label': 'Traffic split' });
   const test = h('div', { class: 'test', id: 'test' });
+  const live = new LiveMetrics(ws, name);
+  const logs = new DeploymentLogs(ws, name);
   const refresh = () =>
     Promise.all([serving.endpoint(ws, name), serving.deployments(ws, name)]).then(
       ([e, ds]) => {
@@ -74,6 +77,7 @@ export function endpointPage(p: Params): Page {
           ['Created', when(e.creation_context?.created_at)],
         ]));
         replace(deps, deploymentsTable(ds));
+        logs.update(ds);
         drawTraffic(e, ds);
         drawTest(ds);
       },
@@ -168,11 +172,19 @@ export function endpointPage(p: Params): Page {
       info,
       h('h2', null, 'Deployments'),
       deps,
+      h('h2', null, 'Live'),
+      live.el,
       h('h2', null, 'Traffic'),
       traffic,
       h('h2', null, 'Test'),
       test,
+      h('h2', null, 'Logs'),
+      logs.el,
     ),
+    dispose: () => {
+      live.close();
+      logs.close();
+    },
   };
 }
 

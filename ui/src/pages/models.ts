@@ -141,6 +141,7 @@ function lineage(ws: string, v: ModelVersion): HTMLElement {
       ['Step', stepLink],
       ['Output', l.output],
       ['Component', l.component],
+      ['Submitted by', submittedBy(ws, l.origin)],
       ['MLflow run', l.run_id || v.run_id ? h('a', { href: wsPath(ws, 'runs', (l.run_id || v.run_id)!) }, (l.run_id || v.run_id)!) : ''],
       ['Code', l.code ? h('code', null, l.code) : ''],
       ['Files', l.digest ? h('code', null, l.digest) : ''],
@@ -161,13 +162,38 @@ function lineage(ws: string, v: ModelVersion): HTMLElement {
                 h('td', null, `${i.step}.${i.input}`),
                 h('td', null, i.asset ? h('code', null, i.asset) : ''),
                 h('td', null, h('code', { title: i.digest }, i.digest.replace(/^sha256:/, '').slice(0, 12))),
-                h('td', null, origin(i.origin)),
+                h('td', null, submittedBy(ws, i.origin) || origin(i.origin)),
               ),
             ),
           ),
         )
       : h('p', { class: 'muted' }, 'No input data recorded.'),
   );
+}
+
+/**
+ * submittedBy links the CI run (ci.* tags: pipeline, run, branch, commit)
+ * or the Data Factory run (datafactory.* tags) that origin names; '' when
+ * it names neither.
+ */
+function submittedBy(ws: string, o?: Record<string, string>): Child {
+  if (!o) return '';
+  if (o['ci.run']) {
+    const commit = o['ci.commit'] ? ` at ${o['ci.commit'].slice(0, 12)}` : '';
+    const branch = o['ci.branch'] ? ` on ${o['ci.branch'].replace(/^refs\/heads\//, '')}` : '';
+    return h(
+      'span',
+      { class: 'lineage-ci' },
+      h('a', { href: wsPath(ws, 'pipeline-runs', o['ci.run']), class: 'lineage-ci-run' }, `CI run ${o['ci.pipeline'] ?? ''} #${o['ci.run']}`),
+      `${branch}${commit}`,
+    );
+  }
+  const run = o['datafactory.pipelineRunId'];
+  if (run) {
+    const what = [o['datafactory.pipelineName'], o['datafactory.activityName']].filter(Boolean).join(' / ');
+    return h('a', { href: wsPath(ws, 'data-factory', 'runs', run), class: 'lineage-factory-run' }, `Data Factory run ${what}`);
+  }
+  return '';
 }
 
 /** origin writes what produced a data asset: a Data Factory run or a CI run, from the asset's tags. */

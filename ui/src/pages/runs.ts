@@ -2,7 +2,7 @@
 // MLflow's filter syntax, sorting by any column and paging, each kept in
 // the URL. The server sorts, filters and pages (runs/search), so the table
 // costs the same at a hundred runs or a hundred thousand.
-import { api, type Run } from '../api';
+import { api, ApiError, type Run } from '../api';
 import { h, replace } from '../dom';
 import { duration, num, when } from '../format';
 import { badge, crumbs, errorBox, wsPath } from '../parts';
@@ -20,6 +20,9 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
   const filter = h('input', { type: 'search', id: 'run-filter', value: q.get('filter') ?? '', placeholder: "metrics.rmse < 1 and params.alpha = '0.5'", 'aria-label': 'Filter runs (MLflow syntax)' });
   const size = h('select', { 'aria-label': 'Runs per page' }, pageSizes.map((n) => h('option', { value: n, selected: String(n) === (q.get('size') ?? '100') }, `${n} per page`)));
   const form = h('form', { class: 'toolbar', role: 'search' }, filter, h('button', { type: 'submit' }, 'Search'), size);
+  // The server's word on a filter it cannot read, next to the box.
+  const filterError = h('p', { class: 'error', id: 'run-filter-error', role: 'alert', hidden: true });
+  filter.setAttribute('aria-describedby', 'run-filter-error');
   const colsBox = h('details', { class: 'cols' }, h('summary', null, 'Columns'));
   const box = h('div', { class: 'reserve tall' });
   const prev = h('button', { type: 'button', disabled: true }, '← Previous');
@@ -63,6 +66,8 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
       .then(
         (r) => {
           if (mine.signal.aborted) return;
+          filterError.hidden = true;
+          filter.removeAttribute('aria-invalid');
           nextToken = r.next_page_token ?? '';
           prev.disabled = pageIndex === 0;
           next.disabled = !nextToken;
@@ -71,7 +76,15 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
           drawTable(runs);
         },
         (e) => {
-          if (!mine.signal.aborted) replace(box, errorBox(e));
+          if (mine.signal.aborted) return;
+          if (e instanceof ApiError && e.status === 400 && filter.value.trim()) {
+            filterError.textContent = `The filter was refused: ${e.message}`;
+            filterError.hidden = false;
+            filter.setAttribute('aria-invalid', 'true');
+            replace(box, h('p', { class: 'muted' }, 'Fix the filter (MLflow syntax, e.g. metrics.rmse < 1 and params.alpha = \'0.5\') and search again.'));
+            return;
+          }
+          replace(box, errorBox(e));
         },
       );
   };
@@ -197,6 +210,7 @@ export function runsPage(p: Params, q: URLSearchParams): Page {
       crumbs(['Workspaces', '/'], [ws, wsPath(ws, 'jobs')], ['Experiments', wsPath(ws, 'experiments')], [id]),
       heading,
       form,
+      filterError,
       h('div', { class: 'toolbar' }, colsBox, compare, picks),
       box,
       h('div', { class: 'pager' }, prev, next, where),
