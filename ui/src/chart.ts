@@ -103,6 +103,7 @@ const fade = (c: string) => `${c}33`;
 export class MetricChart {
   private plot?: uPlot;
   private ro: ResizeObserver;
+  private draws = 0;
 
   constructor(
     private box: HTMLElement,
@@ -159,6 +160,9 @@ export class MetricChart {
               this.box.setAttribute('data-zoomed', String(zoomed));
             },
           ],
+          // data-drawn counts the draws uPlot finished (its draw hook runs
+          // once the canvas is painted): what tests and bench/studio wait for.
+          draw: [() => this.box.setAttribute('data-drawn', String(++this.draws))],
         },
         axes: [axis, axis],
         series: [{ label: x }, ...series.map((s, i) => ({ label: s.key, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: data[0].length <= 200 } })), ...bandSeries],

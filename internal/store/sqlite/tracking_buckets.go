@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
@@ -42,7 +44,44 @@ func (s *Store) MetricBuckets(ctx context.Context, ws, runID, key string, q trac
 			return nil, err
 		}
 	}
-	return s.bucketRanges(ctx, runID, key, col, fixed, bucketBounds(lo, hi, q.MaxPoints))
+	return s.bucketParts(ctx, runID, key, col, fixed, bucketRangesOf(lo, hi, q.MaxPoints))
+}
+
+// minPartBuckets is the fewest buckets a part read on its own connection
+// holds: below it, a history is short enough that one query is quicker
+// than starting several.
+const minPartBuckets = 64
+
+// bucketParts reads the buckets of ranges in up to GOMAXPROCS (at most 4)
+// contiguous parts at once, each a query on its own reader connection: a
+// history of a million points is one scan of its index range per part,
+// so the parts share the scan across cores. Results keep ranges' order.
+func (s *Store) bucketParts(ctx context.Context, runID, key, col string, fixed *int64, ranges [][2]int64) ([]tracking.MetricBucket, error) {
+	parts := min(runtime.GOMAXPROCS(0), 4, max(1, len(ranges)/minPartBuckets))
+	size := (len(ranges) + parts - 1) / parts
+	outs := make([][]tracking.MetricBucket, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		part := ranges[min(p*size, len(ranges)):min((p+1)*size, len(ranges))]
+		if len(part) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[p], errs[p] = s.bucketRanges(ctx, runID, key, col, fixed, boundsJSON(part))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := []tracking.MetricBucket{}
+	for _, o := range outs {
+		out = append(out, o...)
+	}
+	return out, nil
 }
 
 // metricBound returns the least and greatest col of a metric within
@@ -62,26 +101,39 @@ func (s *Store) metricBound(ctx context.Context, col, runID, key string, start, 
 }
 
 // bucketBounds splits [lo, hi] into at most n ranges of equal width,
-// as [[from, to], ...] JSON; the arithmetic is unsigned, so the widest
-// int64 span does not overflow.
+// as [[from, to], ...] JSON.
 func bucketBounds(lo, hi int64, n int) string {
+	return boundsJSON(bucketRangesOf(lo, hi, n))
+}
+
+// bucketRangesOf splits [lo, hi] into at most n ranges of equal width; the
+// arithmetic is unsigned, so the widest int64 span does not overflow.
+func bucketRangesOf(lo, hi int64, n int) [][2]int64 {
 	span := uint64(hi) - uint64(lo)
 	width := span/uint64(n) + 1
-	var b strings.Builder
-	b.WriteByte('[')
+	var out [][2]int64
 	for from := uint64(lo); ; from += width {
 		to := from + width - 1
 		last := to-uint64(lo) >= span || to < from
 		if last {
 			to = uint64(hi)
 		}
-		if from != uint64(lo) {
+		out = append(out, [2]int64{int64(from), int64(to)})
+		if last {
+			return out
+		}
+	}
+}
+
+// boundsJSON writes ranges as [[from, to], ...], the JSON bucketRanges reads.
+func boundsJSON(ranges [][2]int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, r := range ranges {
+		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "[%d,%d]", int64(from), int64(to))
-		if last {
-			break
-		}
+		fmt.Fprintf(&b, "[%d,%d]", r[0], r[1])
 	}
 	b.WriteByte(']')
 	return b.String()

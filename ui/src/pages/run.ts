@@ -18,6 +18,10 @@ export function runPage(p: Params, q: URLSearchParams): Page {
   let chart: MetricChart | undefined;
   let disposed = false;
   let freeArtifacts = () => {};
+  // The metrics the URL names are read while the run is: a long history is
+  // the slowest answer, so it should not wait for the run's.
+  const early = new Map((q.get('metric') ?? '').split(',').filter(Boolean).map((k) => [k, bucketSeries(ws, run, k)]));
+  for (const p of early.values()) p.catch(() => {});
 
   api.run(ws, run).then(
     (r) => {
@@ -83,7 +87,9 @@ export function runPage(p: Params, q: URLSearchParams): Page {
         const t0 = performance.now();
         const series = await Promise.all(
           keys.map((key) => {
-            if (!cache.has(key)) cache.set(key, bucketSeries(ws, run, key).catch((e) => (cache.delete(key), Promise.reject(e))));
+            const first = early.get(key);
+            early.delete(key);
+            if (!cache.has(key)) cache.set(key, (first ?? bucketSeries(ws, run, key)).catch((e) => (cache.delete(key), Promise.reject(e))));
             return cache.get(key)!;
           }),
         );
