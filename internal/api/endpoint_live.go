@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/serving"
 )
 
@@ -134,28 +133,6 @@ func (s *server) endpointMetricsStream(w http.ResponseWriter, r *http.Request) (
 		}
 	}
 	return streamed{}, nil
-}
-
-// eventSlot takes one of the server's event stream slots; release gives
-// it back.
-func (s *server) eventSlot() (release func(), err error) {
-	select {
-	case s.eventSlots <- struct{}{}:
-		return func() { <-s.eventSlots }, nil
-	default:
-		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable",
-			msg: fmt.Sprintf("%d event streams are open, the most this server keeps; close a studio tab or try again", maxEventStreams)}
-	}
-}
-
-// startEventStream writes the headers of a Server-Sent Events answer.
-func startEventStream(w http.ResponseWriter) {
-	guard.Streaming(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 }
 
 // followDeploymentLogs streams a deployment's log as plain text as it is

@@ -43,13 +43,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) (any, error) {
 	if s.eng == nil {
 		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable", msg: "this server runs no jobs"}
 	}
-	select {
-	case s.eventSlots <- struct{}{}:
-		defer func() { <-s.eventSlots }()
-	default:
-		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable",
-			msg: fmt.Sprintf("%d event streams are open, the most this server keeps; close a studio tab or try again", maxEventStreams)}
+	release, err := s.eventSlot()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	sub := s.eng.Subscribe(ws, name)
 	defer sub.Close()
 	var snapshot []engine.Change
@@ -59,12 +57,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	guard.Streaming(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	es := &eventWriter{w: w}
 	es.raw("retry: 2000\n\n")
 	for _, c := range snapshot {
@@ -156,4 +149,26 @@ func (e *eventWriter) flush() {
 	if e.err == nil {
 		e.err = http.NewResponseController(e.w).Flush()
 	}
+}
+
+// eventSlot takes one of the server's event stream slots; release gives
+// it back.
+func (s *server) eventSlot() (release func(), err error) {
+	select {
+	case s.eventSlots <- struct{}{}:
+		return func() { <-s.eventSlots }, nil
+	default:
+		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable",
+			msg: fmt.Sprintf("%d event streams are open, the most this server keeps; close a studio tab or try again", maxEventStreams)}
+	}
+}
+
+// startEventStream writes the headers of a Server-Sent Events answer.
+func startEventStream(w http.ResponseWriter) {
+	guard.Streaming(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
-	"github.com/ciel-mlops/ciel/internal/guard"
 )
 
 // The live state of CI/CD runs and Data Factory runs, for the studio: each
@@ -175,22 +174,15 @@ func (s *server) streamState(w http.ResponseWriter, r *http.Request, ws, key, ev
 	if s.flows == nil {
 		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable", msg: "this server keeps no live run state"}
 	}
-	select {
-	case s.eventSlots <- struct{}{}:
-		defer func() { <-s.eventSlots }()
-	default:
-		return nil, &httpError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable",
-			msg: fmt.Sprintf("%d event streams are open, the most this server keeps; close a studio tab or try again", maxEventStreams)}
+	release, err := s.eventSlot()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	// Subscribed before the first read, so no change falls between.
 	sub := s.flows.Subscribe(ws, key)
 	defer sub.Close()
-	guard.Streaming(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	es := &eventWriter{w: w}
 	es.raw("retry: 2000\n\n")
 	tick := time.NewTicker(eventHeartbeat)

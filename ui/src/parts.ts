@@ -3,6 +3,7 @@
 import { ApiError } from './api';
 import { h, replace, type Child } from './dom';
 import { statusClass } from './format';
+import { navigate } from './router';
 
 /** badge shows a status with its colour and its name (colour is never the only cue). */
 export function badge(status: string, reused = false): HTMLElement {
@@ -50,4 +51,37 @@ export function crumbs(...items: [string, string?][]): HTMLElement {
 /** wsPath is the studio URL of a workspace page. */
 export function wsPath(ws: string, ...rest: string[]): string {
   return ['/workspaces', ws, ...rest].map((s, i) => (i === 0 ? s : encodeURIComponent(s))).join('/');
+}
+
+/**
+ * runButtons makes Cancel ask for the run's cancellation and Re-run start
+ * a new run and open the page whose URL it returns (undefined: nothing to
+ * re-run); what goes wrong is said in message.
+ */
+export function runButtons(
+  cancel: HTMLButtonElement,
+  rerun: HTMLButtonElement,
+  message: HTMLElement,
+  act: { cancel: () => Promise<unknown>; rerun: () => Promise<string | undefined> },
+): void {
+  cancel.addEventListener('click', async () => {
+    cancel.disabled = true;
+    try {
+      await act.cancel();
+      replace(message, h('p', { class: 'muted' }, 'Cancel requested.'));
+    } catch (e) {
+      replace(message, errorBox(e));
+    }
+  });
+  rerun.addEventListener('click', async () => {
+    rerun.disabled = true;
+    try {
+      const url = await act.rerun();
+      if (url) navigate(url);
+      else rerun.disabled = false;
+    } catch (e) {
+      replace(message, errorBox(e));
+      rerun.disabled = false;
+    }
+  });
 }

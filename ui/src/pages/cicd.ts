@@ -7,7 +7,7 @@ import { cicd, type CIJob, type CIPipeline, type CIRun, type CIStep, type Reposi
 import { h, replace, type Child } from '../dom';
 import { duration, when } from '../format';
 import { LogView } from '../log';
-import { badge, crumbs, errorBox, kv, load, wsPath } from '../parts';
+import { badge, crumbs, errorBox, kv, runButtons, load, wsPath } from '../parts';
 import { navigate, setQuery, type Page, type Params } from '../router';
 import { branchName, ciStatus, shortSHA, size, watchList, watchRun } from './flows_live';
 
@@ -192,25 +192,9 @@ export function ciRunPage(p: Params, q: URLSearchParams): Page {
   const logTitle = h('h2', null, 'Log');
   let artifactsRead = false;
 
-  cancel.addEventListener('click', async () => {
-    cancel.disabled = true;
-    try {
-      await cicd.cancel(ws, id);
-      replace(message, h('p', { class: 'muted' }, 'Cancel requested.'));
-    } catch (e) {
-      replace(message, errorBox(e));
-    }
-  });
-  rerun.addEventListener('click', async () => {
-    if (!run) return;
-    rerun.disabled = true;
-    try {
-      const r = await cicd.queue(ws, run.definition.name, run.sourceBranch);
-      navigate(runPath(ws, r.id));
-    } catch (e) {
-      replace(message, errorBox(e));
-      rerun.disabled = false;
-    }
+  runButtons(cancel, rerun, message, {
+    cancel: () => cicd.cancel(ws, id),
+    rerun: async () => (run ? runPath(ws, (await cicd.queue(ws, run.definition.name, run.sourceBranch)).id) : undefined),
   });
 
   const select = (j: number, s: number) => {

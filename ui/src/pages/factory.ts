@@ -7,7 +7,7 @@ import { factory, type ActivityRun, type FactoryResource, type FactoryRun, type 
 import { h, replace, type Child } from '../dom';
 import { duration, when } from '../format';
 import { PipelineGraph } from '../graph';
-import { badge, crumbs, errorBox, kv, load, wsPath } from '../parts';
+import { badge, crumbs, errorBox, kv, runButtons, load, wsPath } from '../parts';
 import { navigate, setQuery, type Page, type Params } from '../router';
 import { watchList, watchRun } from './flows_live';
 
@@ -243,24 +243,9 @@ export function factoryRunPage(p: Params, q: URLSearchParams): Page {
   let pipeline: FactoryResource | undefined;
   let state: FactoryRunState | undefined;
 
-  cancel.addEventListener('click', async () => {
-    cancel.disabled = true;
-    try {
-      await factory.cancel(ws, id);
-      replace(message, h('p', { class: 'muted' }, 'Cancel requested.'));
-    } catch (e) {
-      replace(message, errorBox(e));
-    }
-  });
-  rerun.addEventListener('click', async () => {
-    rerun.disabled = true;
-    try {
-      const r = await factory.rerun(ws, id);
-      navigate(dfPath(ws, 'runs', r.runId));
-    } catch (e) {
-      replace(message, errorBox(e));
-      rerun.disabled = false;
-    }
+  runButtons(cancel, rerun, message, {
+    cancel: () => factory.cancel(ws, id),
+    rerun: async () => dfPath(ws, 'runs', (await factory.rerun(ws, id)).runId),
   });
 
   // pick shows the runs of one activity (or all with ""), in the URL too.

@@ -6,8 +6,8 @@ import { duration, num, terminal, when } from '../format';
 import { PipelineGraph } from '../graph';
 import { watchJob } from '../live';
 import { LogView } from '../log';
-import { badge, crumbs, errorBox, kv, wsPath } from '../parts';
-import { navigate, setQuery, type Page, type Params } from '../router';
+import { badge, crumbs, errorBox, kv, runButtons, wsPath } from '../parts';
+import { setQuery, type Page, type Params } from '../router';
 
 /** jobPage shows job p.name of workspace p.ws; ?step= selects a step. */
 export function jobPage(p: Params, q: URLSearchParams): Page {
@@ -27,24 +27,9 @@ export function jobPage(p: Params, q: URLSearchParams): Page {
   const log = new LogView('Log');
   const logTitle = h('h2', null, 'Log');
 
-  cancel.addEventListener('click', async () => {
-    cancel.disabled = true;
-    try {
-      await api.cancelJob(ws, name);
-      replace(message, h('p', { class: 'muted' }, 'Cancel requested.'));
-    } catch (e) {
-      replace(message, errorBox(e));
-    }
-  });
-  rerun.addEventListener('click', async () => {
-    rerun.disabled = true;
-    try {
-      const j = await api.rerunJob(ws, name);
-      navigate(wsPath(ws, 'jobs', j.name));
-    } catch (e) {
-      replace(message, errorBox(e));
-      rerun.disabled = false;
-    }
+  runButtons(cancel, rerun, message, {
+    cancel: () => api.cancelJob(ws, name),
+    rerun: async () => wsPath(ws, 'jobs', (await api.rerunJob(ws, name)).name),
   });
 
   const pipeline = () => !!job?.jobs && Object.keys(job.jobs).length > 0;
