@@ -110,12 +110,14 @@ func truncate(b []byte) []byte {
 // Run checks that s behaves as blob.Store promises, and that the tree
 // functions of package blob work over it. Beyond the interface's contract it
 // requires that crafted digests (see blob.ParseDigest) fail with an error and
-// that Put with a canceled context fails. s should start empty.
+// that Put with a canceled context fails. Blobs go up to LargeSize bytes,
+// stored by several goroutines at once. s should start empty.
 func Run(t *testing.T, s blob.Store) {
 	t.Run("PutOpen", func(t *testing.T) { testPutOpen(t, s) })
 	t.Run("Absent", func(t *testing.T) { testAbsent(t, s) })
 	t.Run("InvalidDigest", func(t *testing.T) { testInvalidDigest(t, s) })
-	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, s) })
+	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, s, 256<<10, 16) })
+	t.Run("ConcurrentPutLarge", func(t *testing.T) { testConcurrentPut(t, s, LargeSize, 4) })
 	t.Run("CanceledPut", func(t *testing.T) { testCanceledPut(t, s) })
 	t.Run("EmptyTree", func(t *testing.T) { testEmptyTree(t, s) })
 	t.Run("TreeRoundTrip", func(t *testing.T) { testTreeRoundTrip(t, s) })
@@ -172,6 +174,9 @@ func testPutOpen(t *testing.T, s blob.Store) {
 		{"empty", nil},
 		{"small", []byte("hello, ciel\n")},
 		{"large", randomBytes(3<<20+7, 1)},
+		// Over two of S3's smallest parts (5 MiB), so that a backend
+		// uploading in parts of that size sends a short last one.
+		{"parts", randomBytes(LargeSize, 4)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,11 +244,18 @@ func testInvalidDigest(t *testing.T, s blob.Store) {
 	}
 }
 
-func testConcurrentPut(t *testing.T, s blob.Store) {
-	data := randomBytes(256<<10, 2)
+// LargeSize is the size of the suite's largest blobs: a backend that
+// uploads in parts should be given parts small enough (S3's smallest, 5
+// MiB) that these span several.
+const LargeSize = 11<<20 + 3
+
+// testConcurrentPut stores the same n bytes from several goroutines at
+// once: every Put succeeds with the same digest and the content is whole.
+func testConcurrentPut(t *testing.T, s blob.Store, n, puts int) {
+	data := randomBytes(n, uint64(n))
 	want := blob.Digest(data)
 	var wg sync.WaitGroup
-	errs := make([]error, 16)
+	errs := make([]error, puts)
 	for i := range errs {
 		wg.Go(func() {
 			d, n, err := s.Put(t.Context(), bytes.NewReader(data))
