@@ -18,7 +18,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
-	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
+	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
@@ -33,6 +33,9 @@ import (
 type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
+	// BlobS3, when set, is the bucket that holds the blobs (code, data,
+	// step outputs, models) instead of Home/blobs.
+	BlobS3 *blobs3.Config
 	// Addr is the listen address; "" means the address the home's last
 	// server listened on, else DefaultAddr. Port 0 picks a free port, which
 	// later starts then keep.
@@ -115,9 +118,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open metadata store: %w", err)
 	}
 	defer st.Close()
-	blobs, err := bloblocal.Open(bloblocal.Config{Dir: filepath.Join(cfg.Home, "blobs")})
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open datastore: %w", err)
+		return err
 	}
 	builder, err := envs.New(envs.Config{Dir: filepath.Join(cfg.Home, "envs"), Logger: cfg.Logger})
 	if err != nil {

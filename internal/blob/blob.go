@@ -4,8 +4,11 @@
 // the digest of their manifest, so identical content is stored once and a
 // reuse check is a comparison of digests.
 //
-// blob knows nothing of jobs or workspaces. Backends live one per package
-// (blob/local now, blob/s3 later).
+// blob knows nothing of jobs or workspaces. Backends live one per package:
+// blob/local (a folder, the default) and blob/s3 (a bucket, for a team
+// server); blobtest is the suite both pass. Code using a Store streams
+// through Open and Put; LocalPather is only a faster path where a store
+// has one.
 package blob
 
 import (

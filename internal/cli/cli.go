@@ -92,7 +92,8 @@ type Config struct {
 	// Stdin, Stdout and Stderr are where commands read and write.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Getenv reads CIEL_HOME, CIEL_URL and CIEL_TOKEN.
+	// Getenv reads CIEL_HOME, CIEL_URL, CIEL_TOKEN, CIEL_BLOB and the S3
+	// keys.
 	Getenv func(string) string
 	// Executable is the binary started as `<Executable> server run` when
 	// no server is running; it defaults to this process's own.
@@ -181,7 +182,9 @@ becomes 'ciel job create --file pipeline.yml --stream'.
 Environment:
   CIEL_HOME   where the local server keeps its state (default ~/.ciel)
   CIEL_URL    use the shared server at this URL instead of a local one
-  CIEL_TOKEN  bearer token for that server`,
+  CIEL_TOKEN  bearer token for that server
+  CIEL_BLOB   the blob store 'ciel server run' uses (s3://bucket?endpoint=...;
+              default: the folder CIEL_HOME/blobs)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ciel-mlops/ciel/internal/api"
+	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
 	"github.com/ciel-mlops/ciel/internal/logbatch"
 )
 
@@ -37,6 +38,9 @@ type serverRunOpts struct {
 	Addr        string
 	Token       string
 	ScoringAddr string
+	// Blob is the blob store's URL (s3://bucket?endpoint=...); "" means
+	// CIEL_BLOB, and with that unset too the folder CIEL_HOME/blobs.
+	Blob string
 	// exposure holds who may reach the server and how.
 	exposure
 }
@@ -140,6 +144,10 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if token == "" {
 		token = c.token
 	}
+	blobS3, err := c.blobStore(o.Blob)
+	if err != nil {
+		return err
+	}
 	// Info lines (one per scoring request) are written in batches; warnings
 	// and errors at once.
 	logw := logbatch.New(c.errOut)
@@ -149,6 +157,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		Home:   home,
 		Addr:   o.Addr,
 		Token:  token,
+		BlobS3: blobS3,
 		Logger: logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
@@ -171,6 +180,22 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	return nil
 }
 
+// blobStore returns the bucket the server keeps its blobs in: raw, else
+// CIEL_BLOB; nil for the local folder. Keys come from the environment.
+func (c *serverRunCmd) blobStore(raw string) (*blobs3.Config, error) {
+	if raw == "" {
+		raw = strings.TrimSpace(c.getenv("CIEL_BLOB"))
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	cfg, err := blobs3.ParseURL(raw, c.getenv)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return &cfg, nil
+}
+
 func newServerRunCommand(b *base) *cobra.Command {
 	opts := &serverRunOpts{}
 	cmd := &cobra.Command{
@@ -181,6 +206,9 @@ func newServerRunCommand(b *base) *cobra.Command {
 	bindAddr(cmd.Flags(), &opts.Addr)
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
+	cmd.Flags().StringVar(&opts.Blob, "blob", "",
+		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+			"(default: CIEL_BLOB, else the folder CIEL_HOME/blobs)")
 	opts.exposure.bind(cmd.Flags())
 	return cmd
 }
