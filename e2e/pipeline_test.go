@@ -79,13 +79,19 @@ command: bash count.sh ${{inputs.text}}/loud.txt ${{outputs.result}}/count.txt
 
 func setupDataPassing(t *testing.T) *env {
 	e := newEnv(t)
+	writeDataPassing(e)
+	return e
+}
+
+// writeDataPassing writes the data-passing pipeline's files in e's work
+// directory and registers its counter component.
+func writeDataPassing(e *env) {
 	e.write("raw.txt", "line one\nline two\n")
 	e.write("shout.yml", shoutComponent)
 	e.write("counter.yml", counterComponent)
 	e.write("src/count.sh", "wc -l < \"$1\" | tr -d ' ' > \"$2\"\necho counted $(cat \"$2\") lines\n")
 	e.write("pipeline.yml", dataPassing)
 	e.ok("component", "create", "--file", "counter.yml")
-	return e
 }
 
 func TestPipelineDataPassingStreamAndDownload(t *testing.T) {
