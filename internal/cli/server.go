@@ -131,6 +131,10 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if err != nil {
 		return err
 	}
+	blobS3, err := c.blobStore(o.Blob)
+	if err != nil {
+		return err
+	}
 	// What the server, and the steps, environments and workers it starts,
 	// create is the user's alone: CIEL_HOME holds endpoint keys, and the
 	// server runs steps as this user, so no one else needs to read them.
@@ -143,10 +147,6 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	token := o.Token
 	if token == "" {
 		token = c.token
-	}
-	blobS3, err := c.blobStore(o.Blob)
-	if err != nil {
-		return err
 	}
 	// Info lines (one per scoring request) are written in batches; warnings
 	// and errors at once.
