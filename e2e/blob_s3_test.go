@@ -21,7 +21,8 @@ import (
 // server and runs the data-passing pipeline on it: the code, the input,
 // every step's outputs and the manifests go to the bucket (and none to
 // CIEL_HOME/blobs), the steps read their inputs back from it, the output
-// downloads, and a second run reuses every step by asking the bucket. A
+// downloads, a model registered from it downloads, and a second run reuses
+// every step by asking the bucket. A
 // bad URL and an absent bucket stop the server at start, saying why.
 func TestBlobStoreS3(t *testing.T) {
 	t.Parallel()
@@ -83,6 +84,20 @@ func TestBlobStoreS3(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The registry reads and serves a model's files from the bucket too.
+	e.ok("model", "create", "--name", "counted", "--path", "azureml://jobs/"+name+"/outputs/final")
+	e.ok("model", "download", "--name", "counted", "--version", "1", "--download-path", "dl")
+	found := ""
+	filepath.WalkDir(filepath.Join(e.dir, "dl"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "count.txt" {
+			found = p
+		}
+		return nil
+	})
+	if found == "" || readAt(t, found) != "9\n" {
+		t.Fatalf("model download: count.txt not found (%q)", found)
+	}
 
 	r = e.ok("job", "create", "--file", "pipeline.yml", "--stream")
 	if strings.Count(r.out, "reused") < 3 {
