@@ -22,7 +22,8 @@ import (
 // every step's outputs and the manifests go to the bucket (and none to
 // CIEL_HOME/blobs), the steps read their inputs back from it, the output
 // downloads, a model registered from it downloads, and a second run reuses
-// every step by asking the bucket. A
+// every step by asking the bucket, and a server the CLI starts on its own
+// finds the bucket the home remembers. A
 // bad URL and an absent bucket stop the server at start, saying why.
 func TestBlobStoreS3(t *testing.T) {
 	t.Parallel()
@@ -102,6 +103,13 @@ func TestBlobStoreS3(t *testing.T) {
 	r = e.ok("job", "create", "--file", "pipeline.yml", "--stream")
 	if strings.Count(r.out, "reused") < 3 {
 		t.Errorf("second run did not reuse all three steps:\n%s", r.out)
+	}
+	// A server the CLI starts itself, without --blob, finds the bucket the
+	// home remembers.
+	e.ok("server", "stop")
+	e.ok("job", "download", "--name", name, "--output-name", "final", "--download-path", "again")
+	if got := readAt(t, filepath.Join(e.dir, "again", "named-outputs", "final", "count.txt")); got != "9\n" {
+		t.Fatalf("download from the autostarted server: %q", got)
 	}
 	if strings.Contains(logs.String(), "testing-secret-key") {
 		t.Error("the server log shows the secret key")

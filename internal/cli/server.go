@@ -131,7 +131,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if err != nil {
 		return err
 	}
-	blobS3, err := c.blobStore(o.Blob)
+	blobS3, err := c.blobStore(home, o.Blob)
 	if err != nil {
 		return err
 	}
@@ -181,10 +181,15 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 }
 
 // blobStore returns the bucket the server keeps its blobs in: raw, else
-// CIEL_BLOB; nil for the local folder. Keys come from the environment.
-func (c *serverRunCmd) blobStore(raw string) (*blobs3.Config, error) {
+// CIEL_BLOB, else the one home's last server used (as the address is
+// remembered, so an autostarted server finds it); nil for the local
+// folder. Keys come from the environment.
+func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
 		raw = strings.TrimSpace(c.getenv("CIEL_BLOB"))
+	}
+	if raw == "" {
+		raw = api.HomeBlob(home)
 	}
 	if raw == "" {
 		return nil, nil
@@ -208,7 +213,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
 		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
-			"(default: CIEL_BLOB, else the folder CIEL_HOME/blobs)")
+			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")
 	opts.exposure.bind(cmd.Flags())
 	return cmd
 }

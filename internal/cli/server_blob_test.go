@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +13,8 @@ import (
 )
 
 // TestServerRunBlob: `server run` takes the blob store from --blob, else
-// CIEL_BLOB, else none (the home's folder), with the keys from the
+// CIEL_BLOB, else the one the home remembers, else none (the home's
+// folder), with the keys from the
 // environment; a bad URL is a usage error and no server starts.
 func TestServerRunBlob(t *testing.T) {
 	t.Parallel()
@@ -20,9 +23,13 @@ func TestServerRunBlob(t *testing.T) {
 		name   string
 		args   []string
 		env    map[string]string
+		record string // Home/blob-store.json
 		bucket string // "" for the local folder
 		code   int
 	}{
+		{name: "remembered", record: `{"url":"s3://remembered?endpoint=http%3A%2F%2F127.0.0.1%3A7070"}`, env: keys, bucket: "remembered"},
+		{name: "env over remembered", env: map[string]string{"CIEL_BLOB": "s3://from-env?endpoint=http://127.0.0.1:7070"},
+			record: `{"url":"s3://remembered?endpoint=http%3A%2F%2F127.0.0.1%3A7070"}`, bucket: "from-env"},
 		{name: "default", bucket: ""},
 		{name: "flag", args: []string{"--blob", "s3://from-flag?endpoint=http://127.0.0.1:7070"}, env: keys, bucket: "from-flag"},
 		{name: "env", env: map[string]string{"CIEL_BLOB": "s3://from-env?endpoint=http://127.0.0.1:7070"}, bucket: "from-env"},
@@ -35,6 +42,11 @@ func TestServerRunBlob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{"CIEL_HOME": t.TempDir()}
+			if tt.record != "" {
+				if err := os.WriteFile(filepath.Join(env["CIEL_HOME"], "blob-store.json"), []byte(tt.record), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for k, v := range tt.env {
 				env[k] = v
 			}

@@ -62,6 +62,22 @@ func (c Config) String() string {
 	return s + " at " + c.Endpoint
 }
 
+// URL is the store's URL without the keys, which ParseURL reads back to
+// cfg less its keys and tuning (PartSize, StaleAfter).
+func (c Config) URL() string {
+	u := url.URL{Scheme: "s3", Host: c.Bucket}
+	q := url.Values{}
+	q.Set("endpoint", c.Endpoint)
+	if c.Prefix != "" {
+		q.Set("prefix", c.Prefix)
+	}
+	if c.Region != "" {
+		q.Set("region", c.Region)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // ParseURL reads a blob store URL:
 //
 //	s3://BUCKET[/PREFIX][?endpoint=http(s)://host:port][&prefix=PREFIX][&region=REGION]

@@ -68,6 +68,13 @@ func TestParseURL(t *testing.T) {
 			if s := got.String(); strings.Contains(s, "s3cr3t-value") || strings.Contains(s, "AKID") {
 				t.Errorf("String() = %q shows a key", s)
 			}
+			u := got.URL()
+			if strings.Contains(u, "s3cr3t-value") || strings.Contains(u, "AKID") {
+				t.Errorf("URL() = %q shows a key", u)
+			}
+			if again, err := blobs3.ParseURL(u, tt.getenv); err != nil || again != got {
+				t.Errorf("ParseURL(URL()) = %+v, %v; want %+v", again, err, got)
+			}
 		})
 	}
 }
