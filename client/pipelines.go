@@ -76,6 +76,19 @@ type PipelineRun struct {
 	// steps published; nil when none did.
 	TestResults *RunTestResults `json:"testResults,omitempty"`
 	URL         string          `json:"url"`
+	// Links holds the run's page in the studio as _links.web.href, where
+	// Azure DevOps puts a build's page.
+	Links *RunLinks `json:"_links,omitempty"`
+}
+
+// RunLinks are a run's links, by Azure DevOps's names.
+type RunLinks struct {
+	Web Link `json:"web"`
+}
+
+// Link is one link of _links.
+type Link struct {
+	Href string `json:"href"`
 }
 
 // RunTestResults counts a run's published test cases.

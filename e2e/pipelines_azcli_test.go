@@ -119,6 +119,12 @@ func TestPipelineTrainRegisterDeploy(t *testing.T) {
 		_, log := send(t, "GET", fmt.Sprintf("%s/api/v1/workspaces/ws/pipeline-runs/%d/logs", base, run.ID), nil, nil)
 		t.Fatalf("run %+v\nlog:\n%s", run, log)
 	}
+	// Its page in the studio, where Azure DevOps puts a build's (_links.web.href).
+	if want := fmt.Sprintf("%s/workspaces/ws/pipeline-runs/%d", base, run.ID); run.Links.Web.Href != want {
+		t.Errorf("run _links.web.href = %q, want %q", run.Links.Web.Href, want)
+	} else if code, page := send(t, "GET", want, nil, nil); code != 200 || !strings.Contains(page, "<script") {
+		t.Errorf("GET %s: %d %.200s", want, code, page)
+	}
 	_, log := send(t, "GET", fmt.Sprintf("%s/api/v1/workspaces/ws/pipeline-runs/%d/logs", base, run.ID), nil, nil)
 	if !strings.Contains(log, "[0, 0]") {
 		t.Errorf("the deploy stage's invoke did not answer [0, 0]:\n%s", log)

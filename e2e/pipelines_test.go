@@ -54,6 +54,7 @@ type pipelineRun struct {
 		Name, Result string
 		Steps        []struct{ DisplayName, Status string }
 	}
+	Links struct{ Web struct{ Href string } } `json:"_links"`
 }
 
 // runs lists the workspace's pipeline runs over HTTP.

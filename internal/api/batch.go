@@ -128,22 +128,11 @@ func (s *server) createBatchEndpoint(_ http.ResponseWriter, r *http.Request) (an
 }
 
 func (s *server) listBatchEndpoints(_ http.ResponseWriter, r *http.Request) (any, error) {
-	if _, err := s.workspace(r); err != nil {
-		return nil, err
-	}
-	list, err := s.batch.ListEndpoints(r.Context(), r.PathValue("ws"))
-	if err != nil {
-		return nil, err
-	}
-	return views(list, s.batchEndpointView), nil
+	return listIn(s, r, s.batch.ListEndpoints, s.batchEndpointView)
 }
 
 func (s *server) getBatchEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {
-	e, err := s.batch.GetEndpoint(r.Context(), r.PathValue("ws"), r.PathValue("name"))
-	if err != nil {
-		return nil, err
-	}
-	return s.batchEndpointView(e), nil
+	return getIn(r, s.batch.GetEndpoint, s.batchEndpointView)
 }
 
 func (s *server) updateBatchEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {

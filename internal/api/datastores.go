@@ -121,14 +121,7 @@ func (s *server) listDatastores(_ http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.workspace(r); err != nil {
-		return nil, err
-	}
-	list, err := svc.List(r.Context(), r.PathValue("ws"))
-	if err != nil {
-		return nil, err
-	}
-	return views(list, datastoreView), nil
+	return listIn(s, r, svc.List, datastoreView)
 }
 
 func (s *server) getDatastore(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -92,22 +92,11 @@ func (s *server) createEndpoint(_ http.ResponseWriter, r *http.Request) (any, er
 }
 
 func (s *server) listEndpoints(_ http.ResponseWriter, r *http.Request) (any, error) {
-	if _, err := s.workspace(r); err != nil {
-		return nil, err
-	}
-	list, err := s.serving.ListEndpoints(r.Context(), r.PathValue("ws"))
-	if err != nil {
-		return nil, err
-	}
-	return views(list, s.endpointView), nil
+	return listIn(s, r, s.serving.ListEndpoints, s.endpointView)
 }
 
 func (s *server) getEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {
-	e, err := s.serving.GetEndpoint(r.Context(), r.PathValue("ws"), r.PathValue("name"))
-	if err != nil {
-		return nil, err
-	}
-	return s.endpointView(e), nil
+	return getIn(r, s.serving.GetEndpoint, s.endpointView)
 }
 
 func (s *server) updateEndpoint(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -123,7 +123,8 @@ func (s *server) runView(r cicd.Run, pipelineID int64) client.PipelineRun {
 		Reason: r.Reason, SourceBranch: r.SourceBranch, SourceVersion: r.SourceVersion, Parameters: r.Parameters,
 		QueueTime: r.QueueTime, StartTime: timePtr(r.StartTime), FinishTime: timePtr(r.FinishTime),
 		Definition: client.RunDefinition{ID: pipelineID, Name: r.Pipeline}, Error: r.Error,
-		URL: fmt.Sprintf("%s/api/v1/workspaces/%s/pipeline-runs/%d", s.base, r.Workspace, r.ID)}
+		URL:   fmt.Sprintf("%s/api/v1/workspaces/%s/pipeline-runs/%d", s.base, r.Workspace, r.ID),
+		Links: &client.RunLinks{Web: client.Link{Href: s.studioURL(r.Workspace, "pipeline-runs", strconv.FormatInt(r.ID, 10))}}}
 	if pr := r.PullRequest; pr != nil {
 		v.PullRequest = &client.RunPullRequest{Number: pr.Number, SourceBranch: pr.SourceBranch,
 			TargetBranch: pr.TargetBranch, SourceCommitID: pr.SourceCommitID}

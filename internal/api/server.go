@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -303,6 +304,29 @@ func checkName(field, v string) error {
 }
 
 // views maps what a list handler read to what it answers, one view each.
+// listIn answers a list route of a workspace: 404 when the workspace
+// does not exist, else what list gives for it, each shaped by view.
+func listIn[T, V any](s *server, r *http.Request, list func(context.Context, string) ([]T, error), view func(T) V) (any, error) {
+	if _, err := s.workspace(r); err != nil {
+		return nil, err
+	}
+	items, err := list(r.Context(), r.PathValue("ws"))
+	if err != nil {
+		return nil, err
+	}
+	return views(items, view), nil
+}
+
+// getIn answers a get route of an object named by the path's {name} in
+// its workspace, shaped by view.
+func getIn[T, V any](r *http.Request, get func(context.Context, string, string) (T, error), view func(T) V) (any, error) {
+	x, err := get(r.Context(), r.PathValue("ws"), r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	return view(x), nil
+}
+
 func views[T, V any](list []T, view func(T) V) []V {
 	out := make([]V, 0, len(list))
 	for _, x := range list {

@@ -98,18 +98,7 @@ func (o *batchDeploymentFileOpts) deployment() (*spec.BatchDeployment, error) {
 // uploadBatch replaces the deployment's local paths (model, code, build
 // context) with uploaded references.
 func uploadBatch(ctx context.Context, up uploadFunc, d *spec.BatchDeployment) error {
-	r := newPathRewriter(up)
-	if m := d.Model; m != nil && m.Path != "" {
-		if err := r.path(ctx, &m.Path, "model.path", m.Pos); err != nil {
-			return err
-		}
-	}
-	if c := d.CodeConfiguration; c != nil {
-		if err := r.path(ctx, &c.Code, "code_configuration.code", c.Pos); err != nil {
-			return err
-		}
-	}
-	return r.envRef(ctx, d.Environment)
+	return uploadDeploymentFiles(ctx, up, d.Model, d.CodeConfiguration, d.Environment)
 }
 
 type batchDeploymentCreateCmd struct {

@@ -83,18 +83,25 @@ func (o *deploymentFileOpts) deployment() (*spec.OnlineDeployment, error) {
 // upload replaces the deployment's local paths (model, code, build
 // context) with uploaded references.
 func upload(ctx context.Context, up uploadFunc, d *spec.OnlineDeployment) error {
+	return uploadDeploymentFiles(ctx, up, d.Model, d.CodeConfiguration, d.Environment)
+}
+
+// uploadDeploymentFiles replaces the local paths of an online or batch
+// deployment (its model, code and environment's build context) with
+// uploaded references.
+func uploadDeploymentFiles(ctx context.Context, up uploadFunc, model *spec.DeploymentModel, code *spec.CodeConfiguration, env *spec.EnvRef) error {
 	r := newPathRewriter(up)
-	if m := d.Model; m != nil && m.Path != "" {
+	if m := model; m != nil && m.Path != "" {
 		if err := r.path(ctx, &m.Path, "model.path", m.Pos); err != nil {
 			return err
 		}
 	}
-	if c := d.CodeConfiguration; c != nil {
+	if c := code; c != nil {
 		if err := r.path(ctx, &c.Code, "code_configuration.code", c.Pos); err != nil {
 			return err
 		}
 	}
-	return r.envRef(ctx, d.Environment)
+	return r.envRef(ctx, env)
 }
 
 type deploymentCreateCmd struct {
