@@ -25,8 +25,12 @@ const DefaultEndpoint = "https://s3.amazonaws.com"
 // allow blobs up to 160 GB (S3's limit is 10,000 parts).
 const DefaultPartSize = 16 << 20
 
-// minPartSize is S3's smallest part but the last.
-const minPartSize = 5 << 20
+// minPartSize is S3's smallest part but the last, maxPartSize its largest
+// part and single PUT.
+const (
+	minPartSize = 5 << 20
+	maxPartSize = 5 << 30
+)
 
 // DefaultStaleAfter is how old a temporary object must be before Open
 // removes it as the leftover of a crashed Put.
@@ -47,7 +51,7 @@ type Config struct {
 	// never printed (String leaves them out).
 	AccessKeyID, SecretAccessKey, SessionToken string
 	// PartSize is the multipart part size; 0 is DefaultPartSize, and
-	// anything else must be at least S3's 5 MiB.
+	// anything else must be within S3's 5 MiB to 5 GiB.
 	PartSize int64
 	// StaleAfter is DefaultStaleAfter when 0.
 	StaleAfter time.Duration
@@ -165,8 +169,8 @@ func (c Config) validate() error {
 			}
 		}
 	}
-	if c.PartSize != 0 && c.PartSize < minPartSize {
-		return fmt.Errorf("part size %d: S3's smallest is %d", c.PartSize, minPartSize)
+	if c.PartSize != 0 && (c.PartSize < minPartSize || c.PartSize > maxPartSize) {
+		return fmt.Errorf("part size %d: S3's parts are %d to %d bytes", c.PartSize, minPartSize, maxPartSize)
 	}
 	return nil
 }

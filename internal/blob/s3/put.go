@@ -17,10 +17,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 )
 
-// maxCopySize is the largest object one CopyObject copies; a larger one is
-// copied part by part.
-const maxCopySize = 5 << 30
-
 // maxParts is S3's most parts of one upload.
 const maxParts = 10000
 
@@ -124,7 +120,7 @@ func (s *Store) putLarge(ctx context.Context, first []byte, r io.Reader) (string
 	}
 	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: key}
 	src := minio.CopySrcOptions{Bucket: s.bucket, Object: tmp, MatchETag: info.ETag}
-	if size <= maxCopySize {
+	if size <= maxPartSize { // one CopyObject copies up to 5 GiB
 		_, err = s.cl.CopyObject(ctx, dst, src)
 	} else {
 		_, err = s.cl.ComposeObject(ctx, dst, src)
