@@ -165,7 +165,7 @@ func (c Config) validate() error {
 	if c.Prefix != "" {
 		for _, seg := range strings.Split(c.Prefix, "/") {
 			if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "\\\x00") {
-				return fmt.Errorf("prefix %q: expected folder names separated by /, without . or ..", c.Prefix)
+				return fmt.Errorf("prefix %q: expected folder names separated by /, with no . or .. segment", c.Prefix)
 			}
 		}
 	}
