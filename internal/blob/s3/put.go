@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net/url"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -231,13 +230,4 @@ func edgeErr(err error) error {
 		return fmt.Errorf("%w: %w", err, blob.ErrNotFound)
 	}
 	return err
-}
-
-// parseEndpoint parses a validated endpoint.
-func parseEndpoint(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint: %w", err)
-	}
-	return u, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 )
 
 var _ blob.Store = (*Store)(nil)
@@ -52,12 +53,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)
 	}
-	u, err := parseEndpoint(cfg.Endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)
-	}
 	creds := credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
-	cl, err := minio.New(u.Host, &minio.Options{Creds: creds, Secure: u.Scheme == "https", Region: cfg.Region})
+	cl, err := s3client.New(cfg.Endpoint, cfg.Region, creds)
 	if err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)
 	}

@@ -8,13 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/datastore"
@@ -50,26 +49,17 @@ var _ datastore.Backend = (*Backend)(nil)
 // New returns the backend of cfg. The keys are read from the environment
 // now, so a missing variable is reported when the datastore is used.
 func New(cfg Config) (*Backend, error) {
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("endpoint %q: expected http(s)://host[:port]", cfg.Endpoint)
-	}
 	getenv := cfg.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	creds := credentials.NewStaticV4("", "", "") // anonymous
-	if cfg.AccessKeyIDEnv != "" || cfg.SecretAccessKeyEnv != "" {
-		id, secret := getenv(cfg.AccessKeyIDEnv), getenv(cfg.SecretAccessKeyEnv)
-		if id == "" || secret == "" {
-			return nil, fmt.Errorf("credentials: environment variables %s and %s must both be set in the server's environment",
-				cfg.AccessKeyIDEnv, cfg.SecretAccessKeyEnv)
-		}
-		creds = credentials.NewStaticV4(id, secret, "")
-	}
-	cl, err := minio.New(u.Host, &minio.Options{Creds: creds, Secure: u.Scheme == "https", Region: cfg.Region})
+	creds, err := s3client.EnvCredentials(getenv, cfg.AccessKeyIDEnv, cfg.SecretAccessKeyEnv)
 	if err != nil {
-		return nil, fmt.Errorf("s3 client for %s: %w", u.Host, err)
+		return nil, err
+	}
+	cl, err := s3client.New(cfg.Endpoint, cfg.Region, creds)
+	if err != nil {
+		return nil, err
 	}
 	return &Backend{cl: cl, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/")}, nil
 }

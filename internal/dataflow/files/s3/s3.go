@@ -11,14 +11,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"sort"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 )
@@ -60,10 +59,6 @@ var _ files.FS = (*FS)(nil)
 
 // New returns the FS of cfg; it makes no request.
 func New(cfg Config) (*FS, error) {
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("endpoint %q: expected http(s)://host[:port]", cfg.Endpoint)
-	}
 	prefix, err := files.Clean(strings.Trim(cfg.Prefix, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("prefix: %w", err)
@@ -72,17 +67,13 @@ func New(cfg Config) (*FS, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	creds := credentials.NewStaticV4("", "", "")
-	if cfg.AccessKeyIDEnv != "" || cfg.SecretAccessKeyEnv != "" {
-		id, secret := getenv(cfg.AccessKeyIDEnv), getenv(cfg.SecretAccessKeyEnv)
-		if id == "" || secret == "" {
-			return nil, fmt.Errorf("credentials: environment variables %s and %s must both be set", cfg.AccessKeyIDEnv, cfg.SecretAccessKeyEnv)
-		}
-		creds = credentials.NewStaticV4(id, secret, "")
-	}
-	cl, err := minio.New(u.Host, &minio.Options{Creds: creds, Secure: u.Scheme == "https", Region: cfg.Region})
+	creds, err := s3client.EnvCredentials(getenv, cfg.AccessKeyIDEnv, cfg.SecretAccessKeyEnv)
 	if err != nil {
-		return nil, fmt.Errorf("s3 client for %s: %w", u.Host, err)
+		return nil, err
+	}
+	cl, err := s3client.New(cfg.Endpoint, cfg.Region, creds)
+	if err != nil {
+		return nil, err
 	}
 	ps := cfg.PartSize
 	if ps == 0 {
