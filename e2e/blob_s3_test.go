@@ -14,7 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
-	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
+	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
 // TestBlobStoreS3 starts the real server with --blob s3://... on moto's S3
@@ -27,7 +27,7 @@ import (
 // bad URL and an absent bucket stop the server at start, saying why.
 func TestBlobStoreS3(t *testing.T) {
 	t.Parallel()
-	srv := filestest.StartS3(t)
+	srv := s3test.Start(t)
 	bucket := srv.Bucket(t)
 	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(),
 		vars: []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}}

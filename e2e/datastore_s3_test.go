@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
+	"github.com/ciel-mlops/ciel/internal/s3test"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -20,7 +20,7 @@ import (
 // datastore names.
 func TestDatastoreS3(t *testing.T) {
 	t.Parallel()
-	endpoint := filestest.StartS3(t).Endpoint
+	endpoint := s3test.Start(t).Endpoint
 	ctx := context.Background()
 	s3c, err := minio.New(strings.TrimPrefix(endpoint, "http://"), &minio.Options{
 		Creds: credentials.NewStaticV4("testing", "testing", ""), Region: "us-east-1"})

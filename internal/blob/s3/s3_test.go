@@ -15,19 +15,19 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/blob/blobtest"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
-	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
+	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
 // testBundle is what a test of a Store on moto's S3 server gets besides it.
 type testBundle struct {
-	srv    *filestest.S3
+	srv    *s3test.Server
 	cfg    blobs3.Config
 	client *minio.Client
 }
 
 // setup opens a Store on a new bucket of srv, under prefix, with S3's
 // smallest parts so that blobtest's large blobs span several.
-func setup(t *testing.T, srv *filestest.S3, prefix string) (*blobs3.Store, testBundle) {
+func setup(t *testing.T, srv *s3test.Server, prefix string) (*blobs3.Store, testBundle) {
 	t.Helper()
 	cfg := blobs3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: prefix,
 		AccessKeyID: "testing", SecretAccessKey: "testing-secret", PartSize: 5 << 20}
@@ -54,7 +54,7 @@ func (b testBundle) keys(t *testing.T) []string {
 // TestS3 runs everything that needs the S3 server on one server: moto
 // takes seconds to start.
 func TestS3(t *testing.T) {
-	srv := filestest.StartS3(t)
+	srv := s3test.Start(t)
 	t.Run("Conformance", func(t *testing.T) {
 		t.Parallel()
 		s, _ := setup(t, srv, "")
@@ -73,7 +73,7 @@ func TestS3(t *testing.T) {
 
 // testLayout: blobs, small and in parts, land under PREFIX/sha256/ab/<hex>
 // and nothing else stays in the bucket (no temporary object).
-func testLayout(t *testing.T, srv *filestest.S3) {
+func testLayout(t *testing.T, srv *s3test.Server) {
 	s, b := setup(t, srv, "p/q")
 	small := []byte("small blob")
 	large := bytes.Repeat([]byte("0123456789abcdef"), (12<<20)/16)
@@ -99,7 +99,7 @@ func testLayout(t *testing.T, srv *filestest.S3) {
 
 // testDamaged: an object whose bytes are not its digest's fails the read
 // that reaches its end.
-func testDamaged(t *testing.T, srv *filestest.S3) {
+func testDamaged(t *testing.T, srv *s3test.Server) {
 	s, b := setup(t, srv, "")
 	d, _, err := s.Put(t.Context(), strings.NewReader("the real content"))
 	if err != nil {
@@ -121,7 +121,7 @@ func testDamaged(t *testing.T, srv *filestest.S3) {
 }
 
 // testSweep: Open removes stale temporary objects and leaves blobs.
-func testSweep(t *testing.T, srv *filestest.S3) {
+func testSweep(t *testing.T, srv *s3test.Server) {
 	s, b := setup(t, srv, "x")
 	if _, _, err := s.Put(t.Context(), strings.NewReader("kept")); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func testSweep(t *testing.T, srv *filestest.S3) {
 }
 
 // testAbsentBucket: Open says the bucket does not exist.
-func testAbsentBucket(t *testing.T, srv *filestest.S3) {
+func testAbsentBucket(t *testing.T, srv *s3test.Server) {
 	_, err := blobs3.Open(t.Context(), blobs3.Config{Endpoint: srv.Endpoint, Bucket: "no-such-bucket",
 		AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
 	if err == nil || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {

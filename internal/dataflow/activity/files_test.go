@@ -18,6 +18,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
 	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
 	"github.com/ciel-mlops/ciel/internal/datastore"
+	"github.com/ciel-mlops/ciel/internal/s3test"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
 
@@ -56,15 +57,15 @@ func backends(t *testing.T) []backend {
 	if testing.Short() {
 		return bs
 	}
-	var srv *filestest.S3
+	var srv *s3test.Server
 	return append(bs, backend{"s3", func(t *testing.T) (*Env, files.FS) {
 		if srv == nil {
-			srv = filestest.StartS3(t)
+			srv = s3test.Start(t)
 		}
-		t.Setenv(filestest.S3KeyEnv, filestest.S3Getenv(filestest.S3KeyEnv))
-		t.Setenv(filestest.S3SecretEnv, filestest.S3Getenv(filestest.S3SecretEnv))
+		t.Setenv(s3test.KeyEnv, s3test.Getenv(s3test.KeyEnv))
+		t.Setenv(s3test.SecretEnv, s3test.Getenv(s3test.SecretEnv))
 		d := datastore.Datastore{Name: "workspaceblobstore", Type: datastore.TypeS3, Endpoint: srv.Endpoint, Bucket: srv.Bucket(t),
-			Prefix: "ds", AccessKeyIDEnv: filestest.S3KeyEnv, SecretAccessKeyEnv: filestest.S3SecretEnv}
+			Prefix: "ds", AccessKeyIDEnv: s3test.KeyEnv, SecretAccessKeyEnv: s3test.SecretEnv}
 		fsys, _, err := OpenDatastore(d)
 		if err != nil {
 			t.Fatal(err)

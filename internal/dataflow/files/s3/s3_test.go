@@ -10,15 +10,16 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 	"github.com/ciel-mlops/ciel/internal/dataflow/files/filestest"
 	"github.com/ciel-mlops/ciel/internal/dataflow/files/s3"
+	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
 func TestConformance(t *testing.T) {
-	srv := filestest.StartS3(t)
+	srv := s3test.Start(t)
 	for _, prefix := range []string{"", "team/data"} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
 			filestest.TestFS(t, func(t *testing.T) files.FS {
 				fsys, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: prefix,
-					AccessKeyIDEnv: filestest.S3KeyEnv, SecretAccessKeyEnv: filestest.S3SecretEnv, Getenv: filestest.S3Getenv, PartSize: 5 << 20})
+					AccessKeyIDEnv: s3test.KeyEnv, SecretAccessKeyEnv: s3test.SecretEnv, Getenv: s3test.Getenv, PartSize: 5 << 20})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -31,10 +32,10 @@ func TestConformance(t *testing.T) {
 // TestAbortLeavesNoUpload checks that an aborted write of more than one
 // part leaves neither an object nor an incomplete multipart upload.
 func TestAbortLeavesNoUpload(t *testing.T) {
-	srv := filestest.StartS3(t)
+	srv := s3test.Start(t)
 	bucket := srv.Bucket(t)
-	fsys, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKeyIDEnv: filestest.S3KeyEnv,
-		SecretAccessKeyEnv: filestest.S3SecretEnv, Getenv: filestest.S3Getenv, PartSize: 5 << 20})
+	fsys, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKeyIDEnv: s3test.KeyEnv,
+		SecretAccessKeyEnv: s3test.SecretEnv, Getenv: s3test.Getenv, PartSize: 5 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package filestest
+// Package s3test runs an S3-compatible server (moto's, installed by
+// scripts/s3server.sh) for the tests of everything ciel keeps on S3: the
+// blob store, the S3 datastores and Data Factory's S3 file stores.
+package s3test
 
 import (
 	"bytes"
@@ -18,25 +21,25 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// S3 is an S3-compatible server for tests (moto's).
-type S3 struct {
+// Server is an S3-compatible server for tests (moto's).
+type Server struct {
 	Endpoint string
 	cl       *minio.Client
 }
 
 // Test keys: moto accepts any; they reach the FS as environment variables
-// through S3Getenv.
+// through Getenv.
 const (
-	S3KeyEnv    = "FILESTEST_S3_KEY"
-	S3SecretEnv = "FILESTEST_S3_SECRET"
+	KeyEnv    = "S3TEST_KEY"
+	SecretEnv = "S3TEST_SECRET"
 )
 
-// S3Getenv answers the two test key variables.
-func S3Getenv(name string) string {
+// Getenv answers the two test key variables.
+func Getenv(name string) string {
 	switch name {
-	case S3KeyEnv:
+	case KeyEnv:
 		return "testing"
-	case S3SecretEnv:
+	case SecretEnv:
 		return "testing-secret"
 	}
 	return ""
@@ -47,7 +50,7 @@ func motoServer() string {
 		return p
 	}
 	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "../../../../.venv-s3/bin/moto_server")
+	p := filepath.Join(filepath.Dir(file), "../../.venv-s3/bin/moto_server")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
@@ -55,10 +58,10 @@ func motoServer() string {
 	return p
 }
 
-// StartS3 runs moto's S3 server on a free loopback port until the test
+// Start runs moto's S3 server on a free loopback port until the test
 // ends. It skips t when there is none, except under CI=true, where it
 // fails.
-func StartS3(t testing.TB) *S3 {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := motoServer()
 	if bin == "" {
@@ -84,7 +87,7 @@ func StartS3(t testing.TB) *S3 {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	s := &S3{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.Endpoint + "/")
@@ -107,9 +110,9 @@ func StartS3(t testing.TB) *S3 {
 var bucketSeq atomic.Int64
 
 // Bucket makes a new empty bucket and returns its name.
-func (s *S3) Bucket(t testing.TB) string {
+func (s *Server) Bucket(t testing.TB) string {
 	t.Helper()
-	name := fmt.Sprintf("filestest-%d-%d", time.Now().UnixNano()%1e9, bucketSeq.Add(1))
+	name := fmt.Sprintf("s3test-%d-%d", time.Now().UnixNano()%1e9, bucketSeq.Add(1))
 	if err := s.cl.MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("make bucket %s: %v", name, err)
 	}
@@ -117,4 +120,4 @@ func (s *S3) Bucket(t testing.TB) string {
 }
 
 // Client is a client of the server with the test keys.
-func (s *S3) Client() *minio.Client { return s.cl }
+func (s *Server) Client() *minio.Client { return s.cl }
