@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -31,33 +30,14 @@ func (s *server) metricHistoryRoutes(h func(string, handlerFunc)) {
 
 // bucketJSON is a tracking.MetricBucket as the API answers it.
 type bucketJSON struct {
-	Step           int64     `json:"step"`
-	Timestamp      int64     `json:"timestamp"`
-	Value          jsonFloat `json:"value"`
-	Min            any       `json:"min"`
-	Max            any       `json:"max"`
-	Count          int64     `json:"count"`
-	FirstStep      int64     `json:"first_step"`
-	FirstTimestamp int64     `json:"first_timestamp"`
-}
-
-// jsonFloat is a number that may be NaN or ±Inf, which JSON lacks; those
-// are written as MLflow's REST API writes them: "NaN", "Infinity",
-// "-Infinity".
-type jsonFloat float64
-
-// MarshalJSON writes f as a number or one of MLflow's strings.
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	Step           int64              `json:"step"`
+	Timestamp      int64              `json:"timestamp"`
+	Value          tracking.JSONFloat `json:"value"`
+	Min            any                `json:"min"`
+	Max            any                `json:"max"`
+	Count          int64              `json:"count"`
+	FirstStep      int64              `json:"first_step"`
+	FirstTimestamp int64              `json:"first_timestamp"`
 }
 
 // metricHistory answers a run's metric history in at most ?max_points
@@ -108,7 +88,7 @@ func (s *server) metricHistory(_ http.ResponseWriter, r *http.Request) (any, err
 	out := make([]bucketJSON, len(buckets))
 	var points int64
 	for i, b := range buckets {
-		out[i] = bucketJSON{Step: b.Step, Timestamp: b.Timestamp, Value: jsonFloat(b.Value), Min: optFloat(b.Min), Max: optFloat(b.Max),
+		out[i] = bucketJSON{Step: b.Step, Timestamp: b.Timestamp, Value: tracking.JSONFloat(b.Value), Min: optFloat(b.Min), Max: optFloat(b.Max),
 			Count: b.Count, FirstStep: b.FirstStep, FirstTimestamp: b.FirstTimestamp}
 		points += b.Count
 	}
@@ -120,5 +100,5 @@ func optFloat(f *float64) any {
 	if f == nil {
 		return nil
 	}
-	return jsonFloat(*f)
+	return tracking.JSONFloat(*f)
 }

@@ -304,7 +304,7 @@ func (h *Handler) logMetric(r *http.Request, ws string) (any, error) {
 	var in struct {
 		runRef
 		Key           string     `json:"key"`
-		Value         *jsonFloat `json:"value"`
+		Value         *JSONFloat `json:"value"`
 		Timestamp     *jsonInt   `json:"timestamp"`
 		Step          jsonInt    `json:"step"`
 		ModelID       string     `json:"model_id"`

@@ -39,34 +39,35 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// jsonFloat is a float64 that also reads and writes "NaN", "Infinity" and
-// "-Infinity", as protobuf's JSON mapping does.
-type jsonFloat float64
+// JSONFloat is a float64 that also reads and writes "NaN", "Infinity" and
+// "-Infinity", as protobuf's JSON mapping does; ciel's own API writes
+// metric values with it too, so both APIs spell them alike.
+type JSONFloat float64
 
 // UnmarshalJSON accepts a number, a numeric string or a special value.
-func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+func (f *JSONFloat) UnmarshalJSON(b []byte) error {
 	s := string(bytes.Trim(b, `"`))
 	switch s {
 	case "NaN", "nan":
-		*f = jsonFloat(math.NaN())
+		*f = JSONFloat(math.NaN())
 		return nil
 	case "Infinity", "inf", "Inf":
-		*f = jsonFloat(math.Inf(1))
+		*f = JSONFloat(math.Inf(1))
 		return nil
 	case "-Infinity", "-inf", "-Inf":
-		*f = jsonFloat(math.Inf(-1))
+		*f = JSONFloat(math.Inf(-1))
 		return nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return fmt.Errorf("expected a number, got %s", b)
 	}
-	*f = jsonFloat(v)
+	*f = JSONFloat(v)
 	return nil
 }
 
 // MarshalJSON writes the number, or the special value as a string.
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
+func (f JSONFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	switch {
 	case math.IsNaN(v):
@@ -109,7 +110,7 @@ type wireRunInfo struct {
 
 type wireMetric struct {
 	Key           string    `json:"key"`
-	Value         jsonFloat `json:"value"`
+	Value         JSONFloat `json:"value"`
 	Timestamp     jsonInt   `json:"timestamp"`
 	Step          jsonInt   `json:"step"`
 	DatasetName   string    `json:"dataset_name,omitempty"`
@@ -228,7 +229,7 @@ func runInfoOut(i RunInfo) wireRunInfo {
 }
 
 func metricOut(m Metric) wireMetric {
-	return wireMetric{Key: m.Key, Value: jsonFloat(m.Value), Timestamp: jsonInt(m.Timestamp), Step: jsonInt(m.Step),
+	return wireMetric{Key: m.Key, Value: JSONFloat(m.Value), Timestamp: jsonInt(m.Timestamp), Step: jsonInt(m.Step),
 		DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest, ModelID: m.ModelID, RunID: m.RunID}
 }
 
