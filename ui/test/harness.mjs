@@ -192,3 +192,20 @@ async function servesStudio(base) {
   }
 }
 
+/**
+ * curvePixels counts the pixels of the canvas at selector drawn in the
+ * studio's first two series colours (blue, then red), so a test can tell
+ * that both curves were drawn.
+ */
+export function curvePixels(page, selector) {
+  return page.$eval(selector, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let blue = 0;
+    let red = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] < 80 && d[i + 1] > 100 && d[i + 2] > 200) blue++;
+      if (d[i] > 200 && d[i + 1] < 120 && d[i + 2] < 120) red++;
+    }
+    return { blue, red };
+  });
+}

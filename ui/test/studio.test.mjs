@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Studio } from './harness.mjs';
+import { Studio, curvePixels } from './harness.mjs';
 
 const testdata = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'testdata');
 let studio;
@@ -157,16 +157,7 @@ test('a metric logged with the mlflow client is charted, point for point', async
   await page.locator('#chart[data-points="50"]').waitFor();
   assert.match(await page.locator('#chart').getAttribute('aria-label'), /accuracy, loss: 70 points/);
   // The curve is drawn: the canvas holds pixels of both series' colours.
-  const drawn = await page.$eval('#chart canvas', (c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let blue = 0;
-    let red = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (d[i] < 80 && d[i + 1] > 100 && d[i + 2] > 200) blue++;
-      if (d[i] > 200 && d[i + 1] < 120 && d[i + 2] < 120) red++;
-    }
-    return { blue, red };
-  });
+  const drawn = await curvePixels(page, '#chart canvas');
   assert.ok(drawn.blue > 100 && drawn.red > 100, `curve pixels: ${JSON.stringify(drawn)}`);
   assert.deepEqual(page.errors, []);
   console.log('screenshot:', await studio.shot(page, 'metric-chart'));
@@ -196,16 +187,7 @@ test('two runs logged with the mlflow client are compared: overlaid curves and a
   await chart.waitFor();
   assert.match(await page.locator('.chart-section .toolbar').textContent(), /loss: 2 runs, 6000 points/);
   assert.match(await chart.getAttribute('aria-label'), /compare-a, compare-b|compare-b, compare-a/);
-  const drawn = await page.$eval('#compare-chart canvas', (c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let blue = 0;
-    let red = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (d[i] < 80 && d[i + 1] > 100 && d[i + 2] > 200) blue++;
-      if (d[i] > 200 && d[i + 1] < 120 && d[i + 2] < 120) red++;
-    }
-    return { blue, red };
-  });
+  const drawn = await curvePixels(page, '#compare-chart canvas');
   assert.ok(drawn.blue > 100 && drawn.red > 100, `curve pixels: ${JSON.stringify(drawn)}`);
   // The params diff: alpha differs and is marked, layers is the same.
   const alpha = page.locator('#params-diff tr[data-param="alpha"]');
