@@ -6,6 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api, type Bucket } from './api';
+import { setQuery } from './router';
 
 /** A point to draw; min and max, when set, span what its bucket held. */
 export interface Point {
@@ -196,4 +197,18 @@ export class MetricChart {
   private width(): number {
     return Math.max(200, this.box.clientWidth);
   }
+}
+
+/**
+ * saveChartView keeps a chart's view in the page's URL (?metric=, ?x=,
+ * ?smooth=, ?logy=1), so a shared link draws the same chart.
+ */
+export function saveChartView(metric: string, x: string, smoothing: string, logY: boolean): void {
+  const nq = new URLSearchParams(location.search);
+  nq.set('metric', metric);
+  nq.set('x', x);
+  nq.set('smooth', smoothing);
+  if (logY) nq.set('logy', '1');
+  else nq.delete('logy');
+  setQuery(nq);
 }

@@ -2,10 +2,10 @@
 // params and metrics, one metric's curves overlaid (a series per run) and
 // a diff of their params, the differing rows marked.
 import { api, type Run } from '../api';
-import { bucketSeries, MetricChart, type Series, type XAxis } from '../chart';
+import { bucketSeries, MetricChart, saveChartView, type Series, type XAxis } from '../chart';
 import { h, replace } from '../dom';
 import { crumbs, errorBox, wsPath } from '../parts';
-import { setQuery, type Page, type Params } from '../router';
+import type { Page, Params } from '../router';
 import { parallelCoordinates } from './parcoords';
 import './compare.css';
 
@@ -64,13 +64,7 @@ export function comparePage(p: Params, q: URLSearchParams): Page {
 
     async function redraw(): Promise<void> {
       const key = metric.value;
-      const nq = new URLSearchParams(location.search);
-      nq.set('metric', key);
-      nq.set('x', x.value);
-      nq.set('smooth', sm.value);
-      if (logY.checked) nq.set('logy', '1');
-      else nq.delete('logy');
-      setQuery(nq);
+      saveChartView(key, x.value, sm.value, logY.checked);
       const mine = ++seq;
       state.textContent = 'loading…';
       try {

@@ -4,10 +4,10 @@
 import { api, type Run } from '../api';
 import { h, replace, type Child } from '../dom';
 import { duration, num, when } from '../format';
-import { bucketSeries, MetricChart, type XAxis } from '../chart';
+import { bucketSeries, MetricChart, saveChartView, type XAxis } from '../chart';
 import { artifactsPanel } from './artifacts';
 import { badge, crumbs, errorBox, kv, wsPath } from '../parts';
-import { setQuery, type Page, type Params } from '../router';
+import type { Page, Params } from '../router';
 
 /** runPage shows run p.run; query: metric (comma-separated keys), x (step|time|relative), smooth (0-0.99), logy (1), artifact (a path). */
 export function runPage(p: Params, q: URLSearchParams): Page {
@@ -74,13 +74,7 @@ export function runPage(p: Params, q: URLSearchParams): Page {
 
     async function redraw(): Promise<void> {
       const keys = boxes.map((b) => b.querySelector('input') as HTMLInputElement).filter((i) => i.checked).map((i) => i.value);
-      const nq = new URLSearchParams(location.search);
-      nq.set('metric', keys.join(','));
-      nq.set('x', x.value);
-      nq.set('smooth', sm.value);
-      if (logY.checked) nq.set('logy', '1');
-      else nq.delete('logy');
-      setQuery(nq);
+      saveChartView(keys.join(','), x.value, sm.value, logY.checked);
       const mine = ++seq;
       state.textContent = 'loading…';
       try {
