@@ -308,8 +308,11 @@ type Compute struct {
 	MaxInstances   int    `json:"max_instances,omitempty"`
 	MaxConcurrency int    `json:"max_concurrency,omitempty"`
 	Description    string `json:"description,omitempty"`
-	File           string `json:"file,omitempty"`
-	Pos            Pos    `json:"pos"`
+	// Kubernetes holds what a compute of type kubernetes needs; nil for
+	// the other types.
+	*Kubernetes
+	File string `json:"file,omitempty"`
+	Pos  Pos    `json:"pos"`
 }
 
 // Binding is a parsed ${{...}} expression.
