@@ -151,7 +151,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	self, _ := os.Executable()
 	eng := engine.New(engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-		Remote: kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger}),
+		Remote:   kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger}),
 		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
 	})
 	defer eng.Close()
