@@ -258,7 +258,7 @@ alive() {
   local f=$DIR/pids/$1.pid pid
   [[ -f $f ]] || return 1
   pid=$(cat "$f")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n $pid ]] && running "$pid" || return 1
   [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == *"$(cat "$DIR/pids/$1.exe" 2>/dev/null)" ]]
 }
 
@@ -289,6 +289,16 @@ wait_until() {
   done
 }
 
+# running PID: the process exists and has not exited. The servers' parent
+# (this script) is gone, so PID 1 reaps them, which in a container may
+# take seconds: an exited server is a zombie meanwhile, which kill -0 still
+# finds.
+running() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
 # stop NAME: SIGTERM, then SIGKILL after 20 s.
 stop() {
   local name=$1 pid i
@@ -296,10 +306,10 @@ stop() {
   pid=$(cat "$DIR/pids/$name.pid")
   kill "$pid" 2>/dev/null || true
   for i in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || break
+    running "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     say "$name ($pid) did not stop in 20 s; SIGKILL"
     kill -9 "$pid" 2>/dev/null || true
   fi

@@ -212,12 +212,39 @@ kube_down() {
   if [[ -x $(k8s_dir)/bin/kube-proxy ]]; then
     "$(k8s_dir)/bin/kube-proxy" --cleanup --proxy-mode=nftables >/dev/null 2>&1 || true
   fi
+  kube_iptables_cleanup
+  # The pods' bridge, which the bridge plugin made at the first pod.
+  if ip link show cielbr0 >/dev/null 2>&1; then ip link delete cielbr0 2>/dev/null || true; fi
   # 4. Mounts the kubelet (volumes) and containerd (rootfs, shm, netns)
   #    leave under DIR, deepest first.
   awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
     umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
   done
   if [[ -f $KUBE_LOCK && $(cat "$KUBE_LOCK") == "$DIR" ]]; then rm -f "$KUBE_LOCK"; fi
+}
+
+# kube_iptables_cleanup removes the chains the kubelet adds through
+# iptables (KUBE-FIREWALL, which drops packets DNATed to 127.0.0.0/8 from
+# elsewhere, and its canaries): first the jumps to them from the built-in
+# chains, then the chains. Nobody else on the machine names a chain KUBE-*
+# (one Kubernetes per machine).
+kube_iptables_cleanup() {
+  local ipt t rule c
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for t in filter nat mangle; do
+      "$ipt" -t "$t" -S 2>/dev/null | { grep -E '^-A [A-Z]+ .*-j KUBE-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
+        # shellcheck disable=SC2086 # a rule is words
+        "$ipt" -t "$t" $rule 2>/dev/null || true
+      done
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+        "$ipt" -t "$t" -F "$c" 2>/dev/null || true
+      done
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+        "$ipt" -t "$t" -X "$c" 2>/dev/null || true
+      done
+    done
+  done
 }
 
 kube_status() {
