@@ -367,6 +367,7 @@ up() {
   parts "$@"
   local t0
   t0=$(now)
+  if ((KUBE)); then kube_check; fi
   build "$@"
   if ((PG)); then pg_up; fi
   if ((S3)); then s3_up; fi

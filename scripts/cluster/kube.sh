@@ -29,20 +29,26 @@ kube_running_in() {
   return 1
 }
 
-kube_up() {
-  local K=$DIR/kube B E t0 p
-  t0=$(now)
-  [[ $(id -u) == 0 ]] || die "Kubernetes needs root (containerd, the kubelet, kube-proxy)"
-  B=$(k8s_dir)/bin
-  E=$(etcd_dir)/bin/etcd
+# kube_check fails before anything starts when this cluster cannot: not
+# root, DIR too long, another cluster on the machine, a port taken.
+kube_check() {
+  local K=$DIR/kube p
+  [[ $(id -u) == 0 ]] || die "Kubernetes needs root (containerd, the kubelet, kube-proxy); --without kube starts the rest"
   # A unix socket's path is at most 107 bytes.
   ((${#K} + 24 < 108)) || die "Kubernetes: DIR is too long for containerd's socket path ($K/run/containerd.sock)"
   kube_lock
-  if ! alive kube-apiserver && ! alive etcd; then
+  if ! kube_running_in "$DIR"; then
     for p in "${KUBE_PORTS[@]}"; do
       port_free "$p" || die "Kubernetes: port $p is in use (another Kubernetes or etcd on this machine?)"
     done
   fi
+}
+
+kube_up() {
+  local K=$DIR/kube B E t0
+  t0=$(now)
+  B=$(k8s_dir)/bin
+  E=$(etcd_dir)/bin/etcd
   mkdir -p "$K/pki" "$K/cni/net.d" "$K/cni/ipam" "$K/run"
   chmod 700 "$K/pki"
   secret kube-token 40 >/dev/null
@@ -107,7 +113,12 @@ kube_up() {
       --authorization-kubeconfig="$KC" --leader-elect=false --bind-address=127.0.0.1 --secure-port=10259
   fi
   sed -e "s#@K@#$K#g" "$CFG/kubelet.yaml" >"$K/kubelet.yaml"
+  # A node's Ready condition outlives its kubelet (etcd keeps it, and the
+  # node controller marks it Unknown only after 40 s): after a restart, only
+  # a heartbeat from the new kubelet counts.
+  KUBE_FRESH_AFTER=""
   if ! alive kubelet; then
+    KUBE_FRESH_AFTER=$(date -u +%FT%TZ)
     # --hostname-override=localhost: the node's name, which the apiserver
     # resolves to 127.0.0.1, where the kubelet listens. The kubelet uses the
     # admin credentials (no TLS bootstrap on a single node).
@@ -133,8 +144,15 @@ kube_up() {
   say "kube: ready at $(since "$t0")s"
 }
 
+# kube_node_ready: the kubelet answers its health check and the node is
+# Ready, by a heartbeat at or after $KUBE_FRESH_AFTER when set (RFC 3339
+# UTC timestamps compare as strings).
 kube_node_ready() {
-  [[ $(kube_kubectl get node localhost -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
+  local st hb
+  curl -sf http://127.0.0.1:10248/healthz >/dev/null || return 1
+  read -r st hb < <(kube_kubectl get node localhost \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
+  [[ $st == True && ! $hb < ${KUBE_FRESH_AFTER:-} ]]
 }
 
 # kube_kubeconfig writes DIR/kubeconfig: the admin token, and the
