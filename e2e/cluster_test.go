@@ -64,6 +64,7 @@ func parseExports(s string) map[string]string {
 }
 
 func TestParseExports(t *testing.T) {
+	t.Parallel()
 	got := parseExports("export CIEL_STORE='postgres://u:p@h:1/d?sslmode=disable'\n" +
 		"export AWS_ACCESS_KEY_ID='ak' AWS_SECRET_ACCESS_KEY='sk'\nexport KUBECONFIG=/x/kubeconfig\nnoise\n")
 	want := map[string]string{"CIEL_STORE": "postgres://u:p@h:1/d?sslmode=disable",
@@ -84,6 +85,7 @@ func randomSuffix(t *testing.T) string {
 // TestTeamClusterPostgres writes and reads a row in the cluster's
 // PostgreSQL through CIEL_STORE, and sees a wrong password refused.
 func TestTeamClusterPostgres(t *testing.T) {
+	t.Parallel()
 	vars, _ := clusterEnv(t)
 	url := vars["CIEL_STORE"]
 	if url == "" {
@@ -130,6 +132,7 @@ func TestTeamClusterPostgres(t *testing.T) {
 // CIEL_BLOB names, with the keys the cluster printed, and then runs the
 // data-passing pipeline on a ciel server whose blob store is that bucket.
 func TestTeamClusterS3(t *testing.T) {
+	t.Parallel()
 	vars, _ := clusterEnv(t)
 	cfg, err := blobs3.ParseURL(vars["CIEL_BLOB"], func(k string) string { return vars[k] })
 	if err != nil {
@@ -204,6 +207,7 @@ func TestTeamClusterS3(t *testing.T) {
 // the busybox image up imported (imagePullPolicy: Never), waits for it to
 // complete and reads its log.
 func TestTeamClusterKubernetesJob(t *testing.T) {
+	t.Parallel()
 	vars, dir := clusterEnv(t)
 	if vars["KUBECONFIG"] == "" {
 		if os.Getenv("CI") == "true" {

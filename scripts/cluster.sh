@@ -16,7 +16,8 @@
 #   scripts/cluster.sh kubectl DIR ARGS...              the cluster's kubectl with DIR/kubeconfig
 #
 # PART is pg, s3 or kube (for example `up DIR --without kube` for PostgreSQL
-# and S3 only). Exports printed by up and env:
+# and S3 only). A failed up prints `false`, so the eval fails too. Exports
+# printed by up and env:
 #   CIEL_STORE=postgres://ciel:PASSWORD@127.0.0.1:PORT/ciel?sslmode=disable
 #   CIEL_BLOB=s3://ciel?endpoint=http://127.0.0.1:PORT
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the S3 server's keys)
@@ -32,7 +33,9 @@
 # which may create databases); its unix socket, in DIR/pg, admits only the
 # postgres OS user (peer). The passwords, S3 keys and the Kubernetes token
 # are made once, at the first up, and kept in DIR/secrets (0700); up and env
-# print them in the export lines only, which is what eval needs.
+# print them in the export lines only, which is what eval needs. The ports of
+# PostgreSQL and S3 are chosen at the first up (CIEL_CLUSTER_PG_PORT and
+# CIEL_CLUSTER_S3_PORT, else free ones) and kept in DIR/pg/port, DIR/s3/port.
 #
 # Kubernetes needs root and owns host-wide things (the cielbr0 bridge,
 # 10.244.0.0/24 for pods, kube-proxy's nftables tables, ports 2379-2381,
@@ -43,6 +46,8 @@
 # (Debian's busybox-static, Cmd /bin/sh) and the pause image are imported at
 # up.
 set -euo pipefail
+# containerd finds runc, and the kubelet mount and iptables, on PATH.
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CFG=$ROOT/scripts/cluster
@@ -84,7 +89,11 @@ need_apt() {
 k8s_dir() { echo "$CACHE/kubernetes-$K8S_VERSION-$(inputs_hash "$CFG/k8s/go.mod")"; }
 etcd_dir() { echo "$CACHE/etcd-$ETCD_VERSION-$(inputs_hash "$CFG/etcd/go.mod" "$CFG/etcd/main.go")"; }
 versitygw_dir() { echo "$CACHE/versitygw-$VERSITYGW_VERSION"; }
-images_dir() { echo "$(k8s_dir)/images-$(inputs_hash "$0" | cut -c1-6)"; }
+images_dir() { echo "$(k8s_dir)/images-$(inputs_hash "$ROOT/scripts/cluster.sh" | cut -c1-6)"; }
+
+# gobuild runs go for the builds here: the module cache and proxy as the
+# user set them, but none of a user's GOFLAGS (-mod=vendor, ...) or go.work.
+gobuild() { GOFLAGS=-buildvcs=false GOWORK=off nice -n 15 go "$@"; }
 
 # build_k8s compiles the Kubernetes commands from k8s.io/kubernetes through
 # the module proxy. k8s.io/kubernetes is not meant to be a dependency: its
@@ -106,7 +115,7 @@ build_k8s() {
   for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
     pkgs+=("k8s.io/kubernetes/cmd/$c")
   done
-  (cd "$src" && go get "${pkgs[@]/%/@$K8S_VERSION}") >&2
+  (cd "$src" && gobuild get "${pkgs[@]/%/@$K8S_VERSION}") >&2
   say "kubernetes: modules in $(since "$t0")s"
   # The version Kubernetes' own build stamps (hack/lib/version.sh), so
   # kubectl version and the node report v1.37.2, not v0.0.0-master.
@@ -116,7 +125,7 @@ build_k8s() {
     ld+=" -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
   done
   # CGO_ENABLED=0: static, as Kubernetes releases these commands.
-  (cd "$src" && CGO_ENABLED=0 nice -n 15 go build -trimpath -ldflags "$ld" -o "$d/bin/" "${pkgs[@]}") >&2
+  (cd "$src" && CGO_ENABLED=0 gobuild build -trimpath -ldflags "$ld" -o "$d/bin/" "${pkgs[@]}") >&2
   since "$t0" >"$d/build-seconds"
   touch "$d/.done"
   say "kubernetes: built in $(since "$t0")s"
@@ -135,7 +144,7 @@ build_etcd() {
   rm -rf "$d"
   mkdir -p "$d/src" "$d/bin"
   cp "$CFG/etcd/go.mod" "$CFG/etcd/main.go" "$d/src/"
-  (cd "$d/src" && go mod tidy && CGO_ENABLED=0 nice -n 15 go build -trimpath -ldflags "-s -w" -o "$d/bin/etcd" .) >&2
+  (cd "$d/src" && gobuild mod tidy && CGO_ENABLED=0 gobuild build -trimpath -ldflags "-s -w" -o "$d/bin/etcd" .) >&2
   since "$t0" >"$d/build-seconds"
   touch "$d/.done"
   say "etcd: built in $(since "$t0")s"
@@ -149,7 +158,7 @@ build_versitygw() {
   say "building versitygw $VERSITYGW_VERSION into $d (once)"
   rm -rf "$d"
   mkdir -p "$d/bin"
-  GOBIN=$d/bin nice -n 15 go install -trimpath -ldflags "-s -w" \
+  GOBIN=$d/bin gobuild install -trimpath -ldflags "-s -w" \
     "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
   since "$t0" >"$d/build-seconds"
   touch "$d/.done"
@@ -192,10 +201,11 @@ build_images() {
   d=$(images_dir)
   [[ -f $d/.done ]] && return 0
   need_apt gcc libc6-dev busybox-static
-  rm -rf "$d"
+  # Images of an older cluster.sh: replaced.
+  rm -rf "$(k8s_dir)"/images-*
   mkdir -p "$d"
   src=$(go env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c
-  [[ -f $src ]] || (cd "$(k8s_dir)/src" && go mod download k8s.io/kubernetes) >&2
+  [[ -f $src ]] || (cd "$(k8s_dir)/src" && gobuild mod download k8s.io/kubernetes) >&2
   r=$(mktemp -d)
   gcc -Os -Wall -static -DVERSION="$K8S_VERSION-ciel" -o "$r/pause" "$src"
   strip "$r/pause"
@@ -347,9 +357,11 @@ source "$ROOT/scripts/cluster/kube.sh"
 
 # ---------------------------------------------------------------- commands
 
+# setdir DIR [new] sets DIR; only up (new) may make it.
 setdir() {
   [[ -n ${1:-} ]] || die "DIR missing"
-  mkdir -p "$1"
+  if [[ ${2:-} == new ]]; then mkdir -p "$1"; fi
+  [[ -d $1 ]] || die "$1: no such folder (scripts/cluster.sh up $1 makes it)"
   DIR=$(cd "$1" && pwd)
   mkdir -p "$DIR/logs" "$DIR/pids"
   (umask 077 && mkdir -p "$DIR/secrets")
@@ -362,7 +374,9 @@ env_lines() {
 }
 
 up() {
-  setdir "${1:-}"
+  # On failure, a `false` on stdout makes eval "$(cluster.sh up DIR)" fail too.
+  trap 'rc=$?; if ((rc)); then echo false; fi' EXIT
+  setdir "${1:-}" new
   shift
   parts "$@"
   local t0
@@ -419,6 +433,7 @@ case $cmd in
   kubectl)
     setdir "${1:-}"
     shift
+    [[ -f $DIR/kubeconfig ]] || die "$DIR has no Kubernetes (up without --without kube makes it)"
     exec "$(k8s_dir)/bin/kubectl" --kubeconfig="$DIR/kubeconfig" "$@"
     ;;
   # build_k8s and friends stay callable for a build in the background.

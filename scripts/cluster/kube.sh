@@ -52,7 +52,7 @@ kube_up() {
   mkdir -p "$K/pki" "$K/cni/net.d" "$K/cni/ipam" "$K/run"
   chmod 700 "$K/pki"
   secret kube-token 40 >/dev/null
-  printf '%s,admin,admin,system:masters\n' "$(cat "$DIR/secrets/kube-token")" >"$DIR/secrets/kube-tokens.csv"
+  (umask 077 && printf '%s,admin,admin,system:masters\n' "$(cat "$DIR/secrets/kube-token")" >"$DIR/secrets/kube-tokens.csv")
   if [[ ! -f $K/pki/sa.key ]]; then
     openssl genrsa -out "$K/pki/sa.key" 2048 2>/dev/null
     openssl rsa -in "$K/pki/sa.key" -pubout -out "$K/pki/sa.pub" 2>/dev/null
