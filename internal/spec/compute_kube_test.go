@@ -72,3 +72,19 @@ func TestParseComputeKubernetesErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseJobResources(t *testing.T) {
+	t.Parallel()
+	j, err := ParseJob("job.yml", []byte("type: command\ncommand: echo hi\nenvironment: {image: python:3.12}\nresources: {instance_type: gpu, instance_count: 1, shm_size: 2g}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Resources == nil || j.Resources.InstanceType != "gpu" {
+		t.Errorf("resources = %+v", j.Resources)
+	}
+	_, err = ParseJob("bad.yml", []byte("type: command\ncommand: echo hi\nenvironment: {image: python:3.12}\nresources: {instance_type: Big_One, gpus: 2}\n"), Options{})
+	checkErrors(t, "bad.yml:", err, []string{
+		`bad.yml:4:28: resources.instance_type: instance type name "Big_One"`,
+		`bad.yml:4:37: resources: unknown key "gpus" in resources`,
+	})
+}
