@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -24,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,6 +67,30 @@ func needKube(t *testing.T) kubeCluster {
 		t.Fatal(err)
 	}
 	return kubeCluster{dir: dir, kubeconfig: kc, cs: cs}
+}
+
+// ensureBridge makes the pods' bridge, which the first pod's network
+// creates, exist: the S3 server listens on it.
+func (k kubeCluster) ensureBridge(t *testing.T) {
+	t.Helper()
+	if _, err := net.InterfaceByName("cielbr0"); err == nil {
+		return
+	}
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "bridge-" + randomSuffix(t), Namespace: "ciel"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: "true", Image: "localhost/ciel-busybox:local", ImagePullPolicy: corev1.PullNever, Command: []string{"true"},
+		}}},
+	}
+	if _, err := k.cs.CoreV1().Pods("ciel").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer k.cs.CoreV1().Pods("ciel").Delete(ctx, pod.Name, metav1.DeleteOptions{})
+	waitFor(t, "the pods' bridge cielbr0", 2*time.Minute, func() bool {
+		_, err := net.InterfaceByName("cielbr0")
+		return err == nil
+	})
 }
 
 // importImage loads an image tarball into the cluster's containerd.
@@ -178,9 +204,7 @@ func bashImage(t *testing.T, out string) string {
 func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
 	t.Helper()
 	k := needKube(t)
-	if _, err := net.InterfaceByName("cielbr0"); err != nil {
-		t.Fatalf("no cielbr0 bridge, so pods cannot reach an S3 server on this host: %v", err)
-	}
+	k.ensureBridge(t)
 	srv := s3test.StartOn(t, podsReachHost)
 	bucket := srv.Bucket(t)
 	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(),
@@ -294,4 +318,64 @@ jobs:
 		t.Errorf("%d start latencies in the log, want 2:\n%s", len(lat), r.out)
 	}
 	t.Logf("pod start latencies (Job created -> main container running): %v s", lat)
+}
+
+// commandJob is a command job file running script in image on k8s.
+func commandJob(image, script, extra string) string {
+	return "type: command\ncompute: azureml:k8s\nenvironment: {image: " + image + "}\ncommand: " + strconv.Quote(script) + "\n" + extra
+}
+
+// TestKubeComputeFailures: a step whose image is absent, one past its
+// limits.timeout, one asking for an instance type no node can hold, and a
+// canceled one each end promptly and say why; the canceled step's Job is
+// deleted.
+func TestKubeComputeFailures(t *testing.T) {
+	t.Parallel()
+	e, k, image := kubeSetup(t)
+	e.ok("compute", "instance-type", "create", "--compute", "k8s", "--name", "huge", "--cpu", "1000", "--memory", "1Gi")
+	for _, tc := range []struct {
+		name, file, want string
+		within           time.Duration
+	}{
+		{"no image", commandJob("localhost/ciel-no-such-image:1", "echo never", ""), "cannot start: Err", time.Minute},
+		{"timeout", commandJob(image, "echo started; sleep 120", "limits: {timeout: 3}\n"), "timed out after 3s", 90 * time.Second},
+		{"unschedulable", commandJob(image, "echo never", "resources: {instance_type: huge}\n"), "cannot be scheduled on any node", time.Minute},
+		{"undefined instance type", commandJob(image, "echo never", "resources: {instance_type: absent}\n"), `instance type "absent" is not defined on compute "k8s"`, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.write(tc.name+".yml", tc.file)
+			start := time.Now()
+			name := e.submit(tc.name + ".yml")
+			j := e.wait(name, tc.within)
+			if j.Status != "Failed" || !strings.Contains(j.Error, tc.want) {
+				t.Errorf("%s: status %s, error %q; want Failed with %q", tc.name, j.Status, j.Error, tc.want)
+			}
+			t.Logf("%s: failed in %s: %s", tc.name, time.Since(start).Round(time.Millisecond), j.Error)
+		})
+	}
+
+	e.write("cancel.yml", commandJob(image, "echo sleeping; sleep 300", ""))
+	name := e.submit("cancel.yml")
+	var jobName string
+	waitFor(t, "the step's pod to run", 2*time.Minute, func() bool {
+		for _, j := range k.stepJobs(t, name) {
+			jobName = j.Name
+			return j.Status.Active == 1 && strings.Contains(readStepLog(e, name), "sleeping")
+		}
+		return false
+	})
+	e.ok("job", "cancel", "--name", name)
+	if j := e.wait(name, time.Minute); j.Status != "Canceled" {
+		t.Errorf("canceled job: %s", j.Status)
+	}
+	waitFor(t, "the canceled step's Job to be deleted", time.Minute, func() bool {
+		_, err := k.cs.BatchV1().Jobs("ciel").Get(context.Background(), jobName, metav1.GetOptions{})
+		return err != nil && strings.Contains(err.Error(), "not found")
+	})
+}
+
+// readStepLog is the log of a command job's step so far.
+func readStepLog(e *env, job string) string {
+	b, _ := os.ReadFile(filepath.Join(e.home, "jobs", "ws", job, "main", "std_log.txt"))
+	return string(b)
 }

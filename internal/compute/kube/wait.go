@@ -194,6 +194,10 @@ func (w *waiter) stageIn(ctx context.Context, pod *corev1.Pod, cs corev1.Contain
 func (w *waiter) finished(pod *corev1.Pod, t *corev1.ContainerStateTerminated) outcome {
 	w.waitLogs()
 	res := compute.Result{ExitCode: int(t.ExitCode)}
+	if t.ExitCode != 0 && w.pastDeadline() {
+		fmt.Fprintf(w.log, "[ciel] job %s: stopped at its deadline (activeDeadlineSeconds)\n", w.job.Name)
+		return outcome{res: compute.Result{TimedOut: true, ExitCode: -1}}
+	}
 	if t.Reason == "OOMKilled" {
 		fmt.Fprintf(w.log, "[ciel] pod %s: the step ran out of memory (OOMKilled)\n", pod.Name)
 	}
@@ -212,6 +216,28 @@ func (w *waiter) finished(pod *corev1.Pod, t *corev1.ContainerStateTerminated) o
 		res.Collected = map[string]string{}
 	}
 	return outcome{res: res}
+}
+
+// pastDeadline reports whether the step ran into its timeout: the Job says
+// DeadlineExceeded, or the timeout has passed since the Job was created
+// (the pod may end before the controller records why).
+func (w *waiter) pastDeadline() bool {
+	if w.timeout <= 0 {
+		return false
+	}
+	if time.Since(w.start) >= w.timeout {
+		return true
+	}
+	j, err := w.x.cs.BatchV1().Jobs(w.ns).Get(context.Background(), w.job.Name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	for _, c := range j.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && c.Reason == batchv1.JobReasonDeadlineExceeded {
+			return true
+		}
+	}
+	return false
 }
 
 // streamLogs copies the main container's output into the step's log as it
