@@ -204,12 +204,6 @@ func bashImage(t *testing.T, out string) string {
 func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
 	t.Helper()
 	k := needKube(t)
-	k.ensureBridge(t)
-	srv := s3test.StartOn(t, podsReachHost)
-	bucket := srv.Bucket(t)
-	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(),
-		vars: []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}}
-
 	bin := staticCiel(t)
 	helperTar := filepath.Join(t.TempDir(), "helper.tar")
 	out, err := exec.Command(bin, "compute", "helper-image", "--output", helperTar).Output()
@@ -222,6 +216,11 @@ func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
 	image := bashImage(t, imageTar)
 	k.importImage(t, imageTar)
 
+	k.ensureBridge(t)
+	srv := s3test.StartOn(t, podsReachHost)
+	bucket := srv.Bucket(t)
+	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(),
+		vars: []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}}
 	startServerRun(t, e, "--blob", "s3://"+bucket+"?endpoint="+srv.Endpoint)
 	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
 	e.ok("configure", "--defaults", "workspace=ws")

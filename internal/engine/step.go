@@ -123,17 +123,19 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 // attempt prepares the working directory and runs the command once.
 func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string, observed []string) (compute.Result, error) {
 	e := r.e
-	if st.Attempt == 1 {
-		for _, n := range ps.Env.Notes {
-			fmt.Fprintf(logf, "[ciel] %s\n", n)
-		}
-	}
 	x, remote, err := e.executor(r.ctx, r.job.Workspace, ps.Compute)
 	if err != nil {
 		return compute.Result{}, err
 	}
 	if remote {
+		// The notes say how local compute stands in for an image; a
+		// remote one runs the image itself.
 		return r.attemptRemote(x, ps, st, dir, logPath, logf, inputs, observed)
+	}
+	if st.Attempt == 1 {
+		for _, n := range ps.Env.Notes {
+			fmt.Fprintf(logf, "[ciel] %s\n", n)
+		}
 	}
 	env, err := e.cfg.Envs.Ensure(r.ctx, envs.Spec{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, prefixWriter(logf, "[ciel] "))
 	if err != nil {
