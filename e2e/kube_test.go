@@ -288,7 +288,13 @@ jobs:
 	if got := readAt(t, filepath.Join(e.dir, "out", "named-outputs", "loud", "loud.txt")); got != "HELLO FROM KUBERNETES\n" {
 		t.Errorf("downloaded output %q", got)
 	}
-	jobs := k.stepJobs(t, jobName)
+	// The step ends with its container; the Job controller records the
+	// success a moment later.
+	var jobs map[string]batchv1.Job
+	waitFor(t, "both Jobs to be marked succeeded", time.Minute, func() bool {
+		jobs = k.stepJobs(t, jobName)
+		return len(jobs) == 2 && jobs["make"].Status.Succeeded == 1 && jobs["shout"].Status.Succeeded == 1
+	})
 	for _, step := range []string{"make", "shout"} {
 		j, ok := jobs[step]
 		if !ok {

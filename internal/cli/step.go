@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"errors"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -67,7 +67,9 @@ func newStepRunCommand(b *base) *cobra.Command {
 				ReportPath: terminationLog, Getenv: b.getenv,
 			})
 			if code != 0 {
-				return &ExitError{Code: code, Err: fmt.Errorf("[ciel] the step exited with code %d", code)}
+				// The step's own output said why; main prints nothing
+				// for an empty message, as a local step adds nothing.
+				return &ExitError{Code: code, Err: errors.New("")}
 			}
 			return nil
 		},
