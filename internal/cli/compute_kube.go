@@ -23,6 +23,7 @@ type kubeFlags struct {
 	Namespace    string
 	HelperImage  string
 	BlobEndpoint string
+	ServerURL    string
 }
 
 func (k *kubeFlags) bind(f *pflag.FlagSet) {
@@ -30,16 +31,17 @@ func (k *kubeFlags) bind(f *pflag.FlagSet) {
 	f.StringVar(&k.Namespace, "namespace", "", "kubernetes: the namespace steps run in (default: default)")
 	f.StringVar(&k.HelperImage, "helper-image", "", "kubernetes: the image with ciel's binary that stages inputs and outputs (see 'ciel compute helper-image')")
 	f.StringVar(&k.BlobEndpoint, "blob-endpoint", "", "kubernetes: the S3 endpoint of the blob store as pods reach it, when not the server's")
+	f.StringVar(&k.ServerURL, "server-url", "", "kubernetes: this server's URL as pods reach it, for their MLflow tracking")
 }
 
 func (k *kubeFlags) given() bool {
-	return k.Kubeconfig != "" || k.Namespace != "" || k.HelperImage != "" || k.BlobEndpoint != ""
+	return k.Kubeconfig != "" || k.Namespace != "" || k.HelperImage != "" || k.BlobEndpoint != "" || k.ServerURL != ""
 }
 
 // validate checks the values given; typ is --type, if given.
 func (k *kubeFlags) validate(typ string) error {
 	if typ != "" && typ != spec.ComputeKubernetes && k.given() {
-		return fmt.Errorf("--kubeconfig, --namespace, --helper-image and --blob-endpoint are for --type kubernetes, not %s", typ)
+		return fmt.Errorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint and --server-url are for --type kubernetes, not %s", typ)
 	}
 	if k.Namespace != "" {
 		if err := spec.ValidateNamespace(k.Namespace); err != nil {
@@ -49,6 +51,11 @@ func (k *kubeFlags) validate(typ string) error {
 	if k.BlobEndpoint != "" {
 		if err := spec.ValidateBlobEndpoint(k.BlobEndpoint); err != nil {
 			return fmt.Errorf("--blob-endpoint: %w", err)
+		}
+	}
+	if k.ServerURL != "" {
+		if err := spec.ValidateServerURL(k.ServerURL); err != nil {
+			return fmt.Errorf("--server-url: %w", err)
 		}
 	}
 	return nil
@@ -79,6 +86,9 @@ func (k *kubeFlags) apply(c *spec.Kubernetes) *spec.Kubernetes {
 	}
 	if k.BlobEndpoint != "" {
 		c.BlobEndpoint = k.BlobEndpoint
+	}
+	if k.ServerURL != "" {
+		c.ServerURL = k.ServerURL
 	}
 	return c
 }

@@ -40,6 +40,10 @@ type Kubernetes struct {
 	// pods reach it, when that differs from the server's (a store on the
 	// server's loopback address); "" means the server's.
 	BlobEndpoint string `json:"blob_endpoint,omitempty"`
+	// ServerURL is ciel's server as the pods reach it, for the MLflow
+	// tracking of a step (MLFLOW_TRACKING_URI); "" keeps the server's own
+	// address, which pods reach only if it is not a loopback one.
+	ServerURL string `json:"server_url,omitempty"`
 }
 
 // InstanceType is a size of pod: what a step's main container requests and
@@ -99,11 +103,16 @@ func ValidateNamespace(ns string) error {
 }
 
 // ValidateBlobEndpoint reports whether s is an http(s)://host[:port] URL.
-func ValidateBlobEndpoint(s string) error {
+func ValidateBlobEndpoint(s string) error { return validateHostURL("blob_endpoint", s) }
+
+// ValidateServerURL reports whether s is an http(s)://host[:port] URL.
+func ValidateServerURL(s string) error { return validateHostURL("server_url", s) }
+
+func validateHostURL(field, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return fmt.Errorf("blob_endpoint %q: expected http(s)://host[:port]", s)
+		return fmt.Errorf("%s %q: expected http(s)://host[:port]", field, s)
 	}
 	return nil
 }
@@ -149,6 +158,14 @@ func kubernetesFields(d *decoder, c *Compute) map[string]fieldFunc {
 			}
 		},
 		"instance_types": func(p string, v *yaml.Node) { k().InstanceTypes = d.instanceTypes(p, v) },
+		"server_url": func(p string, v *yaml.Node) {
+			if s, ok := d.str(p, v); ok {
+				if err := ValidateServerURL(s); err != nil {
+					d.errorf(v, p, "%v", err)
+				}
+				k().ServerURL = s
+			}
+		},
 	}
 }
 
@@ -202,7 +219,7 @@ func (d *decoder) quantityInto(dst *string) fieldFunc {
 func (d *decoder) checkKubernetes(n *yaml.Node, c *Compute) {
 	if c.Type != ComputeKubernetes {
 		if c.Kubernetes != nil && c.Type != "" {
-			for _, key := range []string{"kubeconfig", "namespace", "instance_types", "helper_image", "blob_endpoint"} {
+			for _, key := range []string{"kubeconfig", "namespace", "instance_types", "helper_image", "blob_endpoint", "server_url"} {
 				if v := d.lookup(n, key); v != nil {
 					d.errorf(v, key, "only valid for a compute of type kubernetes, not %s", c.Type)
 				}

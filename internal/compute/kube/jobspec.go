@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,27 @@ type jobParams struct {
 	InstanceType spec.InstanceType
 	// KeepFinished is ttlSecondsAfterFinished.
 	KeepFinished int32
+	// ServerURL, when set, replaces the scheme and host of the step's
+	// MLFLOW_TRACKING_URI: the server as pods reach it.
+	ServerURL string
+}
+
+// envTrackingURI is where MLflow in a step finds ciel's tracking server.
+const envTrackingURI = "MLFLOW_TRACKING_URI"
+
+// rebase returns u with the scheme and host of base (both URLs); u as it
+// is when either does not parse.
+func rebase(u, base string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	pb, err := url.Parse(base)
+	if err != nil || pb.Host == "" {
+		return u
+	}
+	pu.Scheme, pu.Host = pb.Scheme, pb.Host
+	return pu.String()
 }
 
 // Keys of the blob credentials Secret. The helper reads them from
@@ -179,6 +201,9 @@ func buildJob(t compute.Task, p jobParams) (*batchv1.Job, error) {
 	mainEnv := make([]corev1.EnvVar, 0, len(t.StepEnv)+len(helperEnv))
 	for _, kv := range t.StepEnv {
 		k, v, _ := strings.Cut(kv, "=")
+		if k == envTrackingURI && p.ServerURL != "" {
+			v = rebase(v, p.ServerURL)
+		}
 		mainEnv = append(mainEnv, corev1.EnvVar{Name: k, Value: v})
 	}
 	mainEnv = append(mainEnv, helperEnv...)

@@ -231,3 +231,30 @@ func TestFitsSomeNode(t *testing.T) {
 		}
 	}
 }
+
+func TestTrackingURIRebased(t *testing.T) {
+	t.Parallel()
+	task := testTask()
+	task.StepEnv = append(task.StepEnv, "MLFLOW_TRACKING_URI=http://127.0.0.1:8765/ws/ws", "OTHER=http://127.0.0.1:8765/x")
+	for _, tc := range []struct{ serverURL, want string }{
+		{"", "http://127.0.0.1:8765/ws/ws"},
+		{"https://10.244.0.1:9443", "https://10.244.0.1:9443/ws/ws"},
+	} {
+		job, err := buildJob(task, jobParams{HelperImage: "h", ServerURL: tc.serverURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+			switch e.Name {
+			case "MLFLOW_TRACKING_URI":
+				if e.Value != tc.want {
+					t.Errorf("server_url %q: MLFLOW_TRACKING_URI = %s, want %s", tc.serverURL, e.Value, tc.want)
+				}
+			case "OTHER":
+				if e.Value != "http://127.0.0.1:8765/x" {
+					t.Errorf("OTHER changed to %s", e.Value)
+				}
+			}
+		}
+	}
+}

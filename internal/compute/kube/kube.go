@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -230,7 +231,7 @@ func (x *Executor) params(ctx context.Context, t compute.Task) (jobParams, error
 	}
 	return jobParams{
 		Namespace: x.k.Namespace, HelperImage: helper, BlobURL: blob.URL(), Secret: secret,
-		InstanceType: it, KeepFinished: int32(x.r.cfg.KeepFinished / time.Second),
+		InstanceType: it, KeepFinished: int32(x.r.cfg.KeepFinished / time.Second), ServerURL: x.k.ServerURL,
 	}, nil
 }
 
@@ -251,6 +252,7 @@ func (x *Executor) Run(ctx context.Context, t compute.Task) (compute.Result, err
 		return compute.Result{}, fmt.Errorf("open step log: %w", err)
 	}
 	defer logf.Close()
+	x.supersede(ctx, p.Namespace, t)
 	jobs := x.cs.BatchV1().Jobs(p.Namespace)
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -276,6 +278,27 @@ func (x *Executor) Run(ctx context.Context, t compute.Task) (compute.Result, err
 		x.delete(p.Namespace, job.Name, metav1.DeletePropagationBackground)
 	}
 	return res, err
+}
+
+// supersede deletes the still active Jobs of earlier attempts of the step:
+// a server that stopped mid-attempt left them running, and the step now
+// runs again, so no attempt runs beside another.
+func (x *Executor) supersede(ctx context.Context, ns string, t compute.Task) {
+	l := Labels(t.Workspace, t.Job, t.Step, t.Attempt)
+	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: "ciel", LabelWorkspace: l[LabelWorkspace], LabelJob: l[LabelJob], LabelStep: l[LabelStep]})
+	list, err := x.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		x.r.cfg.Logger.Warn("list earlier attempts' jobs", "namespace", ns, "err", err)
+		return
+	}
+	for _, j := range list.Items {
+		if j.Annotations[AnnotationStep] != t.Workspace+"/"+t.Job+"/"+t.Step || j.Labels[LabelAttempt] == l[LabelAttempt] {
+			continue
+		}
+		if j.Status.Active > 0 || (j.Status.Succeeded == 0 && j.Status.Failed == 0) {
+			x.delete(ns, j.Name, metav1.DeletePropagationForeground)
+		}
+	}
 }
 
 // delete removes a Job and, by propagation, its pods; with its own
