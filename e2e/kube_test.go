@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,7 +207,7 @@ func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
 	k := needKube(t)
 	bin := staticCiel(t)
 	helperTar := filepath.Join(t.TempDir(), "helper.tar")
-	out, err := exec.Command(bin, "compute", "helper-image", "--output", helperTar).Output()
+	out, err := exec.Command(bin, "compute", "helper-image", "--path", helperTar).Output()
 	if err != nil {
 		t.Fatalf("helper-image: %v", err)
 	}
@@ -383,4 +384,54 @@ func TestKubeComputeFailures(t *testing.T) {
 func readStepLog(e *env, job string) string {
 	b, _ := os.ReadFile(filepath.Join(e.home, "jobs", "ws", job, "main", "std_log.txt"))
 	return string(b)
+}
+
+// TestKubeComputeServerKilled kills the server (kill -9) while a step runs
+// as a Job: the restarted server runs the step again as attempt 2, deletes
+// attempt 1's still running Job so the two never run side by side, and the
+// job completes with attempt 2's output.
+func TestKubeComputeServerKilled(t *testing.T) {
+	t.Parallel()
+	e, k, image := kubeSetup(t)
+	e.write("slow.yml", commandJob(image, `echo "attempt started"; sleep 20; echo done > ${{outputs.o}}/done.txt`,
+		"outputs: {o: {type: uri_folder}}\n"))
+	name := e.submit("slow.yml")
+	var first string
+	waitFor(t, "attempt 1's pod to run", 2*time.Minute, func() bool {
+		for _, j := range k.stepJobs(t, name) {
+			first = j.Name
+			return j.Status.Active == 1 && strings.Contains(readStepLog(e, name), "attempt started")
+		}
+		return false
+	})
+	_, pid := e.server()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the killed server to exit", 30*time.Second, func() bool { return !alive(pid) })
+	e.ok("server", "start")
+	j := e.wait(name, 3*time.Minute)
+	if j.Status != "Completed" {
+		t.Fatalf("after the restart: status %s (%s)", j.Status, j.Error)
+	}
+	waitFor(t, "attempt 2's Job to succeed and attempt 1's to be gone", time.Minute, func() bool {
+		list, err := k.cs.BatchV1().Jobs("ciel").List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelJob + "=" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := false
+		for _, kj := range list.Items {
+			switch {
+			case kj.Name == first && kj.DeletionTimestamp == nil:
+				return false
+			case kj.Labels[kube.LabelAttempt] == "2":
+				second = kj.Status.Succeeded == 1
+			}
+		}
+		return second
+	})
+	e.ok("job", "download", "--name", name, "--output-name", "o", "--download-path", "out")
+	if got := readAt(t, filepath.Join(e.dir, "out", "named-outputs", "o", "done.txt")); got != "done\n" {
+		t.Errorf("output %q", got)
+	}
 }

@@ -249,7 +249,7 @@ type helperImageOpts struct {
 // Validate checks an output file is given.
 func (o *helperImageOpts) Validate() error {
 	if o.Output == "" {
-		return errors.New("--output is required: the image tarball to write")
+		return errors.New("--path is required: the image tarball to write")
 	}
 	return nil
 }
@@ -292,10 +292,10 @@ func newHelperImageCommand(b *base) *cobra.Command {
 statically linked: CGO_ENABLED=0), and prints its reference. A step on a
 kubernetes compute starts with this image's binary, which fetches the step's
 code and inputs from the S3 blob store, and ends with it storing the outputs.`,
-		Example: `  ciel compute helper-image --output ciel-helper.tar`,
+		Example: `  ciel compute helper-image --path ciel-helper.tar`,
 		RunE:    runE(b, &helperImageCmd{b}, opts),
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the tarball to write")
+	cmd.Flags().StringVar(&opts.Output, "path", "", "the image tarball to write")
 	cmd.Flags().StringVar(&opts.Binary, "binary", "", "the ciel binary to put in it (default: this one)")
 	return cmd
 }

@@ -20,9 +20,10 @@ func newStepCommand(b *base) *cobra.Command {
 func newStageInCommand(b *base) *cobra.Command {
 	var tools string
 	cmd := &cobra.Command{
-		Use:   "stage-in",
-		Short: "Fetch a step's code and inputs from the blob store ($CIEL_STAGE, $CIEL_BLOB)",
-		Args:  cobra.NoArgs,
+		Use:    "stage-in",
+		Hidden: true,
+		Short:  "Fetch a step's code and inputs from the blob store ($CIEL_STAGE, $CIEL_BLOB)",
+		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			err := stageIn(cmd, b, tools)
 			if err != nil {
@@ -58,9 +59,10 @@ func stageIn(cmd *cobra.Command, b *base, tools string) error {
 
 func newStepRunCommand(b *base) *cobra.Command {
 	return &cobra.Command{
-		Use:   "run -- COMMAND [ARG...]",
-		Short: "Run a step's command, then store its outputs in the blob store and report their digests",
-		Args:  cobra.MinimumNArgs(1),
+		Use:    "run -- COMMAND [ARG...]",
+		Hidden: true,
+		Short:  "Run a step's command, then store its outputs in the blob store and report their digests",
+		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code := staging.Run(cmd.Context(), staging.RunConfig{
 				Args: args, Env: os.Environ(), Stdout: b.out, Stderr: b.errOut,

@@ -226,7 +226,7 @@ func (x *Executor) params(ctx context.Context, t compute.Task) (jobParams, error
 	helper := x.k.HelperImage
 	if helper == "" {
 		if helper, err = x.r.defaultHelper(); err != nil {
-			return jobParams{}, fmt.Errorf("compute %q names no helper_image and the server's binary gives none (%v); write one with `ciel compute helper-image --output ciel-helper.tar`, load it into the cluster and set helper_image", x.name, err)
+			return jobParams{}, fmt.Errorf("compute %q names no helper_image and the server's binary gives none (%v); write one with `ciel compute helper-image --path ciel-helper.tar`, load it into the cluster and set helper_image", x.name, err)
 		}
 	}
 	return jobParams{
