@@ -435,3 +435,43 @@ func TestKubeComputeServerKilled(t *testing.T) {
 		t.Errorf("output %q", got)
 	}
 }
+
+// TestKubeComputeFanOut runs ten independent steps at once as Jobs and
+// reports how long their pods took to start (Job created -> main container
+// running, from the executor's log line) and the pipeline's wall time.
+func TestKubeComputeFanOut(t *testing.T) {
+	t.Parallel()
+	e, _, image := kubeSetup(t)
+	const n = 10
+	var b strings.Builder
+	b.WriteString("type: pipeline\nsettings: {default_compute: azureml:k8s}\njobs:\n")
+	for i := range n {
+		b.WriteString("  s" + strconv.Itoa(i) + ":\n    type: command\n    environment: {image: " + image + "}\n    command: echo step " + strconv.Itoa(i) + "\n")
+	}
+	e.write("fan.yml", b.String())
+	start := time.Now()
+	name := e.submit("fan.yml")
+	if j := e.wait(name, 5*time.Minute); j.Status != "Completed" {
+		t.Fatalf("fan-out: %s (%s)", j.Status, j.Error)
+	}
+	wall := time.Since(start)
+	var lat []float64
+	for i := range n {
+		log := readAt(t, filepath.Join(e.home, "jobs", "ws", name, "s"+strconv.Itoa(i), "std_log.txt"))
+		if !strings.Contains(log, "step "+strconv.Itoa(i)) {
+			t.Errorf("step s%d's log lacks its output:\n%s", i, log)
+		}
+		for _, m := range runningAfter.FindAllStringSubmatch(log, -1) {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			if m[2] == "ms" {
+				v /= 1000
+			}
+			lat = append(lat, v)
+		}
+	}
+	if len(lat) != n {
+		t.Fatalf("%d start latencies, want %d", len(lat), n)
+	}
+	sort.Float64s(lat)
+	t.Logf("%d steps as Jobs at once: wall %s; pod start p50 %.2fs, p90 %.2fs, max %.2fs", n, wall.Round(time.Millisecond), lat[n/2], lat[n*9/10], lat[n-1])
+}
