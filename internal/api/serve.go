@@ -25,7 +25,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -113,7 +113,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := tightenHome(cfg.Home); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
+	st, err := sqldb.Open(ctx, sqldb.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
 	if err != nil {
 		return fmt.Errorf("open metadata store: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/db"
-	"github.com/ciel-mlops/ciel/internal/dataflow/dbtest"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
 )
 
