@@ -58,7 +58,7 @@ var postgresDialect = &dialect{
 	// Any constant; two ciel servers starting on a new database at once
 	// take turns.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7417512390)`,
-	like: func(col, pattern string) (string, any) { return col + " LIKE ?", pattern },
+	like:           func(col, pattern string) (string, any) { return col + " LIKE ?", pattern },
 	jsonText: func(col string, path ...string) string {
 		return "(" + col + "::json #>> '{" + strings.Join(path, ",") + "}')"
 	},

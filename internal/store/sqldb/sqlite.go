@@ -30,7 +30,6 @@ import (
 	"sync"
 
 	"github.com/ciel-mlops/ciel/internal/store"
-
 )
 
 var _ store.Store = (*Store)(nil)
