@@ -30,6 +30,9 @@ type dialect struct {
 	like func(col, pattern string) (string, any)
 	// jsonText is the text at a path of object keys inside the JSON in col.
 	jsonText func(col string, path ...string) string
+	// skipLocked ends a SELECT of rows to claim so that servers claiming at
+	// once each take others ("": SQLite's one writer needs nothing).
+	skipLocked string
 }
 
 var sqliteDialect = &dialect{

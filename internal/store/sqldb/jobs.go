@@ -35,7 +35,7 @@ func (s *Store) jobInsert(j store.Job, steps []store.Step) (txFunc, error) {
 	}
 	jobArgs := []any{j.Workspace, j.Name, j.Type, j.DisplayName, j.ExperimentName, j.Status, j.Error,
 		string(j.Spec), string(j.Plan), outputs, j.Archived, j.CancelRequested,
-		timeArg(nowIfZero(j.CreatedAt)), optTimeArg(j.StartedAt), optTimeArg(j.EndedAt)}
+		timeArg(nowIfZero(j.CreatedAt)), optTimeArg(j.StartedAt), optTimeArg(j.EndedAt), j.Owner, leaseArg(j.LeaseUntil)}
 	stepArgs := make([][]any, len(steps))
 	for i, st := range steps {
 		st.Workspace, st.Job = j.Workspace, j.Name

@@ -24,6 +24,14 @@ func nowIfZero(t time.Time) time.Time {
 
 func timeArg(t time.Time) int64 { return t.UnixNano() }
 
+// leaseArg is a lease's end; 0 (no lease) for nil.
+func leaseArg(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 func optTimeArg(t *time.Time) any {
 	if t == nil {
 		return nil
@@ -125,12 +133,17 @@ func scanJob(sc scanner) (store.Job, error) {
 		j              store.Job
 		spec, plan     string
 		outputs        sql.NullString
-		created        int64
+		created, lease int64
 		started, ended sql.NullInt64
 	)
 	if err := sc.Scan(&j.Workspace, &j.Name, &j.Type, &j.DisplayName, &j.ExperimentName, &j.Status,
-		&j.Error, &spec, &plan, &outputs, &j.Archived, &j.CancelRequested, &created, &started, &ended); err != nil {
+		&j.Error, &spec, &plan, &outputs, &j.Archived, &j.CancelRequested, &created, &started, &ended,
+		&j.Owner, &lease); err != nil {
 		return j, err
+	}
+	if lease != 0 {
+		t := timeCol(lease)
+		j.LeaseUntil = &t
 	}
 	j.Spec, j.Plan = rawCol(spec), rawCol(plan)
 	j.CreatedAt = timeCol(created)

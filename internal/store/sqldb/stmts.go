@@ -13,7 +13,7 @@ const (
 	workspaceCols = `name, resource_group, location, display_name, description, tags, created_at`
 	assetCols     = `workspace, kind, name, version, spec, archived, created_at`
 	jobCols       = `workspace, name, type, display_name, experiment_name, status, error, spec, plan,
-		outputs, archived, cancel_requested, created_at, started_at, ended_at`
+		outputs, archived, cancel_requested, created_at, started_at, ended_at, owner, lease_until`
 	stepCols  = `workspace, job, name, status, attempt, reused_from, outputs, error, exit_code, pid, started_at, ended_at`
 	reuseCols = `key, workspace, job, step, outputs, created_at`
 
@@ -55,7 +55,7 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 			WHERE workspace = ?2 AND kind = ?3 AND name = ?4 AND (?5 = '' OR version = ?5)`},
 		{&s.deleteAsset, `DELETE FROM assets
 			WHERE workspace = ?1 AND kind = ?2 AND name = ?3 AND (?4 = '' OR version = ?4)`},
-		{&s.insertJob, `INSERT INTO jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertJob, `INSERT INTO jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.insertStep, `INSERT INTO steps (` + stepCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updateJob, `UPDATE jobs SET status = ?, error = ?, outputs = ?, started_at = ?, ended_at = ?,
 			archived = ?, cancel_requested = ? WHERE workspace = ? AND name = ?`},

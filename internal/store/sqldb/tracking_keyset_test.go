@@ -271,7 +271,9 @@ func TestSearchIndexMigration(t *testing.T) {
 	if err != nil || len(before) != len(runs) {
 		t.Fatalf("search before: %d runs, %v", len(before), err)
 	}
-	undo := []string{`DELETE FROM schema_migrations WHERE version IN (17, 18)`}
+	// Back to before 0017: its and every later migration undone.
+	undo := []string{`DELETE FROM schema_migrations WHERE version >= 17`,
+		`ALTER TABLE jobs DROP COLUMN owner`, `ALTER TABLE jobs DROP COLUMN lease_until`}
 	for _, table := range []string{"latest_metrics", "run_params", "run_tags"} {
 		undo = append(undo, `DROP INDEX `+table+`_asc`, `DROP INDEX IF EXISTS `+table+`_desc`)
 		for _, col := range []string{"workspace", "experiment_id", "start_time"} {
