@@ -2,10 +2,14 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
@@ -66,4 +70,31 @@ func redactURL(u string) string {
 		return "(a URL that does not parse)"
 	}
 	return p.Redacted()
+}
+
+// DefaultJobLease is how long a job stays with a server of a shared store
+// that stops renewing its lease (it died, or lost the database) before
+// another takes it over.
+const DefaultJobLease = 15 * time.Second
+
+// replicaName is the file under the home with the server's name among the
+// servers of a shared store.
+const replicaName = "replica-id"
+
+// replicaID names this home's server among those sharing a store: the
+// host and an id kept in the home, so that the server started again on the
+// same home takes its jobs back at once.
+func replicaID(home string) (string, error) {
+	path := filepath.Join(home, replicaName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r := make([]byte, 8)
+		rand.Read(r)
+		b = []byte(hex.EncodeToString(r))
+		if err := writePrivate(path, b); err != nil {
+			return "", fmt.Errorf("name this server: %w", err)
+		}
+	}
+	host, _ := os.Hostname()
+	return host + "/" + strings.TrimSpace(string(b)), nil
 }

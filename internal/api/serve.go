@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,8 +34,11 @@ type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
 	// Store, when set, is the PostgreSQL URL of the metadata store, which
-	// then replaces Home/ciel.db.
-	Store string
+	// then replaces Home/ciel.db. Servers on several homes may share it:
+	// each job runs on one of them, under a lease of JobLease (0 is
+	// DefaultJobLease) that another takes over when it ends.
+	Store    string
+	JobLease time.Duration
 	// BlobS3, when set, is the bucket that holds the blobs (code, data,
 	// step outputs, models) instead of Home/blobs.
 	BlobS3 *blobs3.Config
@@ -149,10 +153,19 @@ func Serve(ctx context.Context, cfg Config) error {
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()
-	eng := engine.New(engine.Config{
+	ecfg := engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
-	})
+		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
+	}
+	if cfg.Store != "" {
+		if ecfg.Replica, err = replicaID(cfg.Home); err != nil {
+			ln.Close()
+			return err
+		}
+		ecfg.Leases, ecfg.Lease = st, cmp.Or(cfg.JobLease, DefaultJobLease)
+		cfg.Logger.Info("shared metadata store: jobs run under leases", "replica", ecfg.Replica, "lease", ecfg.Lease)
+	}
+	eng := engine.New(ecfg)
 	defer eng.Close()
 	s.eng = eng
 	stopDataflow, err := s.openDataflow(ctx, st, eng, blobs)

@@ -44,6 +44,10 @@ type serverRunOpts struct {
 	// Store is the metadata store's PostgreSQL URL; "" means CIEL_STORE,
 	// and with that unset too the SQLite file CIEL_HOME/ciel.db.
 	Store string
+	// JobLease is how long a job stays with a server of a shared store that
+	// stopped renewing its lease; 0 means CIEL_JOB_LEASE, else
+	// api.DefaultJobLease.
+	JobLease time.Duration
 	// exposure holds who may reach the server and how.
 	exposure
 }
@@ -123,6 +127,9 @@ func (o *serverRunOpts) Validate() error {
 	if err := validateAddr(o.Addr); err != nil {
 		return err
 	}
+	if o.JobLease != 0 && o.JobLease < time.Second {
+		return fmt.Errorf("--job-lease %s: want at least 1s, such as 15s", o.JobLease)
+	}
 	return o.exposure.validate()
 }
 
@@ -141,6 +148,12 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	metadata, err := c.metadataStore(home, o.Store)
 	if err != nil {
 		return err
+	}
+	lease := o.JobLease
+	if v := c.getenv("CIEL_JOB_LEASE"); lease == 0 && v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second {
+			return usageError(fmt.Errorf("CIEL_JOB_LEASE %q: want a duration of at least 1s, such as 15s", v))
+		}
 	}
 	// What the server, and the steps, environments and workers it starts,
 	// create is the user's alone: CIEL_HOME holds endpoint keys, and the
@@ -165,8 +178,9 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		Addr:   o.Addr,
 		Token:  token,
 		BlobS3: blobS3,
-		Store:  metadata,
-		Logger: logger,
+		Store:    metadata,
+		JobLease: lease,
+		Logger:   logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
 		AllowedHosts:           o.AllowedHosts,
@@ -241,6 +255,9 @@ func newServerRunCommand(b *base) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Store, "store", "",
 		"metadata store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...] (PGPASSWORD and ~/.pgpass work too), "+
 			"or sqlite (default: CIEL_STORE, else the store CIEL_HOME's last server used, else the file CIEL_HOME/ciel.db)")
+	cmd.Flags().DurationVar(&opts.JobLease, "job-lease", 0,
+		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
+			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
 		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")

@@ -18,20 +18,22 @@ import (
 // another, which resumes it.
 
 // ClaimJobs gives owner the lease, until until, of up to limit unfinished
-// jobs whose lease ended before now, and returns them oldest first. Servers
+// jobs whose lease ended before now (or, with mine, that owner holds: a
+// server starting again takes back its own at once), and returns them
+// oldest first. Servers
 // claiming at once each get different jobs: on PostgreSQL the rows another
 // is claiming are skipped (FOR UPDATE SKIP LOCKED), and SQLite has one
 // writer.
-func (s *Store) ClaimJobs(ctx context.Context, owner string, now, until time.Time, limit int) ([]store.Job, error) {
+func (s *Store) ClaimJobs(ctx context.Context, owner string, mine bool, now, until time.Time, limit int) ([]store.Job, error) {
 	var out []store.Job
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The condition is repeated outside: PostgreSQL checks it again on
 		// a row another server's claim changed after this statement began.
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET owner = ?1, lease_until = ?2 WHERE seq IN (
-			SELECT seq FROM jobs WHERE status NOT IN `+terminalStatuses+` AND lease_until < ?3
+			SELECT seq FROM jobs WHERE status NOT IN `+terminalStatuses+` AND (lease_until < ?3 OR (?5 AND owner = ?1))
 			ORDER BY seq LIMIT ?4`+s.d.skipLocked+`)
-			AND status NOT IN `+terminalStatuses+` AND lease_until < ?3 RETURNING `+jobCols,
-			owner, timeArg(until), timeArg(now), limit)
+			AND status NOT IN `+terminalStatuses+` AND (lease_until < ?3 OR (?5 AND owner = ?1)) RETURNING `+jobCols,
+			owner, timeArg(until), timeArg(now), limit, mine)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func TestJobLeases(t *testing.T) {
 		t.Fatalf("a-live: %+v, %v", got, err)
 	}
 
-	claimed, err := s.ClaimJobs(ctx, "b", now, now.Add(time.Minute), 10)
+	claimed, err := s.ClaimJobs(ctx, "b", false, now, now.Add(time.Minute), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,12 @@ func TestJobLeases(t *testing.T) {
 	}
 	// Nothing is left to claim until a lease ends; then a cancel asked
 	// meanwhile comes with the renewal.
-	if again, err := s.ClaimJobs(ctx, "c", now, now.Add(time.Minute), 10); err != nil || len(again) != 0 {
+	if again, err := s.ClaimJobs(ctx, "c", false, now, now.Add(time.Minute), 10); err != nil || len(again) != 0 {
 		t.Fatalf("c claimed %v, %v; want none", jobNames(again), err)
+	}
+	// A server starting again takes its own back at once.
+	if mine, err := s.ClaimJobs(ctx, "a", true, now, now.Add(3*time.Minute), 10); err != nil || fmt.Sprint(jobNames(mine)) != "[a-live]" {
+		t.Fatalf("a took back %v, %v; want [a-live]", jobNames(mine), err)
 	}
 	got.CancelRequested = true
 	if err := s.UpdateJob(ctx, got); err != nil {
@@ -100,7 +104,7 @@ func TestJobLeasesRace(t *testing.T) {
 			defer wg.Done()
 			me := fmt.Sprintf("server%d", i)
 			for {
-				got, err := s.ClaimJobs(ctx, me, time.Now(), time.Now().Add(time.Hour), 3)
+				got, err := s.ClaimJobs(ctx, me, false, time.Now(), time.Now().Add(time.Hour), 3)
 				if err != nil {
 					t.Error(err)
 					return
