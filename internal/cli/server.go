@@ -174,10 +174,10 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	defer logw.Close()
 	logger := slog.New(logbatch.Handler{Handler: slog.NewTextHandler(logw, nil), W: logw})
 	err = c.serve(ctx, api.Config{
-		Home:   home,
-		Addr:   o.Addr,
-		Token:  token,
-		BlobS3: blobS3,
+		Home:     home,
+		Addr:     o.Addr,
+		Token:    token,
+		BlobS3:   blobS3,
 		Store:    metadata,
 		JobLease: lease,
 		Logger:   logger,
