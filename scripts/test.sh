@@ -43,7 +43,7 @@ echo "==> team-server leg: the store's tests, the e2e suite and the python suite
 # database of its own in the run's PostgreSQL and its blobs in a bucket of
 # its own in one S3 server (e2e/teamstore_test.go); the python suite's
 # server in one database and one bucket.
-CIEL_TEST_STORE=postgres CIEL_TEST_BLOB=s3 go test -race -count=1 -timeout 40m ./internal/store/sqldb/ ./e2e/
+CIEL_TEST_STORE=postgres CIEL_TEST_BLOB=s3 go test -race -count=1 -timeout 40m ./internal/store/sqldb/ ./internal/tracking/ ./e2e/
 S3PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 .venv-s3/bin/moto_server -H 127.0.0.1 -p "$S3PORT" >"$DBDIR/moto.log" 2>&1 &
 MOTO_PID=$!

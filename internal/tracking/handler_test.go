@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 	"github.com/ciel-mlops/ciel/internal/store"
 	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
@@ -34,7 +36,11 @@ func setup(t *testing.T, token string) *testBundle {
 // edit.
 func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBundle {
 	t.Helper()
-	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
+	cfg := sqldb.Config{Path: filepath.Join(dir, "ciel.db")}
+	if os.Getenv("CIEL_TEST_STORE") == "postgres" { // the team-server leg
+		cfg = sqldb.Config{URL: dbtest.Postgres(t).URL}
+	}
+	st, err := sqldb.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +50,10 @@ func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBun
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
-	cfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
+	tcfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
 		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
-	edit(&cfg)
-	tracking.NewHandler(cfg).Register(mux)
+	edit(&tcfg)
+	tracking.NewHandler(tcfg).Register(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, st: st, dir: dir}
