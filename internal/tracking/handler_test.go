@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/artifacts/local"
 	"github.com/ciel-mlops/ciel/internal/store"
 	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
@@ -44,8 +44,12 @@ func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBun
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
+	arts, err := local.New(filepath.Join(dir, "mlartifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
-		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
+		Artifacts: arts, PartsDir: filepath.Join(dir, "mlartifacts.tmp", "mpu")}
 	edit(&cfg)
 	tracking.NewHandler(cfg).Register(mux)
 	srv.Start()
