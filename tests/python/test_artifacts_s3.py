@@ -157,3 +157,28 @@ def test_large_artifact_goes_straight_to_the_bucket(ciel_s3, s3, tmp_path, monke
     client.log_artifact(run.info.run_id, str(note))
     assert any(k.endswith("/artifacts/note.txt") for k in _objects(endpoint, bucket, f"mlartifacts/{ws}/"))
     assert client.download_artifacts(run.info.run_id, "note.txt", str(tmp_path / "n")).endswith("note.txt")
+
+
+def test_registered_model_files_are_the_buckets(ciel_s3, s3, tmp_path):
+    import mlflow
+    from mlflow import MlflowClient
+
+    endpoint, bucket = s3
+    uri = ciel_s3.workspace()
+    ws = uri.rstrip("/").rsplit("/", 1)[1]
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(tracking_uri=uri)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: {}\n")
+    (model / "weights.bin").write_bytes(os.urandom(4096))
+    exp = client.create_experiment("reg-" + uuid.uuid4().hex[:6])
+    run = client.create_run(exp)
+    client.log_artifacts(run.info.run_id, str(model), "model")
+
+    mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", "s3model")
+    keys = _objects(endpoint, bucket, f"mlartifacts/{ws}/models/")
+    assert sorted(k.split(f"mlartifacts/{ws}/", 1)[1] for k in keys) == [
+        f"models/s3model/{mv.version}/MLmodel", f"models/s3model/{mv.version}/weights.bin"]
+    out = mlflow.artifacts.download_artifacts(f"models:/s3model/{mv.version}", dst_path=str(tmp_path / "back"))
+    assert (Path(out) / "weights.bin").read_bytes() == (model / "weights.bin").read_bytes()
