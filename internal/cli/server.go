@@ -185,8 +185,14 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 // remembered, so an autostarted server finds it); nil for the local
 // folder. Keys come from the environment.
 func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
+	return resolveBlob(c.getenv, home, raw)
+}
+
+// resolveBlob is serverRunCmd.blobStore, for every command that starts or
+// describes a server.
+func resolveBlob(getenv func(string) string, home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
-		raw = strings.TrimSpace(c.getenv("CIEL_BLOB"))
+		raw = strings.TrimSpace(getenv("CIEL_BLOB"))
 	}
 	if raw == "" {
 		raw = api.HomeBlob(home)
@@ -194,7 +200,7 @@ func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	cfg, err := blobs3.ParseURL(raw, c.getenv)
+	cfg, err := blobs3.ParseURL(raw, getenv)
 	if err != nil {
 		return nil, usageError(err)
 	}
