@@ -20,6 +20,13 @@ import (
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
+// The backends are what the handler takes; the bucket's is direct.
+var (
+	_ tracking.ArtifactStore = (*local.Store)(nil)
+	_ tracking.ArtifactStore = (*arts3.Store)(nil)
+	_ tracking.DirectUploads = (*arts3.Store)(nil)
+)
+
 // backend is one artifact store the proxy tests run on, with a way to see
 // everything it holds (to check that an attack wrote nothing).
 type backend struct {

@@ -161,6 +161,9 @@ func (s *Store) Open(_ context.Context, ws, rel string) (artifacts.File, error) 
 		return nil, err
 	}
 	f, err := os.Open(p)
+	if errors.Is(err, syscall.ENOTDIR) { // a file where rel needs a folder
+		return nil, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
+	}
 	if err != nil {
 		return nil, err
 	}
