@@ -25,8 +25,6 @@ type artifactRoot struct {
 	// partsDir is where parts of multipart uploads through the proxy wait
 	// ("" on S3, whose uploads go straight to the bucket).
 	partsDir string
-	// local is the folder store, nil on S3.
-	local *artlocal.Store
 }
 
 // openArtifacts opens the artifact root of cfg.
@@ -37,7 +35,7 @@ func openArtifacts(ctx context.Context, cfg Config) (artifactRoot, error) {
 		if warn != nil {
 			cfg.Logger.Warn("sweep temporary artifact files", "dir", dir, "err", warn)
 		}
-		return artifactRoot{store: st, local: st, partsDir: filepath.Join(st.Root().TempDir(), "mpu")}, nil
+		return artifactRoot{store: st, partsDir: filepath.Join(st.Root().TempDir(), "mpu")}, nil
 	}
 	b := cfg.BlobS3
 	st, err := arts3.Open(ctx, arts3.Config{

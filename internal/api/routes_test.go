@@ -63,7 +63,7 @@ func setupRoutesWith(t *testing.T, attempts *authlimit.Limiter) routeBundle {
 		t.Fatal(err)
 	}
 	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311", envs: builder, attempts: attempts,
-		arts: artifactRoot{store: arts, local: arts},
+		arts: artifactRoot{store: arts},
 		tracking: tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: testToken, Logger: log,
 			BaseURL: "http://127.0.0.1:7311", Artifacts: arts})}
 	if s.serving, err = serving.New(serving.Config{Home: dir, Store: st, Assets: st, Blobs: blobs, Envs: builder,
