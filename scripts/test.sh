@@ -25,7 +25,7 @@ echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] i
 scripts/s3server.sh install
 echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, scripts/mariadb.sh)"
 # One server of each for the whole run; each test makes its own database in
-# it (internal/dataflow/dbtest reads these URLs).
+# it (internal/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
 trap 'scripts/postgres.sh stop "$DBDIR/pg"; scripts/mariadb.sh stop "$DBDIR/my"; rm -rf "$DBDIR"' EXIT
 CIEL_TEST_PG_URL=$(scripts/postgres.sh start "$DBDIR/pg" --owner $$)

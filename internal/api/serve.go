@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -32,6 +32,12 @@ import (
 type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
+	// Store, when set, is the PostgreSQL URL of the metadata store, which
+	// then replaces Home/ciel.db. Servers on several homes may share it:
+	// each job runs on one of them, under a lease of JobLease (0 is
+	// DefaultJobLease) that another takes over when it ends.
+	Store    string
+	JobLease time.Duration
 	// BlobS3, when set, is the bucket that holds the blobs (code, data,
 	// step outputs, models) instead of Home/blobs.
 	BlobS3 *blobs3.Config
@@ -112,9 +118,9 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := tightenHome(cfg.Home); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open metadata store: %w", err)
+		return err
 	}
 	defer st.Close()
 	blobs, err := openBlobs(ctx, cfg)
@@ -150,10 +156,19 @@ func Serve(ctx context.Context, cfg Config) error {
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()
-	eng := engine.New(engine.Config{
+	ecfg := engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
-	})
+		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
+	}
+	if cfg.Store != "" {
+		if ecfg.Replica, err = replicaID(cfg.Home); err != nil {
+			ln.Close()
+			return err
+		}
+		ecfg.Leases, ecfg.Lease = st, cmp.Or(cfg.JobLease, DefaultJobLease)
+		cfg.Logger.Info("shared metadata store: jobs run under leases", "replica", ecfg.Replica, "lease", ecfg.Lease)
+	}
+	eng := engine.New(ecfg)
 	defer eng.Close()
 	s.eng = eng
 	stopDataflow, err := s.openDataflow(ctx, st, eng, blobs)
