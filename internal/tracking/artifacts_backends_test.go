@@ -31,8 +31,8 @@ var (
 // everything it holds (to check that an attack wrote nothing).
 type backend struct {
 	name string
-	// setup starts a handler on a fresh store.
-	setup func(t *testing.T) *testBundle
+	// setup starts a handler on a fresh store, its Config edited by edit.
+	setup func(t *testing.T, edit func(*tracking.Config)) *testBundle
 	// stored lists every file the store holds, as "<ws>/<rel>", and
 	// anything written outside the workspaces' roots with a "!" first.
 	stored func(t *testing.T, b *testBundle) []string
@@ -45,7 +45,7 @@ type backend struct {
 func backends(t *testing.T) []backend {
 	folder := backend{
 		name:  "local",
-		setup: func(t *testing.T) *testBundle { return setupConfig(t, t.TempDir(), func(*tracking.Config) {}) },
+		setup: func(t *testing.T, edit func(*tracking.Config)) *testBundle { return setupConfig(t, t.TempDir(), edit) },
 		stored: func(t *testing.T, b *testBundle) []string {
 			var out []string
 			for _, f := range files(t, b.dir) {
@@ -65,7 +65,7 @@ func backends(t *testing.T) []backend {
 	bucketed := backend{
 		name:   "s3",
 		direct: true,
-		setup: func(t *testing.T) *testBundle {
+		setup: func(t *testing.T, edit func(*tracking.Config)) *testBundle {
 			name := srv.Bucket(t)
 			st, err := arts3.Open(context.Background(), arts3.Config{Endpoint: srv.Endpoint, Bucket: name,
 				Prefix: "team/mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
@@ -77,7 +77,10 @@ func backends(t *testing.T) []backend {
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			return setupConfig(t, dir, func(c *tracking.Config) { c.Artifacts, c.PartsDir = st, "" })
+			return setupConfig(t, dir, func(c *tracking.Config) {
+				edit(c)
+				c.Artifacts, c.PartsDir = st, ""
+			})
 		},
 		stored: func(t *testing.T, b *testBundle) []string {
 			var out []string
@@ -127,7 +130,7 @@ func TestArtifactProxyOnEveryBackend(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := be.setup(t)
+			b := be.setup(t, func(*tracking.Config) {})
 			run := b.newRun(t)
 			_, got := b.call(t, "GET", "runs/get?run_id="+run, nil)
 			uri := got["run"].(map[string]any)["info"].(map[string]any)["artifact_uri"].(string)
@@ -175,7 +178,7 @@ func TestArtifactPathAttacksOnEveryBackend(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := be.setup(t)
+			b := be.setup(t, func(*tracking.Config) {})
 			if s, out := b.send(t, "PUT", artifactsURL+"0/r/artifacts/kept.txt", strings.NewReader("kept")); s != 200 {
 				t.Fatalf("put: %d %v", s, out)
 			}
@@ -245,7 +248,7 @@ func TestMultipartUploadOnEveryBackend(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := be.setup(t)
+			b := be.setup(t, func(*tracking.Config) {})
 			_, info := b.call(t, "GET", "/ws/ws/api/3.0/mlflow/server-info", nil)
 			if info["multipart_uploads_enabled"] != true || info["multipart_downloads_enabled"] != be.direct {
 				t.Errorf("server-info: %v", info)
@@ -324,5 +327,54 @@ func TestMultipartUploadUnsupportedAnswersAsMLflow(t *testing.T) {
 	}
 	if _, info := b.call(t, "GET", "/ws/ws/api/3.0/mlflow/server-info", nil); info["multipart_uploads_enabled"] != false {
 		t.Errorf("server-info: %v", info)
+	}
+}
+
+// TestMultipartUploadQuotaOnEveryBackend: the workspace quota holds for
+// multipart uploads too. Through the proxy the parts count as they come;
+// parts that went straight to a bucket are measured once complete, and a
+// file that overfills the workspace is removed.
+func TestMultipartUploadQuotaOnEveryBackend(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			b := be.setup(t, func(c *tracking.Config) { c.WorkspaceQuotaBytes = 8 << 20 })
+			data := bytes.Repeat([]byte("q"), 5<<20+100)
+			upload := func(name string) (int, map[string]any) {
+				folder := "0/r/artifacts"
+				s, created := b.mpuCall(t, "create", folder, map[string]any{"path": name, "num_parts": 2})
+				if s != 200 {
+					return s, created
+				}
+				var done []map[string]any
+				for i, c := range created["credentials"].([]any) {
+					part := data[:5<<20]
+					if i == 1 {
+						part = data[5<<20:]
+					}
+					req, _ := http.NewRequest("PUT", c.(map[string]any)["url"].(string), bytes.NewReader(part))
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						return resp.StatusCode, nil // the proxy refuses a part past the quota
+					}
+					done = append(done, map[string]any{"part_number": i + 1, "etag": resp.Header.Get("ETag")})
+				}
+				return b.mpuCall(t, "complete", folder, map[string]any{"path": name, "upload_id": created["upload_id"], "parts": done})
+			}
+			if s, out := upload("first.bin"); s != 200 {
+				t.Fatalf("first upload: %d %v", s, out)
+			}
+			if s, out := upload("second.bin"); s != 413 {
+				t.Errorf("upload past the quota: %d %v, want 413", s, out)
+			}
+			if got := strings.Join(be.stored(t, b), ","); got != "ws/0/r/artifacts/first.bin" {
+				t.Errorf("the store holds %s", got)
+			}
+		})
 	}
 }

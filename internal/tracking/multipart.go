@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -298,9 +299,19 @@ func (h *Handler) completeDirect(r *http.Request, ws string, d DirectUploads, in
 		}
 		parts[i] = artifacts.Part{Number: int(p.PartNumber), ETag: p.ETag}
 	}
-	err = d.CompleteUpload(r.Context(), ws, target, in.UploadID, parts)
-	h.quota.forget(ws) // bytes arrived behind the quota's back
-	return uploadStateErr(in.UploadID, err)
+	if err := d.CompleteUpload(r.Context(), ws, target, in.UploadID, parts); err != nil {
+		return uploadStateErr(in.UploadID, err)
+	}
+	// The parts went to the store, past the quota; the file they make
+	// is measured now and removed when it overfills the workspace.
+	if qerr := h.quota.overAfter(r.Context(), ws); qerr != nil {
+		if err := h.cfg.Artifacts.Delete(context.WithoutCancel(r.Context()), ws, target); err != nil {
+			return fmt.Errorf("remove %s past the quota: %w", target, err)
+		}
+		h.quota.forget(ws)
+		return qerr
+	}
+	return nil
 }
 
 // directTarget checks a complete or abort call of a direct upload and

@@ -119,6 +119,22 @@ func (q *quota) commit(ws string, reserved, size, old int64) {
 	}
 }
 
+// overAfter measures ws's tree again, now, and reports whether it holds
+// more than the quota: for bytes that arrived behind the quota's back
+// (parts PUT straight to the store), found once they are a file.
+func (q *quota) overAfter(ctx context.Context, ws string) error {
+	if q == nil {
+		return nil
+	}
+	q.forget(ws)
+	u := q.get(ctx, ws)
+	defer q.mu.Unlock()
+	if u.stored+u.pending > q.limit {
+		return q.exceeded(ws)
+	}
+	return nil
+}
+
 // forget makes the next upload to ws measure its tree again, after a
 // deletion.
 func (q *quota) forget(ws string) {
