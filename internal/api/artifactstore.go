@@ -39,7 +39,7 @@ func openArtifacts(ctx context.Context, cfg Config) (artifactRoot, error) {
 	}
 	b := cfg.BlobS3
 	st, err := arts3.Open(ctx, arts3.Config{
-		Endpoint: b.Endpoint, Bucket: b.Bucket, Prefix: path.Join(b.Prefix, artifactsPrefix), Region: b.Region,
+		Endpoint: b.Endpoint, PublicEndpoint: b.PublicEndpoint, Bucket: b.Bucket, Prefix: path.Join(b.Prefix, artifactsPrefix), Region: b.Region,
 		AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
 	})
 	if err != nil {

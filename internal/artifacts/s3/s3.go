@@ -40,9 +40,11 @@ const partSize = 16 << 20
 
 // Config locates the artifacts' prefix of a bucket.
 type Config struct {
-	// Endpoint is the store's URL: http(s)://host[:port]. Presigned URLs
-	// name it, so clients must reach it at that address too.
+	// Endpoint is the store's URL: http(s)://host[:port].
 	Endpoint string
+	// PublicEndpoint is the store's URL as clients reach it, which
+	// presigned URLs name; "" is Endpoint.
+	PublicEndpoint string
 	// Bucket must exist; Open checks it.
 	Bucket string
 	// Prefix is the folder of the bucket holding the workspaces' roots.
@@ -61,6 +63,7 @@ type Config struct {
 // concurrently, and several Stores (in several processes) may share it.
 type Store struct {
 	cl     *minio.Client
+	signer *minio.Client // presigns for PublicEndpoint; cl when none
 	core   minio.Core
 	bucket string
 	prefix string // "" or ending in "/"
@@ -91,7 +94,32 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if !ok {
 		return nil, fmt.Errorf("open artifact store: bucket %q does not exist", cfg.Bucket)
 	}
+	if s.signer, err = signer(ctx, cl, cfg); err != nil {
+		return nil, fmt.Errorf("open artifact store: %w", err)
+	}
 	return s, nil
+}
+
+// signer returns the client that presigns URLs for cfg.PublicEndpoint:
+// SigV4 signs the host, so a URL for clients is signed for the host they
+// use. Presigning makes no request once the region is known, so it is
+// looked up here, on the endpoint the server reaches.
+func signer(ctx context.Context, cl *minio.Client, cfg Config) (*minio.Client, error) {
+	if cfg.PublicEndpoint == "" || cfg.PublicEndpoint == cfg.Endpoint {
+		return cl, nil
+	}
+	region := cfg.Region
+	if region == "" {
+		var err error
+		if region, err = cl.GetBucketLocation(ctx, cfg.Bucket); err != nil {
+			return nil, fmt.Errorf("find the bucket's region: %w", err)
+		}
+		if region == "" {
+			region = "us-east-1" // S3's answer for its first region
+		}
+	}
+	return s3client.New(cfg.PublicEndpoint, region,
+		credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
 }
 
 // key returns the object key of rel in ws, with every element checked
@@ -265,7 +293,7 @@ func (s *Store) CreateUpload(ctx context.Context, ws, rel string, parts int) (ar
 	up := artifacts.Upload{ID: id, PartURLs: make([]string, parts)}
 	for i := range up.PartURLs {
 		q := url.Values{"partNumber": {strconv.Itoa(i + 1)}, "uploadId": {id}}
-		u, err := s.cl.Presign(ctx, http.MethodPut, s.bucket, k, s.expiry, q)
+		u, err := s.signer.Presign(ctx, http.MethodPut, s.bucket, k, s.expiry, q)
 		if err != nil {
 			_ = s.core.AbortMultipartUpload(context.WithoutCancel(ctx), s.bucket, k, id)
 			return artifacts.Upload{}, fmt.Errorf("presign part %d of %s: %w", i+1, rel, err)
@@ -322,7 +350,7 @@ func (s *Store) DownloadURL(ctx context.Context, ws, rel string) (string, int64,
 	if err != nil {
 		return "", 0, edgeErr(rel, err)
 	}
-	u, err := s.cl.PresignedGetObject(ctx, s.bucket, k, s.expiry, url.Values{
+	u, err := s.signer.PresignedGetObject(ctx, s.bucket, k, s.expiry, url.Values{
 		"response-content-disposition": {"attachment; filename=\"" + strings.ReplaceAll(path.Base(rel), `"`, "") + "\""},
 	})
 	if err != nil {
