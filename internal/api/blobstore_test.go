@@ -75,8 +75,8 @@ func TestStoreIDIgnoresThePublicEndpoint(t *testing.T) {
 	base := "s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.5%3A9000&prefix=ciel"
 	for raw, same := range map[string]bool{
 		base: true,
-		base + "&public_endpoint=https%3A%2F%2Fs3.corp": true,
-		"s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.6%3A9000&prefix=ciel": false,
+		base + "&public_endpoint=https%3A%2F%2Fs3.corp":                    true,
+		"s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.6%3A9000&prefix=ciel":  false,
 		"s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.5%3A9000&prefix=other": false,
 	} {
 		if got := storeID(raw) == storeID(base); got != same {
