@@ -265,7 +265,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
 			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
-		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R&public_endpoint=URL], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")
 	opts.exposure.bind(cmd.Flags())
 	return cmd
