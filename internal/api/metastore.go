@@ -29,7 +29,7 @@ func HomeStore(home string) string {
 
 // openStore opens the metadata store: the PostgreSQL database at
 // cfg.Store when set, else the SQLite file Home/ciel.db.
-func openStore(ctx context.Context, cfg Config) (*sqldb.Store, error) {
+func openStore(ctx context.Context, cfg Config, replica string) (*sqldb.Store, error) {
 	file := filepath.Join(cfg.Home, "ciel.db")
 	had, ok := recorded(cfg.Home, metaStoreName)
 	if !ok {
@@ -50,7 +50,7 @@ func openStore(ctx context.Context, cfg Config) (*sqldb.Store, error) {
 	}
 	c := sqldb.Config{Path: file}
 	if cfg.Store != "" {
-		c = sqldb.Config{URL: cfg.Store}
+		c = sqldb.Config{URL: cfg.Store, Replica: replica}
 	}
 	st, err := sqldb.Open(ctx, c)
 	if err != nil {
@@ -80,6 +80,15 @@ const DefaultJobLease = 15 * time.Second
 // replicaName is the file under the home with the server's name among the
 // servers of a shared store.
 const replicaName = "replica-id"
+
+// sharedReplica is replicaID for a server on a PostgreSQL store, which
+// other servers may share; "" for a server alone.
+func sharedReplica(cfg Config) (string, error) {
+	if cfg.Store == "" {
+		return "", nil
+	}
+	return replicaID(cfg.Home)
+}
 
 // replicaID names this home's server among those sharing a store: the
 // host and an id kept in the home, so that the server started again on the

@@ -118,11 +118,23 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := tightenHome(cfg.Home); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	replica, err := sharedReplica(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, replica)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	lease := cmp.Or(cfg.JobLease, DefaultJobLease)
+	if replica != "" {
+		// Before anything runs: a run of a server with no heartbeat is
+		// another server's to close.
+		if err := st.Heartbeat(ctx, time.Now().Add(lease)); err != nil {
+			return err
+		}
+	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return err
@@ -160,13 +172,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
 		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
 	}
-	if cfg.Store != "" {
-		if ecfg.Replica, err = replicaID(cfg.Home); err != nil {
-			ln.Close()
-			return err
-		}
-		ecfg.Leases, ecfg.Lease = st, cmp.Or(cfg.JobLease, DefaultJobLease)
-		cfg.Logger.Info("shared metadata store: jobs run under leases", "replica", ecfg.Replica, "lease", ecfg.Lease)
+	if replica != "" {
+		ecfg.Leases, ecfg.Replica, ecfg.Lease = st, replica, lease
+		cfg.Logger.Info("shared metadata store: jobs run under leases", "replica", replica, "lease", lease)
 	}
 	eng := engine.New(ecfg)
 	defer eng.Close()
@@ -223,6 +231,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		// Runs in progress are canceled and record it before the store
 		// closes (deferred earlier, so it runs later).
 		defer s.cicd.Close()
+	}
+	if replica != "" {
+		stopKeeping := s.keepReplica(st, lease)
+		defer stopKeeping()
 	}
 	info := ServerInfo{URL: localURL, PID: os.Getpid()}
 	if err := writeInfo(cfg.Home, info); err != nil {

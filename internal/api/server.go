@@ -72,6 +72,7 @@ type server struct {
 	// dataflow keeps the Data Factory resources and runs their pipelines
 	// (datafactory.go; nil in tests that need none).
 	dataflow *dataflow.Service
+
 	// studio serves the web studio and its sign-in (studio.go; nil in
 	// tests that need none).
 	studio *ui.Studio

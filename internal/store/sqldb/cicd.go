@@ -1,11 +1,13 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/cicd"
@@ -128,7 +130,7 @@ func (c *CICDStore) CreateRun(ctx context.Context, r cicd.Run) (cicd.Run, error)
 	rec, err := json.Marshal(r)
 	if err == nil {
 		err = c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			r.ID, err = insertRun(ctx, tx, r, rec)
+			r.ID, err = insertRun(ctx, tx, r, rec, c.s.replica)
 			return err
 		})
 	}
@@ -241,6 +243,31 @@ func (c *CICDStore) ListUnfinishedRuns(ctx context.Context) ([]cicd.Run, error) 
 	return out, nil
 }
 
+// ClaimStrandedRuns makes this server the owner of every unfinished run no
+// live server runs (all of them, for a server alone; with mine, its own
+// too: see replicas.go) and returns them, oldest first, for the service to
+// close or start: servers recovering at once each get different runs.
+func (c *CICDStore) ClaimStrandedRuns(ctx context.Context, mine bool) ([]cicd.Run, error) {
+	var out []cicd.Run
+	err := c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		cond, args := c.s.stranded("owner", time.Now(), mine)
+		rows, err := tx.QueryContext(ctx, `UPDATE cicd_runs SET owner = ? WHERE id IN (
+			SELECT id FROM cicd_runs WHERE status <> '`+cicd.StatusCompleted+`' AND `+cond+c.s.d.skipLocked+`)
+			AND status <> '`+cicd.StatusCompleted+`' AND `+cond+` RETURNING `+cicdRunCols,
+			append(append([]any{c.s.replica}, args...), args...)...)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanRun)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim stranded runs: %w", err)
+	}
+	slices.SortFunc(out, func(a, b cicd.Run) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // utcRun returns r with every time in UTC and without a monotonic reading,
 // as it reads back, copying Jobs and their Steps so the caller's slices are
 // not written to.
@@ -268,10 +295,11 @@ func utcRun(r cicd.Run) cicd.Run {
 
 func utc(t time.Time) time.Time { return t.UTC().Round(0) }
 
-// insertRun stores run r (its record rec, r as JSON) and returns its new ID.
-func insertRun(ctx context.Context, tx *sql.Tx, r cicd.Run, rec []byte) (int64, error) {
+// insertRun stores run r (its record rec, r as JSON), run by server owner,
+// and returns its new ID.
+func insertRun(ctx context.Context, tx *sql.Tx, r cicd.Run, rec []byte, owner string) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO cicd_runs (workspace, pipeline, status, record) VALUES (?, ?, ?, ?) RETURNING id`,
-		r.Workspace, r.Pipeline, r.Status, string(rec)).Scan(&id)
+	err := tx.QueryRowContext(ctx, `INSERT INTO cicd_runs (workspace, pipeline, status, record, owner) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		r.Workspace, r.Pipeline, r.Status, string(rec), owner).Scan(&id)
 	return id, err
 }

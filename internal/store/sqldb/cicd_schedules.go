@@ -98,7 +98,7 @@ func (c *CICDStore) FireSchedule(ctx context.Context, st cicd.ScheduleState, r *
 		if err != nil {
 			return err
 		}
-		run.ID, err = insertRun(ctx, tx, run, rec)
+		run.ID, err = insertRun(ctx, tx, run, rec, c.s.replica)
 		return err
 	})
 	if err != nil {

@@ -30,8 +30,8 @@ func (s *Store) CreatePipelineRun(ctx context.Context, r run.PipelineRun) error 
 			return err
 		}
 		now := timeArg(nowIfZero(r.LastUpdated))
-		_, err := tx.ExecContext(ctx, `INSERT INTO dataflow_pipeline_runs (workspace, run_id, run_group_id, pipeline, status, created_at, updated_at, record)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Workspace, r.RunID, r.RunGroupID, r.PipelineName, string(r.Status), now, now, string(rec))
+		_, err := tx.ExecContext(ctx, `INSERT INTO dataflow_pipeline_runs (workspace, run_id, run_group_id, pipeline, status, created_at, updated_at, record, owner)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Workspace, r.RunID, r.RunGroupID, r.PipelineName, string(r.Status), now, now, string(rec), s.replica)
 		return err
 	})
 	return opErr(fmt.Sprintf("create pipeline run %q in workspace %q", r.RunID, r.Workspace), err)
@@ -184,13 +184,29 @@ func (s *Store) ListActivityRuns(ctx context.Context, ws, runID string) ([]run.A
 
 // MarkInterrupted ends every run and activity run a stopped server left
 // open, in one transaction: runs Queued or InProgress become Failed with
-// msg, Canceling ones Cancelled; open activity runs become Failed.
+// msg, Canceling ones Cancelled; their open activity runs become Failed.
+// With servers sharing the database, only runs no live server runs are
+// ended (replicas.go), and this server becomes their owner.
 func (s *Store) MarkInterrupted(ctx context.Context, msg string, at time.Time) ([]string, error) {
+	return s.markInterrupted(ctx, msg, at, true)
+}
+
+// MarkStranded is MarkInterrupted for a server that runs on: it leaves its
+// own runs alone and ends those of servers that stopped.
+func (s *Store) MarkStranded(ctx context.Context, msg string, at time.Time) ([]string, error) {
+	return s.markInterrupted(ctx, msg, at, false)
+}
+
+func (s *Store) markInterrupted(ctx context.Context, msg string, at time.Time, mine bool) ([]string, error) {
 	at = at.UTC()
 	var ids []string
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ids = nil
-		rows, err := tx.QueryContext(ctx, `SELECT record FROM dataflow_pipeline_runs WHERE status IN ('Queued', 'InProgress', 'Canceling')`)
+		cond, args := s.stranded("owner", at, mine)
+		rows, err := tx.QueryContext(ctx, `UPDATE dataflow_pipeline_runs SET owner = ? WHERE (workspace, run_id) IN (
+			SELECT workspace, run_id FROM dataflow_pipeline_runs WHERE status IN ('Queued', 'InProgress', 'Canceling') AND `+cond+s.d.skipLocked+`)
+			AND status IN ('Queued', 'InProgress', 'Canceling') AND `+cond+` RETURNING record`,
+			append(append([]any{s.replica}, args...), args...)...)
 		if err != nil {
 			return err
 		}
@@ -221,8 +237,11 @@ func (s *Store) MarkInterrupted(ctx context.Context, msg string, at time.Time) (
 				return err
 			}
 			ids = append(ids, r.RunID)
+			if err := closeActivityRuns(ctx, tx, r.Workspace, r.RunID, msg, at); err != nil {
+				return err
+			}
 		}
-		return closeActivityRuns(ctx, tx, msg, at)
+		return nil
 	})
 	if err != nil {
 		return nil, opErr("mark interrupted pipeline runs", err)
@@ -231,8 +250,9 @@ func (s *Store) MarkInterrupted(ctx context.Context, msg string, at time.Time) (
 }
 
 // closeActivityRuns fails the activity runs left open.
-func closeActivityRuns(ctx context.Context, tx *sql.Tx, msg string, at time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT record FROM dataflow_activity_runs WHERE status IN ('Queued', 'InProgress')`)
+func closeActivityRuns(ctx context.Context, tx *sql.Tx, ws, runID, msg string, at time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT record FROM dataflow_activity_runs
+		WHERE workspace = ? AND run_id = ? AND status IN ('Queued', 'InProgress')`, ws, runID)
 	if err != nil {
 		return err
 	}

@@ -43,18 +43,24 @@ type Config struct {
 	// URL is a PostgreSQL connection URL (postgres://user@host/db?...) or
 	// key=value string; the database must exist, its schema is made here.
 	URL string
+	// Replica, when set, names this server among several sharing the
+	// database: the CI/CD and Data Factory runs it starts are its own, and
+	// those left open are closed only by their own server or once it has
+	// stopped its Heartbeat (replicas.go).
+	Replica string
 }
 
 // Store is a store.Store kept in one SQLite file. It is safe for concurrent
 // use; Close releases it.
 type Store struct {
-	d    *dialect
-	wdb  *sql.DB // one connection, used only by the writer goroutine
-	rdb  *sql.DB // read-only pool
-	w    *groupWriter
-	ws   *writeStmts
-	rs   *readStmts
-	runs *runCache
+	d       *dialect
+	replica string
+	wdb     *sql.DB // one connection, used only by the writer goroutine
+	rdb     *sql.DB // read-only pool
+	w       *groupWriter
+	ws      *writeStmts
+	rs      *readStmts
+	runs    *runCache
 	// noDrive makes searches by key never start from a filter clause
 	// (tests compare both plans).
 	noDrive bool
@@ -69,15 +75,22 @@ const busyTimeoutMS = 10000
 // Open opens the database cfg names (creating a SQLite file if needed) and
 // brings its schema up to date.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	var s *Store
+	var err error
 	switch {
 	case cfg.Path != "" && cfg.URL != "":
 		return nil, errors.New("open store: both a SQLite path and a PostgreSQL URL")
 	case cfg.URL != "":
-		return openPostgres(ctx, cfg.URL)
+		s, err = openPostgres(ctx, cfg.URL)
 	case cfg.Path == "":
 		return nil, errors.New("open sqlite store: empty path")
+	default:
+		s, err = openSQLite(ctx, cfg)
 	}
-	return openSQLite(ctx, cfg)
+	if err == nil {
+		s.replica = cfg.Replica
+	}
+	return s, err
 }
 
 // openSQLite opens (creating if needed) the SQLite file at cfg.Path.
