@@ -62,6 +62,17 @@ func remember(home, name, url string) error {
 	return writePrivate(filepath.Join(home, name), b)
 }
 
+// storeID is the part of a blob store URL that names the store: its
+// public_endpoint (where clients reach it) may change, the store stays.
+func storeID(raw string) string {
+	c, err := blobs3.ParseURL(raw, func(string) string { return "" })
+	if err != nil {
+		return raw
+	}
+	c.PublicEndpoint = ""
+	return c.URL()
+}
+
 // openBlobs opens the datastore: the bucket of cfg.BlobS3 when set, else
 // the folder Home/blobs. A bucket that does not answer or does not exist
 // stops the server at start, saying which, and so does a store other than
@@ -71,7 +82,7 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	if cfg.BlobS3 != nil {
 		want, desc = cfg.BlobS3.URL(), cfg.BlobS3.String()
 	}
-	if had, ok := recordedBlob(cfg.Home); ok && had != want {
+	if had, ok := recordedBlob(cfg.Home); ok && storeID(had) != storeID(want) {
 		was, fix := "the folder "+filepath.Join(cfg.Home, "blobs"), "without --blob and with CIEL_BLOB unset"
 		if had != "" {
 			was, fix = had, "with --blob '"+had+"' (or CIEL_BLOB)"

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
@@ -140,6 +139,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	arts, err := openArtifacts(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	builder, err := envs.New(envs.Config{Dir: filepath.Join(cfg.Home, "envs"), Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("open environments: %w", err)
@@ -155,8 +158,8 @@ func Serve(ctx context.Context, cfg Config) error {
 	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger, BaseURL: base,
 		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		ReadOnly:  []string{registry.StorageRoot},
-		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
-	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New(),
+		Artifacts: arts.store, PartsDir: arts.partsDir})
+	s := &server{cfg: cfg, st: st, blobs: blobs, arts: arts, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New(),
 		attempts: authlimit.New(authlimit.Config{})}
 	if s.studio, err = newStudio(cfg, s.attempts); err != nil {
 		ln.Close()

@@ -48,6 +48,7 @@ type server struct {
 	// tracking serves the MLflow tracking API and artifact proxy under
 	// /ws/{ws}/ (nil in tests that need none).
 	tracking *tracking.Handler
+	arts     artifactRoot // MLflow artifacts
 	// serving runs the online endpoints (endpoints.go; nil in tests that
 	// need none).
 	serving *serving.Manager

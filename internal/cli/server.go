@@ -207,8 +207,14 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 // remembered, so an autostarted server finds it); nil for the local
 // folder. Keys come from the environment.
 func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
+	return resolveBlob(c.getenv, home, raw)
+}
+
+// resolveBlob is serverRunCmd.blobStore, for every command that starts or
+// describes a server.
+func resolveBlob(getenv func(string) string, home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
-		raw = strings.TrimSpace(c.getenv("CIEL_BLOB"))
+		raw = strings.TrimSpace(getenv("CIEL_BLOB"))
 	}
 	if raw == "" {
 		raw = api.HomeBlob(home)
@@ -216,7 +222,7 @@ func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	cfg, err := blobs3.ParseURL(raw, c.getenv)
+	cfg, err := blobs3.ParseURL(raw, getenv)
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -259,7 +265,7 @@ func newServerRunCommand(b *base) *cobra.Command {
 		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
 			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
-		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R&public_endpoint=URL], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")
 	opts.exposure.bind(cmd.Flags())
 	return cmd

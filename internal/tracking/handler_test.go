@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/artifacts/local"
 	"github.com/ciel-mlops/ciel/internal/dbtest"
 	"github.com/ciel-mlops/ciel/internal/store"
 	"github.com/ciel-mlops/ciel/internal/store/sqldb"
@@ -50,8 +50,12 @@ func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBun
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
+	arts, err := local.New(filepath.Join(dir, "mlartifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tcfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
-		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
+		Artifacts: arts, PartsDir: filepath.Join(dir, "mlartifacts.tmp", "mpu")}
 	edit(&tcfg)
 	tracking.NewHandler(tcfg).Register(mux)
 	srv.Start()
