@@ -243,22 +243,23 @@ kube_down() {
 
 # kube_iptables_cleanup removes the chains the kubelet adds through
 # iptables (KUBE-FIREWALL, which drops packets DNATed to 127.0.0.0/8 from
-# elsewhere, and its canaries): first the jumps to them from the built-in
-# chains, then the chains. Nobody else on the machine names a chain KUBE-*
-# (one Kubernetes per machine).
+# elsewhere, and its canaries) and those the bridge plugin's ipMasq leaves
+# (CNI-*, one per pod, normally removed with the pod): first the jumps to
+# them from the built-in chains, then the chains. Nobody else on the machine
+# names a chain KUBE-* or CNI-* (one Kubernetes per machine).
 kube_iptables_cleanup() {
   local ipt t rule c
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
     for t in filter nat mangle; do
-      "$ipt" -t "$t" -S 2>/dev/null | { grep -E '^-A [A-Z]+ .*-j KUBE-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
-        # shellcheck disable=SC2086 # a rule is words
-        "$ipt" -t "$t" $rule 2>/dev/null || true
+      "$ipt" -t "$t" -S 2>/dev/null | { grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
+        # eval: a rule's comment is quoted ("name: ..."), as iptables -S prints it.
+        eval "$ipt -t $t $rule" 2>/dev/null || true
       done
-      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
         "$ipt" -t "$t" -F "$c" 2>/dev/null || true
       done
-      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
         "$ipt" -t "$t" -X "$c" 2>/dev/null || true
       done
     done
