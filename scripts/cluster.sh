@@ -89,7 +89,8 @@ need_apt() {
 k8s_dir() { echo "$CACHE/kubernetes-$K8S_VERSION-$(inputs_hash "$CFG/k8s/go.mod")"; }
 etcd_dir() { echo "$CACHE/etcd-$ETCD_VERSION-$(inputs_hash "$CFG/etcd/go.mod" "$CFG/etcd/main.go")"; }
 versitygw_dir() { echo "$CACHE/versitygw-$VERSITYGW_VERSION"; }
-images_dir() { echo "$(k8s_dir)/images-$(inputs_hash "$ROOT/scripts/cluster.sh" | cut -c1-6)"; }
+# The images change with the code that makes them.
+images_dir() { echo "$(k8s_dir)/images-$(declare -f mkimg build_images | sha256sum | cut -c1-6)"; }
 
 # gobuild runs go for the builds here: the module cache and proxy as the
 # user set them, but none of a user's GOFLAGS (-mod=vendor, ...) or go.work.
@@ -201,8 +202,7 @@ build_images() {
   d=$(images_dir)
   [[ -f $d/.done ]] && return 0
   need_apt gcc libc6-dev busybox-static
-  # Images of an older cluster.sh: replaced.
-  rm -rf "$(k8s_dir)"/images-*
+  rm -rf "$d"
   mkdir -p "$d"
   src=$(go env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c
   [[ -f $src ]] || (cd "$(k8s_dir)/src" && gobuild mod download k8s.io/kubernetes) >&2
@@ -284,12 +284,19 @@ launch() {
 }
 
 # wait_until SECONDS WHAT LOG CMD... polls CMD until it succeeds; on a
-# timeout it shows LOG's last lines and fails.
+# timeout, or when the server that writes DIR/logs/NAME.log has exited, it
+# shows LOG's last lines and fails.
 wait_until() {
-  local limit=$1 what=$2 log=$3 t0
+  local limit=$1 what=$2 log=$3 t0 name
   shift 3
+  name=$(basename "$log" .log)
   t0=$(now)
   until "$@" >/dev/null 2>&1; do
+    if [[ -f $DIR/pids/$name.pid ]] && ! alive "$name"; then
+      say "$what: $name exited; last lines of $log:"
+      tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
     if awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN{exit !(b-a>l)}'; then
       say "$what: not ready after ${limit}s; last lines of $log:"
       tail -n 30 "$log" >&2 || true
