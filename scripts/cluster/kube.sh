@@ -69,6 +69,10 @@ kube_up() {
 
   # containerd starts alongside the apiserver: both take a few seconds.
   sed -e "s#@K@#$K#g; s#@PAUSE_IMAGE@#$PAUSE_IMAGE#g" "$CFG/containerd.toml" >"$K/containerd.toml"
+  # The pod network: Debian's bridge and host-local plugins (no CNI daemon
+  # such as flannel, which would need an image from a registry): the bridge
+  # cielbr0, pods in 10.244.0.0/24, the host at 10.244.0.1 as their
+  # gateway, masquerade for the rest.
   sed -e "s#@K@#$K#g" "$CFG/10-ciel-bridge.conflist" >"$K/cni/net.d/10-ciel-bridge.conflist"
   if ! alive containerd; then
     # The network namespaces there before, which down leaves alone.
@@ -81,6 +85,9 @@ kube_up() {
     # (loopback is refused); pods here do not call the API.
     # --kubelet-preferred-address-types=Hostname,...: the kubelet listens on
     # 127.0.0.1 only and registers as "localhost".
+    # --token-auth-file: one static admin token (DIR/secrets/kube-token)
+    # instead of a client-certificate PKI, for a single-user cluster; the
+    # serving certificate is the apiserver's self-signed one (--cert-dir).
     launch kube-apiserver "$B/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
       --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=6443 \
       --cert-dir="$K/apiserver-certs" --token-auth-file="$DIR/secrets/kube-tokens.csv" \
@@ -103,6 +110,10 @@ kube_up() {
     # --root-ca-file: the apiserver's self-signed certificate, which the
     # controller publishes to every namespace as kube-root-ca.crt (the
     # service account token volume needs it).
+    # --use-service-account-credentials=false: every controller acts with
+    # the admin kubeconfig, not a service account of its own (as measured
+    # on these machines; true is untested here). --leader-elect=false: one
+    # of each.
     launch kube-controller-manager "$B/kube-controller-manager" --kubeconfig="$KC" \
       --authentication-kubeconfig="$KC" --authorization-kubeconfig="$KC" \
       --service-account-private-key-file="$K/pki/sa.key" --root-ca-file="$K/apiserver-certs/apiserver.crt" \
