@@ -25,7 +25,7 @@ echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] i
 scripts/s3server.sh install
 echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, scripts/mariadb.sh)"
 # One server of each for the whole run; each test makes its own database in
-# it (internal/dataflow/dbtest reads these URLs).
+# it (internal/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
 CLUSTERDIR=""
 cleanup() {

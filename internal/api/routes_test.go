@@ -18,7 +18,7 @@ import (
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -44,7 +44,7 @@ func setupRoutesWith(t *testing.T, attempts *authlimit.Limiter) routeBundle {
 	t.Helper()
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

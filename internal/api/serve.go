@@ -25,7 +25,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -33,6 +32,9 @@ import (
 type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
+	// Store, when set, is the PostgreSQL URL of the metadata store, which
+	// then replaces Home/ciel.db.
+	Store string
 	// BlobS3, when set, is the bucket that holds the blobs (code, data,
 	// step outputs, models) instead of Home/blobs.
 	BlobS3 *blobs3.Config
@@ -113,9 +115,9 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := tightenHome(cfg.Home); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open metadata store: %w", err)
+		return err
 	}
 	defer st.Close()
 	blobs, err := openBlobs(ctx, cfg)

@@ -41,6 +41,9 @@ type serverRunOpts struct {
 	// Blob is the blob store's URL (s3://bucket?endpoint=...); "" means
 	// CIEL_BLOB, and with that unset too the folder CIEL_HOME/blobs.
 	Blob string
+	// Store is the metadata store's PostgreSQL URL; "" means CIEL_STORE,
+	// and with that unset too the SQLite file CIEL_HOME/ciel.db.
+	Store string
 	// exposure holds who may reach the server and how.
 	exposure
 }
@@ -135,6 +138,10 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if err != nil {
 		return err
 	}
+	metadata, err := c.metadataStore(home, o.Store)
+	if err != nil {
+		return err
+	}
 	// What the server, and the steps, environments and workers it starts,
 	// create is the user's alone: CIEL_HOME holds endpoint keys, and the
 	// server runs steps as this user, so no one else needs to read them.
@@ -158,6 +165,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		Addr:   o.Addr,
 		Token:  token,
 		BlobS3: blobS3,
+		Store:  metadata,
 		Logger: logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
@@ -201,6 +209,25 @@ func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
 	return &cfg, nil
 }
 
+// metadataStore returns the PostgreSQL URL of the metadata store: raw,
+// else CIEL_STORE, else the one the home's last server used; "" for the
+// SQLite file CIEL_HOME/ciel.db.
+func (c *serverRunCmd) metadataStore(home, raw string) (string, error) {
+	if raw == "" {
+		raw = strings.TrimSpace(c.getenv("CIEL_STORE"))
+	}
+	if raw == "" {
+		return api.HomeStore(home), nil
+	}
+	if raw == "sqlite" {
+		return "", nil
+	}
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return "", usageError(fmt.Errorf("--store: want postgres://USER@HOST[:PORT]/DATABASE[?...] (or sqlite, the file CIEL_HOME/ciel.db)"))
+	}
+	return raw, nil
+}
+
 func newServerRunCommand(b *base) *cobra.Command {
 	opts := &serverRunOpts{}
 	cmd := &cobra.Command{
@@ -211,6 +238,9 @@ func newServerRunCommand(b *base) *cobra.Command {
 	bindAddr(cmd.Flags(), &opts.Addr)
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
+	cmd.Flags().StringVar(&opts.Store, "store", "",
+		"metadata store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...] (PGPASSWORD and ~/.pgpass work too), "+
+			"or sqlite (default: CIEL_STORE, else the store CIEL_HOME's last server used, else the file CIEL_HOME/ciel.db)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
 		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -21,7 +21,7 @@ import (
 // store with workspace "ws".
 type testBundle struct {
 	srv *httptest.Server
-	st  *sqlite.Store
+	st  *sqldb.Store
 	dir string
 }
 
@@ -34,7 +34,7 @@ func setup(t *testing.T, token string) *testBundle {
 // edit.
 func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBundle {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
