@@ -249,6 +249,9 @@ kube_down() {
   awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
     umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
   done
+  # 5. The kubelet's cgroups (kubepods, with burstable and besteffort
+  #    below), empty once the pods are gone; rmdir leaves a busy one.
+  find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   if [[ -f $KUBE_LOCK && $(cat "$KUBE_LOCK") == "$DIR" ]]; then rm -f "$KUBE_LOCK"; fi
 }
 
