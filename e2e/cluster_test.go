@@ -299,3 +299,35 @@ spec:
 		t.Fatalf("job log: %v\n%s", err, out)
 	}
 }
+
+// TestClusterScriptBadInput: scripts/cluster.sh refuses what it cannot do,
+// saying why, before it builds or starts anything; a failed up prints
+// `false`, so eval "$(scripts/cluster.sh up DIR)" fails as well.
+func TestClusterScriptBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args    []string
+		stdout  string
+		wantErr string
+	}{
+		{[]string{"up", dir, "--without", "redis"}, "false\n", "--without redis: expected pg, s3 or kube"},
+		{[]string{"up", dir, "--with", "kube"}, "false\n", "unknown argument --with"},
+		{[]string{"up"}, "false\n", "DIR missing"},
+		{[]string{"status", dir + "/absent"}, "", "no such folder"},
+		{[]string{"env", dir + "/absent"}, "", "no such folder"},
+		{[]string{"down", dir + "/absent"}, "", "no such folder"},
+		{[]string{"import-image", dir, dir + "/absent.tar"}, "", "absent.tar: no such file"},
+		{[]string{"kubectl", dir, "get", "pods"}, "", "has no Kubernetes"},
+		{[]string{"frobnicate"}, "", "usage"},
+	} {
+		cmd := exec.Command("../scripts/cluster.sh", c.args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err == nil || stdout.String() != c.stdout || !strings.Contains(strings.ToLower(stderr.String()), strings.ToLower(c.wantErr)) {
+			t.Errorf("cluster.sh %v: %v, stdout %q, stderr %q; want a failure, stdout %q, stderr with %q",
+				c.args, err, stdout.String(), stderr.String(), c.stdout, c.wantErr)
+		}
+	}
+}

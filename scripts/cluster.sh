@@ -421,6 +421,8 @@ status() {
 }
 
 usage() {
+  [[ -z $cmd ]] || say "unknown command $cmd"
+  echo "usage:" >&2
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }
