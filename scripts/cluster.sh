@@ -109,7 +109,7 @@ build_k8s() {
   t0=$(now)
   say "building Kubernetes $K8S_VERSION into $d (once; ~16 min of compile on 2 cores)"
   src=$d/src
-  rm -rf "$src" "$d/bin"
+  rm -rf "${src:?}" "${d:?}/bin"
   mkdir -p "$src" "$d/bin"
   cp "$CFG/k8s/go.mod" "$src/go.mod"
   local pkgs=() c
@@ -318,11 +318,11 @@ running() {
 
 # stop NAME: SIGTERM, then SIGKILL after 20 s.
 stop() {
-  local name=$1 pid i
+  local name=$1 pid
   alive "$name" || { rm -f "$DIR/pids/$name.pid"; return 0; }
   pid=$(cat "$DIR/pids/$name.pid")
   kill "$pid" 2>/dev/null || true
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     running "$pid" || break
     sleep 0.1
   done

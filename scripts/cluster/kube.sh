@@ -235,7 +235,9 @@ kube_down() {
   stop etcd
   # 3. Network namespaces the CNI plugin made and nobody removed, and
   #    kube-proxy's nftables tables.
-  for n in $(ls /var/run/netns 2>/dev/null | grep '^cni-' || true); do
+  for n in /var/run/netns/cni-*; do
+    [[ -e $n ]] || continue
+    n=$(basename "$n")
     grep -qx "$n" "$K/netns.before" 2>/dev/null || ip netns delete "$n" 2>/dev/null || true
   done
   if [[ -x $(k8s_dir)/bin/kube-proxy ]]; then
