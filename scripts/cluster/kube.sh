@@ -195,9 +195,16 @@ EOF
   mv "$DIR/kubeconfig.tmp" "$DIR/kubeconfig"
 }
 
+# kube_import_if_missing REF TARBALL imports TARBALL unless containerd
+# already has REF from that very tarball (its path names its build).
 kube_import_if_missing() {
-  kube_ctr images check "name==$1" 2>/dev/null | grep -q . && return 0
+  local mark
+  mark=$DIR/kube/imported-$(basename "$2" .tar)
+  if [[ $(cat "$mark" 2>/dev/null) == "$2" ]] && kube_ctr images check "name==$1" 2>/dev/null | grep -q "$1"; then
+    return 0
+  fi
   kube_ctr images import "$2" >/dev/null
+  echo "$2" >"$mark"
 }
 
 import_image() {
@@ -209,7 +216,7 @@ import_image() {
 }
 
 kube_down() {
-  local K=$DIR/kube p n
+  local K=$DIR/kube p n other
   [[ -d $K ]] || return 0
   # 1. Let the kubelet tear the pods down: it runs CNI DEL, which removes
   #    their network namespaces, veths and IP leases.
@@ -233,6 +240,15 @@ kube_down() {
   fi
   stop containerd
   stop etcd
+  # The machine-wide leftovers below (netns, nftables and iptables rules,
+  # the bridge, cgroups) belong to the machine's one cluster: when that is
+  # another DIR's, running, they are its own, and stay.
+  other=$(cat "$KUBE_LOCK" 2>/dev/null || true)
+  if [[ -n $other && $other != "$DIR" ]] && kube_running_in "$other"; then
+    say "kube: the cluster of $other runs on this machine; its network and cgroups are left alone"
+    kube_umount
+    return 0
+  fi
   # 3. Network namespaces the CNI plugin made and nobody removed, and
   #    kube-proxy's nftables tables.
   for n in /var/run/netns/cni-*; do
@@ -246,12 +262,8 @@ kube_down() {
   kube_iptables_cleanup
   # The pods' bridge, which the bridge plugin made at the first pod.
   if ip link show cielbr0 >/dev/null 2>&1; then ip link delete cielbr0 2>/dev/null || true; fi
-  # 4. Mounts the kubelet (volumes) and containerd (rootfs, shm, netns)
-  #    leave under DIR, deepest first.
-  awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
-    umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
-  done
-  # 5. The kubelet's cgroups (kubepods, with burstable and besteffort
+  kube_umount
+  # 4. The kubelet's cgroups (kubepods, with burstable and besteffort
   #    below), empty once the pods are gone; rmdir leaves a busy one.
   find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   if [[ -f $KUBE_LOCK && $(cat "$KUBE_LOCK") == "$DIR" ]]; then rm -f "$KUBE_LOCK"; fi
@@ -279,6 +291,15 @@ kube_iptables_cleanup() {
         "$ipt" -t "$t" -X "$c" 2>/dev/null || true
       done
     done
+  done
+}
+
+# kube_umount unmounts what the kubelet (volumes) and containerd (rootfs,
+# shm, netns) leave under DIR, deepest first.
+kube_umount() {
+  local p
+  awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
+    umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
   done
 }
 
