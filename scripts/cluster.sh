@@ -25,7 +25,7 @@
 #
 # Built binaries and images are cached under
 # ${CIEL_CACHE:-$HOME/.cache/ciel}/cluster/<component>-<version>-<hash of its build inputs>/,
-# so only the first up (or build) compiles: Kubernetes takes ~16 min of
+# so only the first up (or build) compiles: Kubernetes takes 10-20 min of
 # compile on 2 cores, once. Builds run under nice.
 #
 # Everything listens on 127.0.0.1 only. PostgreSQL is durable (fsync on, the
@@ -107,7 +107,7 @@ build_k8s() {
   d=$(k8s_dir)
   [[ -f $d/.done ]] && return 0
   t0=$(now)
-  say "building Kubernetes $K8S_VERSION into $d (once; ~16 min of compile on 2 cores)"
+  say "building Kubernetes $K8S_VERSION into $d (once; 10-20 min of compile on 2 cores)"
   src=$d/src
   rm -rf "${src:?}" "${d:?}/bin"
   mkdir -p "$src" "$d/bin"
