@@ -27,10 +27,35 @@ echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, sc
 # One server of each for the whole run; each test makes its own database in
 # it (internal/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
-trap 'scripts/postgres.sh stop "$DBDIR/pg"; scripts/mariadb.sh stop "$DBDIR/my"; rm -rf "$DBDIR"' EXIT
+CLUSTERDIR=""
+cleanup() {
+  scripts/postgres.sh stop "$DBDIR/pg"
+  scripts/mariadb.sh stop "$DBDIR/my"
+  rm -rf "$DBDIR"
+  if [ -n "$CLUSTERDIR" ]; then scripts/cluster.sh down "$CLUSTERDIR" && rm -rf "$CLUSTERDIR"; fi
+}
+trap cleanup EXIT
 CIEL_TEST_PG_URL=$(scripts/postgres.sh start "$DBDIR/pg" --owner $$)
 CIEL_TEST_MYSQL_URL=$(scripts/mariadb.sh start "$DBDIR/my" --owner $$)
 export CIEL_TEST_PG_URL CIEL_TEST_MYSQL_URL
+
+# ---- team cluster (scripts/cluster.sh): PostgreSQL, S3 (versitygw) and a
+# single-node Kubernetes, started once for the run and stopped at exit. The
+# tests that need it (e2e TestTeamCluster*, and any other test reading
+# CIEL_TEST_CLUSTER) find it with `scripts/cluster.sh env
+# $CIEL_TEST_CLUSTER` (or $CIEL_TEST_CLUSTER/kubeconfig); its variables are
+# not exported to every test, so no other test lands on the shared store.
+# The first run builds Kubernetes, etcd and versitygw into
+# ~/.cache/ciel/cluster (minutes, once). A cluster that cannot start fails
+# the run. CIEL_CLUSTER_TESTS=0 leaves it out (the tests then skip, and fail
+# under CI=true); CIEL_TEST_CLUSTER=DIR set beforehand uses a running one.
+if [ "${CIEL_CLUSTER_TESTS:-1}" != 0 ] && [ -z "${CIEL_TEST_CLUSTER:-}" ]; then
+  echo "==> team cluster for the cluster tests (scripts/cluster.sh up)"
+  CLUSTERDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-cluster.XXXXXX")
+  scripts/cluster.sh up "$CLUSTERDIR" >/dev/null
+  export CIEL_TEST_CLUSTER=$CLUSTERDIR
+fi
+# ---- end of team cluster
 echo "==> go test -race"
 go test -race -count=1 -timeout 30m ./...
 echo "==> studio browser tests in headless Chromium (scripts/studio.sh test)"
