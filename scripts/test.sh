@@ -28,7 +28,9 @@ echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, sc
 # it (internal/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
 CLUSTERDIR=""
+MOTO_PID=""
 cleanup() {
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
   scripts/postgres.sh stop "$DBDIR/pg"
   scripts/mariadb.sh stop "$DBDIR/my"
   rm -rf "$DBDIR"
@@ -72,7 +74,6 @@ CIEL_TEST_STORE=postgres CIEL_TEST_BLOB=s3 go test -race -count=1 -timeout 40m .
 S3PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 .venv-s3/bin/moto_server -H 127.0.0.1 -p "$S3PORT" >"$DBDIR/moto.log" 2>&1 &
 MOTO_PID=$!
-trap 'kill $MOTO_PID 2>/dev/null; scripts/postgres.sh stop "$DBDIR/pg"; scripts/mariadb.sh stop "$DBDIR/my"; rm -rf "$DBDIR"' EXIT
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$S3PORT/" >/dev/null && break; sleep 0.1; done
 curl -sf -X PUT "http://127.0.0.1:$S3PORT/pysuite" >/dev/null
 psql -q "$CIEL_TEST_PG_URL" -c "CREATE DATABASE pysuite"
