@@ -99,6 +99,16 @@ func TestBlobStoreS3(t *testing.T) {
 	if found == "" || readAt(t, found) != "9\n" {
 		t.Fatalf("model download: count.txt not found (%q)", found)
 	}
+	// The version's files are the bucket's too, beside the blobs, where the
+	// MLflow artifact proxy of every server on the bucket serves them.
+	var modelKeys []string
+	for obj := range srv.Client().ListObjects(context.Background(), bucket,
+		minio.ListObjectsOptions{Prefix: "team/blobs/mlartifacts/ws/models/counted/1/", Recursive: true}) {
+		modelKeys = append(modelKeys, obj.Key)
+	}
+	if len(modelKeys) != 1 || !strings.HasSuffix(modelKeys[0], "/count.txt") {
+		t.Errorf("the registered version's files in the bucket: %v", modelKeys)
+	}
 
 	r = e.ok("job", "create", "--file", "pipeline.yml", "--stream")
 	if strings.Count(r.out, "reused") < 3 {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -128,9 +129,12 @@ func TestTeamClusterPostgres(t *testing.T) {
 	}
 }
 
-// TestTeamClusterS3 puts, lists, gets and removes an object in the bucket
-// CIEL_BLOB names, with the keys the cluster printed, and then runs the
-// data-passing pipeline on a ciel server whose blob store is that bucket.
+// TestTeamClusterS3 puts, gets and removes an object in the bucket
+// CIEL_BLOB names, with the keys the cluster printed, sees a wrong key
+// refused, and then runs the data-passing pipeline on a ciel server whose
+// metadata is in a database of the cluster's PostgreSQL and whose blobs are
+// in its bucket: what `eval "$(scripts/cluster.sh up DIR)"; ciel server run`
+// gives a team.
 func TestTeamClusterS3(t *testing.T) {
 	t.Parallel()
 	vars, _ := clusterEnv(t)
@@ -149,7 +153,7 @@ func TestTeamClusterS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	key := "cluster-test/" + randomSuffix(t) + "/hello.txt"
 	body := []byte("hello from the team cluster\n")
@@ -174,8 +178,11 @@ func TestTeamClusterS3(t *testing.T) {
 		t.Fatal("a wrong secret key reads the object")
 	}
 
-	// ciel's own blob store on the bucket, under a prefix of this test's.
+	// ciel's own blob store on the bucket, under a prefix of this test's,
+	// and its metadata in a database of this test's.
+	db := clusterDatabase(t, vars["CIEL_STORE"])
 	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: []string{
+		"CIEL_STORE=" + db,
 		"AWS_ACCESS_KEY_ID=" + vars["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY=" + vars["AWS_SECRET_ACCESS_KEY"]}}
 	prefix := "cluster-test/" + randomSuffix(t)
 	logs := startServerRun(t, e, "--blob", vars["CIEL_BLOB"]+"&prefix="+prefix)
@@ -201,6 +208,47 @@ func TestTeamClusterS3(t *testing.T) {
 	if len(written) == 0 {
 		t.Fatalf("the pipeline wrote nothing under s3://%s/%s/", cfg.Bucket, prefix)
 	}
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var jobs int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE workspace = 'ws'").Scan(&jobs); err != nil || jobs == 0 {
+		t.Fatalf("jobs in the server's PostgreSQL database: %d, %v; want the pipeline and its steps", jobs, err)
+	}
+}
+
+// clusterDatabase makes a database of the test's own in the cluster's
+// PostgreSQL (the role ciel may create databases), dropped when the test
+// ends, and returns its URL.
+func clusterDatabase(t *testing.T, storeURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, storeURL)
+	if err != nil {
+		t.Fatalf("connect to CIEL_STORE: %v", err)
+	}
+	defer conn.Close(context.Background())
+	name := "cluster_test_" + randomSuffix(t)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, storeURL); err == nil {
+			c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, err := neturl.Parse(storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 // TestTeamClusterKubernetesJob runs a Job on the cluster's Kubernetes with
@@ -249,5 +297,37 @@ spec:
 	out, err := kubectl("", "-n", "ciel", "logs", "job/"+name)
 	if err != nil || !strings.Contains(out, "hello from "+name) || !strings.Contains(out, "uid 0") {
 		t.Fatalf("job log: %v\n%s", err, out)
+	}
+}
+
+// TestClusterScriptBadInput: scripts/cluster.sh refuses what it cannot do,
+// saying why, before it builds or starts anything; a failed up prints
+// `false`, so eval "$(scripts/cluster.sh up DIR)" fails as well.
+func TestClusterScriptBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args    []string
+		stdout  string
+		wantErr string
+	}{
+		{[]string{"up", dir, "--without", "redis"}, "false\n", "--without redis: expected pg, s3 or kube"},
+		{[]string{"up", dir, "--with", "kube"}, "false\n", "unknown argument --with"},
+		{[]string{"up"}, "false\n", "DIR missing"},
+		{[]string{"status", dir + "/absent"}, "", "no such folder"},
+		{[]string{"env", dir + "/absent"}, "", "no such folder"},
+		{[]string{"down", dir + "/absent"}, "", "no such folder"},
+		{[]string{"import-image", dir, dir + "/absent.tar"}, "", "absent.tar: no such file"},
+		{[]string{"kubectl", dir, "get", "pods"}, "", "has no Kubernetes"},
+		{[]string{"frobnicate"}, "", "usage"},
+	} {
+		cmd := exec.Command("../scripts/cluster.sh", c.args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err == nil || stdout.String() != c.stdout || !strings.Contains(strings.ToLower(stderr.String()), strings.ToLower(c.wantErr)) {
+			t.Errorf("cluster.sh %v: %v, stdout %q, stderr %q; want a failure, stdout %q, stderr with %q",
+				c.args, err, stdout.String(), stderr.String(), c.stdout, c.wantErr)
+		}
 	}
 }

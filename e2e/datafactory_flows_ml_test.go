@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ciel-mlops/ciel/internal/dataflow/dbtest"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 )
 
 // copyDir copies a folder's files into another.

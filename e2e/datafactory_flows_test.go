@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ciel-mlops/ciel/internal/dataflow/dbtest"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 )
 
 // The flow tests run the factory of testdata/adf (a PostgreSQL warehouse

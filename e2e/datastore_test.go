@@ -226,7 +226,7 @@ command: ls ${{inputs.d}} > ${{outputs.o}}/ls.txt
 	}
 
 	for _, c := range []struct{ file, want string }{
-		{"name: home\ntype: local\npath: " + e.home + "/blobs\n", "inside the server's home"},
+		{"name: home\ntype: local\npath: " + e.home + "\n", "inside the server's home"},
 		{"name: gone\ntype: local\npath: " + filepath.Join(lake, "missing") + "\n", "no such file"},
 		{"name: az\ntype: azure_blob\naccount_name: a\ncontainer_name: c\n", "ds.yml:2"},
 		{"name: workspaceblobstore\ntype: local\npath: " + lake + "\n", "default datastore"},

@@ -70,7 +70,7 @@ func newEnv(t *testing.T) *env {
 // of every ciel command, and so of the background server.
 func newEnvWith(t *testing.T, vars ...string) *env {
 	t.Helper()
-	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: vars}
+	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: append(teamStores(t), vars...)}
 	e.startServer()
 	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
 	e.ok("configure", "--defaults", "workspace=ws")

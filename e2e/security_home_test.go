@@ -79,6 +79,7 @@ command: echo run >> `+runs+` && touch `+started+` && sleep 4
 // endpoint's keys can be read by another local user.
 func TestHomeIsPrivate(t *testing.T) {
 	t.Parallel()
+	homeStoresOnly(t)
 	e := newEnv(t)
 	e.write("raw.txt", "a\nb\n")
 	e.write("pipeline.yml", modelPipeline)

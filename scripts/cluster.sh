@@ -25,7 +25,7 @@
 #
 # Built binaries and images are cached under
 # ${CIEL_CACHE:-$HOME/.cache/ciel}/cluster/<component>-<version>-<hash of its build inputs>/,
-# so only the first up (or build) compiles: Kubernetes takes ~16 min of
+# so only the first up (or build) compiles: Kubernetes takes 10-20 min of
 # compile on 2 cores, once. Builds run under nice.
 #
 # Everything listens on 127.0.0.1 only. PostgreSQL is durable (fsync on, the
@@ -89,7 +89,8 @@ need_apt() {
 k8s_dir() { echo "$CACHE/kubernetes-$K8S_VERSION-$(inputs_hash "$CFG/k8s/go.mod")"; }
 etcd_dir() { echo "$CACHE/etcd-$ETCD_VERSION-$(inputs_hash "$CFG/etcd/go.mod" "$CFG/etcd/main.go")"; }
 versitygw_dir() { echo "$CACHE/versitygw-$VERSITYGW_VERSION"; }
-images_dir() { echo "$(k8s_dir)/images-$(inputs_hash "$ROOT/scripts/cluster.sh" | cut -c1-6)"; }
+# The images change with the code that makes them.
+images_dir() { echo "$(k8s_dir)/images-$(declare -f mkimg build_images | sha256sum | cut -c1-6)"; }
 
 # gobuild runs go for the builds here: the module cache and proxy as the
 # user set them, but none of a user's GOFLAGS (-mod=vendor, ...) or go.work.
@@ -106,9 +107,9 @@ build_k8s() {
   d=$(k8s_dir)
   [[ -f $d/.done ]] && return 0
   t0=$(now)
-  say "building Kubernetes $K8S_VERSION into $d (once; ~16 min of compile on 2 cores)"
+  say "building Kubernetes $K8S_VERSION into $d (once; 10-20 min of compile on 2 cores)"
   src=$d/src
-  rm -rf "$src" "$d/bin"
+  rm -rf "${src:?}" "${d:?}/bin"
   mkdir -p "$src" "$d/bin"
   cp "$CFG/k8s/go.mod" "$src/go.mod"
   local pkgs=() c
@@ -201,8 +202,7 @@ build_images() {
   d=$(images_dir)
   [[ -f $d/.done ]] && return 0
   need_apt gcc libc6-dev busybox-static
-  # Images of an older cluster.sh: replaced.
-  rm -rf "$(k8s_dir)"/images-*
+  rm -rf "$d"
   mkdir -p "$d"
   src=$(go env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c
   [[ -f $src ]] || (cd "$(k8s_dir)/src" && gobuild mod download k8s.io/kubernetes) >&2
@@ -284,12 +284,19 @@ launch() {
 }
 
 # wait_until SECONDS WHAT LOG CMD... polls CMD until it succeeds; on a
-# timeout it shows LOG's last lines and fails.
+# timeout, or when the server that writes DIR/logs/NAME.log has exited, it
+# shows LOG's last lines and fails.
 wait_until() {
-  local limit=$1 what=$2 log=$3 t0
+  local limit=$1 what=$2 log=$3 t0 name
   shift 3
+  name=$(basename "$log" .log)
   t0=$(now)
   until "$@" >/dev/null 2>&1; do
+    if [[ -f $DIR/pids/$name.pid ]] && ! alive "$name"; then
+      say "$what: $name exited; last lines of $log:"
+      tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
     if awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN{exit !(b-a>l)}'; then
       say "$what: not ready after ${limit}s; last lines of $log:"
       tail -n 30 "$log" >&2 || true
@@ -311,11 +318,11 @@ running() {
 
 # stop NAME: SIGTERM, then SIGKILL after 20 s.
 stop() {
-  local name=$1 pid i
+  local name=$1 pid
   alive "$name" || { rm -f "$DIR/pids/$name.pid"; return 0; }
   pid=$(cat "$DIR/pids/$name.pid")
   kill "$pid" 2>/dev/null || true
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     running "$pid" || break
     sleep 0.1
   done
@@ -414,6 +421,8 @@ status() {
 }
 
 usage() {
+  [[ -z $cmd ]] || say "unknown command $cmd"
+  echo "usage:" >&2
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }

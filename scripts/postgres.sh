@@ -10,6 +10,8 @@
 #   scripts/postgres.sh stop DIR                 stop it (DIR is kept; remove it yourself)
 #
 # The URL is postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable.
+# PG_DURABLE=1 keeps PostgreSQL's durability on (fsync, synchronous commit,
+# full page writes), for benchmarks that compare it with a durable store.
 # With --owner, a watcher stops the server and removes DIR when process PID
 # ends, so a test binary killed mid-run leaves no server behind.
 # PostgreSQL refuses to run as root: under root, the cluster belongs to the
@@ -76,7 +78,9 @@ start() {
   if as "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then url "$dir"; return 0; fi
   port=$(freeport)
   echo "$port" >"$dir/port"
-  as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c TimeZone=UTC" >/dev/null ||
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [[ ${PG_DURABLE:-} == 1 ]] && durability=""
+  as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=200 -c TimeZone=UTC" >/dev/null ||
     { cat "$dir/server.log" >&2; return 1; }
   if [[ -n $owner ]]; then
     # The watcher outlives this script; its output goes nowhere so callers

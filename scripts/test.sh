@@ -25,10 +25,12 @@ echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] i
 scripts/s3server.sh install
 echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, scripts/mariadb.sh)"
 # One server of each for the whole run; each test makes its own database in
-# it (internal/dataflow/dbtest reads these URLs).
+# it (internal/dbtest reads these URLs).
 DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-test-db.XXXXXX")
 CLUSTERDIR=""
+MOTO_PID=""
 cleanup() {
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
   scripts/postgres.sh stop "$DBDIR/pg"
   scripts/mariadb.sh stop "$DBDIR/my"
   rm -rf "$DBDIR"
@@ -62,3 +64,19 @@ echo "==> studio browser tests in headless Chromium (scripts/studio.sh test)"
 scripts/studio.sh test
 echo "==> python integration suite (tests/python)"
 CIEL_BIN="$PWD/bin/ciel" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+echo "==> team-server leg: the store's tests, the e2e suite and the python suite again, on PostgreSQL and S3"
+# The same tests, unchanged: each e2e server keeps its metadata in a
+# database of its own in the run's PostgreSQL and its blobs in a bucket of
+# its own in one S3 server (e2e/teamstore_test.go); the python suite's
+# server in one database and one bucket.
+CIEL_TEST_STORE=postgres CIEL_TEST_BLOB=s3 go test -race -count=1 -timeout 40m ./internal/store/sqldb/ ./internal/tracking/ ./e2e/
+S3PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+.venv-s3/bin/moto_server -H 127.0.0.1 -p "$S3PORT" >"$DBDIR/moto.log" 2>&1 &
+MOTO_PID=$!
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$S3PORT/" >/dev/null && break; sleep 0.1; done
+curl -sf -X PUT "http://127.0.0.1:$S3PORT/pysuite" >/dev/null
+psql -q "$CIEL_TEST_PG_URL" -c "CREATE DATABASE pysuite"
+CIEL_STORE="${CIEL_TEST_PG_URL%%/postgres\?*}/pysuite?sslmode=disable" CIEL_BLOB="s3://pysuite?endpoint=http://127.0.0.1:$S3PORT" \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing-secret CIEL_BIN="$PWD/bin/ciel" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

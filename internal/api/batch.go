@@ -306,7 +306,7 @@ func (m batchModels) Model(ctx context.Context, ws, name, version string) (batch
 	if err != nil {
 		return batch.Model{}, err
 	}
-	dir, err := reg.FilesDir(v)
+	dir, err := reg.FilesDir(ctx, v)
 	if err != nil {
 		return batch.Model{}, err
 	}

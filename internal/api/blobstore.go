@@ -18,12 +18,6 @@ import (
 // refuses to start rather than lose every blob the metadata names.
 const blobStoreName = "blob-store.json"
 
-// blobState is Home/blob-store.json.
-type blobState struct {
-	// URL is the bucket's URL without keys; "" is the home's folder.
-	URL string `json:"url"`
-}
-
 // HomeBlob returns the URL (s3://..., without keys) of the blob store the
 // home's servers use, "" for the folder Home/blobs or when none is
 // recorded.
@@ -36,14 +30,47 @@ func HomeBlob(home string) string {
 // record. A home from before the record with a blobs/ folder uses that
 // folder.
 func recordedBlob(home string) (url string, ok bool) {
-	var st blobState
-	if b, err := os.ReadFile(filepath.Join(home, blobStoreName)); err == nil && json.Unmarshal(b, &st) == nil {
-		return st.URL, true
+	if url, ok := recorded(home, blobStoreName); ok {
+		return url, true
 	}
 	if _, err := os.Stat(filepath.Join(home, "blobs")); err == nil {
 		return "", true
 	}
 	return "", false
+}
+
+// homeRecord is a file under the home naming the store a home's servers
+// use (blob-store.json, metadata-store.json).
+type homeRecord struct {
+	// URL is the store's; "" is the home's own (folder or SQLite file).
+	URL string `json:"url"`
+}
+
+// recorded reads the home's record name; ok is false when there is none.
+func recorded(home, name string) (url string, ok bool) {
+	var r homeRecord
+	if b, err := os.ReadFile(filepath.Join(home, name)); err == nil && json.Unmarshal(b, &r) == nil {
+		return r.URL, true
+	}
+	return "", false
+}
+
+// remember writes the home's record name (private: a PostgreSQL URL may
+// hold a password).
+func remember(home, name, url string) error {
+	b, _ := json.Marshal(homeRecord{URL: url})
+	return writePrivate(filepath.Join(home, name), b)
+}
+
+// storeID is the part of a blob store URL that names the store: its
+// public_endpoint (where clients reach it) may change, the store stays.
+func storeID(raw string) string {
+	c, err := blobs3.ParseURL(raw, func(string) string { return "" })
+	if err != nil {
+		return raw
+	}
+	c.PublicEndpoint = ""
+	return c.URL()
 }
 
 // openBlobs opens the datastore: the bucket of cfg.BlobS3 when set, else
@@ -55,7 +82,7 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	if cfg.BlobS3 != nil {
 		want, desc = cfg.BlobS3.URL(), cfg.BlobS3.String()
 	}
-	if had, ok := recordedBlob(cfg.Home); ok && had != want {
+	if had, ok := recordedBlob(cfg.Home); ok && storeID(had) != storeID(want) {
 		was, fix := "the folder "+filepath.Join(cfg.Home, "blobs"), "without --blob and with CIEL_BLOB unset"
 		if had != "" {
 			was, fix = had, "with --blob '"+had+"' (or CIEL_BLOB)"
@@ -78,8 +105,7 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open datastore: %w", err)
 	}
-	b, _ := json.Marshal(blobState{URL: want})
-	if err := writePrivate(filepath.Join(cfg.Home, blobStoreName), b); err != nil {
+	if err := remember(cfg.Home, blobStoreName, want); err != nil {
 		return nil, fmt.Errorf("remember the blob store: %w", err)
 	}
 	return s, nil

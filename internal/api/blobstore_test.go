@@ -66,3 +66,21 @@ func TestOpenBlobsRemembers(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreIDIgnoresThePublicEndpoint: where clients reach the bucket may
+// change without the home refusing its store; the bucket, endpoint and
+// prefix may not.
+func TestStoreIDIgnoresThePublicEndpoint(t *testing.T) {
+	t.Parallel()
+	base := "s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.5%3A9000&prefix=ciel"
+	for raw, same := range map[string]bool{
+		base: true,
+		base + "&public_endpoint=https%3A%2F%2Fs3.corp":                    true,
+		"s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.6%3A9000&prefix=ciel":  false,
+		"s3://team-bkt?endpoint=http%3A%2F%2F10.0.0.5%3A9000&prefix=other": false,
+	} {
+		if got := storeID(raw) == storeID(base); got != same {
+			t.Errorf("storeID(%s) == storeID(base): %v, want %v", raw, got, same)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 	"github.com/ciel-mlops/ciel/internal/engine"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // openDataflow builds the Data Factory service with its pipeline runner
@@ -22,7 +22,7 @@ import (
 // runs as they stand. The returned func stops the triggers, then the runs.
 //
 // `ciel` activities run Azure ML jobs on eng, which must be built first.
-func (s *server) openDataflow(ctx context.Context, st *sqlite.Store, eng *engine.Engine, blobs blob.Store) (func(), error) {
+func (s *server) openDataflow(ctx context.Context, st *sqldb.Store, eng *engine.Engine, blobs blob.Store) (func(), error) {
 	svc := dataflow.New(dataflow.Config{Store: st.Dataflow(), Logger: s.log})
 	jobs, err := mljobs.New(mljobs.Config{Engine: eng, Store: st, Data: s.data, Blobs: blobs, BaseURL: s.base})
 	if err != nil {

@@ -311,7 +311,7 @@ func (m registryModels) ModelFiles(ctx context.Context, ws, name, version string
 	if err != nil {
 		return serving.ModelFiles{}, err
 	}
-	dir, err := reg.FilesDir(v)
+	dir, err := reg.FilesDir(ctx, v)
 	if err != nil {
 		return serving.ModelFiles{}, err
 	}

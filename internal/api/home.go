@@ -123,7 +123,7 @@ func tightenHome(home string) error {
 	if err := chmodPrivate(home); err != nil {
 		return fmt.Errorf("tighten CIEL_HOME: %w", err)
 	}
-	for _, name := range []string{"ciel.db", "ciel.db-wal", "ciel.db-shm", "server.json", "config.json", addrName, blobStoreName, homeLockName} {
+	for _, name := range []string{"ciel.db", "ciel.db-wal", "ciel.db-shm", "server.json", "config.json", addrName, blobStoreName, metaStoreName, replicaName, homeLockName} {
 		if err := chmodPrivate(filepath.Join(home, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("tighten CIEL_HOME: %w", err)
 		}

@@ -18,7 +18,7 @@ const (
 )
 
 // metricBucketer is the store's summing of a metric's history
-// (sqlite.Store.MetricBuckets).
+// (sqldb.Store.MetricBuckets).
 type metricBucketer interface {
 	MetricBuckets(ctx context.Context, ws, runID, key string, q tracking.BucketQuery) ([]tracking.MetricBucket, error)
 }

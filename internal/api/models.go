@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/client"
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/registry"
@@ -300,7 +299,7 @@ func (s *server) downloadModelVersion(w http.ResponseWriter, r *http.Request) (a
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.registry.FilesDir(v); err != nil {
+	if err := s.registry.HasFiles(v); err != nil {
 		return nil, registryErr(err, "version")
 	}
 	if ok, err := s.blobs.Has(r.Context(), v.Lineage.Digest); err != nil || !ok {
@@ -328,7 +327,7 @@ func (s *server) initRegistry() bool {
 		return false
 	}
 	cfg := registry.Config{
-		Store: rs, Blobs: s.blobs, Artifacts: artifacts.Root{Dir: filepath.Join(s.cfg.Home, "mlartifacts")},
+		Store: rs, Blobs: s.blobs, Artifacts: s.arts.store, CacheDir: filepath.Join(s.cfg.Home, "cache", "models"),
 		Jobs: jobLineage{s}, Logger: s.log,
 	}
 	if s.initDatastores(); s.data != nil {

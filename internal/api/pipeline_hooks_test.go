@@ -9,7 +9,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // TestIsPipelineHook: only a POST to exactly a pipeline's hooks path skips
@@ -47,7 +47,7 @@ func TestPullRequestHookBadSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := s.st.(*sqlite.Store).CICD()
+	cs := s.st.(*sqldb.Store).CICD()
 	if s.cicd, err = cicd.New(cicd.Config{Store: cs, Repos: h, Dir: filepath.Join(tb.home, "cicd")}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/cicd"
 	"github.com/ciel-mlops/ciel/internal/cicd/agent"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // gitPrefix is where hosted repositories are served over git's smart HTTP.
@@ -159,7 +159,7 @@ func (s *server) openCICD(localURL string) error {
 		return nil
 	}
 	s.repos = h
-	cs, ok := s.st.(interface{ CICD() *sqlite.CICDStore })
+	cs, ok := s.st.(interface{ CICD() *sqldb.CICDStore })
 	if !ok {
 		return nil
 	}

@@ -12,13 +12,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
+	artlocal "github.com/ciel-mlops/ciel/internal/artifacts/local"
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -44,7 +44,7 @@ func setupRoutesWith(t *testing.T, attempts *authlimit.Limiter) routeBundle {
 	t.Helper()
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +58,14 @@ func setupRoutesWith(t *testing.T, attempts *authlimit.Limiter) routeBundle {
 		t.Fatal(err)
 	}
 	cfg := Config{Home: dir, Token: testToken, Logger: log}
+	arts, err := artlocal.New(filepath.Join(dir, "mlartifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &server{cfg: cfg, st: st, blobs: blobs, log: log, base: "http://127.0.0.1:7311", envs: builder, attempts: attempts,
+		arts: artifactRoot{store: arts},
 		tracking: tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: testToken, Logger: log,
-			BaseURL: "http://127.0.0.1:7311", Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}})}
+			BaseURL: "http://127.0.0.1:7311", Artifacts: arts})}
 	if s.serving, err = serving.New(serving.Config{Home: dir, Store: st, Assets: st, Blobs: blobs, Envs: builder,
 		Models: registryModels{s}, Logger: log}); err != nil {
 		t.Fatal(err)

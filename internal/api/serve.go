@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
@@ -26,7 +26,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -34,6 +33,12 @@ import (
 type Config struct {
 	// Home is CIEL_HOME: ciel.db, blobs/, envs/, jobs/ live under it.
 	Home string
+	// Store, when set, is the PostgreSQL URL of the metadata store, which
+	// then replaces Home/ciel.db. Servers on several homes may share it:
+	// each job runs on one of them, under a lease of JobLease (0 is
+	// DefaultJobLease) that another takes over when it ends.
+	Store    string
+	JobLease time.Duration
 	// BlobS3, when set, is the bucket that holds the blobs (code, data,
 	// step outputs, models) instead of Home/blobs.
 	BlobS3 *blobs3.Config
@@ -114,12 +119,28 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := tightenHome(cfg.Home); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Home, "ciel.db")})
+	replica, err := sharedReplica(cfg)
 	if err != nil {
-		return fmt.Errorf("open metadata store: %w", err)
+		return err
+	}
+	st, err := openStore(ctx, cfg, replica)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
+	lease := cmp.Or(cfg.JobLease, DefaultJobLease)
+	if replica != "" {
+		// Before anything runs: a run of a server with no heartbeat is
+		// another server's to close.
+		if err := st.Heartbeat(ctx, time.Now().Add(lease)); err != nil {
+			return err
+		}
+	}
 	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	arts, err := openArtifacts(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -138,8 +159,8 @@ func Serve(ctx context.Context, cfg Config) error {
 	mlflow := tracking.NewHandler(tracking.Config{Store: st, Workspaces: st, Token: cfg.Token, Logger: cfg.Logger, BaseURL: base,
 		MaxUploadBytes: cfg.MaxArtifactUploadBytes, WorkspaceQuotaBytes: cfg.ArtifactQuotaBytes,
 		ReadOnly:  []string{registry.StorageRoot},
-		Artifacts: artifacts.Root{Dir: filepath.Join(cfg.Home, "mlartifacts")}})
-	s := &server{cfg: cfg, st: st, blobs: blobs, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New(),
+		Artifacts: arts.store, PartsDir: arts.partsDir})
+	s := &server{cfg: cfg, st: st, blobs: blobs, arts: arts, base: base, log: cfg.Logger, tracking: mlflow, envs: builder, flows: changefeed.New(),
 		attempts: authlimit.New(authlimit.Config{})}
 	if s.studio, err = newStudio(cfg, s.attempts); err != nil {
 		ln.Close()
@@ -149,11 +170,16 @@ func Serve(ctx context.Context, cfg Config) error {
 	// reads job outputs through the server.
 	s.initDatastores()
 	self, _ := os.Executable()
-	eng := engine.New(engine.Config{
+	ecfg := engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
 		Remote:   kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger}),
-		Observer: obs, Data: s.data, // sqlite keeps datastores: never nil
-	})
+		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
+	}
+	if replica != "" {
+		ecfg.Leases, ecfg.Replica, ecfg.Lease = st, replica, lease
+		cfg.Logger.Info("shared metadata store: jobs run under leases", "replica", replica, "lease", lease)
+	}
+	eng := engine.New(ecfg)
 	defer eng.Close()
 	s.eng = eng
 	stopDataflow, err := s.openDataflow(ctx, st, eng, blobs)
@@ -208,6 +234,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		// Runs in progress are canceled and record it before the store
 		// closes (deferred earlier, so it runs later).
 		defer s.cicd.Close()
+	}
+	if replica != "" {
+		stopKeeping := s.keepReplica(st, lease)
+		defer stopKeeping()
 	}
 	info := ServerInfo{URL: localURL, PID: os.Getpid()}
 	if err := writeInfo(cfg.Home, info); err != nil {

@@ -48,6 +48,7 @@ type server struct {
 	// tracking serves the MLflow tracking API and artifact proxy under
 	// /ws/{ws}/ (nil in tests that need none).
 	tracking *tracking.Handler
+	arts     artifactRoot // MLflow artifacts
 	// serving runs the online endpoints (endpoints.go; nil in tests that
 	// need none).
 	serving *serving.Manager
@@ -71,6 +72,7 @@ type server struct {
 	// dataflow keeps the Data Factory resources and runs their pipelines
 	// (datafactory.go; nil in tests that need none).
 	dataflow *dataflow.Service
+
 	// studio serves the web studio and its sign-in (studio.go; nil in
 	// tests that need none).
 	studio *ui.Studio

@@ -19,7 +19,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // noEnvs refuses to build any environment, so a job accepted by mistake
@@ -46,7 +46,7 @@ func setup(t *testing.T) (*server, testBundle) {
 	if err := os.WriteFile(filepath.Join(tb.outside, "secret.txt"), []byte("server-side secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(tb.home, "ciel.db")})
+	st, err := sqldb.Open(ctx, sqldb.Config{Path: filepath.Join(tb.home, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

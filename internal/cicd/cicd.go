@@ -145,6 +145,11 @@ type Store interface {
 	// ListUnfinishedRuns returns the runs of every workspace whose status
 	// is not completed, oldest first.
 	ListUnfinishedRuns(ctx context.Context) ([]Run, error)
+	// ClaimStrandedRuns makes this server the owner of the unfinished runs
+	// no live server runs (all of them, for a server alone; with mine,
+	// its own from before it started again too) and returns them, oldest
+	// first.
+	ClaimStrandedRuns(ctx context.Context, mine bool) ([]Run, error)
 
 	// CreateVariableGroup stores g and returns it with its ID;
 	// ErrConflict when ws already has a group of that name.

@@ -13,13 +13,13 @@ import (
 	"github.com/ciel-mlops/ciel/internal/cicd/agent"
 	"github.com/ciel-mlops/ciel/internal/cicd/githost"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // testBundle is what setup gives a test besides the Service.
 type testBundle struct {
 	host  *githost.Host
-	store *sqlite.CICDStore
+	store *sqldb.CICDStore
 	dir   string
 }
 
@@ -31,7 +31,7 @@ func setup(t *testing.T) (*cicd.Service, testBundle) {
 		t.Skip("git is not installed")
 	}
 	dir := t.TempDir()
-	st, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	st, err := sqldb.Open(t.Context(), sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,29 @@ func (s *Service) Start(ctx context.Context) error {
 	} else if len(killed) > 0 {
 		s.log.Info("killed the steps an earlier server left running", "process_groups", killed)
 	}
-	runs, err := s.cfg.Store.ListUnfinishedRuns(ctx)
+	if err := s.Recover(ctx, true); err != nil {
+		return err
+	}
+	s.startPendingBatches(ctx)
+	s.startPolling()
+	s.startScheduler()
+	return nil
+}
+
+// Close cancels the runs in progress and waits for them to record it.
+func (s *Service) Close() {
+	s.stop()
+	s.wg.Wait()
+}
+
+// Recover settles the runs no live server runs (with servers sharing one
+// store, those of a server that stopped renewing, and with mine this
+// server's own from before it started again; alone, all unfinished ones):
+// a run that was running is failed, one still queued is started here.
+// Start calls it with mine; a server sharing its store calls it again now
+// and then without.
+func (s *Service) Recover(ctx context.Context, mine bool) error {
+	runs, err := s.cfg.Store.ClaimStrandedRuns(ctx, mine)
 	if err != nil {
 		return fmt.Errorf("resume pipeline runs: %w", err)
 	}
@@ -132,16 +154,7 @@ func (s *Service) Start(ctx context.Context) error {
 			return fmt.Errorf("resume pipeline run %d: %w", r.ID, err)
 		}
 	}
-	s.startPendingBatches(ctx)
-	s.startPolling()
-	s.startScheduler()
 	return nil
-}
-
-// Close cancels the runs in progress and waits for them to record it.
-func (s *Service) Close() {
-	s.stop()
-	s.wg.Wait()
 }
 
 // namePattern is what a pipeline name may be: it names log files and URL

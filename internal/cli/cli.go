@@ -184,7 +184,9 @@ Environment:
   CIEL_URL    use the shared server at this URL instead of a local one
   CIEL_TOKEN  bearer token for that server
   CIEL_BLOB   the blob store 'ciel server run' uses (s3://bucket?endpoint=...;
-              default: the folder CIEL_HOME/blobs)`,
+              default: the folder CIEL_HOME/blobs)
+  CIEL_STORE  the metadata store 'ciel server run' uses (postgres://...;
+              default: the SQLite file CIEL_HOME/ciel.db)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,

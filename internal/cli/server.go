@@ -41,6 +41,13 @@ type serverRunOpts struct {
 	// Blob is the blob store's URL (s3://bucket?endpoint=...); "" means
 	// CIEL_BLOB, and with that unset too the folder CIEL_HOME/blobs.
 	Blob string
+	// Store is the metadata store's PostgreSQL URL; "" means CIEL_STORE,
+	// and with that unset too the SQLite file CIEL_HOME/ciel.db.
+	Store string
+	// JobLease is how long a job stays with a server of a shared store that
+	// stopped renewing its lease; 0 means CIEL_JOB_LEASE, else
+	// api.DefaultJobLease.
+	JobLease time.Duration
 	// exposure holds who may reach the server and how.
 	exposure
 }
@@ -120,6 +127,9 @@ func (o *serverRunOpts) Validate() error {
 	if err := validateAddr(o.Addr); err != nil {
 		return err
 	}
+	if o.JobLease != 0 && o.JobLease < time.Second {
+		return fmt.Errorf("--job-lease %s: want at least 1s, such as 15s", o.JobLease)
+	}
 	return o.exposure.validate()
 }
 
@@ -134,6 +144,16 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	blobS3, err := c.blobStore(home, o.Blob)
 	if err != nil {
 		return err
+	}
+	metadata, err := c.metadataStore(home, o.Store)
+	if err != nil {
+		return err
+	}
+	lease := o.JobLease
+	if v := c.getenv("CIEL_JOB_LEASE"); lease == 0 && v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second {
+			return usageError(fmt.Errorf("CIEL_JOB_LEASE %q: want a duration of at least 1s, such as 15s", v))
+		}
 	}
 	// What the server, and the steps, environments and workers it starts,
 	// create is the user's alone: CIEL_HOME holds endpoint keys, and the
@@ -154,11 +174,13 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	defer logw.Close()
 	logger := slog.New(logbatch.Handler{Handler: slog.NewTextHandler(logw, nil), W: logw})
 	err = c.serve(ctx, api.Config{
-		Home:   home,
-		Addr:   o.Addr,
-		Token:  token,
-		BlobS3: blobS3,
-		Logger: logger,
+		Home:     home,
+		Addr:     o.Addr,
+		Token:    token,
+		BlobS3:   blobS3,
+		Store:    metadata,
+		JobLease: lease,
+		Logger:   logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
 		AllowedHosts:           o.AllowedHosts,
@@ -185,8 +207,14 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 // remembered, so an autostarted server finds it); nil for the local
 // folder. Keys come from the environment.
 func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
+	return resolveBlob(c.getenv, home, raw)
+}
+
+// resolveBlob is serverRunCmd.blobStore, for every command that starts or
+// describes a server.
+func resolveBlob(getenv func(string) string, home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
-		raw = strings.TrimSpace(c.getenv("CIEL_BLOB"))
+		raw = strings.TrimSpace(getenv("CIEL_BLOB"))
 	}
 	if raw == "" {
 		raw = api.HomeBlob(home)
@@ -194,11 +222,30 @@ func (c *serverRunCmd) blobStore(home, raw string) (*blobs3.Config, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	cfg, err := blobs3.ParseURL(raw, c.getenv)
+	cfg, err := blobs3.ParseURL(raw, getenv)
 	if err != nil {
 		return nil, usageError(err)
 	}
 	return &cfg, nil
+}
+
+// metadataStore returns the PostgreSQL URL of the metadata store: raw,
+// else CIEL_STORE, else the one the home's last server used; "" for the
+// SQLite file CIEL_HOME/ciel.db.
+func (c *serverRunCmd) metadataStore(home, raw string) (string, error) {
+	if raw == "" {
+		raw = strings.TrimSpace(c.getenv("CIEL_STORE"))
+	}
+	if raw == "" {
+		return api.HomeStore(home), nil
+	}
+	if raw == "sqlite" {
+		return "", nil
+	}
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return "", usageError(fmt.Errorf("--store: want postgres://USER@HOST[:PORT]/DATABASE[?...] (or sqlite, the file CIEL_HOME/ciel.db)"))
+	}
+	return raw, nil
 }
 
 func newServerRunCommand(b *base) *cobra.Command {
@@ -211,8 +258,14 @@ func newServerRunCommand(b *base) *cobra.Command {
 	bindAddr(cmd.Flags(), &opts.Addr)
 	cmd.Flags().StringVar(&opts.Token, "token", "", "require this bearer token (default: CIEL_TOKEN)")
 	cmd.Flags().StringVar(&opts.ScoringAddr, "scoring-addr", "", "online endpoints' scoring address (default: the last run's port on 127.0.0.1)")
+	cmd.Flags().StringVar(&opts.Store, "store", "",
+		"metadata store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...] (PGPASSWORD and ~/.pgpass work too), "+
+			"or sqlite (default: CIEL_STORE, else the store CIEL_HOME's last server used, else the file CIEL_HOME/ciel.db)")
+	cmd.Flags().DurationVar(&opts.JobLease, "job-lease", 0,
+		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
+			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
-		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R&public_endpoint=URL], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")
 	opts.exposure.bind(cmd.Flags())
 	return cmd

@@ -11,7 +11,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow"
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 func setup(t *testing.T, cfg dataflow.Config) *dataflow.Service {
@@ -22,9 +22,9 @@ func setup(t *testing.T, cfg dataflow.Config) *dataflow.Service {
 
 // setupStore returns a service over a fresh store with workspace "ws",
 // and the store.
-func setupStore(t *testing.T, cfg dataflow.Config) (*dataflow.Service, *sqlite.Store) {
+func setupStore(t *testing.T, cfg dataflow.Config) (*dataflow.Service, *sqldb.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "ciel.db")})
+	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: filepath.Join(t.TempDir(), "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,6 +96,13 @@ type Config struct {
 	// job outputs, URLs) and writes outputs to datastore paths; without
 	// it such jobs are refused.
 	Data DataPaths
+	// Leases, when set, is a store several servers share: the engine then
+	// runs only the jobs whose lease it holds, as Replica, renewing them
+	// every third of Lease, and takes over jobs whose lease has ended
+	// (leases.go). Without it the engine is the store's only one.
+	Leases  Leases
+	Replica string
+	Lease   time.Duration
 }
 
 // Engine runs jobs. Its methods may be called concurrently.
@@ -199,6 +206,10 @@ func (e *Engine) Prepare(ctx context.Context, ws string, job *spec.Job) (Prepare
 		ExperimentName: orDefault(job.ExperimentName, "Default"), Status: StatusQueued,
 		Spec: specJSON, Plan: planJSON, CreatedAt: now,
 	}
+	if e.cfg.Leases != nil {
+		until := now.Add(e.cfg.Lease)
+		j.Owner, j.LeaseUntil = e.cfg.Replica, &until
+	}
 	steps := make([]store.Step, len(plan.Steps))
 	for i, s := range plan.Steps {
 		steps[i] = store.Step{Workspace: ws, Job: name, Name: s.Name, Status: StatusNotStarted}
@@ -213,41 +224,59 @@ func (e *Engine) Start(p Prepared) {
 	e.start(p.Job, p.Plan, p.Steps)
 }
 
-// Resume restarts every job that was active when the server last stopped.
-// Steps that were running are killed (their process group, if it survived)
-// and run again; completed steps are kept.
+// Resume restarts every job that was active when the server last stopped
+// (with Leases: every job whose lease has ended, and then, as long as the
+// engine runs, those whose lease ends later). Steps that were running are
+// killed (their process group, if it survived) and run again; completed
+// steps are kept.
 func (e *Engine) Resume(ctx context.Context) error {
+	if e.cfg.Leases != nil {
+		if err := e.claim(ctx, true); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		e.wg.Add(1)
+		go e.keepLeases()
+		return nil
+	}
 	jobs, err := e.cfg.Store.ListActiveJobs(ctx)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
 	for _, j := range jobs {
-		var plan Plan
-		if err := json.Unmarshal(j.Plan, &plan); err != nil {
-			e.cfg.Logger.Error("resume: bad plan", "job", j.Name, "err", err)
+		if err := e.resumeJob(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumeJob starts j again from its recorded steps.
+func (e *Engine) resumeJob(ctx context.Context, j store.Job) error {
+	var plan Plan
+	if err := json.Unmarshal(j.Plan, &plan); err != nil {
+		e.cfg.Logger.Error("resume: bad plan", "job", j.Name, "err", err)
+		return nil
+	}
+	steps, err := e.cfg.Store.ListSteps(ctx, j.Workspace, j.Name)
+	if err != nil {
+		return fmt.Errorf("resume job %q: %w", j.Name, err)
+	}
+	var reset []store.Step
+	for i, s := range steps {
+		if Terminal(s.Status) || s.Status == StatusNotStarted {
 			continue
 		}
-		steps, err := e.cfg.Store.ListSteps(ctx, j.Workspace, j.Name)
-		if err != nil {
+		killOrphan(s.PID, j.Workspace+"/"+j.Name+"/"+s.Name)
+		steps[i].Status, steps[i].PID = StatusNotStarted, 0
+		reset = append(reset, steps[i])
+	}
+	if len(reset) > 0 {
+		if err := e.cfg.Store.UpdateSteps(ctx, reset...); err != nil {
 			return fmt.Errorf("resume job %q: %w", j.Name, err)
 		}
-		var reset []store.Step
-		for i, s := range steps {
-			if Terminal(s.Status) || s.Status == StatusNotStarted {
-				continue
-			}
-			killOrphan(s.PID)
-			steps[i].Status, steps[i].PID = StatusNotStarted, 0
-			reset = append(reset, steps[i])
-		}
-		if len(reset) > 0 {
-			if err := e.cfg.Store.UpdateSteps(ctx, reset...); err != nil {
-				return fmt.Errorf("resume job %q: %w", j.Name, err)
-			}
-		}
-		e.cfg.Logger.Info("resuming job", "workspace", j.Workspace, "job", j.Name, "steps_reset", len(reset))
-		e.start(j, &plan, steps)
 	}
+	e.cfg.Logger.Info("resuming job", "workspace", j.Workspace, "job", j.Name, "steps_reset", len(reset))
+	e.start(j, &plan, steps)
 	return nil
 }
 

@@ -22,7 +22,11 @@ type jobRun struct {
 	byName map[string]*PlanStep
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	// held ends when the server stops or loses the job's lease: the run
+	// then stops without recording anything, for the next owner to resume.
+	held    context.Context
+	release context.CancelFunc
+	done    chan struct{}
 	// parent is the step whose run is the parent of this run's steps' runs
 	// ("" for the job's run); a sweep runs its trials with it set.
 	parent string
@@ -39,8 +43,9 @@ type stepDone struct {
 
 // start launches the scheduling goroutine of a job.
 func (e *Engine) start(j store.Job, plan *Plan, steps []store.Step) {
-	ctx, cancel := context.WithCancel(e.ctx)
-	r := &jobRun{e: e, job: j, plan: plan, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+	held, release := context.WithCancel(e.ctx)
+	ctx, cancel := context.WithCancel(held)
+	r := &jobRun{e: e, job: j, plan: plan, ctx: ctx, cancel: cancel, held: held, release: release, done: make(chan struct{}),
 		byName: map[string]*PlanStep{}, steps: map[string]*store.Step{}}
 	for _, s := range plan.Steps {
 		r.byName[s.Name] = s
@@ -138,9 +143,9 @@ func (r *jobRun) firstError(s store.Step) {
 
 // finish records the job's final status.
 func (r *jobRun) finish() {
-	canceled := r.e.ctx.Err() != nil
-	if canceled {
-		// The server is stopping: leave the job active so it resumes.
+	if r.held.Err() != nil {
+		// The server is stopping or lost the lease: leave the job active
+		// for whoever resumes it.
 		return
 	}
 	j, err := r.e.cfg.Store.GetJob(context.Background(), r.job.Workspace, r.job.Name)
@@ -203,12 +208,14 @@ func (r *jobRun) saveJob() {
 
 // killOrphan kills the process group of a step that was running when the
 // server died, if it is still there and still a ciel step.
-func killOrphan(pgid int) {
+func killOrphan(pgid int, step string) {
 	if pgid <= 0 {
 		return
 	}
+	// Only that step's process: a PID recorded by a server on another
+	// machine may name anything here.
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(pgid) + "/environ")
-	if err != nil || !strings.Contains(string(env), "CIEL_STEP=") {
+	if err != nil || !strings.Contains("\x00"+string(env), "\x00CIEL_STEP="+step+"\x00") {
 		return
 	}
 	if syscall.Kill(-pgid, 0) == nil {

@@ -451,10 +451,10 @@ func (r *jobRun) fail(st store.Step, msg, logPath string) store.Step {
 }
 
 // stopped records a step stopped by a cancel. When the whole server is
-// stopping, nothing is recorded: the step stays active and runs again on
-// resume.
+// stopping, or has lost the job's lease, nothing is recorded: the step
+// stays active and runs again on resume.
 func (r *jobRun) stopped(st store.Step) store.Step {
-	if r.e.ctx.Err() != nil {
+	if r.held.Err() != nil {
 		return st
 	}
 	now := time.Now().UTC()

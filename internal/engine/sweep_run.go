@@ -245,7 +245,7 @@ func (s *sweepRun) start(ctx context.Context, t *trial) {
 	t.cancel = cancel
 	s.running++
 	child := &jobRun{e: s.r.e, job: s.r.job, plan: s.r.plan, byName: s.r.byName, steps: s.r.steps,
-		ctx: tctx, cancel: cancel, done: s.r.done, parent: s.r.trialParent(s.ps.Name)}
+		ctx: tctx, cancel: cancel, held: s.r.held, release: s.r.release, done: s.r.done, parent: s.r.trialParent(s.ps.Name)}
 	tps, first := s.trialStep(t), t.st
 	go func() {
 		info := child.info(t.name, first.Attempt+1)

@@ -100,6 +100,7 @@ func (s *Server) Register(mux Mux) {
 		for _, rt := range routes {
 			mux.Handle(rt.method+" "+prefix+rt.path, s.handle(rt.fn))
 		}
+		mux.Handle("GET "+prefix+"model-versions/get-artifact", http.HandlerFunc(s.versionArtifact))
 	}
 }
 

@@ -117,7 +117,7 @@ func (s *Server) downloadURI(r *http.Request, ws string, p params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.svc.FilesDir(v); err != nil {
+	if err := s.svc.HasFiles(v); err != nil {
 		return nil, err
 	}
 	return map[string]string{"artifact_uri": v.Source}, nil

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -29,9 +28,12 @@ type Config struct {
 	Store Store
 	// Blobs is the datastore uploads, job outputs and copies go through.
 	Blobs blob.Store
-	// Artifacts is the shared artifact root (CIEL_HOME/mlartifacts) the
-	// version files are copied into.
-	Artifacts artifacts.Root
+	// Artifacts is the shared artifact root the version files are copied
+	// into: a folder (CIEL_HOME/mlartifacts, a LocalFiles) or a bucket.
+	Artifacts ArtifactFiles
+	// CacheDir is where versions' files are written out for endpoints and
+	// batch jobs when Artifacts is no local folder (one folder per tree).
+	CacheDir string
 	// Jobs resolves azureml://jobs/... sources; without it they are
 	// refused.
 	Jobs JobResolver
@@ -237,7 +239,7 @@ func (s *Service) DeleteModel(ctx context.Context, ws, name string) error {
 		return modelNotFound(err, name)
 	}
 	for _, v := range versions {
-		s.removeFiles(ws, v.Storage)
+		s.removeFiles(ctx, ws, v.Storage)
 	}
 	return nil
 }

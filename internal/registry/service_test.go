@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
+	artlocal "github.com/ciel-mlops/ciel/internal/artifacts/local"
 	"github.com/ciel-mlops/ciel/internal/blob"
 	bloblocal "github.com/ciel-mlops/ciel/internal/blob/local"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 const ws = "ws"
@@ -72,9 +73,15 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup over the artifact root arts, or a folder when nil.
+func setupWith(t *testing.T, arts registry.ArtifactFiles) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	st, err := sqldb.Open(ctx, sqldb.Config{Path: filepath.Join(dir, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +93,16 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{root: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}, blobs: blobs,
-		jobs: fakeJobs{outputs: map[string]string{}}}
-	b.svc = registry.New(registry.Config{Store: st, Blobs: blobs, Artifacts: b.root, Jobs: b.jobs, Tracking: fakeTracking{}})
+	b := &bundle{blobs: blobs, jobs: fakeJobs{outputs: map[string]string{}}}
+	if arts == nil {
+		folder, err := artlocal.New(filepath.Join(dir, "mlartifacts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		arts, b.root = folder, folder.Root()
+	}
+	b.svc = registry.New(registry.Config{Store: st, Blobs: blobs, Artifacts: arts, Jobs: b.jobs, Tracking: fakeTracking{},
+		CacheDir: filepath.Join(dir, "cache")})
 	return b
 }
 

@@ -259,6 +259,11 @@ func (s *Service) fromRun(ctx context.Context, ws, source string) (resolved, err
 		return r, fmt.Errorf("source %s: artifact root of run %s: %w", source, runID, err)
 	}
 	if sub = strings.Trim(sub, "/"); sub != "" {
+		// The path stays below the run's root: path.Join would resolve
+		// "../.." into another run's files.
+		if _, err := artifacts.Clean(sub); err != nil {
+			return r, invalid(fmt.Sprintf("source %q: %v", source, err))
+		}
 		rel = path.Join(rel, sub)
 	}
 	r.runID = runID
@@ -345,7 +350,11 @@ func (s *Service) fromVersion(v Version) (resolved, error) {
 // (a folder or one file) and returns their tree, and whether rel is a
 // folder.
 func (s *Service) ingestArtifacts(ctx context.Context, ws, rel, source string) (string, bool, error) {
-	dir, err := s.cfg.Artifacts.Path(ws, rel)
+	root, ok := s.localRoot()
+	if !ok {
+		return s.ingestStored(ctx, ws, rel, source)
+	}
+	dir, err := root.Path(ws, rel)
 	if err != nil {
 		return "", false, invalid(fmt.Sprintf("source %q: %v", source, err))
 	}

@@ -88,7 +88,7 @@ func (s *Service) CreateVersion(ctx context.Context, req NewVersion) (Version, e
 	}
 	rel, err := s.placeFiles(ctx, v, res.digest)
 	if err != nil {
-		s.removeFiles(v.Workspace, rel)
+		s.removeFiles(ctx, v.Workspace, rel)
 		if derr := s.cfg.Store.DeleteVersion(context.WithoutCancel(ctx), v.Workspace, v.Name, v.Version); derr != nil {
 			s.cfg.Logger.Error("remove failed model version", "model", v.Name, "version", v.Version, "err", derr)
 		}
@@ -172,6 +172,9 @@ func (s *Service) filesType(ctx context.Context, digest string) (string, error) 
 // placeFiles writes the tree digest into a new folder of the artifact root
 // and returns the folder, relative to the workspace's root.
 func (s *Service) placeFiles(ctx context.Context, v Version, digest string) (string, error) {
+	if _, ok := s.localRoot(); !ok {
+		return s.placeStored(ctx, v, digest)
+	}
 	rel, dir, err := s.freeFolder(v.Workspace, v.Name, v.Version)
 	if err != nil {
 		return "", err
@@ -184,13 +187,14 @@ func (s *Service) placeFiles(ctx context.Context, v Version, digest string) (str
 // taken (by the files of a model since renamed). Names are made safe for a
 // path and a URI first.
 func (s *Service) freeFolder(ws, name string, version int) (rel, dir string, err error) {
+	root, _ := s.localRoot()
 	base := path.Join(StorageRoot, safeSegment(name), strconv.Itoa(version))
 	for n := 0; n < 1000; n++ {
 		rel = base
 		if n > 0 {
 			rel = fmt.Sprintf("%s-%d", base, n)
 		}
-		if dir, err = s.cfg.Artifacts.Path(ws, rel); err != nil {
+		if dir, err = root.Path(ws, rel); err != nil {
 			return "", "", err
 		}
 		err = os.MkdirAll(filepath.Dir(dir), 0o700)
@@ -227,11 +231,18 @@ func safeSegment(name string) string {
 
 // removeFiles removes a version's folder; failures are logged, since the
 // metadata is already gone.
-func (s *Service) removeFiles(ws, rel string) {
+func (s *Service) removeFiles(ctx context.Context, ws, rel string) {
 	if rel == "" {
 		return
 	}
-	dir, err := s.cfg.Artifacts.Path(ws, rel)
+	root, ok := s.localRoot()
+	if !ok {
+		if err := s.cfg.Artifacts.Delete(context.WithoutCancel(ctx), ws, rel); err != nil {
+			s.cfg.Logger.Error("remove model files", "workspace", ws, "path", rel, "err", err)
+		}
+		return
+	}
+	dir, err := root.Path(ws, rel)
 	if err == nil {
 		err = os.RemoveAll(dir)
 	}
@@ -242,12 +253,26 @@ func (s *Service) removeFiles(ws, rel string) {
 	_ = os.Remove(filepath.Dir(dir)) // the model's folder, once empty
 }
 
-// FilesDir returns the local folder holding a version's files.
-func (s *Service) FilesDir(v Version) (string, error) {
+// FilesDir returns a local folder holding a version's files: theirs in
+// the artifact root when it is a folder, else a copy written out of the
+// datastore (see Config.CacheDir).
+func (s *Service) FilesDir(ctx context.Context, v Version) (string, error) {
 	if v.Status != StatusReady || v.Storage == "" {
 		return "", invalid(fmt.Sprintf("version %d of model %s is %s; it has no files", v.Version, v.Name, v.Status))
 	}
-	return s.cfg.Artifacts.Path(v.Workspace, v.Storage)
+	root, ok := s.localRoot()
+	if !ok {
+		return s.cachedFiles(ctx, v)
+	}
+	return root.Path(v.Workspace, v.Storage)
+}
+
+// HasFiles checks a version has files, without writing any out.
+func (s *Service) HasFiles(v Version) error {
+	if v.Status != StatusReady || v.Storage == "" {
+		return invalid(fmt.Sprintf("version %d of model %s is %s; it has no files", v.Version, v.Name, v.Status))
+	}
+	return nil
 }
 
 // GetVersion returns one version.
@@ -363,6 +388,6 @@ func (s *Service) DeleteVersion(ctx context.Context, ws, name string, version in
 	if err := s.cfg.Store.DeleteVersion(ctx, ws, name, version); err != nil {
 		return versionNotFound(err, name, version)
 	}
-	s.removeFiles(ws, v.Storage)
+	s.removeFiles(ctx, ws, v.Storage)
 	return nil
 }

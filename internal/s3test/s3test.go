@@ -6,14 +6,18 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,8 +27,9 @@ import (
 
 // Server is an S3-compatible server for tests (moto's).
 type Server struct {
-	Endpoint string
-	cl       *minio.Client
+	Endpoint    string
+	cl          *minio.Client
+	key, secret string // "" for moto's test keys
 }
 
 // Test keys: moto accepts any; they reach the FS as environment variables
@@ -129,3 +134,80 @@ func (s *Server) Bucket(t testing.TB) string {
 
 // Client is a client of the server with the test keys.
 func (s *Server) Client() *minio.Client { return s.cl }
+
+// One server for the whole test process, for suites that run many servers
+// of ciel (e2e's S3 leg), each with its own bucket.
+var (
+	sharedOnce sync.Once
+	shared     *Server
+	sharedErr  error
+)
+
+// Shared returns a server for the whole test process: the one at
+// CIEL_TEST_S3_ENDPOINT (with the keys of AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY), else a moto server started once, which dies with
+// the process. Like Start, it skips t when there is none, except under
+// CI=true.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = startShared() })
+	if sharedErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(sharedErr)
+		}
+		t.Skip(sharedErr)
+	}
+	return shared
+}
+
+func startShared() (*Server, error) {
+	if ep := os.Getenv("CIEL_TEST_S3_ENDPOINT"); ep != "" {
+		u, err := url.Parse(ep)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("CIEL_TEST_S3_ENDPOINT %q: want http://HOST:PORT", ep)
+		}
+		cl, err := minio.New(u.Host, &minio.Options{Secure: u.Scheme == "https",
+			Creds: credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), "")})
+		if err != nil {
+			return nil, err
+		}
+		return &Server{Endpoint: ep, cl: cl, key: os.Getenv("AWS_ACCESS_KEY_ID"), secret: os.Getenv("AWS_SECRET_ACCESS_KEY")}, nil
+	}
+	bin := motoServer()
+	if bin == "" {
+		return nil, errors.New("no S3 server: run scripts/s3server.sh install (moto[server] from PyPI) or set CIEL_TEST_S3_ENDPOINT")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	// Killed when this process ends, however it ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), key: "testing", secret: "testing-secret"}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(s.Endpoint + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("S3 server did not start: %v", err)
+		}
+	}
+	s.cl, err = minio.New(fmt.Sprintf("127.0.0.1:%d", port), &minio.Options{Creds: credentials.NewStaticV4(s.key, s.secret, "")})
+	return s, err
+}
+
+// Keys returns the access key and secret the server takes.
+func (s *Server) Keys() (key, secret string) {
+	if s.key == "" {
+		return "testing", "testing-secret"
+	}
+	return s.key, s.secret
+}

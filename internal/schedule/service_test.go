@@ -13,7 +13,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/trigger"
 )
 
@@ -58,7 +58,7 @@ func (f *fakeJobs) startedJobs() []engine.Prepared {
 // bundle is what a test drives: the service, its store, its clock.
 type bundle struct {
 	svc   *schedule.Service
-	st    *sqlite.Store
+	st    *sqldb.Store
 	jobs  *fakeJobs
 	clock *time.Time
 }
@@ -70,7 +70,7 @@ func setup(t *testing.T, path string, now time.Time) *bundle {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "ciel.db")
 	}
-	st, err := sqlite.Open(t.Context(), sqlite.Config{Path: path})
+	st, err := sqldb.Open(t.Context(), sqldb.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,11 @@ type Job struct {
 	CreatedAt       time.Time         `json:"created_at"`
 	StartedAt       *time.Time        `json:"started_at,omitempty"`
 	EndedAt         *time.Time        `json:"ended_at,omitempty"`
+	// Owner is the server that runs the job when several share one store
+	// ("" for a server alone), until LeaseUntil unless it renews its
+	// lease. Set at CreateJob and by the lease methods, never by UpdateJob.
+	Owner      string     `json:"-"`
+	LeaseUntil *time.Time `json:"-"`
 }
 
 // Step is one leaf step of a job (a command job has exactly one).

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"os"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
@@ -16,7 +14,7 @@ import (
 // The artifact proxy: mlflow resolves "mlflow-artifacts:/<rel>" against the
 // tracking URI keeping its path, so a run's files are PUT and GET at
 // /ws/{ws}/api/2.0/mlflow-artifacts/artifacts/<rel> and listed at
-// .../artifacts?path=<rel>. On disk rel is Artifacts.Path(ws, rel).
+// .../artifacts?path=<rel>. The files are kept by the ArtifactStore.
 const artifactsPrefix = "/ws/{ws}/api/2.0/mlflow-artifacts"
 
 func (h *Handler) artifactRoutes() []route {
@@ -28,15 +26,18 @@ func (h *Handler) artifactRoutes() []route {
 		{"POST", artifactsPrefix + "/mpu/create/{path...}", h.createUpload},
 		{"POST", artifactsPrefix + "/mpu/complete/{path...}", h.completeUpload},
 		{"POST", artifactsPrefix + "/mpu/abort/{path...}", h.abortUpload},
+		{"GET", artifactsPrefix + "/presigned/{path...}", h.presignedDownload},
 	}
 }
 
 // serverInfo tells the client what this server supports: multipart
-// uploads through the proxy, no MLflow workspaces (ciel's are in the URL).
+// uploads (presigned, or through the proxy), presigned downloads where the
+// store hands them out, no MLflow workspaces (ciel's are in the URL).
 func (h *Handler) serverInfo(_ *http.Request, _ string) (any, error) {
+	_, direct := h.cfg.Artifacts.(DirectUploads)
 	return map[string]any{
 		"store_type": "SqlStore", "workspaces_enabled": false, "trace_archival_enabled": false,
-		"multipart_uploads_enabled": true, "multipart_downloads_enabled": false,
+		"multipart_uploads_enabled": direct || h.cfg.PartsDir != "", "multipart_downloads_enabled": direct,
 		"presigned_upload_run_id_supported": false, "presigned_upload_model_id_supported": false,
 		"features_enabled": map[string]bool{},
 	}, nil
@@ -72,22 +73,7 @@ func (h *Handler) putArtifact(r *http.Request, ws string) (any, error) {
 	if err := h.requireWorkspace(r, ws); err != nil {
 		return nil, err
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return nil, badArtifactPath(raw, err.Error())
-	}
-	tmp, n, err := h.receive(r, ws, "artifact "+rel)
-	if err != nil {
-		return nil, err
-	}
-	old, err := place(tmp, p, rel)
-	if err != nil {
-		os.Remove(tmp)
-		h.quota.release(ws, n)
-		return nil, err
-	}
-	h.quota.commit(ws, n, n, old)
-	return nil, nil
+	return nil, h.storeBody(r, ws, rel)
 }
 
 func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, ws string) error {
@@ -103,11 +89,7 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, ws string)
 	if err != nil {
 		return err
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return badArtifactPath(raw, err.Error())
-	}
-	return errNoArtifact(rel, serveFile(w, r, p))
+	return errNoArtifact(rel, h.serveFile(w, r, ws, rel))
 }
 
 // errNoArtifact turns a missing file into MLflow's not-found error.
@@ -125,34 +107,22 @@ type fileInfo struct {
 	FileSize *int64 `json:"file_size,omitempty"`
 }
 
-// listDir lists the directory p, each entry's path being prefix/name; a
-// file or a missing path lists as nothing.
-func listDir(p, prefix string) ([]fileInfo, error) {
-	entries, err := os.ReadDir(p)
+// list lists the folder rel of ws, each entry's path being prefix/name;
+// a file or a missing path lists as nothing.
+func (h *Handler) list(r *http.Request, ws, rel, prefix string) ([]fileInfo, error) {
+	entries, err := h.cfg.Artifacts.List(r.Context(), ws, rel)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &pe) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	out := make([]fileInfo, 0, len(entries))
 	for _, e := range entries {
-		if legacyTempRE.MatchString(e.Name()) || prefix == "" && e.Name() == legacyPartsDir {
-			continue
-		}
-		fi := fileInfo{Path: path.Join(prefix, e.Name()), IsDir: e.IsDir()}
-		if !e.IsDir() {
-			info, err := e.Info()
-			if err != nil {
-				continue
-			}
-			size := info.Size()
+		fi := fileInfo{Path: path.Join(prefix, e.Name), IsDir: e.IsDir}
+		if !e.IsDir {
+			size := e.Size
 			fi.FileSize = &size
 		}
 		out = append(out, fi)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
@@ -162,11 +132,7 @@ func (h *Handler) listArtifacts(r *http.Request, ws string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return nil, badArtifactPath(raw, err.Error())
-	}
-	files, err := listDir(p, "")
+	files, err := h.list(r, ws, rel, "")
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts %s: %w", rel, err)
 	}
@@ -185,11 +151,7 @@ func (h *Handler) deleteArtifact(r *http.Request, ws string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return nil, badArtifactPath(raw, err.Error())
-	}
-	err = os.RemoveAll(p)
+	err = h.cfg.Artifacts.Delete(r.Context(), ws, rel)
 	h.quota.forget(ws)
 	if err != nil {
 		return nil, fmt.Errorf("delete artifact %s: %w", rel, err)
@@ -199,7 +161,7 @@ func (h *Handler) deleteArtifact(r *http.Request, ws string) (any, error) {
 
 // listUnder answers an MLflow ListArtifacts-style call for the artifact
 // root uri (a run's or a logged model's): the entries of sub below it.
-func (h *Handler) listUnder(ws, uri, sub string) (any, error) {
+func (h *Handler) listUnder(r *http.Request, ws, uri, sub string) (any, error) {
 	out := struct {
 		RootURI string     `json:"root_uri"`
 		Files   []fileInfo `json:"files,omitempty"`
@@ -212,11 +174,7 @@ func (h *Handler) listUnder(ws, uri, sub string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return nil, badArtifactPath(sub, err.Error())
-	}
-	if out.Files, err = listDir(p, clean); err != nil {
+	if out.Files, err = h.list(r, ws, rel, clean); err != nil {
 		return nil, fmt.Errorf("list artifacts %s: %w", sub, err)
 	}
 	return out, nil
@@ -232,7 +190,7 @@ func (h *Handler) listRunArtifacts(r *http.Request, ws string) (any, error) {
 	if err != nil {
 		return nil, notFoundAs(err, runNotFound(id))
 	}
-	return h.listUnder(ws, run.Info.ArtifactURI, q.Get("path"))
+	return h.listUnder(r, ws, run.Info.ArtifactURI, q.Get("path"))
 }
 
 func (h *Handler) listLoggedModelArtifacts(r *http.Request, ws string) (any, error) {
@@ -241,7 +199,7 @@ func (h *Handler) listLoggedModelArtifacts(r *http.Request, ws string) (any, err
 	if err != nil {
 		return nil, notFoundAs(err, modelNotFound(id))
 	}
-	return h.listUnder(ws, m.ArtifactURI, r.URL.Query().Get("artifact_directory_path"))
+	return h.listUnder(r, ws, m.ArtifactURI, r.URL.Query().Get("artifact_directory_path"))
 }
 
 func (h *Handler) getLoggedModelArtifact(w http.ResponseWriter, r *http.Request, ws string) error {
@@ -262,29 +220,39 @@ func (h *Handler) getLoggedModelArtifact(w http.ResponseWriter, r *http.Request,
 	if clean == "" {
 		return badArtifactPath(sub, "it names the logged model's artifact root, not a file")
 	}
-	p, err := h.cfg.Artifacts.Path(ws, rel)
-	if err != nil {
-		return badArtifactPath(sub, err.Error())
-	}
-	return errNoArtifact(sub, serveFile(w, r, p))
+	return errNoArtifact(sub, h.serveFile(w, r, ws, rel))
 }
 
-// serveFile answers with the regular file p (ranges supported); a missing
-// file or a directory is fs.ErrNotExist.
-func serveFile(w http.ResponseWriter, r *http.Request, p string) error {
-	f, err := os.Open(p)
+// serveFile answers with the file rel of ws (ranges supported); a
+// missing file or a folder is fs.ErrNotExist.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ws, rel string) error {
+	f, err := h.cfg.Artifacts.Open(r.Context(), ws, rel)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if info.IsDir() {
-		return fs.ErrNotExist
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", info.ModTime(), f)
+	http.ServeContent(w, r, "", f.ModTime(), f)
 	return nil
+}
+
+// presignedDownload answers MLflow's GET .../mlflow-artifacts/presigned/
+// <path> with a URL the client downloads the file from, in ranges, without
+// the server; a store that hands out none answers as MLflow's server does
+// then (501 NOT_IMPLEMENTED), and the client reads through the proxy.
+func (h *Handler) presignedDownload(r *http.Request, ws string) (any, error) {
+	raw := r.PathValue("path")
+	rel, err := fileRel(raw)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := h.cfg.Artifacts.(DirectUploads)
+	if !ok {
+		return nil, Errorf(CodeNotImplemented, "Multipart download is not supported for the current artifact repository")
+	}
+	u, size, err := d.DownloadURL(r.Context(), ws, rel)
+	if err != nil {
+		return nil, errNoArtifact(rel, err)
+	}
+	return map[string]any{"url": u, "headers": map[string]string{}, "file_size": size}, nil
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/guard"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -32,9 +31,15 @@ type Workspaces interface {
 type Config struct {
 	Store      Store
 	Workspaces Workspaces
-	// Artifacts is where run and logged-model artifacts live
-	// (CIEL_HOME/mlartifacts).
-	Artifacts artifacts.Root
+	// Artifacts is where run and logged-model artifacts live: a folder
+	// (CIEL_HOME/mlartifacts) or a bucket's prefix.
+	Artifacts ArtifactStore
+	// PartsDir is the local folder where the parts of multipart uploads
+	// sent through the proxy wait; the handler owns it and empties it when
+	// it starts. It is unused with a store that has DirectUploads; with
+	// neither, multipart uploads are refused as MLflow refuses them (the
+	// client then sends one PUT).
+	PartsDir string
 	// ReadOnly are folders of each workspace's artifact root that the
 	// proxy serves but never writes or deletes: the model registry's
 	// versions, whose files must stay what was registered and deployed.
@@ -66,19 +71,19 @@ type Handler struct {
 	quota     *quota
 }
 
-// NewHandler returns a handler for cfg. It removes the temporary files
-// uploads of an earlier run left (see Handler.sweepTemp): one Handler
-// writes to an artifact root at a time.
+// NewHandler returns a handler for cfg. It removes the multipart parts
+// uploads of an earlier run left (see Handler.sweepParts): one Handler
+// uses a PartsDir at a time.
 func NewHandler(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, uploads: newUploads(), maxUpload: cfg.MaxUploadBytes,
-		quota: newQuota(cfg.WorkspaceQuotaBytes, cfg.Artifacts)}
+		quota: newQuota(cfg.WorkspaceQuotaBytes, cfg.Artifacts.Usage)}
 	if h.maxUpload <= 0 {
 		h.maxUpload = DefaultMaxUploadBytes
 	}
-	h.sweepTemp()
+	h.sweepParts()
 	return h
 }
 

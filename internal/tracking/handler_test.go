@@ -7,13 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ciel-mlops/ciel/internal/artifacts"
+	"github.com/ciel-mlops/ciel/internal/artifacts/local"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
@@ -21,7 +23,7 @@ import (
 // store with workspace "ws".
 type testBundle struct {
 	srv *httptest.Server
-	st  *sqlite.Store
+	st  *sqldb.Store
 	dir string
 }
 
@@ -34,7 +36,11 @@ func setup(t *testing.T, token string) *testBundle {
 // edit.
 func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBundle {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ciel.db")})
+	cfg := sqldb.Config{Path: filepath.Join(dir, "ciel.db")}
+	if os.Getenv("CIEL_TEST_STORE") == "postgres" { // the team-server leg
+		cfg = sqldb.Config{URL: dbtest.Postgres(t).URL}
+	}
+	st, err := sqldb.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +50,14 @@ func setupConfig(t *testing.T, dir string, edit func(*tracking.Config)) *testBun
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
-	cfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
-		Artifacts: artifacts.Root{Dir: filepath.Join(dir, "mlartifacts")}}
-	edit(&cfg)
-	tracking.NewHandler(cfg).Register(mux)
+	arts, err := local.New(filepath.Join(dir, "mlartifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcfg := tracking.Config{Store: st, Workspaces: st, BaseURL: "http://" + srv.Listener.Addr().String(),
+		Artifacts: arts, PartsDir: filepath.Join(dir, "mlartifacts.tmp", "mpu")}
+	edit(&tcfg)
+	tracking.NewHandler(tcfg).Register(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, st: st, dir: dir}

@@ -1,6 +1,8 @@
 package tracking
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,14 +14,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ciel-mlops/ciel/internal/artifacts"
 )
 
-// Multipart uploads through the proxy: create hands out one URL per part
-// (on this server), the client PUTs the parts there in parallel, and
-// complete joins them into the artifact. Parts wait in the temporary
-// folder (TempDir/mpu/<upload id>/), outside every workspace's tree; an
+// Multipart uploads (mlflow with MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true):
+// create hands out one URL per part, the client PUTs the parts there in
+// parallel, and complete joins them into the artifact. With a store that
+// has DirectUploads (a bucket) the URLs are the store's own, presigned, so
+// the parts never pass through this server and the upload's state is the
+// store's; this is what MLflow's server does on S3. Otherwise the URLs are
+// this server's: parts wait in PartsDir/<upload id>/, outside every
+// workspace's tree, and complete streams them into the store; that
 // upload's bookkeeping lives in memory, so a restart abandons uploads in
-// flight (the client then aborts) and NewHandler sweeps their parts.
+// flight (the client then aborts) and NewHandler sweeps their parts. With
+// neither, create answers as MLflow's server does for a store without
+// multipart uploads, and the client sends the file in one PUT.
 
 // upload is one multipart upload in progress.
 type upload struct {
@@ -96,11 +106,23 @@ type mpuRequest struct {
 	UploadID string  `json:"upload_id"`
 	Parts    []struct {
 		PartNumber jsonInt `json:"part_number"`
+		ETag       string  `json:"etag"`
 	} `json:"parts"`
 }
 
-// maxParts bounds the parts of one upload.
+// maxParts bounds the parts of one upload (S3's own bound).
 const maxParts = 10000
+
+// errNoMultipart is MLflow's answer for a store without multipart
+// uploads; the client recognises the message and falls back to one PUT.
+var errNoMultipart = Errorf(CodeNotImplemented, "Multipart upload is not supported for the current artifact repository")
+
+// credential is one part's URL as create hands it out.
+type credential struct {
+	URL        string            `json:"url"`
+	PartNumber int               `json:"part_number"`
+	Headers    map[string]string `json:"headers"`
+}
 
 func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 	if err := h.requireWorkspace(r, ws); err != nil {
@@ -123,8 +145,25 @@ func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := h.quota.fits(r.Context(), ws, 1); err != nil {
+		return nil, err
+	}
+	if d, ok := h.cfg.Artifacts.(DirectUploads); ok {
+		up, err := d.CreateUpload(r.Context(), ws, target, int(in.NumParts))
+		if err != nil {
+			return nil, err
+		}
+		creds := make([]credential, len(up.PartURLs))
+		for i, u := range up.PartURLs {
+			creds[i] = credential{URL: u, PartNumber: i + 1, Headers: map[string]string{}}
+		}
+		return map[string]any{"upload_id": up.ID, "credentials": creds}, nil
+	}
+	if h.cfg.PartsDir == "" {
+		return nil, errNoMultipart
+	}
 	id := newHexID(16)
-	dir := filepath.Join(h.cfg.Artifacts.TempDir(), "mpu", id)
+	dir := filepath.Join(h.cfg.PartsDir, id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("start multipart upload: %w", err)
 	}
@@ -135,11 +174,6 @@ func (h *Handler) createUpload(r *http.Request, ws string) (any, error) {
 	// Part URLs are built from the configured address, never the request's
 	// Host, which a client chooses.
 	base := fmt.Sprintf("%s/ws/%s/api/2.0/mlflow-artifacts/mpu/parts/%s/", h.cfg.BaseURL, url.PathEscape(ws), id)
-	type credential struct {
-		URL        string            `json:"url"`
-		PartNumber int               `json:"part_number"`
-		Headers    map[string]string `json:"headers"`
-	}
 	creds := make([]credential, in.NumParts)
 	for i := range creds {
 		creds[i] = credential{URL: base + strconv.Itoa(i+1), PartNumber: i + 1, Headers: map[string]string{}}
@@ -173,8 +207,11 @@ func (h *Handler) putPart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || n < 1 || n > up.parts {
 		return invalidf("Invalid part number %q", r.PathValue("part"))
 	}
-	tmp, size, err := h.receive(r, up.ws, "part "+strconv.Itoa(n))
+	tmp, size, err := h.receivePart(r, up.ws, up.dir, "part "+strconv.Itoa(n))
 	if err != nil {
+		if _, gerr := h.uploads.get(up.ws, r.PathValue("upload")); gerr != nil {
+			return gerr // completed or aborted meanwhile: its folder is gone
+		}
 		return err
 	}
 	// An abort or complete may have removed the folder meanwhile; then
@@ -193,11 +230,14 @@ func (h *Handler) putPart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) completeUpload(r *http.Request, ws string) (any, error) {
-	if _, err := cleanRel(r.PathValue("path")); err != nil {
-		return nil, err
-	}
 	var in mpuRequest
 	if err := readJSON(r, &in); err != nil {
+		return nil, err
+	}
+	if d, ok := h.cfg.Artifacts.(DirectUploads); ok {
+		return nil, h.completeDirect(r, ws, d, in)
+	}
+	if _, err := cleanRel(r.PathValue("path")); err != nil {
 		return nil, err
 	}
 	up, err := h.uploads.get(ws, in.UploadID)
@@ -214,76 +254,148 @@ func (h *Handler) completeUpload(r *http.Request, ws string) (any, error) {
 		}
 	}
 	sort.Ints(nums)
-	dst, err := h.cfg.Artifacts.Path(ws, up.target)
-	if err != nil {
-		return nil, err
-	}
-	tmp, size, err := h.joinParts(up.dir, nums)
-	if err != nil {
-		return nil, err
+	for _, n := range nums {
+		if _, err := os.Stat(filepath.Join(up.dir, strconv.Itoa(n))); err != nil {
+			return nil, invalidf("part %d was not uploaded", n)
+		}
 	}
 	if !h.uploads.remove(in.UploadID) {
-		os.Remove(tmp)
 		return nil, Errorf(CodeResourceDoesNotExist, "No multipart upload with id '%s'", in.UploadID)
 	}
 	parts := up.finish()
-	_ = os.RemoveAll(up.dir)
-	old, err := place(tmp, dst, up.target)
+	defer os.RemoveAll(up.dir)
+	joined := &partsReader{dir: up.dir, nums: nums}
+	defer joined.Close()
+	old, err := h.cfg.Artifacts.Put(r.Context(), ws, up.target, joined, -1)
 	if err != nil {
-		os.Remove(tmp)
 		h.quota.release(ws, parts)
-		return nil, err
+		if errors.Is(err, artifacts.ErrPathTaken) {
+			return nil, badArtifactPath(up.target, err.Error())
+		}
+		return nil, fmt.Errorf("complete multipart upload: %w", err)
 	}
-	h.quota.commit(ws, parts, size, old)
+	h.quota.commit(ws, parts, joined.size, old)
 	return nil, nil
 }
 
-// joinParts writes the numbered part files of dir, in order, to a new
-// temporary file and returns its path and size; on error it leaves
-// nothing behind.
-func (h *Handler) joinParts(dir string, nums []int) (string, int64, error) {
-	f, err := h.tempFile("join-*")
+// completeDirect completes an upload whose parts went straight to the
+// store: the target is the one create computed, from the same request
+// fields, as MLflow's server does.
+func (h *Handler) completeDirect(r *http.Request, ws string, d DirectUploads, in mpuRequest) error {
+	target, err := h.directTarget(r, in)
 	if err != nil {
-		return "", 0, fmt.Errorf("complete multipart upload: %w", err)
+		return err
 	}
-	size, err := concatParts(f, dir, nums)
-	if err == nil {
-		err = f.Sync()
+	if in.UploadID == "" {
+		return missing("upload_id")
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if len(in.Parts) == 0 || len(in.Parts) > maxParts {
+		return invalidf("parts must list between 1 and %d uploaded parts", maxParts)
 	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", 0, err
+	parts := make([]artifacts.Part, len(in.Parts))
+	for i, p := range in.Parts {
+		if p.PartNumber < 1 || p.PartNumber > maxParts || p.ETag == "" {
+			return invalidf("part %d: a part_number between 1 and %d and its etag are required", i+1, maxParts)
+		}
+		parts[i] = artifacts.Part{Number: int(p.PartNumber), ETag: p.ETag}
 	}
-	return f.Name(), size, nil
+	if err := d.CompleteUpload(r.Context(), ws, target, in.UploadID, parts); err != nil {
+		return uploadStateErr(in.UploadID, err)
+	}
+	// The parts went to the store, past the quota; the file they make
+	// is measured now and removed when it overfills the workspace.
+	if qerr := h.quota.overAfter(r.Context(), ws); qerr != nil {
+		if err := h.cfg.Artifacts.Delete(context.WithoutCancel(r.Context()), ws, target); err != nil {
+			return fmt.Errorf("remove %s past the quota: %w", target, err)
+		}
+		h.quota.forget(ws)
+		return qerr
+	}
+	return nil
 }
 
-// concatParts writes the numbered part files of dir to w, in order.
-func concatParts(w io.Writer, dir string, nums []int) (int64, error) {
-	var size int64
-	for _, n := range nums {
-		f, err := os.Open(filepath.Join(dir, strconv.Itoa(n)))
-		if err != nil {
-			return 0, invalidf("part %d was not uploaded", n)
-		}
-		c, err := io.Copy(w, f)
-		f.Close()
-		size += c
-		if err != nil {
-			return 0, fmt.Errorf("complete multipart upload: part %d: %w", n, err)
-		}
+// directTarget checks a complete or abort call of a direct upload and
+// returns the artifact it names.
+func (h *Handler) directTarget(r *http.Request, in mpuRequest) (string, error) {
+	if in.Path == "" {
+		return "", missing("path")
 	}
-	return size, nil
+	target, err := uploadTarget(r.PathValue("path"), in.Path)
+	if err == nil {
+		err = h.writable(r.PathValue("path"), target)
+	}
+	return target, err
+}
+
+// uploadStateErr maps a store's answer about an upload to MLflow's.
+func uploadStateErr(id string, err error) error {
+	switch {
+	case errors.Is(err, artifacts.ErrNoUpload):
+		return Errorf(CodeResourceDoesNotExist, "No multipart upload with id '%s'", id)
+	case errors.Is(err, artifacts.ErrBadPart):
+		return invalidf("%v", err)
+	}
+	return err
+}
+
+// partsReader reads the numbered part files of dir in order, opening one
+// at a time, and counts the bytes read.
+type partsReader struct {
+	dir  string
+	nums []int
+	cur  *os.File
+	size int64
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	for {
+		if p.cur == nil {
+			if len(p.nums) == 0 {
+				return 0, io.EOF
+			}
+			f, err := os.Open(filepath.Join(p.dir, strconv.Itoa(p.nums[0])))
+			if err != nil {
+				return 0, fmt.Errorf("part %d: %w", p.nums[0], err)
+			}
+			p.cur, p.nums = f, p.nums[1:]
+		}
+		n, err := p.cur.Read(b)
+		p.size += int64(n)
+		if errors.Is(err, io.EOF) {
+			p.cur.Close()
+			p.cur, err = nil, nil
+			if n == 0 {
+				continue
+			}
+		}
+		return n, err
+	}
+}
+
+// Close closes the part being read, if any.
+func (p *partsReader) Close() error {
+	if p.cur != nil {
+		return p.cur.Close()
+	}
+	return nil
 }
 
 func (h *Handler) abortUpload(r *http.Request, ws string) (any, error) {
-	if _, err := cleanRel(r.PathValue("path")); err != nil {
-		return nil, err
-	}
 	var in mpuRequest
 	if err := readJSON(r, &in); err != nil {
+		return nil, err
+	}
+	if d, ok := h.cfg.Artifacts.(DirectUploads); ok {
+		target, err := h.directTarget(r, in)
+		if err != nil {
+			return nil, err
+		}
+		if in.UploadID == "" {
+			return nil, missing("upload_id")
+		}
+		return nil, uploadStateErr(in.UploadID, d.AbortUpload(r.Context(), ws, target, in.UploadID))
+	}
+	if _, err := cleanRel(r.PathValue("path")); err != nil {
 		return nil, err
 	}
 	up, err := h.uploads.get(ws, in.UploadID)

@@ -1,12 +1,9 @@
 package tracking
 
 import (
-	"io/fs"
-	"path/filepath"
+	"context"
 	"sync"
 	"time"
-
-	"github.com/ciel-mlops/ciel/internal/artifacts"
 )
 
 // quotaRemeasure is how long a workspace's measured size is trusted: the
@@ -20,7 +17,7 @@ const quotaRemeasure = time.Minute
 // concurrently.
 type quota struct {
 	limit int64
-	root  artifacts.Root
+	usage func(ctx context.Context, ws string) (int64, error)
 	mu    sync.Mutex
 	ws    map[string]*usage
 }
@@ -33,16 +30,16 @@ type usage struct {
 }
 
 // newQuota returns a quota of limit bytes per workspace, or nil for none.
-func newQuota(limit int64, root artifacts.Root) *quota {
+func newQuota(limit int64, measure func(ctx context.Context, ws string) (int64, error)) *quota {
 	if limit <= 0 {
 		return nil
 	}
-	return &quota{limit: limit, root: root, ws: map[string]*usage{}}
+	return &quota{limit: limit, usage: measure, ws: map[string]*usage{}}
 }
 
 // get returns ws's usage, measuring its tree when the last measure is
 // stale. The walk runs without the lock; q.mu is held on return.
-func (q *quota) get(ws string) *usage {
+func (q *quota) get(ctx context.Context, ws string) *usage {
 	q.mu.Lock()
 	u := q.ws[ws]
 	if u == nil {
@@ -53,29 +50,12 @@ func (q *quota) get(ws string) *usage {
 		return u
 	}
 	q.mu.Unlock()
-	size := q.measure(ws)
+	size, err := q.usage(ctx, ws)
 	q.mu.Lock()
-	u.stored, u.measured = size, time.Now()
-	return u
-}
-
-// measure sums the sizes of the files in ws's tree.
-func (q *quota) measure(ws string) int64 {
-	dir, err := q.root.Path(ws, "")
-	if err != nil {
-		return 0
+	if err == nil { // else the last measure stands, tried again next time
+		u.stored, u.measured = size, time.Now()
 	}
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if info, err := d.Info(); err == nil {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n
+	return u
 }
 
 // exceeded is the answer to an upload past the quota.
@@ -86,11 +66,11 @@ func (q *quota) exceeded(ws string) error {
 
 // fits checks, without reserving, that n more bytes (a declared
 // Content-Length; negative when unknown) fit in ws's quota.
-func (q *quota) fits(ws string, n int64) error {
+func (q *quota) fits(ctx context.Context, ws string, n int64) error {
 	if q == nil || n <= 0 {
 		return nil
 	}
-	u := q.get(ws)
+	u := q.get(ctx, ws)
 	defer q.mu.Unlock()
 	if u.stored+u.pending+n > q.limit {
 		return q.exceeded(ws)
@@ -99,11 +79,11 @@ func (q *quota) fits(ws string, n int64) error {
 }
 
 // take reserves n bytes being received for ws, or refuses them.
-func (q *quota) take(ws string, n int64) error {
+func (q *quota) take(ctx context.Context, ws string, n int64) error {
 	if q == nil || n == 0 {
 		return nil
 	}
-	u := q.get(ws)
+	u := q.get(ctx, ws)
 	defer q.mu.Unlock()
 	if u.stored+u.pending+n > q.limit {
 		return q.exceeded(ws)
@@ -137,6 +117,22 @@ func (q *quota) commit(ws string, reserved, size, old int64) {
 		u.pending -= reserved
 		u.stored += size - old
 	}
+}
+
+// overAfter measures ws's tree again, now, and reports whether it holds
+// more than the quota: for bytes that arrived behind the quota's back
+// (parts PUT straight to the store), found once they are a file.
+func (q *quota) overAfter(ctx context.Context, ws string) error {
+	if q == nil {
+		return nil
+	}
+	q.forget(ws)
+	u := q.get(ctx, ws)
+	defer q.mu.Unlock()
+	if u.stored+u.pending > q.limit {
+		return q.exceeded(ws)
+	}
+	return nil
 }
 
 // forget makes the next upload to ws measure its tree again, after a

@@ -1,10 +1,10 @@
 package tracking
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -275,7 +275,7 @@ func (h *Handler) deleteTraces(r *http.Request, ws string) (any, error) {
 		return nil, err
 	}
 	for _, t := range deleted {
-		if err := h.removeTraceArtifacts(ws, t); err != nil {
+		if err := h.removeTraceArtifacts(r.Context(), ws, t); err != nil {
 			// The traces are gone; stray files cost only disk.
 			h.cfg.Logger.Warn("remove trace artifacts", "workspace", ws, "trace", t.TraceID, "err", err)
 		}
@@ -286,7 +286,7 @@ func (h *Handler) deleteTraces(r *http.Request, ws string) (any, error) {
 // removeTraceArtifacts removes the traces/<id> folder holding a deleted
 // trace's spans, when its location is the one the store gave it (a
 // location elsewhere is left alone).
-func (h *Handler) removeTraceArtifacts(ws string, t TraceInfo) error {
+func (h *Handler) removeTraceArtifacts(ctx context.Context, ws string, t TraceInfo) error {
 	rel, err := artifacts.Rel(t.Tags[TagTraceArtifactLocation])
 	if err != nil {
 		return nil
@@ -295,11 +295,7 @@ func (h *Handler) removeTraceArtifacts(ws string, t TraceInfo) error {
 	if path.Base(rel) != "artifacts" || path.Base(dir) != t.TraceID || path.Base(path.Dir(dir)) != "traces" {
 		return nil
 	}
-	p, err := h.cfg.Artifacts.Path(ws, dir)
-	if err != nil {
-		return nil
-	}
-	if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := h.cfg.Artifacts.Delete(ctx, ws, dir); err != nil && !errors.Is(err, artifacts.ErrBadPath) {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return nil

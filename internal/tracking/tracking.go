@@ -7,7 +7,7 @@
 // needs. It also makes every job and pipeline step a run (see Observer).
 //
 // tracking holds no SQL: the metadata lives behind Store, implemented by
-// store/sqlite; artifact files live under an artifacts.Root. It is not the
+// store/sqldb; artifact files live under an artifacts.Root. It is not the
 // model registry (registered models and versions live in internal/registry).
 package tracking
 

@@ -1,14 +1,15 @@
 package tracking
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"syscall"
+	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/guard"
 )
 
@@ -21,61 +22,64 @@ import (
 // workspace quota bounds the rest.
 const DefaultMaxUploadBytes = 5 << 30
 
-// Uploads stream to a file in the artifact root's TempDir, which no route
-// serves, and are renamed into the workspace's tree once whole and
-// fsynced: a reader never sees half a file, and a crash leaves only
-// temporary files, which NewHandler sweeps.
+// An artifact PUT streams into the ArtifactStore, which makes it visible
+// whole or not at all. Multipart parts sent through the proxy (for a store
+// without DirectUploads) wait in PartsDir, on local disk, outside every
+// workspace's tree, until complete joins them into the store; NewHandler
+// sweeps what an earlier run left there.
 
-// sweepTemp empties the temporary folder and removes the multipart parts
-// earlier versions kept inside workspaces' trees. Files there belong to
-// uploads of an earlier run of the server; the Handler is the only writer
-// of its artifact root (the server's lock on its home sees to that).
-func (h *Handler) sweepTemp() {
-	tmp := h.cfg.Artifacts.TempDir()
-	if err := os.RemoveAll(tmp); err != nil {
-		h.cfg.Logger.Warn("sweep temporary artifact files", "dir", tmp, "err", err)
-	}
-	entries, err := os.ReadDir(h.cfg.Artifacts.Dir)
-	if err != nil {
+// sweepParts empties the folder of multipart parts: they belong to uploads
+// of an earlier run of the server, whose bookkeeping was in memory.
+func (h *Handler) sweepParts() {
+	if h.cfg.PartsDir == "" {
 		return
 	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		old := filepath.Join(h.cfg.Artifacts.Dir, e.Name(), legacyPartsDir)
-		if err := os.RemoveAll(old); err != nil {
-			h.cfg.Logger.Warn("sweep multipart parts", "dir", old, "err", err)
-		}
+	if err := os.RemoveAll(h.cfg.PartsDir); err != nil {
+		h.cfg.Logger.Warn("sweep multipart parts", "dir", h.cfg.PartsDir, "err", err)
 	}
 }
 
-// tempFile creates a new file in the temporary folder.
-func (h *Handler) tempFile(pattern string) (*os.File, error) {
-	dir := h.cfg.Artifacts.TempDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// storeBody streams the request's body into the store as the file rel of
+// ws, within the per-request cap and the workspace's quota.
+func (h *Handler) storeBody(r *http.Request, ws, rel string) error {
+	what := "artifact " + rel
+	if r.ContentLength > h.maxUpload {
+		return tooLarge(what, h.maxUpload)
 	}
-	return os.CreateTemp(dir, pattern)
+	if err := h.quota.fits(r.Context(), ws, r.ContentLength); err != nil {
+		return err
+	}
+	body := h.newBody(r, ws, what)
+	old, err := h.cfg.Artifacts.Put(r.Context(), ws, rel, body, r.ContentLength)
+	if err != nil {
+		h.quota.release(ws, body.taken)
+		return h.uploadError(r, what, rel, body, err)
+	}
+	h.quota.commit(ws, body.taken, body.taken, old)
+	return nil
 }
 
-// receive streams the request's body to a new temporary file, within the
+func (h *Handler) newBody(r *http.Request, ws, what string) *uploadBody {
+	return &uploadBody{r: r.Body, limit: h.maxUpload, left: h.maxUpload, what: what, ws: ws, q: h.quota, ctx: r.Context()}
+}
+
+// receivePart streams the request's body to a new file in dir, within the
 // per-request cap and the workspace's quota, and returns its path and
 // size; the file is fsynced and closed, and its bytes stay reserved in the
 // quota until the caller commits or releases them. On error nothing is
 // left behind and nothing stays reserved.
-func (h *Handler) receive(r *http.Request, ws, what string) (string, int64, error) {
+func (h *Handler) receivePart(r *http.Request, ws, dir, what string) (string, int64, error) {
 	if r.ContentLength > h.maxUpload {
 		return "", 0, tooLarge(what, h.maxUpload)
 	}
-	if err := h.quota.fits(ws, r.ContentLength); err != nil {
+	if err := h.quota.fits(r.Context(), ws, r.ContentLength); err != nil {
 		return "", 0, err
 	}
-	f, err := h.tempFile("upload-*")
+	f, err := os.CreateTemp(dir, ".part-*")
 	if err != nil {
 		return "", 0, fmt.Errorf("receive %s: %w", what, err)
 	}
-	body := &uploadBody{r: r.Body, limit: h.maxUpload, left: h.maxUpload, what: what, ws: ws, q: h.quota}
+	body := h.newBody(r, ws, what)
 	n, err := io.Copy(f, body)
 	if err == nil {
 		err = f.Sync()
@@ -86,19 +90,26 @@ func (h *Handler) receive(r *http.Request, ws, what string) (string, int64, erro
 	if err != nil {
 		os.Remove(f.Name())
 		h.quota.release(ws, body.taken)
-		return "", 0, h.uploadError(r, what, body, err)
+		return "", 0, h.uploadError(r, what, "", body, err)
 	}
 	return f.Name(), n, nil
 }
 
-// uploadError turns a failed receive into its answer: the cap's or quota's
-// 413 as it is; a body the client broke off (or the server's front cut
-// off) a 4xx logged at debug level, since it is no fault of the server;
-// anything else, a failed write, as it is.
-func (h *Handler) uploadError(r *http.Request, what string, body *uploadBody, err error) error {
+// uploadError turns a failed upload into its answer: the cap's or
+// quota's 413 as it is (found on the body, since a store may wrap its
+// reader's errors beyond errors.As); a path the store refuses a 400; a
+// body the client broke off (or the server's front cut off) a 4xx logged
+// at debug level, since it is no fault of the server; anything else, a
+// failed write, as it is.
+func (h *Handler) uploadError(r *http.Request, what, rel string, body *uploadBody, err error) error {
 	var e *Error
-	if errors.As(err, &e) {
+	switch {
+	case body.refused != nil:
+		return body.refused
+	case errors.As(err, &e):
 		return e
+	case errors.Is(err, artifacts.ErrPathTaken), errors.Is(err, artifacts.ErrBadPath):
+		return badArtifactPath(rel, strings.TrimPrefix(err.Error(), "store artifact "+rel+": "))
 	}
 	if body.readErr == nil {
 		return fmt.Errorf("receive %s: %w", what, err)
@@ -130,8 +141,10 @@ type uploadBody struct {
 	what    string
 	ws      string
 	q       *quota
+	ctx     context.Context
 	taken   int64 // bytes reserved in the quota
 	readErr error
+	refused error // the cap's or quota's answer, once given
 }
 
 func (b *uploadBody) Read(p []byte) (int, error) {
@@ -140,10 +153,12 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	if int64(n) > b.left {
-		return 0, tooLarge(b.what, b.limit)
+		b.refused = tooLarge(b.what, b.limit)
+		return 0, b.refused
 	}
 	b.left -= int64(n)
-	if qerr := b.q.take(b.ws, int64(n)); qerr != nil {
+	if qerr := b.q.take(b.ctx, b.ws, int64(n)); qerr != nil {
+		b.refused = qerr
 		return 0, qerr
 	}
 	b.taken += int64(n)
@@ -151,28 +166,4 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 		b.readErr = err
 	}
 	return n, err
-}
-
-// place renames the received file tmp to the artifact at dst (rel in the
-// workspace), creating its folders, and returns the size of the file it
-// replaced. A folder at dst, or a file where a folder of dst should be, is
-// a 400.
-func place(tmp, dst, rel string) (int64, error) {
-	var old int64
-	if fi, err := os.Lstat(dst); err == nil {
-		if fi.IsDir() {
-			return 0, invalidf("Invalid artifact path: '%s': it is a folder", rel)
-		}
-		old = fi.Size()
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return 0, invalidf("Invalid artifact path: '%s': a file stands where it needs a folder", rel)
-		}
-		return 0, fmt.Errorf("store artifact %s: %w", rel, err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return 0, fmt.Errorf("store artifact %s: %w", rel, err)
-	}
-	return old, nil
 }

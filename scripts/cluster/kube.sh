@@ -69,6 +69,10 @@ kube_up() {
 
   # containerd starts alongside the apiserver: both take a few seconds.
   sed -e "s#@K@#$K#g; s#@PAUSE_IMAGE@#$PAUSE_IMAGE#g" "$CFG/containerd.toml" >"$K/containerd.toml"
+  # The pod network: Debian's bridge and host-local plugins (no CNI daemon
+  # such as flannel, which would need an image from a registry): the bridge
+  # cielbr0, pods in 10.244.0.0/24, the host at 10.244.0.1 as their
+  # gateway, masquerade for the rest.
   sed -e "s#@K@#$K#g" "$CFG/10-ciel-bridge.conflist" >"$K/cni/net.d/10-ciel-bridge.conflist"
   if ! alive containerd; then
     # The network namespaces there before, which down leaves alone.
@@ -81,6 +85,9 @@ kube_up() {
     # (loopback is refused); pods here do not call the API.
     # --kubelet-preferred-address-types=Hostname,...: the kubelet listens on
     # 127.0.0.1 only and registers as "localhost".
+    # --token-auth-file: one static admin token (DIR/secrets/kube-token)
+    # instead of a client-certificate PKI, for a single-user cluster; the
+    # serving certificate is the apiserver's self-signed one (--cert-dir).
     launch kube-apiserver "$B/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
       --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=6443 \
       --cert-dir="$K/apiserver-certs" --token-auth-file="$DIR/secrets/kube-tokens.csv" \
@@ -103,6 +110,10 @@ kube_up() {
     # --root-ca-file: the apiserver's self-signed certificate, which the
     # controller publishes to every namespace as kube-root-ca.crt (the
     # service account token volume needs it).
+    # --use-service-account-credentials=false: every controller acts with
+    # the admin kubeconfig, not a service account of its own (as measured
+    # on these machines; true is untested here). --leader-elect=false: one
+    # of each.
     launch kube-controller-manager "$B/kube-controller-manager" --kubeconfig="$KC" \
       --authentication-kubeconfig="$KC" --authorization-kubeconfig="$KC" \
       --service-account-private-key-file="$K/pki/sa.key" --root-ca-file="$K/apiserver-certs/apiserver.crt" \
@@ -184,9 +195,16 @@ EOF
   mv "$DIR/kubeconfig.tmp" "$DIR/kubeconfig"
 }
 
+# kube_import_if_missing REF TARBALL imports TARBALL unless containerd
+# already has REF from that very tarball (its path names its build).
 kube_import_if_missing() {
-  kube_ctr images check "name==$1" 2>/dev/null | grep -q . && return 0
+  local mark
+  mark=$DIR/kube/imported-$(basename "$2" .tar)
+  if [[ $(cat "$mark" 2>/dev/null) == "$2" ]] && kube_ctr images check "name==$1" 2>/dev/null | grep -q "$1"; then
+    return 0
+  fi
   kube_ctr images import "$2" >/dev/null
+  echo "$2" >"$mark"
 }
 
 import_image() {
@@ -198,7 +216,7 @@ import_image() {
 }
 
 kube_down() {
-  local K=$DIR/kube p n
+  local K=$DIR/kube p n other
   [[ -d $K ]] || return 0
   # 1. Let the kubelet tear the pods down: it runs CNI DEL, which removes
   #    their network namespaces, veths and IP leases.
@@ -222,9 +240,20 @@ kube_down() {
   fi
   stop containerd
   stop etcd
+  # The machine-wide leftovers below (netns, nftables and iptables rules,
+  # the bridge, cgroups) belong to the machine's one cluster: when that is
+  # another DIR's, running, they are its own, and stay.
+  other=$(cat "$KUBE_LOCK" 2>/dev/null || true)
+  if [[ -n $other && $other != "$DIR" ]] && kube_running_in "$other"; then
+    say "kube: the cluster of $other runs on this machine; its network and cgroups are left alone"
+    kube_umount
+    return 0
+  fi
   # 3. Network namespaces the CNI plugin made and nobody removed, and
   #    kube-proxy's nftables tables.
-  for n in $(ls /var/run/netns 2>/dev/null | grep '^cni-' || true); do
+  for n in /var/run/netns/cni-*; do
+    [[ -e $n ]] || continue
+    n=$(basename "$n")
     grep -qx "$n" "$K/netns.before" 2>/dev/null || ip netns delete "$n" 2>/dev/null || true
   done
   if [[ -x $(k8s_dir)/bin/kube-proxy ]]; then
@@ -233,35 +262,44 @@ kube_down() {
   kube_iptables_cleanup
   # The pods' bridge, which the bridge plugin made at the first pod.
   if ip link show cielbr0 >/dev/null 2>&1; then ip link delete cielbr0 2>/dev/null || true; fi
-  # 4. Mounts the kubelet (volumes) and containerd (rootfs, shm, netns)
-  #    leave under DIR, deepest first.
-  awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
-    umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
-  done
+  kube_umount
+  # 4. The kubelet's cgroups (kubepods, with burstable and besteffort
+  #    below), empty once the pods are gone; rmdir leaves a busy one.
+  find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   if [[ -f $KUBE_LOCK && $(cat "$KUBE_LOCK") == "$DIR" ]]; then rm -f "$KUBE_LOCK"; fi
 }
 
 # kube_iptables_cleanup removes the chains the kubelet adds through
 # iptables (KUBE-FIREWALL, which drops packets DNATed to 127.0.0.0/8 from
-# elsewhere, and its canaries): first the jumps to them from the built-in
-# chains, then the chains. Nobody else on the machine names a chain KUBE-*
-# (one Kubernetes per machine).
+# elsewhere, and its canaries) and those the bridge plugin's ipMasq leaves
+# (CNI-*, one per pod, normally removed with the pod): first the jumps to
+# them from the built-in chains, then the chains. Nobody else on the machine
+# names a chain KUBE-* or CNI-* (one Kubernetes per machine).
 kube_iptables_cleanup() {
   local ipt t rule c
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
     for t in filter nat mangle; do
-      "$ipt" -t "$t" -S 2>/dev/null | { grep -E '^-A [A-Z]+ .*-j KUBE-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
-        # shellcheck disable=SC2086 # a rule is words
-        "$ipt" -t "$t" $rule 2>/dev/null || true
+      "$ipt" -t "$t" -S 2>/dev/null | { grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
+        # eval: a rule's comment is quoted ("name: ..."), as iptables -S prints it.
+        eval "$ipt -t $t $rule" 2>/dev/null || true
       done
-      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
         "$ipt" -t "$t" -F "$c" 2>/dev/null || true
       done
-      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      for c in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
         "$ipt" -t "$t" -X "$c" 2>/dev/null || true
       done
     done
+  done
+}
+
+# kube_umount unmounts what the kubelet (volumes) and containerd (rootfs,
+# shm, netns) leave under DIR, deepest first.
+kube_umount() {
+  local p
+  awk -v r="$DIR/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r p; do
+    umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
   done
 }
 

@@ -44,7 +44,8 @@ def _build_ciel() -> Path:
 class Ciel:
     """A ciel server running on a temporary CIEL_HOME."""
 
-    def __init__(self, binary: Path, home: Path):
+    def __init__(self, binary: Path, home: Path, args=(), env=None):
+        """args are more flags of `ciel server run`; env more variables."""
         self.binary = binary
         self.home = home
         self.env = dict(os.environ)
@@ -55,10 +56,11 @@ class Ciel:
         # Steps that name no environment run on the host's Python: make it
         # this suite's, which has mlflow and scikit-learn.
         self.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + self.env.get("PATH", "")
+        self.env.update(env or {})
         self.log = open(home / "server.out", "w")
         # A free port, not ciel's default one: sessions and a user's own
         # server run side by side.
-        self.proc = subprocess.Popen([str(binary), "server", "run", "--addr", "127.0.0.1:0"],
+        self.proc = subprocess.Popen([str(binary), "server", "run", "--addr", "127.0.0.1:0", *args],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = self._wait_url()
 

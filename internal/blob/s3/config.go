@@ -40,6 +40,10 @@ const DefaultStaleAfter = 24 * time.Hour
 type Config struct {
 	// Endpoint is the store's URL: http(s)://host[:port].
 	Endpoint string
+	// PublicEndpoint is the store's URL as clients reach it, when not
+	// Endpoint (a server reaching the store on a private address): the
+	// presigned URLs of MLflow artifacts name it. "" is Endpoint.
+	PublicEndpoint string
 	// Bucket must exist; Open checks it.
 	Bucket string
 	// Prefix is the folder of the bucket the store lives in ("" its root).
@@ -72,6 +76,9 @@ func (c Config) URL() string {
 	u := url.URL{Scheme: "s3", Host: c.Bucket}
 	q := url.Values{}
 	q.Set("endpoint", c.Endpoint)
+	if c.PublicEndpoint != "" {
+		q.Set("public_endpoint", c.PublicEndpoint)
+	}
 	if c.Prefix != "" {
 		q.Set("prefix", c.Prefix)
 	}
@@ -85,6 +92,7 @@ func (c Config) URL() string {
 // ParseURL reads a blob store URL:
 //
 //	s3://BUCKET[/PREFIX][?endpoint=http(s)://host:port][&prefix=PREFIX][&region=REGION]
+//	    [&public_endpoint=http(s)://host:port]
 //
 // with the keys from the environment (AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN; neither key set
@@ -112,6 +120,8 @@ func ParseURL(raw string, getenv func(string) string) (Config, error) {
 		switch k {
 		case "endpoint":
 			c.Endpoint = v[0]
+		case "public_endpoint":
+			c.PublicEndpoint = v[0]
 		case "region":
 			c.Region = v[0]
 		case "prefix":
@@ -124,7 +134,7 @@ func ParseURL(raw string, getenv func(string) string) (Config, error) {
 				return Config{}, fmt.Errorf("blob store URL: keys in the URL are refused; set %s and %s in the server's environment",
 					EnvAccessKeyID, EnvSecretAccessKey)
 			}
-			return Config{}, fmt.Errorf("blob store URL: unknown parameter %q (expected endpoint, prefix or region)", k)
+			return Config{}, fmt.Errorf("blob store URL: unknown parameter %q (expected endpoint, prefix, region or public_endpoint)", k)
 		}
 	}
 	c.AccessKeyID, c.SecretAccessKey, c.SessionToken = getenv(EnvAccessKeyID), getenv(EnvSecretAccessKey), getenv(EnvSessionToken)
@@ -151,10 +161,11 @@ func isKeyParam(k string) bool {
 
 // validate checks the endpoint, bucket, prefix and part size.
 func (c Config) validate() error {
-	u, err := url.Parse(c.Endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+	if !isEndpoint(c.Endpoint) {
 		return fmt.Errorf("endpoint %q: expected http(s)://host[:port]", redactURL(c.Endpoint))
+	}
+	if c.PublicEndpoint != "" && !isEndpoint(c.PublicEndpoint) {
+		return fmt.Errorf("public_endpoint %q: expected http(s)://host[:port]", redactURL(c.PublicEndpoint))
 	}
 	if c.Bucket == "" {
 		return errors.New("no bucket: expected s3://bucket")
@@ -173,6 +184,13 @@ func (c Config) validate() error {
 		return fmt.Errorf("part size %d: S3's parts are %d to %d bytes", c.PartSize, minPartSize, maxPartSize)
 	}
 	return nil
+}
+
+// isEndpoint reports whether s is http(s)://host[:port], nothing more.
+func isEndpoint(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == ""
 }
 
 // redactURL drops user info and query from a URL shown in an error.

@@ -14,7 +14,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ciel-mlops/ciel/internal/dataflow/dbtest"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 )
 
 // server is a test's database of one kind: how to reach it as a linked

@@ -14,7 +14,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/factory"
 	"github.com/ciel-mlops/ciel/internal/dataflow/run"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // resources is an in-memory run.Resources.
@@ -152,7 +152,7 @@ func (f *fake) ran() []string {
 
 type bundle struct {
 	r     *run.Runner
-	store *sqlite.Store
+	store *sqldb.Store
 	res   *resources
 	fake  *fake
 	jobs  *fakeJobs
@@ -164,7 +164,7 @@ const ws = "ws"
 func setup(t *testing.T, pipelines ...string) *bundle {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ciel.db")
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: path})
+	st, err := sqldb.Open(context.Background(), sqldb.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/dataflow/files"
 	"github.com/ciel-mlops/ciel/internal/dataflow/triggers"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // clock is a fake clock tests move by hand.
@@ -153,7 +153,7 @@ func (d datastores) FS(_ context.Context, ws, name string) (files.FS, error) {
 
 type testBundle struct {
 	svc     *triggers.Service
-	db      *sqlite.Store
+	db      *sqldb.Store
 	dbPath  string
 	clock   *clock
 	starter *starter
@@ -178,7 +178,7 @@ func setup(t *testing.T, now time.Time) *testBundle {
 // open opens the store and a service over it, as a starting server does.
 func (b *testBundle) open(t *testing.T) {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: b.dbPath})
+	db, err := sqldb.Open(t.Context(), sqldb.Config{Path: b.dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}

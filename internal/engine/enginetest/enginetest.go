@@ -19,7 +19,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // Stack is an engine and what it runs on.
@@ -43,7 +43,7 @@ func NewWith(t testing.TB, adjust func(*engine.Config)) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	home := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(home, "ciel.db")})
+	st, err := sqldb.Open(ctx, sqldb.Config{Path: filepath.Join(home, "ciel.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

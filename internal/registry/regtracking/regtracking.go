@@ -16,7 +16,7 @@ import (
 )
 
 // TrackingReader is the part of a tracking.Store the registry reads; see
-// tracking.Store for the contract. store/sqlite implements it.
+// tracking.Store for the contract. store/sqldb implements it.
 type TrackingReader interface {
 	// GetRun returns a run with its tags and model outputs; an error
 	// wrapping store.ErrNotFound when ws has no such run.

@@ -8,12 +8,12 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/store"
-	"github.com/ciel-mlops/ciel/internal/store/sqlite"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
 // The server hands its sqlite store to New; this keeps that possible.
-var _ TrackingReader = (*sqlite.Store)(nil)
+var _ TrackingReader = (*sqldb.Store)(nil)
 
 // fakeReader knows one run, its logged models and one job.
 type fakeReader struct{}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/dataflow/db"
-	"github.com/ciel-mlops/ciel/internal/dataflow/dbtest"
 	"github.com/ciel-mlops/ciel/internal/dataflow/tabular"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 )
 
 func open(t *testing.T) *DB {

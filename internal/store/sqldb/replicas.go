@@ -1,0 +1,40 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Servers sharing one database (Config.Replica): each renews its row in
+// replicas while it lives. A CI/CD or Data Factory run names the server
+// running it (owner); a run left open is stranded once its owner is this
+// server (started again on the same home) or has stopped renewing, and
+// only then do the services' recoveries close it.
+
+// Heartbeat says this server lives until until. It does nothing for a
+// server alone.
+func (s *Store) Heartbeat(ctx context.Context, until time.Time) error {
+	if s.replica == "" {
+		return nil
+	}
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO replicas (id, heartbeat_until) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET heartbeat_until = excluded.heartbeat_until`, s.replica, timeArg(until))
+		return err
+	})
+	return opErr(fmt.Sprintf("heartbeat of %s", s.replica), err)
+}
+
+// stranded is the condition that a run with owner column col is this
+// server's to close: any run for a server alone; else one with no owner,
+// or whose owner has stopped renewing by now, or (with mine: the server
+// starting again on the same home) its own.
+func (s *Store) stranded(col string, now time.Time, mine bool) (string, []any) {
+	if s.replica == "" {
+		return "TRUE", nil
+	}
+	return `(` + col + ` = '' OR (? AND ` + col + ` = ?) OR ` + col + ` NOT IN (SELECT id FROM replicas WHERE heartbeat_until >= ?))`,
+		[]any{mine, s.replica, timeArg(now)}
+}
