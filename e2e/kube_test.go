@@ -380,6 +380,37 @@ func TestKubeComputeFailures(t *testing.T) {
 	})
 }
 
+// TestKubeComputePodDeleted: a step whose pod is deleted under it (an
+// eviction, a kubectl delete) fails saying the Job failed, rather than
+// waiting on a pod that is gone.
+func TestKubeComputePodDeleted(t *testing.T) {
+	t.Parallel()
+	e, k, image := kubeSetup(t)
+	e.write("long.yml", commandJob(image, "echo sleeping; sleep 300", ""))
+	name := e.submit("long.yml")
+	var jobName string
+	waitFor(t, "the step's pod to run", 2*time.Minute, func() bool {
+		for _, j := range k.stepJobs(t, name) {
+			jobName = j.Name
+			return j.Status.Active == 1 && strings.Contains(readStepLog(e, name), "sleeping")
+		}
+		return false
+	})
+	ctx := context.Background()
+	pods, err := k.cs.CoreV1().Pods("ciel").List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + jobName})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of %s: %v, %d", jobName, err, len(pods.Items))
+	}
+	if err := k.cs.CoreV1().Pods("ciel").Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	j := e.wait(name, 2*time.Minute)
+	if j.Status != "Failed" || !strings.Contains(j.Error, "exited with code") && !strings.Contains(j.Error, "failed") {
+		t.Errorf("after its pod was deleted: %s, %q", j.Status, j.Error)
+	}
+	t.Logf("pod deleted: %s", j.Error)
+}
+
 // readStepLog is the log of a command job's step so far.
 func readStepLog(e *env, job string) string {
 	b, _ := os.ReadFile(filepath.Join(e.home, "jobs", "ws", job, "main", "std_log.txt"))
