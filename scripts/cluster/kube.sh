@@ -200,7 +200,7 @@ EOF
 kube_import_if_missing() {
   local mark
   mark=$DIR/kube/imported-$(basename "$2" .tar)
-  if [[ $(cat "$mark" 2>/dev/null) == "$2" ]] && kube_ctr images check "name==$1" 2>/dev/null | grep -q "$1"; then
+  if [[ $(cat "$mark" 2>/dev/null) == "$2" && $(kube_ctr images check "name==$1" 2>/dev/null) == *"$1"* ]]; then
     return 0
   fi
   kube_ctr images import "$2" >/dev/null
