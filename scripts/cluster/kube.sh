@@ -78,10 +78,15 @@ kube_up() {
   # so the host's address on it (10.244.0.1) exists from up on: a server
   # that pods must reach (ciel's, an S3 server) can listen there at once.
   # The plugin takes an existing bridge and its gateway address as they are.
+  # Its MAC is set, not left random: a bridge with a random MAC takes its
+  # lowest port's as pods come and go (all zeros with none), and pods'
+  # connections to the host then time out now and then (bench/cluster saw
+  # 2 steps in 20 fail so). 02: is a locally administered address.
   if ! ip link show cielbr0 >/dev/null 2>&1; then
     ip link add cielbr0 type bridge
     ip addr add 10.244.0.1/24 dev cielbr0
   fi
+  ip link set dev cielbr0 address 02:c1:e1:0a:f4:01
   ip link set cielbr0 up
   if ! alive containerd; then
     # The network namespaces there before, which down leaves alone.
