@@ -19,6 +19,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
+	"github.com/ciel-mlops/ciel/internal/compute/kube"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
@@ -168,8 +169,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	// The engine reads data paths through the datastore service, which
 	// reads job outputs through the server.
 	s.initDatastores()
+	self, _ := os.Executable()
 	ecfg := engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
+		Remote:   kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger}),
 		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
 	}
 	if replica != "" {

@@ -220,6 +220,7 @@ Environment:
 		newServerCommand(b),
 		newStudioCommand(b),
 		newVersionCommand(b, cfg.Version, cfg.Commit),
+		newStepCommand(b),
 	)
 	args := cfg.Args
 	if args == nil {

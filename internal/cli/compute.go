@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,8 +23,11 @@ var computeKind = assetKind{
 }
 
 func newComputeCommand(b *base) *cobra.Command {
-	return newGroup("compute", "Manage compute targets (every type runs steps as local processes)",
+	return newGroup("compute", "Manage compute targets (kubernetes runs steps as Jobs; every other type as local processes)",
 		newComputeCreateCommand(b),
+		newComputeAttachCommand(b),
+		newInstanceTypeCommand(b),
+		newHelperImageCommand(b),
 		newAssetShowCommand(b, computeKind),
 		newAssetListCommand(b, computeKind),
 		newComputeDeleteCommand(b),
@@ -41,6 +45,7 @@ type computeCreateOpts struct {
 	MinInstances   int
 	MaxInstances   int
 	MaxConcurrency int
+	kubeFlags
 	output
 }
 
@@ -53,11 +58,15 @@ func (o *computeCreateOpts) Validate() error {
 		if o.Name == "" || o.Type == "" {
 			return errors.New("give --file compute.yml, or --name and --type")
 		}
+		o.Type = strings.ToLower(o.Type) // az ml compute attach --type Kubernetes
 		switch o.Type {
 		case "local", "amlcompute", "kubernetes":
 		default:
 			return fmt.Errorf("--type %q: want local, amlcompute or kubernetes", o.Type)
 		}
+	}
+	if err := o.kubeFlags.validate(o.Type); err != nil {
+		return err
 	}
 	if o.MinInstances < 0 || o.MaxInstances < 0 || o.MaxConcurrency < 0 {
 		return errors.New("--min-instances, --max-instances and --max-concurrency must not be negative")
@@ -93,6 +102,11 @@ func (o *computeCreateOpts) compute() (*spec.Compute, error) {
 	}
 	if o.MaxConcurrency != 0 {
 		c.MaxConcurrency = o.MaxConcurrency
+	}
+	if c.Type == spec.ComputeKubernetes {
+		c.Kubernetes = o.kubeFlags.apply(c.Kubernetes)
+	} else if o.kubeFlags.given() {
+		return nil, usageErrorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint and --server-url are for --type kubernetes, not %s", c.Type)
 	}
 	return c, nil
 }
@@ -134,8 +148,20 @@ func newComputeCreateCommand(b *base) *cobra.Command {
 	f.StringVar(&opts.Size, "size", "", "VM size (recorded only)")
 	f.IntVar(&opts.MinInstances, "min-instances", 0, "minimum instances (recorded only)")
 	f.IntVar(&opts.MaxInstances, "max-instances", 0, "maximum instances: how many steps run at once on amlcompute")
-	f.IntVar(&opts.MaxConcurrency, "max-concurrency", 0, "how many steps run at once (default: max instances, or the CPU count)")
+	f.IntVar(&opts.MaxConcurrency, "max-concurrency", 0, "how many steps run at once (default: max instances, or the CPU count; 32 on kubernetes)")
+	opts.kubeFlags.bind(f)
 	opts.output.bind(f, formatJSON)
+	return cmd
+}
+
+// newComputeAttachCommand is `ciel compute attach`, Azure's verb for a
+// Kubernetes cluster (az ml compute attach --type Kubernetes): the same as
+// create.
+func newComputeAttachCommand(b *base) *cobra.Command {
+	cmd := newComputeCreateCommand(b)
+	cmd.Use = "attach"
+	cmd.Short = "Attach a Kubernetes cluster as a compute target (the same as create)"
+	cmd.Example = `  ciel compute attach --name k8s --type Kubernetes --kubeconfig ~/.kube/config --namespace ml`
 	return cmd
 }
 

@@ -17,7 +17,7 @@ import (
 // counterparts. A command missing from here must take both.
 var silentCommands = []string{
 	"ciel az", "ciel batch-deployment delete", "ciel batch-endpoint delete", "ciel completion", "ciel completion bash", "ciel completion fish", "ciel completion powershell", "ciel completion zsh",
-	"ciel component archive", "ciel component restore", "ciel compute delete",
+	"ciel component archive", "ciel component restore", "ciel compute delete", "ciel compute helper-image",
 	"ciel data archive", "ciel data restore", "ciel datastore delete", "ciel environment archive", "ciel environment restore",
 	"ciel job archive", "ciel job cancel", "ciel job download", "ciel job restore", "ciel job stream",
 	"ciel model archive", "ciel model download", "ciel model restore",

@@ -86,7 +86,10 @@ type Config struct {
 	Blobs    blob.Store
 	Envs     EnvBuilder
 	Executor compute.Executor
-	Logger   *slog.Logger
+	// Remote, when set, makes the executors of computes of type
+	// kubernetes; without it their steps fail saying so.
+	Remote RemoteExecutors
+	Logger *slog.Logger
 	// Observer, when set, hears about steps and jobs.
 	Observer Observer
 	// Data, when set, reads inputs given as data URIs (datastore paths,
@@ -343,6 +346,8 @@ func (e *Engine) concurrency(ctx context.Context, ws, name string) int {
 		return c.MaxConcurrency
 	case c.MaxInstances > 0:
 		return c.MaxInstances
+	case c.Type == spec.ComputeKubernetes:
+		return defaultRemoteConcurrency
 	}
 	return n
 }

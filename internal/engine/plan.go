@@ -32,13 +32,16 @@ type Plan struct {
 
 // PlanStep is one command to run.
 type PlanStep struct {
-	Name          string                `json:"name"`
-	Component     string                `json:"component,omitempty"`
-	Command       string                `json:"command"`
-	Code          string                `json:"code,omitempty"` // tree digest
-	Env           EnvPlan               `json:"environment"`
-	EnvVars       map[string]string     `json:"environment_variables,omitempty"`
-	Compute       string                `json:"compute"`
+	Name      string            `json:"name"`
+	Component string            `json:"component,omitempty"`
+	Command   string            `json:"command"`
+	Code      string            `json:"code,omitempty"` // tree digest
+	Env       EnvPlan           `json:"environment"`
+	EnvVars   map[string]string `json:"environment_variables,omitempty"`
+	Compute   string            `json:"compute"`
+	// InstanceType is resources.instance_type: the size of pod a step on
+	// a kubernetes compute asks for ("" for the compute's default).
+	InstanceType  string                `json:"instance_type,omitempty"`
 	Inputs        map[string]PlanInput  `json:"inputs,omitempty"`
 	Outputs       map[string]PlanOutput `json:"outputs,omitempty"`
 	TimeoutSecs   int                   `json:"timeout,omitempty"`

@@ -304,6 +304,9 @@ func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, 
 	if err := p.checkCompute(ps.Compute, step.Pos); err != nil {
 		return nil, err
 	}
+	if step.Resources != nil {
+		ps.InstanceType = step.Resources.InstanceType
+	}
 	envRef := comp.Environment
 	if step.Component != nil && step.Environment != nil {
 		envRef = step.Environment

@@ -98,7 +98,7 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 		}
 		if err == nil && res.ExitCode == 0 && !res.TimedOut {
 			release()
-			return r.complete(ps, st, key)
+			return r.complete(ps, st, key, res.Collected)
 		}
 		msg := ""
 		switch {
@@ -123,6 +123,15 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 // attempt prepares the working directory and runs the command once.
 func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string, observed []string) (compute.Result, error) {
 	e := r.e
+	x, remote, err := e.executor(r.ctx, r.job.Workspace, ps.Compute)
+	if err != nil {
+		return compute.Result{}, err
+	}
+	if remote {
+		// The notes say how local compute stands in for an image; a
+		// remote one runs the image itself.
+		return r.attemptRemote(x, ps, st, dir, logPath, logf, inputs, observed)
+	}
 	if st.Attempt == 1 {
 		for _, n := range ps.Env.Notes {
 			fmt.Fprintf(logf, "[ciel] %s\n", n)
@@ -200,7 +209,7 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 		Timeout: time.Duration(ps.TimeoutSecs) * time.Second,
 		OnStart: func(pgid int) { st.PID = pgid; e.rec.put(*st, false) },
 	}
-	res, err := e.cfg.Executor.Run(r.ctx, task)
+	res, err := x.Run(r.ctx, task)
 	r.collectArtifacts(st, wd)
 	return res, err
 }
@@ -219,6 +228,14 @@ func (r *jobRun) stepEnv(ps *PlanStep, env envs.Env, vars, observed []string) []
 	if env.VirtualEnv != "" {
 		out = append(out, "VIRTUAL_ENV="+env.VirtualEnv)
 	}
+	return append(out, r.stepVars(ps, vars, observed)...)
+}
+
+// stepVars is what ciel adds to a step's environment: its own variables,
+// what the observer added, the step's environment_variables, then the
+// inputs and outputs.
+func (r *jobRun) stepVars(ps *PlanStep, vars, observed []string) []string {
+	out := make([]string, 0, len(ps.EnvVars)+len(vars)+len(observed)+4)
 	out = append(out,
 		"CIEL_STEP="+r.job.Workspace+"/"+r.job.Name+"/"+ps.Name,
 		"CIEL_JOB="+r.job.Name,
@@ -349,14 +366,16 @@ func artifactsTree(ctx context.Context, s blob.Store, outs map[string]string) (s
 	return blob.PutTree(ctx, s, all)
 }
 
-// complete collects declared outputs and records success and reuse.
-func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
+// complete collects declared outputs and records success and reuse. An
+// executor that stored the outputs itself gives their digests in collected
+// (by "outputs/<name>"); otherwise they are read from the step's folder.
+func (r *jobRun) complete(ps *PlanStep, st store.Step, key string, collected map[string]string) store.Step {
 	dir := filepath.Join(r.e.JobDir(r.job.Workspace, r.job.Name), filepath.FromSlash(ps.Name))
 	if st.Outputs == nil {
 		st.Outputs = map[string]string{}
 	}
 	for name := range ps.Outputs {
-		d, err := blob.IngestDir(r.ctx, r.e.cfg.Blobs, filepath.Join(dir, "outputs", name))
+		d, err := r.outputDigest(dir, name, collected)
 		if err == nil && name == ArtifactsOutput && d == blob.EmptyTreeDigest {
 			d, err = artifactsTree(r.ctx, r.e.cfg.Blobs, st.Outputs)
 		}
@@ -376,6 +395,18 @@ func (r *jobRun) complete(ps *PlanStep, st store.Step, key string) store.Step {
 	}
 	r.e.rec.put(st, true)
 	return st
+}
+
+// outputDigest is the tree digest of output name of the step in dir.
+func (r *jobRun) outputDigest(dir, name string, collected map[string]string) (string, error) {
+	if collected == nil {
+		return blob.IngestDir(r.ctx, r.e.cfg.Blobs, filepath.Join(dir, "outputs", name))
+	}
+	d, ok := collected["outputs/"+name]
+	if !ok {
+		return "", fmt.Errorf("the executor collected no folder outputs/%s", name)
+	}
+	return d, nil
 }
 
 // tryReuse completes the step from an earlier identical run, if any.

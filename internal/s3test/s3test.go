@@ -68,6 +68,13 @@ func motoServer() string {
 // fails.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartOn(t, "127.0.0.1")
+}
+
+// StartOn is Start listening on host (an IP address of this machine), for
+// clients elsewhere: a Kubernetes pod reaching the host over its bridge.
+func StartOn(t testing.TB, host string) *Server {
+	t.Helper()
 	bin := motoServer()
 	if bin == "" {
 		msg := "no S3 server: run scripts/s3server.sh install (moto[server] from PyPI) or set CIEL_TEST_MOTO_SERVER"
@@ -76,13 +83,13 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(bin, "-H", host, "-p", fmt.Sprint(port))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -92,7 +99,8 @@ func Start(t testing.TB) *Server {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	hostPort := net.JoinHostPort(host, fmt.Sprint(port))
+	s := &Server{Endpoint: "http://" + hostPort}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.Endpoint + "/")
@@ -105,7 +113,7 @@ func Start(t testing.TB) *Server {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.cl, err = minio.New(fmt.Sprintf("127.0.0.1:%d", port), &minio.Options{Creds: credentials.NewStaticV4("testing", "testing-secret", "")})
+	s.cl, err = minio.New(hostPort, &minio.Options{Creds: credentials.NewStaticV4("testing", "testing-secret", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,7 @@ func (d *decoder) data(n *yaml.Node) *Data {
 func (d *decoder) computeTarget(n *yaml.Node) *Compute {
 	c := &Compute{File: d.abs, Pos: d.pos(n)}
 	var minNode *yaml.Node
-	d.fields(n, "", "a compute", map[string]fieldFunc{
+	d.fields(n, "", "a compute", withFields(map[string]fieldFunc{
 		"$schema":     d.strInto(&c.Schema),
 		"name":        d.nameInto(&c.Name),
 		"type":        func(p string, v *yaml.Node) { c.Type, _ = d.oneOf(p, v, computeTypes) },
@@ -201,8 +201,9 @@ func (d *decoder) computeTarget(n *yaml.Node) *Compute {
 		},
 		"max_instances":   d.nonNegativeInto(&c.MaxInstances),
 		"max_concurrency": d.nonNegativeInto(&c.MaxConcurrency),
-	}, computeIgnored)
+	}, kubernetesFields(d, c)), computeIgnored)
 	d.require(n, "a compute", "name", "type")
+	d.checkKubernetes(n, c)
 	if minNode != nil && d.lookup(n, "max_instances") != nil && c.MinInstances > c.MaxInstances {
 		d.errorf(minNode, "min_instances", "%d is more than max_instances (%d)", c.MinInstances, c.MaxInstances)
 	}
@@ -214,7 +215,7 @@ var (
 	computeTypes   = []string{"local", "amlcompute", "kubernetes", "computeinstance"}
 	computeIgnored = []string{
 		"location", "idle_time_before_scale_down", "tier", "identity", "ssh_public_access_enabled",
-		"ssh_settings", "network_settings", "tags", "resource_id", "namespace", "enable_node_public_ip",
+		"ssh_settings", "network_settings", "tags", "resource_id", "enable_node_public_ip",
 		"schedules", "setup_scripts", "properties", "created_on", "provisioning_state", "id",
 	}
 )

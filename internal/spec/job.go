@@ -180,6 +180,7 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 		"environment_variables": d.mapInto(&j.EnvironmentVariables),
 		"limits":                func(p string, v *yaml.Node) { j.Limits = d.limits(p, v) },
 		"retry_settings":        func(p string, v *yaml.Node) { j.Retry = d.retry(p, v) },
+		"resources":             func(p string, v *yaml.Node) { j.Resources = d.resources(p, v) },
 	}
 	pipeline := map[string]fieldFunc{
 		"jobs":     func(p string, v *yaml.Node) { j.Jobs = d.steps(p, v) },
@@ -352,6 +353,24 @@ func (d *decoder) limits(path string, v *yaml.Node) *Limits {
 		"timeout": d.nonNegativeInto(&l.TimeoutSeconds),
 	}, nil)
 	return l
+}
+
+// resources reads a command job's resources; of Azure's keys, the instance
+// type is used (on kubernetes computes), the rest accepted.
+func (d *decoder) resources(path string, v *yaml.Node) *Resources {
+	r := &Resources{Pos: d.pos(v)}
+	d.fields(v, path, "resources", map[string]fieldFunc{
+		"instance_type": func(p string, v *yaml.Node) {
+			if s, ok := d.str(p, v); ok {
+				if err := ValidateInstanceTypeName(s); err != nil {
+					d.errorf(v, p, "%v", err)
+				}
+				r.InstanceType = s
+			}
+		},
+		"instance_count": d.nonNegativeInto(&r.InstanceCount),
+	}, []string{"shm_size", "docker_args", "properties", "locations", "max_instance_count"})
+	return r
 }
 
 // retry reads a step's retry_settings.

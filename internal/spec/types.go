@@ -186,6 +186,14 @@ type Limits struct {
 	Pos            Pos `json:"pos"`
 }
 
+// Resources are what a command job asks of its compute: on a kubernetes
+// compute, the instance type its pod is sized by.
+type Resources struct {
+	InstanceType  string `json:"instance_type,omitempty"`
+	InstanceCount int    `json:"instance_count,omitempty"`
+	Pos           Pos    `json:"pos"`
+}
+
 // RetrySettings ask for a failed step to be run again.
 type RetrySettings struct {
 	MaxRetries     int `json:"max_retries,omitempty"`
@@ -212,6 +220,7 @@ type Job struct {
 	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
 	Limits               *Limits           `json:"limits,omitempty"`
 	Retry                *RetrySettings    `json:"retry_settings,omitempty"`
+	Resources            *Resources        `json:"resources,omitempty"`
 
 	// Steps that run a component.
 	Component *ComponentRef `json:"component,omitempty"`
@@ -308,8 +317,11 @@ type Compute struct {
 	MaxInstances   int    `json:"max_instances,omitempty"`
 	MaxConcurrency int    `json:"max_concurrency,omitempty"`
 	Description    string `json:"description,omitempty"`
-	File           string `json:"file,omitempty"`
-	Pos            Pos    `json:"pos"`
+	// Kubernetes holds what a compute of type kubernetes needs; nil for
+	// the other types.
+	*Kubernetes
+	File string `json:"file,omitempty"`
+	Pos  Pos    `json:"pos"`
 }
 
 // Binding is a parsed ${{...}} expression.

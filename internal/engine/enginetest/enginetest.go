@@ -34,6 +34,13 @@ type Stack struct {
 // New builds a Stack in a temporary home, closed when the test ends.
 func New(t testing.TB) *Stack {
 	t.Helper()
+	return NewWith(t, nil)
+}
+
+// NewWith is New with the engine's Config changed by adjust (when not nil)
+// before the engine is made: a test's own remote executors, say.
+func NewWith(t testing.TB, adjust func(*engine.Config)) *Stack {
+	t.Helper()
 	ctx := context.Background()
 	home := t.TempDir()
 	st, err := sqldb.Open(ctx, sqldb.Config{Path: filepath.Join(home, "ciel.db")})
@@ -53,7 +60,11 @@ func New(t testing.TB) *Stack {
 	}
 	data := datastore.New(datastore.Config{Store: st, Blobs: blobs, DefaultRoot: filepath.Join(home, "datastores"), Home: home,
 		Open: func(ds datastore.Datastore) (datastore.Backend, error) { return folder.New(ds.Path) }})
-	e := engine.New(engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}, Data: data})
+	cfg := engine.Config{Home: home, Store: st, Blobs: blobs, Envs: b, Executor: local.Executor{}, Data: data}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	e := engine.New(cfg)
 	t.Cleanup(func() {
 		e.Close()
 		st.Close()

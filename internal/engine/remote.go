@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/blob"
+	"github.com/ciel-mlops/ciel/internal/compute"
+	"github.com/ciel-mlops/ciel/internal/spec"
+	"github.com/ciel-mlops/ciel/internal/store"
+)
+
+// defaultRemoteConcurrency is how many steps a Kubernetes compute with no
+// max_concurrency or max_instances runs at once: the cluster, not this
+// machine's CPUs, bounds them.
+const defaultRemoteConcurrency = 32
+
+// RemoteExecutors makes the executors of computes whose steps do not run on
+// this machine.
+type RemoteExecutors interface {
+	// For returns the executor of compute c, of type kubernetes. It may be
+	// called concurrently and may return the same executor again.
+	For(c spec.Compute) (compute.Executor, error)
+}
+
+// executor returns the executor of a step on compute name, and whether it
+// runs elsewhere (and so needs a Stage rather than a prepared folder).
+func (e *Engine) executor(ctx context.Context, ws, name string) (compute.Executor, bool, error) {
+	c, ok := e.computeSpec(ctx, ws, name)
+	if !ok || c.Type != spec.ComputeKubernetes {
+		return e.cfg.Executor, false, nil
+	}
+	if e.cfg.Remote == nil {
+		return nil, false, fmt.Errorf("compute %q is of type kubernetes, which this server cannot run", name)
+	}
+	x, err := e.cfg.Remote.For(c)
+	if err != nil {
+		return nil, false, fmt.Errorf("compute %q: %w", name, err)
+	}
+	return x, true, nil
+}
+
+// computeSpec reads compute name of workspace ws; false when it is the
+// built-in local one or cannot be read (the plan checked it existed).
+func (e *Engine) computeSpec(ctx context.Context, ws, name string) (spec.Compute, bool) {
+	if name == LocalCompute {
+		return spec.Compute{}, false
+	}
+	a, err := e.cfg.Store.GetAsset(ctx, ws, store.KindCompute, name, "")
+	if err != nil {
+		return spec.Compute{}, false
+	}
+	var c spec.Compute
+	if json.Unmarshal(a.Spec, &c) != nil {
+		return spec.Compute{}, false
+	}
+	return c, true
+}
+
+// attemptRemote runs one attempt on an executor on another machine: the
+// step's folder is described (code, inputs, output folders) rather than
+// prepared here, and the executor stores what the step wrote in the blob
+// store and returns the digests.
+func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string, observed []string) (compute.Result, error) {
+	if ps.Env.Image == "" {
+		return compute.Result{}, fmt.Errorf("environment %s has no image: a step on kubernetes compute %q runs in a container image; give the environment an image: (images built from a conda file are not made yet)",
+			orDefault(ps.Env.Name, "(inline)"), ps.Compute)
+	}
+	if ps.Parallel != nil {
+		return compute.Result{}, fmt.Errorf("parallel steps do not run on kubernetes compute %q yet; use a local compute", ps.Compute)
+	}
+	stage := &compute.Stage{Root: dir, Dirs: []string{"wd/outputs"}, Collect: []compute.Collected{
+		{Key: ArtifactOutputs, Path: "wd/outputs"}, {Key: ArtifactLogs, Path: "wd/logs"},
+	}}
+	if ps.Code != "" {
+		stage.Trees = append(stage.Trees, compute.StagedTree{Path: "wd", Digest: ps.Code})
+	}
+	paths, err := r.remoteInputs(ps, dir, inputs, stage)
+	if err != nil {
+		return compute.Result{}, err
+	}
+	for _, name := range sortedKeys(ps.Outputs) {
+		rel := path.Join("outputs", name)
+		stage.Dirs = append(stage.Dirs, rel)
+		stage.Collect = append(stage.Collect, compute.Collected{Key: rel, Path: rel})
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if ps.Outputs[name].Type == spec.TypeURIFile {
+			p = filepath.Join(p, name)
+		}
+		paths["outputs."+name] = p
+	}
+	tmpl, err := spec.ParseCommand(ps.Command)
+	if err != nil {
+		return compute.Result{}, fmt.Errorf("command: %w", err)
+	}
+	script, vars, err := tmpl.Render(func(kind, name string) (string, bool) {
+		v, ok := paths[kind+"."+name]
+		return v, ok
+	})
+	if err != nil {
+		return compute.Result{}, fmt.Errorf("command: %w", err)
+	}
+	now := time.Now().UTC()
+	st.Status, st.StartedAt = StatusRunning, &now
+	r.e.rec.put(*st, false)
+	wd := filepath.Join(dir, "wd")
+	task := compute.Task{
+		Dir: wd, Args: []string{"/bin/bash", "-c", script}, LogPath: logPath,
+		Timeout:   time.Duration(ps.TimeoutSecs) * time.Second,
+		Workspace: r.job.Workspace, Job: r.job.Name, Step: ps.Name, Attempt: st.Attempt,
+		Script: script, StepEnv: r.stepVars(ps, vars, observed), Image: ps.Env.Image,
+		InstanceType: ps.InstanceType, Stage: stage,
+	}
+	res, err := x.Run(r.ctx, task)
+	for _, key := range []string{ArtifactOutputs, ArtifactLogs} {
+		if d, ok := res.Collected[key]; ok && d != blob.EmptyTreeDigest {
+			if st.Outputs == nil {
+				st.Outputs = map[string]string{}
+			}
+			st.Outputs[key] = d
+		}
+	}
+	if err == nil && res.Collected == nil && res.ExitCode == 0 && !res.TimedOut {
+		return res, fmt.Errorf("the executor of compute %q returned no outputs", ps.Compute)
+	}
+	return res, err
+}
+
+// remoteInputs adds the step's data inputs to stage, under inputs/<name>,
+// and returns the value of every ${{inputs.x}} as the step will see it.
+func (r *jobRun) remoteInputs(ps *PlanStep, dir string, digests map[string]string, stage *compute.Stage) (map[string]string, error) {
+	paths := make(map[string]string, len(ps.Inputs)+len(ps.Outputs))
+	for _, name := range sortedKeys(ps.Inputs) {
+		in := ps.Inputs[name]
+		if in.Value != nil {
+			paths["inputs."+name] = *in.Value
+			continue
+		}
+		rel := path.Join("inputs", name)
+		stage.Trees = append(stage.Trees, compute.StagedTree{Path: rel, Digest: digests[name], ReadOnly: true})
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if in.Type == spec.TypeURIFile {
+			tree, err := blob.GetTree(r.ctx, r.e.cfg.Blobs, digests[name])
+			if err != nil {
+				return nil, fmt.Errorf("input %s: %w", name, err)
+			}
+			if len(tree.Entries) == 1 {
+				p = filepath.Join(p, filepath.FromSlash(tree.Entries[0].Path))
+			}
+		}
+		paths["inputs."+name] = p
+	}
+	return paths, nil
+}
