@@ -38,13 +38,13 @@ WAIT_MIN=${WAIT_MIN:-30}
 ID=$(date +%s | tail -c 7)$RANDOM
 WORK=$(mktemp -d /tmp/cbench-work.XXXXXX)
 CL=$ROOT/scripts/cluster.sh
-STARTED=0 FWD_PID="" DB="" HOMES=()
+STARTED=0 FWD_PID="" DB="" ADMIN_STORE="" HOMES=()
 say() { echo "bench/cluster: $*" >&2; }
 
 cleanup() {
   local h
   for h in "${HOMES[@]}"; do CIEL_HOME=$h "$WORK/ciel" server stop >/dev/null 2>&1 || true; done
-  if [[ -n $DB ]]; then psql -q "$CIEL_STORE" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true; fi
+  if [[ -n $DB ]]; then psql -q "$ADMIN_STORE" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; fi
   if [[ -n $FWD_PID ]]; then kill "$FWD_PID" 2>/dev/null || true; fi
   if ((STARTED)); then "$CL" down "$DIR" >/dev/null 2>&1 || say "down $DIR failed: run scripts/cluster.sh down $DIR"; fi
   rm -rf "$WORK"
@@ -95,9 +95,10 @@ socat "TCP-LISTEN:$FWD,bind=10.244.0.1,fork,reuseaddr" "TCP:127.0.0.1:$S3_PORT" 
 FWD_PID=$!
 
 # A database of this run's own on the cluster's PostgreSQL.
+ADMIN_STORE=$CIEL_STORE
+psql -q "$ADMIN_STORE" -c "CREATE DATABASE cbench_$ID" >/dev/null
 DB=cbench_$ID
-psql -q "$CIEL_STORE" -c "CREATE DATABASE $DB" >/dev/null
-STORE=${CIEL_STORE/\/ciel\?//$DB?}
+export CIEL_STORE=${ADMIN_STORE/\/ciel\?//$DB?}
 
 RESULTS=$WORK/results.jsonl
 common=(-n "$N" -c "$C" -ns ciel -kubeconfig "$KUBECONFIG" -image "$IMAGE" -id "$ID" -out "$RESULTS")
@@ -116,7 +117,7 @@ EOF
 for r in 1 2 3; do
   h=$WORK/home$r
   HOMES+=("$h")
-  CIEL_HOME=$h CIEL_STORE=$STORE "$WORK/ciel" server start --addr 127.0.0.1:0 >/dev/null
+  CIEL_HOME=$h "$WORK/ciel" server start --addr 127.0.0.1:0 >/dev/null
   if ((r == 1)); then CIEL_HOME=$h "$WORK/ciel" workspace create --name bench >/dev/null; fi
   CIEL_HOME=$h "$WORK/ciel" configure --defaults workspace=bench >/dev/null
   if ((r == 1)); then CIEL_HOME=$h "$WORK/ciel" compute create --file "$WORK/compute.yml" >/dev/null; fi
