@@ -18,7 +18,7 @@
 # step's main container seen running), split into dispatch (submit -> the
 # Kubernetes Job seen) and pod (Job seen -> container running). Each
 # variant first runs 2 warm-up steps, not counted, and ends by deleting its
-# Jobs and waiting for their pods to go. Prints the table, with ciel's
+# Jobs and waiting for their pods to go; all in a namespace of the run's own. Prints the table, with ciel's
 # figures against the floor's and Argo's published ~10 s a step.
 #
 # The cluster: started under CLUSTER_DIR (default /tmp/cbench) and stopped
@@ -38,14 +38,16 @@ WAIT_MIN=${WAIT_MIN:-30}
 ID=$(date +%s | tail -c 7)$RANDOM
 WORK=$(mktemp -d /tmp/cbench-work.XXXXXX)
 CL=$ROOT/scripts/cluster.sh
-STARTED=0 FWD_PID="" DB="" ADMIN_STORE="" HOMES=()
+STARTED=0 FWD_PID="" DB="" ADMIN_STORE="" NS="" HOMES=()
 say() { echo "bench/cluster: $*" >&2; }
+kc() { "$CL" kubectl "$DIR" "$@"; }
 
 cleanup() {
   local h
   for h in "${HOMES[@]}"; do CIEL_HOME=$h "$WORK/ciel" server stop >/dev/null 2>&1 || true; done
   if [[ -n $DB ]]; then psql -q "$ADMIN_STORE" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; fi
   if [[ -n $FWD_PID ]]; then kill "$FWD_PID" 2>/dev/null || true; fi
+  if [[ -n $NS ]]; then kc delete namespace "$NS" --wait=false >/dev/null 2>&1 || true; fi
   if ((STARTED)); then "$CL" down "$DIR" >/dev/null 2>&1 || say "down $DIR failed: run scripts/cluster.sh down $DIR"; fi
   rm -rf "$WORK"
 }
@@ -68,7 +70,6 @@ else
   done
   STARTED=1
 fi
-kc() { "$CL" kubectl "$DIR" "$@"; }
 
 say "building ciel (static, for the helper image) and the driver"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/ciel" ./cmd/ciel
@@ -94,6 +95,12 @@ FWD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("10.244.0.1",0)); pr
 socat "TCP-LISTEN:$FWD,bind=10.244.0.1,fork,reuseaddr" "TCP:127.0.0.1:$S3_PORT" &
 FWD_PID=$!
 
+# A namespace of this run's own (another user of the cluster keeps theirs),
+# usable once the controller-manager has made its default service account.
+kc create namespace "cbench-$ID" >/dev/null
+NS=cbench-$ID
+for _ in $(seq 300); do kc -n "$NS" get serviceaccount default >/dev/null 2>&1 && break; sleep 0.2; done
+
 # A database of this run's own on the cluster's PostgreSQL.
 ADMIN_STORE=$CIEL_STORE
 psql -q "$ADMIN_STORE" -c "CREATE DATABASE cbench_$ID" >/dev/null
@@ -101,7 +108,7 @@ DB=cbench_$ID
 export CIEL_STORE=${ADMIN_STORE/\/ciel\?//$DB?}
 
 RESULTS=$WORK/results.jsonl
-common=(-n "$N" -c "$C" -ns ciel -kubeconfig "$KUBECONFIG" -image "$IMAGE" -id "$ID" -out "$RESULTS")
+common=(-n "$N" -c "$C" -ns "$NS" -kubeconfig "$KUBECONFIG" -image "$IMAGE" -id "$ID" -out "$RESULTS")
 say "floor: $N Jobs with kubectl, $C in flight"
 "$WORK/driver" floor "${common[@]}" -kubectl "$KUBECTL"
 
@@ -109,7 +116,7 @@ cat >"$WORK/compute.yml" <<EOF
 name: k8s
 type: kubernetes
 kubeconfig: $KUBECONFIG
-namespace: ciel
+namespace: $NS
 helper_image: $HELPER
 blob_endpoint: http://10.244.0.1:$FWD
 max_concurrency: $C
