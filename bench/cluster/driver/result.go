@@ -31,8 +31,11 @@ type result struct {
 	DispatchP50 float64 `json:"dispatch_p50_s"`
 	DispatchP99 float64 `json:"dispatch_p99_s"`
 	// Pod: the Job seen -> the main container seen running.
-	PodP50     float64 `json:"pod_p50_s"`
-	PodP99     float64 `json:"pod_p99_s"`
+	PodP50 float64 `json:"pod_p50_s"`
+	PodP99 float64 `json:"pod_p99_s"`
+	// Turnaround: submit -> the step's end as its submitter sees it.
+	TurnP50    float64 `json:"turnaround_p50_s"`
+	TurnP99    float64 `json:"turnaround_p99_s"`
 	Failed     int     `json:"failed"`
 	Unseen     int     `json:"unseen"`
 	FirstError string  `json:"first_error,omitempty"`
@@ -45,7 +48,7 @@ func summarize(name string, replicas int, o *options, r *recorder, keys []string
 	defer r.mu.Unlock()
 	res := result{Variant: name, Replicas: replicas, Steps: len(keys), InFlight: o.c, At: time.Now().UTC().Format(time.RFC3339)}
 	var first, last time.Time
-	var start, dispatch, pod []float64
+	var start, dispatch, pod, turn []float64
 	for _, k := range keys {
 		s, d := r.submit[k], r.doneAt[k]
 		if first.IsZero() || s.Before(first) {
@@ -53,6 +56,9 @@ func summarize(name string, replicas int, o *options, r *recorder, keys []string
 		}
 		if d.After(last) {
 			last = d
+		}
+		if !d.IsZero() {
+			turn = append(turn, d.Sub(s).Seconds())
 		}
 		if why, ok := r.failed[k]; ok {
 			if res.Failed == 0 {
@@ -77,6 +83,7 @@ func summarize(name string, replicas int, o *options, r *recorder, keys []string
 	res.StartP50, res.StartP99 = pct(start, 0.5), pct(start, 0.99)
 	res.DispatchP50, res.DispatchP99 = pct(dispatch, 0.5), pct(dispatch, 0.99)
 	res.PodP50, res.PodP99 = pct(pod, 0.5), pct(pod, 0.99)
+	res.TurnP50, res.TurnP99 = pct(turn, 0.5), pct(turn, 0.99)
 	return res
 }
 
@@ -135,22 +142,22 @@ func printTable(w io.Writer, path string) error {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tsteps\tin flight\twall s\tsteps/s\tstart p50 s\tstart p99 s\tdispatch p50 s\tpod p50 s\tsteps/s vs floor\tp50 vs floor\tArgo 10 s / p50\tfailed\t")
+	fmt.Fprintln(tw, "variant\tsteps\tin flight\twall s\tsteps/s\tstart p50 s\tstart p99 s\tdispatch p50 s\tpod p50 s\tturnaround p50 s\tsteps/s vs floor\tp50 vs floor\tArgo 10 s / p50\tfailed\t")
 	for _, r := range rows {
 		vs, lat := "-", "-"
 		if fl != nil && r.Replicas > 0 {
 			vs = fmt.Sprintf("%.2fx", r.StepsPerS/fl.StepsPerS)
 			lat = fmt.Sprintf("%.2fx", r.StartP50/fl.StartP50)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.1fx\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.1fx\t%d\t\n",
 			r.Variant, r.Steps, r.InFlight, r.WallS, r.StepsPerS, r.StartP50, r.StartP99,
-			r.DispatchP50, r.PodP50, vs, lat, argoSecondsPerStep/r.StartP50, r.Failed+r.Unseen)
+			r.DispatchP50, r.PodP50, r.TurnP50, vs, lat, argoSecondsPerStep/r.StartP50, r.Failed+r.Unseen)
 	}
-	fmt.Fprintf(tw, "Argo (published)\t\t\t\t\t~%.0f\t\t\t\t\t\t1.0x\t\t\n", argoSecondsPerStep)
+	fmt.Fprintf(tw, "Argo (published)\t\t\t\t\t~%.0f\t\t\t\t\t\t\t1.0x\t\t\n", argoSecondsPerStep)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "start: submit -> main container running; dispatch: submit -> Kubernetes Job seen; pod: Job seen -> container running.")
+	fmt.Fprintln(w, "start: submit -> main container running; dispatch: submit -> Kubernetes Job seen; pod: Job seen -> container running;\nturnaround: submit -> the step's end as its submitter sees it (steps/s ~ in flight / turnaround).")
 	fmt.Fprintln(w, "goal: start p50 an order of magnitude under Argo's ~10 s a step (Argo 10 s / p50 >= 10x).")
 	return nil
 }
