@@ -149,6 +149,9 @@ func runVariant(variant string, args []string) error {
 	t0 := time.Now()
 	runAll(ctx, s, keys, o.c)
 	fmt.Fprintf(os.Stderr, "driver: %s: %d steps in %s\n", s.name(), o.n, time.Since(t0).Round(time.Millisecond))
+	if f, ok := s.(*floor); ok {
+		f.waitComplete(keys)
+	}
 	res := summarize(s.name(), len(o.homes), o, s.rec(), keys)
 	cleanErr := cleanup(o)
 	if err := appendResult(o.out, res); err != nil {

@@ -24,7 +24,7 @@ func TestPct(t *testing.T) {
 // TestSummarize: steps/s from the first submit to the last end, latencies
 // per step, a failed step and one never seen running counted.
 func TestSummarize(t *testing.T) {
-	r := newRecorder("k")
+	r := newRecorder("k", false)
 	t0 := time.Unix(1000, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	for i, k := range []string{"a", "b", "c", "d"} {

@@ -65,8 +65,8 @@ type floor struct {
 
 func newFloor(ctx context.Context, o *options) (*floor, error) {
 	o.selector = labelRun + "=" + o.id
-	f := &floor{o: o, r: newRecorder(labelKey)}
-	return f, f.r.watch(ctx, o.cs, o.ns, o.selector, true)
+	f := &floor{o: o, r: newRecorder(labelKey, true)}
+	return f, f.r.watch(ctx, o.cs, o.ns, o.selector)
 }
 
 func (f *floor) name() string   { return "floor (kubectl)" }
@@ -121,6 +121,27 @@ func (f *floor) run(ctx context.Context, key string, _ int) {
 	}
 }
 
+// waitComplete waits (up to a minute) until every step's Job is seen
+// Complete, for the figure of how much later than its container's end
+// the Job controller marks a Job so.
+func (f *floor) waitComplete(keys []string) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		f.r.mu.Lock()
+		n := 0
+		for _, k := range keys {
+			if _, ok := f.r.complete[k]; ok {
+				n++
+			}
+		}
+		f.r.mu.Unlock()
+		if n == len(keys) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // cielRun submits each step as a one-step command job with the ciel CLI,
 // which follows it to its end (--stream), on replica i mod len(homes).
 type cielRun struct {
@@ -130,8 +151,8 @@ type cielRun struct {
 
 func newCiel(ctx context.Context, o *options) (*cielRun, error) {
 	o.selector = cielManagedBy
-	c := &cielRun{o: o, r: newRecorder(cielJobLabel)}
-	return c, c.r.watch(ctx, o.cs, o.ns, o.selector, false)
+	c := &cielRun{o: o, r: newRecorder(cielJobLabel, false)}
+	return c, c.r.watch(ctx, o.cs, o.ns, o.selector)
 }
 
 func (c *cielRun) name() string   { return fmt.Sprintf("ciel x%d", len(c.o.homes)) }

@@ -21,25 +21,31 @@ const mainContainer = "main"
 
 // recorder keeps, per step (keyed by a label on its Job and pod), when the
 // driver submitted it, when the Job was first seen, when the pod's main
-// container was first seen running (or already ended), and when the step
-// was done. All times are this process's clock: the submit times are taken
-// here, the others when the API server's watch delivers the change, so the
-// floor and ciel are measured by the same instrument.
+// container was first seen running (or already ended), when the step was
+// done and when its Job was seen Complete. All times are this process's
+// clock: the submit times are taken here, the others when the API server's
+// watch delivers the change, so the floor and ciel are measured by the same
+// instrument.
 type recorder struct {
 	keyLabel string
+	// endOnPod: a step ends when its main container is seen terminated
+	// (the floor; ciel's steps end when its CLI exits).
+	endOnPod bool
 
 	mu                               sync.Mutex
 	submit, created, started, doneAt map[string]time.Time
+	complete                         map[string]time.Time
 	failed                           map[string]string
 	finished                         map[string]chan struct{}
 }
 
-func newRecorder(keyLabel string) *recorder {
+func newRecorder(keyLabel string, endOnPod bool) *recorder {
 	return &recorder{
-		keyLabel: keyLabel,
-		submit:   map[string]time.Time{}, created: map[string]time.Time{},
+		keyLabel: keyLabel, endOnPod: endOnPod,
+		submit: map[string]time.Time{}, created: map[string]time.Time{},
 		started: map[string]time.Time{}, doneAt: map[string]time.Time{},
-		failed: map[string]string{}, finished: map[string]chan struct{}{},
+		complete: map[string]time.Time{},
+		failed:   map[string]string{}, finished: map[string]chan struct{}{},
 	}
 }
 
@@ -52,8 +58,8 @@ func (r *recorder) first(m map[string]time.Time, key string, t time.Time) {
 	}
 }
 
-// expect registers a step before it is submitted and returns the channel
-// closed when its Kubernetes Job ends (used by the floor).
+// expect registers a step as it is submitted and returns the channel
+// closed when it ends.
 func (r *recorder) expect(key string) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -85,33 +91,37 @@ func (r *recorder) onPod(obj any) {
 	if !ok {
 		return
 	}
+	key := p.Labels[r.keyLabel]
 	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == mainContainer && (cs.State.Running != nil || cs.State.Terminated != nil) {
-			r.first(r.started, p.Labels[r.keyLabel], time.Now())
+		if cs.Name != mainContainer || (cs.State.Running == nil && cs.State.Terminated == nil) {
+			continue
+		}
+		r.first(r.started, key, time.Now())
+		if t := cs.State.Terminated; t != nil && r.endOnPod {
+			why := ""
+			if t.ExitCode != 0 {
+				why = fmt.Sprintf("exit code %d: %s", t.ExitCode, t.Reason)
+			}
+			r.end(key, why)
 		}
 	}
 }
 
-// onJob records a Job's creation and, when endOnJob, its end (the floor
-// has no other end to wait for; ciel's end is its CLI's exit).
-func (r *recorder) onJob(obj any, endOnJob bool) {
+// onJob records a Job's creation and its Complete condition; a failed Job
+// ends a step that ends on its pod (whose container may never have run).
+func (r *recorder) onJob(obj any) {
 	j, ok := obj.(*batchv1.Job)
 	if !ok {
 		return
 	}
 	key := j.Labels[r.keyLabel]
 	r.first(r.created, key, time.Now())
-	if !endOnJob {
-		return
-	}
 	for _, c := range j.Status.Conditions {
-		if c.Status != corev1.ConditionTrue {
-			continue
-		}
-		switch c.Type {
-		case batchv1.JobComplete:
-			r.end(key, "")
-		case batchv1.JobFailed:
+		switch {
+		case c.Status != corev1.ConditionTrue:
+		case c.Type == batchv1.JobComplete:
+			r.first(r.complete, key, time.Now())
+		case c.Type == batchv1.JobFailed && r.endOnPod:
 			r.end(key, "kubernetes job failed: "+c.Reason+" "+c.Message)
 		}
 	}
@@ -119,7 +129,7 @@ func (r *recorder) onJob(obj any, endOnJob bool) {
 
 // watch starts informers on the Jobs and pods of ns that match selector
 // and returns once their caches are in sync; they stop with ctx.
-func (r *recorder) watch(ctx context.Context, cs kubernetes.Interface, ns, selector string, endOnJob bool) error {
+func (r *recorder) watch(ctx context.Context, cs kubernetes.Interface, ns, selector string) error {
 	tweak := func(o *metav1.ListOptions) { o.LabelSelector = selector }
 	podLW := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -150,8 +160,8 @@ func (r *recorder) watch(ctx context.Context, cs kubernetes.Interface, ns, selec
 		return err
 	}
 	if _, err := jobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { r.onJob(o, endOnJob) },
-		UpdateFunc: func(_, o any) { r.onJob(o, endOnJob) },
+		AddFunc:    r.onJob,
+		UpdateFunc: func(_, o any) { r.onJob(o) },
 	}); err != nil {
 		return err
 	}
