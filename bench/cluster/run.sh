@@ -12,14 +12,16 @@
 #             init container
 #
 # Every variant keeps IN_FLIGHT steps in flight: IN_FLIGHT workers each
-# submit a step, wait for its end, then submit the next. Measured by one
-# watcher (bench/cluster/driver) on the same clock: steps/s (N / first
-# submit to last end), and per step start latency p50/p99 (submit -> the
-# step's main container seen running), split into dispatch (submit -> the
-# Kubernetes Job seen) and pod (Job seen -> container running). Each
-# variant first runs 2 warm-up steps, not counted, and ends by deleting its
-# Jobs and waiting for their pods to go; all in a namespace of the run's own. Prints the table, with ciel's
-# figures against the floor's and Argo's published ~10 s a step.
+# submit a step, wait for its end (the floor: its container seen
+# terminated; ciel: its CLI's exit), then submit the next. Measured by one
+# watcher (bench/cluster/driver) on one clock: steps/s (N / first submit to
+# last end), and per step start latency p50/p99 (submit -> the step's main
+# container seen running), split into dispatch (submit -> the Kubernetes
+# Job seen) and pod (Job seen -> container running). Each variant first
+# runs 2 warm-up steps, not counted, and ends by deleting its Jobs and
+# waiting for their pods to go; all run in a namespace of the run's own.
+# Prints the table, with ciel's figures against the floor's and against
+# Argo's published ~10 s a step. bench/cluster/README.md has the figures.
 #
 # The cluster: started under CLUSTER_DIR (default /tmp/cbench) and stopped
 # at the end; if it already runs there, it is used and left running. One
