@@ -380,6 +380,37 @@ func TestKubeComputeFailures(t *testing.T) {
 	})
 }
 
+// TestKubeComputePodDeleted: a step whose pod is deleted under it (an
+// eviction, a kubectl delete) fails saying the Job failed, rather than
+// waiting on a pod that is gone.
+func TestKubeComputePodDeleted(t *testing.T) {
+	t.Parallel()
+	e, k, image := kubeSetup(t)
+	e.write("long.yml", commandJob(image, "echo sleeping; sleep 300", ""))
+	name := e.submit("long.yml")
+	var jobName string
+	waitFor(t, "the step's pod to run", 2*time.Minute, func() bool {
+		for _, j := range k.stepJobs(t, name) {
+			jobName = j.Name
+			return j.Status.Active == 1 && strings.Contains(readStepLog(e, name), "sleeping")
+		}
+		return false
+	})
+	ctx := context.Background()
+	pods, err := k.cs.CoreV1().Pods("ciel").List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + jobName})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of %s: %v, %d", jobName, err, len(pods.Items))
+	}
+	if err := k.cs.CoreV1().Pods("ciel").Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	j := e.wait(name, 2*time.Minute)
+	if j.Status != "Failed" || !strings.Contains(j.Error, "exited with code") && !strings.Contains(j.Error, "failed") {
+		t.Errorf("after its pod was deleted: %s, %q", j.Status, j.Error)
+	}
+	t.Logf("pod deleted: %s", j.Error)
+}
+
 // readStepLog is the log of a command job's step so far.
 func readStepLog(e *env, job string) string {
 	b, _ := os.ReadFile(filepath.Join(e.home, "jobs", "ws", job, "main", "std_log.txt"))
@@ -434,4 +465,44 @@ func TestKubeComputeServerKilled(t *testing.T) {
 	if got := readAt(t, filepath.Join(e.dir, "out", "named-outputs", "o", "done.txt")); got != "done\n" {
 		t.Errorf("output %q", got)
 	}
+}
+
+// TestKubeComputeFanOut runs ten independent steps at once as Jobs and
+// reports how long their pods took to start (Job created -> main container
+// running, from the executor's log line) and the pipeline's wall time.
+func TestKubeComputeFanOut(t *testing.T) {
+	t.Parallel()
+	e, _, image := kubeSetup(t)
+	const n = 10
+	var b strings.Builder
+	b.WriteString("type: pipeline\nsettings: {default_compute: azureml:k8s}\njobs:\n")
+	for i := range n {
+		b.WriteString("  s" + strconv.Itoa(i) + ":\n    type: command\n    environment: {image: " + image + "}\n    command: echo step " + strconv.Itoa(i) + "\n")
+	}
+	e.write("fan.yml", b.String())
+	start := time.Now()
+	name := e.submit("fan.yml")
+	if j := e.wait(name, 5*time.Minute); j.Status != "Completed" {
+		t.Fatalf("fan-out: %s (%s)", j.Status, j.Error)
+	}
+	wall := time.Since(start)
+	var lat []float64
+	for i := range n {
+		log := readAt(t, filepath.Join(e.home, "jobs", "ws", name, "s"+strconv.Itoa(i), "std_log.txt"))
+		if !strings.Contains(log, "step "+strconv.Itoa(i)) {
+			t.Errorf("step s%d's log lacks its output:\n%s", i, log)
+		}
+		for _, m := range runningAfter.FindAllStringSubmatch(log, -1) {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			if m[2] == "ms" {
+				v /= 1000
+			}
+			lat = append(lat, v)
+		}
+	}
+	if len(lat) != n {
+		t.Fatalf("%d start latencies, want %d", len(lat), n)
+	}
+	sort.Float64s(lat)
+	t.Logf("%d steps as Jobs at once: wall %s; pod start p50 %.2fs, p90 %.2fs, max %.2fs", n, wall.Round(time.Millisecond), lat[n/2], lat[n*9/10], lat[n-1])
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/compute"
+	"github.com/ciel-mlops/ciel/internal/compute/kube"
 	"github.com/ciel-mlops/ciel/internal/compute/staging"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/engine/enginetest"
@@ -162,5 +163,24 @@ func TestRemoteStepNeedsImage(t *testing.T) {
 	steps, _ := stack.Store.ListSteps(ctx, "ws", j.Name)
 	if got.Status != engine.StatusFailed || len(steps) != 1 || !strings.Contains(steps[0].Error, "has no image") || len(x.tasks) != 0 {
 		t.Errorf("status %s, steps %+v, %d tasks", got.Status, steps, len(x.tasks))
+	}
+}
+
+// TestKubeComputeNeedsS3: on a server whose blob store is a local folder,
+// a step on a kubernetes compute fails saying the server needs an S3 one.
+func TestKubeComputeNeedsS3(t *testing.T) {
+	t.Parallel()
+	stack := enginetest.NewWith(t, func(c *engine.Config) { c.Remote = kube.NewRunner(kube.Config{}) })
+	ctx := context.Background()
+	k8s, _ := json.Marshal(spec.Compute{Name: "k8s", Type: spec.ComputeKubernetes})
+	stack.Store.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "k8s", Spec: k8s, CreatedAt: time.Now()}, false)
+	j, err := stack.Engine.Submit(ctx, "ws", parse(t, t.TempDir(), "type: command\ncompute: azureml:k8s\nenvironment: {image: python:3.12}\ncommand: echo hi\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack.Engine.Wait("ws", j.Name)
+	steps, _ := stack.Store.ListSteps(ctx, "ws", j.Name)
+	if len(steps) != 1 || steps[0].Status != engine.StatusFailed || !strings.Contains(steps[0].Error, "start the server with --blob s3://") {
+		t.Errorf("steps %+v", steps)
 	}
 }

@@ -90,7 +90,13 @@ const (
 	secretKeyID     = "access-key-id"
 	secretKeySecret = "secret-access-key"
 	secretKeyToken  = "session-token"
+	// secretKeyTracking holds the server's token that a step's MLflow
+	// sends (MLFLOW_TRACKING_TOKEN).
+	secretKeyTracking = "mlflow-tracking-token"
 )
+
+// envTrackingToken is the variable MLflow reads its bearer token from.
+const envTrackingToken = "MLFLOW_TRACKING_TOKEN"
 
 // JobName is the name of the Job of a step attempt: the job and step names
 // as a DNS-1123 label, with the attempt and a hash of the full identity
@@ -203,6 +209,12 @@ func buildJob(t compute.Task, p jobParams) (*batchv1.Job, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == envTrackingURI && p.ServerURL != "" {
 			v = rebase(v, p.ServerURL)
+		}
+		if k == envTrackingToken && p.Secret != "" {
+			mainEnv = append(mainEnv, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: p.Secret}, Key: secretKeyTracking,
+			}}})
+			continue
 		}
 		mainEnv = append(mainEnv, corev1.EnvVar{Name: k, Value: v})
 	}

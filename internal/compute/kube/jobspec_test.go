@@ -258,3 +258,33 @@ func TestTrackingURIRebased(t *testing.T) {
 		}
 	}
 }
+
+func TestTrackingTokenFromSecret(t *testing.T) {
+	t.Parallel()
+	task := testTask()
+	task.StepEnv = append(task.StepEnv, "MLFLOW_TRACKING_TOKEN=s3cret-token")
+	job, err := buildJob(task, jobParams{HelperImage: "h", Secret: "ciel-keys-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(job)
+	if strings.Contains(string(b), "s3cret-token") {
+		t.Error("the tracking token is written in the Job's spec")
+	}
+	found := false
+	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "MLFLOW_TRACKING_TOKEN" {
+			found = e.ValueFrom != nil && e.ValueFrom.SecretKeyRef.Name == "ciel-keys-x" && e.ValueFrom.SecretKeyRef.Key == secretKeyTracking
+		}
+	}
+	if !found {
+		t.Error("MLFLOW_TRACKING_TOKEN does not come from the Secret")
+	}
+	a := secretName(map[string]string{secretKeyID: "id", secretKeySecret: "s"})
+	if a == secretName(map[string]string{secretKeyID: "id", secretKeySecret: "s", secretKeyTracking: "t"}) || a != secretName(map[string]string{secretKeyID: "id", secretKeySecret: "s"}) {
+		t.Error("the Secret's name does not follow its contents")
+	}
+	if errs := validation.IsDNS1123Subdomain(a); len(errs) > 0 {
+		t.Errorf("secret name %s: %v", a, errs)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,22 +154,37 @@ type Executor struct {
 
 var _ compute.Executor = (*Executor)(nil)
 
-// blobSecretName is the Secret holding the blob store's keys in a
-// namespace; its name changes with the keys so a running pod's never does.
-func (x *Executor) blobSecretName() string {
-	b := x.r.cfg.Blob
-	sum := sha256.Sum256([]byte(b.AccessKeyID + "\x00" + b.SecretAccessKey + "\x00" + b.SessionToken))
-	return "ciel-blob-" + hex.EncodeToString(sum[:5])
+// secretName is the Secret holding the blob store's keys and the tracking
+// token in a namespace; its name changes with them so a running pod's
+// never does.
+func secretName(data map[string]string) string {
+	h := sha256.New()
+	for _, k := range []string{secretKeyID, secretKeySecret, secretKeyToken, secretKeyTracking} {
+		h.Write([]byte("ciel-secret\x00" + k + "\x00" + data[k] + "\x00"))
+	}
+	return "ciel-keys-" + hex.EncodeToString(h.Sum(nil)[:5])
 }
 
-// ensureSecret puts the blob store's keys in the namespace, once per
-// process; "" when the store is anonymous.
-func (x *Executor) ensureSecret(ctx context.Context) (string, error) {
+// ensureSecret puts the blob store's keys and the step's MLflow tracking
+// token (either may be absent) in the namespace as a Secret, once per
+// process, so that neither is written in a Job's spec; "" when there is
+// nothing to keep.
+func (x *Executor) ensureSecret(ctx context.Context, trackingToken string) (string, error) {
 	b := x.r.cfg.Blob
-	if b.AccessKeyID == "" {
+	data := map[string]string{}
+	if b.AccessKeyID != "" {
+		data[secretKeyID], data[secretKeySecret] = b.AccessKeyID, b.SecretAccessKey
+		if b.SessionToken != "" {
+			data[secretKeyToken] = b.SessionToken
+		}
+	}
+	if trackingToken != "" {
+		data[secretKeyTracking] = trackingToken
+	}
+	if len(data) == 0 {
 		return "", nil
 	}
-	name := x.blobSecretName()
+	name := secretName(data)
 	key := x.k.Namespace + "/" + name
 	x.r.mu.Lock()
 	done := x.r.secrets[key]
@@ -179,14 +195,11 @@ func (x *Executor) ensureSecret(ctx context.Context) (string, error) {
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManagedBy: "ciel"}},
 		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{secretKeyID: b.AccessKeyID, secretKeySecret: b.SecretAccessKey},
-	}
-	if b.SessionToken != "" {
-		sec.StringData[secretKeyToken] = b.SessionToken
+		StringData: data,
 	}
 	_, err := x.cs.CoreV1().Secrets(x.k.Namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create secret %s/%s for the blob store's keys: %w", x.k.Namespace, name, err)
+		return "", fmt.Errorf("create secret %s/%s for the blob store's keys and the tracking token: %w", x.k.Namespace, name, err)
 	}
 	x.r.mu.Lock()
 	x.r.secrets[key] = true
@@ -215,7 +228,7 @@ func (x *Executor) params(ctx context.Context, t compute.Task) (jobParams, error
 	if err != nil {
 		return jobParams{}, err
 	}
-	secret, err := x.ensureSecret(ctx)
+	secret, err := x.ensureSecret(ctx, lookupEnv(t.StepEnv, envTrackingToken))
 	if err != nil {
 		return jobParams{}, err
 	}
@@ -325,6 +338,16 @@ func (x *Executor) waitGone(ctx context.Context, ns, name string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// lookupEnv is the value of name in env (KEY=VALUE), "" if absent.
+func lookupEnv(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 func orDefault(s, d string) string {

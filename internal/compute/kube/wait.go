@@ -122,9 +122,18 @@ func (w *waiter) checkJob(ctx context.Context) (outcome, bool) {
 			fmt.Fprintf(w.log, "[ciel] job %s: %s\n", w.job.Name, c.Message)
 			return outcome{res: compute.Result{TimedOut: true, ExitCode: -1}}, true
 		}
-		if !w.running {
-			return outcome{err: fmt.Errorf("kubernetes job %s failed: %s: %s", w.job.Name, c.Reason, c.Message)}, true
+		// The pod's own end says more (its exit code, its outputs), if
+		// it is still there to read; a pod deleted under the step is not.
+		pods, err := w.x.cs.CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{batchv1.JobNameLabel: w.job.Name}.String()})
+		if err == nil {
+			for i := range pods.Items {
+				if out, done := w.observe(ctx, &pods.Items[i]); done {
+					return out, true
+				}
+			}
 		}
+		w.waitLogs()
+		return outcome{err: fmt.Errorf("kubernetes job %s failed: %s: %s", w.job.Name, c.Reason, c.Message)}, true
 	}
 	return outcome{}, false
 }
