@@ -79,7 +79,7 @@ go build -o "$WORK/driver" ./bench/cluster/driver
 # The cluster's own kubectl, called directly (not through cluster.sh).
 KUBECTL=$(dirname "$(readlink "/proc/$(cat "$DIR/pids/kube-apiserver.pid")/exe")")/kubectl
 [[ -x $KUBECTL ]] || { say "no kubectl beside the running kube-apiserver ($KUBECTL)"; exit 1; }
-HELPER=$("$WORK/ciel" compute helper-image --path "$WORK/helper.tar")
+HELPER=$("$WORK/ciel" compute helper-image --path "$WORK/helper.tar" 2>/dev/null)
 IMAGE=$("$WORK/driver" image "$WORK/step.tar")
 "$CL" import-image "$DIR" "$WORK/helper.tar" 2>/dev/null
 "$CL" import-image "$DIR" "$WORK/step.tar" 2>/dev/null
