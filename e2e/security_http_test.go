@@ -303,6 +303,11 @@ func TestSlowAndHugeBodiesAreCut(t *testing.T) {
 // named.
 func TestMultipartURLsUseTheServersAddress(t *testing.T) {
 	t.Parallel()
+	if onS3 {
+		// The parts then go to the bucket's presigned URLs, which name its
+		// endpoint (internal/artifacts/s3's tests).
+		t.Skip("on an S3 blob store, part URLs are the bucket's")
+	}
 	e := newEnv(t)
 	base, _ := e.server()
 	code, body := send(t, "POST", base+"/ws/ws/api/2.0/mlflow-artifacts/mpu/create/0/r/artifacts/big.bin",

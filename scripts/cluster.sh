@@ -40,11 +40,14 @@
 # Kubernetes needs root and owns host-wide things (the cielbr0 bridge,
 # 10.244.0.0/24 for pods, kube-proxy's nftables tables, ports 2379-2381,
 # 6443, 10248-10259), so one machine runs one such cluster at a time; up
-# refuses a second. Pods reach the host at 10.244.0.1. There is no DNS
+# refuses a second. Pods reach the host at 10.244.0.1 (and, masqueraded,
+# what the host reaches); Services' ClusterIPs answer pods and the host
+# (kube-proxy, nftables). There is no DNS
 # (CoreDNS) and no image registry: images come from import-image and pods
 # use imagePullPolicy: Never. The images localhost/ciel-busybox:local
-# (Debian's busybox-static, Cmd /bin/sh) and the pause image are imported at
-# up.
+# (Debian's busybox-static, Cmd /bin/sh; its wget segfaults, on the host as
+# well, a bug of Debian 12's build: nc and httpd work) and the pause image
+# are imported at up.
 set -euo pipefail
 # containerd finds runc, and the kubelet mount and iptables, on PATH.
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin

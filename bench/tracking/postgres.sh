@@ -34,8 +34,9 @@ PG_ADMIN=$(PG_DURABLE=1 scripts/postgres.sh start "$WORK/pg")
 PG_URL="${PG_ADMIN%%/postgres\?*}/cielbench?sslmode=disable"
 psql -q "$PG_ADMIN" -c "CREATE DATABASE cielbench"
 
-# start_ciel NAME [server args...]: a server with its own CIEL_HOME; prints
-# the workspace's tracking URI.
+# start_ciel NAME [server args...]: a server with its own CIEL_HOME, killed
+# at exit; its workspace's tracking URI goes to $WORK/NAME.uri. (Not run in
+# a $(...): the server's pid must reach this shell's PIDS.)
 start_ciel() {
   local name=$1; shift
   local home="$WORK/$name"
@@ -45,11 +46,12 @@ start_ciel() {
   for _ in $(seq 150); do [[ -f $home/server.json ]] && break; sleep 0.1; done
   [[ -f $home/server.json ]] || { echo "ciel ($name) did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
   CIEL_HOME="$home" bin/ciel workspace create --name bench -o json |
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["mlflow_tracking_uri"])'
+    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["mlflow_tracking_uri"])' >"$WORK/$name.uri"
 }
 unset CIEL_URL CIEL_TOKEN CIEL_STORE CIEL_BLOB
-SQLITE_URI=$(start_ciel sqlite)
-PG_URI=$(start_ciel postgres --store "$PG_URL")
+start_ciel sqlite
+start_ciel postgres --store "$PG_URL"
+SQLITE_URI=$(cat "$WORK/sqlite.uri") PG_URI=$(cat "$WORK/postgres.uri")
 echo "sqlite   $SQLITE_URI"
 echo "postgres $PG_URI ($(psql -Atq "$PG_ADMIN" -c 'SHOW server_version'), fsync $(psql -Atq "$PG_ADMIN" -c 'SHOW fsync'))"
 

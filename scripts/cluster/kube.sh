@@ -74,6 +74,15 @@ kube_up() {
   # cielbr0, pods in 10.244.0.0/24, the host at 10.244.0.1 as their
   # gateway, masquerade for the rest.
   sed -e "s#@K@#$K#g" "$CFG/10-ciel-bridge.conflist" >"$K/cni/net.d/10-ciel-bridge.conflist"
+  # The bridge, made now rather than by the bridge plugin at the first pod,
+  # so the host's address on it (10.244.0.1) exists from up on: a server
+  # that pods must reach (ciel's, an S3 server) can listen there at once.
+  # The plugin takes an existing bridge and its gateway address as they are.
+  if ! ip link show cielbr0 >/dev/null 2>&1; then
+    ip link add cielbr0 type bridge
+    ip addr add 10.244.0.1/24 dev cielbr0
+  fi
+  ip link set cielbr0 up
   if ! alive containerd; then
     # The network namespaces there before, which down leaves alone.
     ls /var/run/netns 2>/dev/null >"$K/netns.before" || true
@@ -200,7 +209,7 @@ EOF
 kube_import_if_missing() {
   local mark
   mark=$DIR/kube/imported-$(basename "$2" .tar)
-  if [[ $(cat "$mark" 2>/dev/null) == "$2" ]] && kube_ctr images check "name==$1" 2>/dev/null | grep -q "$1"; then
+  if [[ $(cat "$mark" 2>/dev/null) == "$2" && $(kube_ctr images check "name==$1" 2>/dev/null) == *"$1"* ]]; then
     return 0
   fi
   kube_ctr images import "$2" >/dev/null
@@ -260,7 +269,7 @@ kube_down() {
     "$(k8s_dir)/bin/kube-proxy" --cleanup --proxy-mode=nftables >/dev/null 2>&1 || true
   fi
   kube_iptables_cleanup
-  # The pods' bridge, which the bridge plugin made at the first pod.
+  # The pods' bridge.
   if ip link show cielbr0 >/dev/null 2>&1; then ip link delete cielbr0 2>/dev/null || true; fi
   kube_umount
   # 4. The kubelet's cgroups (kubepods, with burstable and besteffort

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -50,11 +51,17 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
+// Passwords as pgx may quote them in its errors: in a URL, and as a
+// key=value setting.
+var (
+	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+	kvPassword  = regexp.MustCompile(`(password=)\S+`)
+)
+
 // redact keeps a password that pgx quotes in its errors out of ours.
 func redact(err error) error {
-	msg := regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`).ReplaceAllString(err.Error(), "${1}xxxxx@")
-	msg = regexp.MustCompile(`(password=)\S+`).ReplaceAllString(msg, "${1}xxxxx")
-	return fmt.Errorf("%s", msg)
+	msg := urlPassword.ReplaceAllString(err.Error(), "${1}xxxxx@")
+	return errors.New(kvPassword.ReplaceAllString(msg, "${1}xxxxx"))
 }
 
 // pgConnector makes pgx connections that take the store's queries as
