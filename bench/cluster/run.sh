@@ -92,6 +92,14 @@ if ! ip link show cielbr0 >/dev/null 2>&1; then
   for _ in $(seq 600); do ip link show cielbr0 >/dev/null 2>&1 && break; sleep 0.2; done
   kc -n ciel delete pod "bridge-$ID" --wait=false >/dev/null
 fi
+# A bridge made by `ip link add` (cluster.sh up, since main's da7cdc1) has a
+# random MAC that Linux replaces with its lowest port's as pods come and go
+# (00:00:00:00:00:00 with none): pods' ARP entries for 10.244.0.1 go stale
+# and their connections to the host time out now and then. A MAC set
+# explicitly stays (addr_assign_type 3); until cluster.sh sets one, this does.
+if [[ $(cat /sys/class/net/cielbr0/addr_assign_type) != 3 ]]; then
+  ip link set dev cielbr0 address 02:c1:e1:0a:f4:01
+fi
 S3_PORT=$(sed -E 's#.*endpoint=http://127\.0\.0\.1:([0-9]+).*#\1#' <<<"$CIEL_BLOB")
 FWD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("10.244.0.1",0)); print(s.getsockname()[1])')
 socat "TCP-LISTEN:$FWD,bind=10.244.0.1,fork,reuseaddr" "TCP:127.0.0.1:$S3_PORT" &
