@@ -94,16 +94,9 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 		}
 		paths["outputs."+name] = p
 	}
-	tmpl, err := spec.ParseCommand(ps.Command)
+	script, vars, err := renderCommand(ps, paths)
 	if err != nil {
-		return compute.Result{}, fmt.Errorf("command: %w", err)
-	}
-	script, vars, err := tmpl.Render(func(kind, name string) (string, bool) {
-		v, ok := paths[kind+"."+name]
-		return v, ok
-	})
-	if err != nil {
-		return compute.Result{}, fmt.Errorf("command: %w", err)
+		return compute.Result{}, err
 	}
 	now := time.Now().UTC()
 	st.Status, st.StartedAt = StatusRunning, &now

@@ -178,16 +178,9 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 		}
 		paths["outputs."+name] = p
 	}
-	tmpl, err := spec.ParseCommand(ps.Command)
+	script, vars, err := renderCommand(ps, paths)
 	if err != nil {
-		return compute.Result{}, fmt.Errorf("command: %w", err)
-	}
-	script, vars, err := tmpl.Render(func(kind, name string) (string, bool) {
-		v, ok := paths[kind+"."+name]
-		return v, ok
-	})
-	if err != nil {
-		return compute.Result{}, fmt.Errorf("command: %w", err)
+		return compute.Result{}, err
 	}
 	procEnv := r.stepEnv(ps, env, vars, observed)
 	if ps.Parallel != nil {
@@ -520,4 +513,22 @@ func (x *prefixer) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// renderCommand is ps's command with its ${{...}} placeholders bound to
+// paths ("inputs.x", "outputs.y"): the script and the variables it reads
+// them from, wherever the step runs.
+func renderCommand(ps *PlanStep, paths map[string]string) (string, []string, error) {
+	tmpl, err := spec.ParseCommand(ps.Command)
+	if err != nil {
+		return "", nil, fmt.Errorf("command: %w", err)
+	}
+	script, vars, err := tmpl.Render(func(kind, name string) (string, bool) {
+		v, ok := paths[kind+"."+name]
+		return v, ok
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("command: %w", err)
+	}
+	return script, vars, nil
 }
