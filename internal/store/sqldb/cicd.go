@@ -251,9 +251,8 @@ func (c *CICDStore) ClaimStrandedRuns(ctx context.Context, mine bool) ([]cicd.Ru
 	var out []cicd.Run
 	err := c.s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cond, args := c.s.stranded("owner", time.Now(), mine)
-		rows, err := tx.QueryContext(ctx, `UPDATE cicd_runs SET owner = ? WHERE id IN (
-			SELECT id FROM cicd_runs WHERE status <> '`+cicd.StatusCompleted+`' AND `+cond+c.s.d.skipLocked+`)
-			AND status <> '`+cicd.StatusCompleted+`' AND `+cond+` RETURNING `+cicdRunCols,
+		rows, err := tx.QueryContext(ctx, c.s.claimSQL("cicd_runs", "id", `owner = ?`,
+			`status <> '`+cicd.StatusCompleted+`' AND `+cond, ``, cicdRunCols),
 			append(append([]any{c.s.replica}, args...), args...)...)
 		if err != nil {
 			return err

@@ -203,9 +203,8 @@ func (s *Store) markInterrupted(ctx context.Context, msg string, at time.Time, m
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ids = nil
 		cond, args := s.stranded("owner", at, mine)
-		rows, err := tx.QueryContext(ctx, `UPDATE dataflow_pipeline_runs SET owner = ? WHERE (workspace, run_id) IN (
-			SELECT workspace, run_id FROM dataflow_pipeline_runs WHERE status IN ('Queued', 'InProgress', 'Canceling') AND `+cond+s.d.skipLocked+`)
-			AND status IN ('Queued', 'InProgress', 'Canceling') AND `+cond+` RETURNING record`,
+		rows, err := tx.QueryContext(ctx, s.claimSQL("dataflow_pipeline_runs", "workspace, run_id", `owner = ?`,
+			`status IN ('Queued', 'InProgress', 'Canceling') AND `+cond, ``, `record`),
 			append(append([]any{s.replica}, args...), args...)...)
 		if err != nil {
 			return err

@@ -27,12 +27,8 @@ import (
 func (s *Store) ClaimJobs(ctx context.Context, owner string, mine bool, now, until time.Time, limit int) ([]store.Job, error) {
 	var out []store.Job
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// The condition is repeated outside: PostgreSQL checks it again on
-		// a row another server's claim changed after this statement began.
-		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET owner = ?1, lease_until = ?2 WHERE seq IN (
-			SELECT seq FROM jobs WHERE status NOT IN `+terminalStatuses+` AND (lease_until < ?3 OR (?5 AND owner = ?1))
-			ORDER BY seq LIMIT ?4`+s.d.skipLocked+`)
-			AND status NOT IN `+terminalStatuses+` AND (lease_until < ?3 OR (?5 AND owner = ?1)) RETURNING `+jobCols,
+		rows, err := tx.QueryContext(ctx, s.claimSQL("jobs", "seq", `owner = ?1, lease_until = ?2`,
+			`status NOT IN `+terminalStatuses+` AND (lease_until < ?3 OR (?5 AND owner = ?1))`, ` ORDER BY seq LIMIT ?4`, jobCols),
 			owner, timeArg(until), timeArg(now), limit, mine)
 		if err != nil {
 			return err

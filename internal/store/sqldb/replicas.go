@@ -38,3 +38,18 @@ func (s *Store) stranded(col string, now time.Time, mine bool) (string, []any) {
 	return `(` + col + ` = '' OR (? AND ` + col + ` = ?) OR ` + col + ` NOT IN (SELECT id FROM replicas WHERE heartbeat_until >= ?))`,
 		[]any{mine, s.replica, timeArg(now)}
 }
+
+// claimSQL is the statement by which this server claims the rows of table
+// that match cond: UPDATE table SET set for the rows (by their key columns,
+// comma-separated) a subquery chooses
+// (ending with tail: an order and a limit), RETURNING returning. The
+// subquery skips rows another server is claiming (the dialect's
+// skipLocked), and cond is checked again outside, where PostgreSQL re-reads
+// a row another claim changed after the statement began: without it, two
+// servers claimed one job (TestJobLeasesRace). cond's parameters are bound
+// twice, in the subquery and outside.
+func (s *Store) claimSQL(table, key, set, cond, tail, returning string) string {
+	return `UPDATE ` + table + ` SET ` + set + ` WHERE (` + key + `) IN (
+		SELECT ` + key + ` FROM ` + table + ` WHERE ` + cond + tail + s.d.skipLocked + `)
+		AND ` + cond + ` RETURNING ` + returning
+}
