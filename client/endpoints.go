@@ -16,17 +16,19 @@ import (
 // OnlineEndpoint is an online endpoint as the API shows it, shaped like
 // `az ml online-endpoint show`.
 type OnlineEndpoint struct {
-	Name              string            `json:"name"`
-	ID                string            `json:"id,omitempty"`
-	Kind              string            `json:"kind,omitempty"`
-	Description       string            `json:"description,omitempty"`
-	Tags              map[string]string `json:"tags,omitempty"`
-	AuthMode          string            `json:"auth_mode"`
-	Traffic           map[string]int    `json:"traffic"`
-	MirrorTraffic     map[string]int    `json:"mirror_traffic"`
-	ScoringURI        string            `json:"scoring_uri"`
-	ProvisioningState string            `json:"provisioning_state"`
-	CreationContext   CreationContext   `json:"creation_context"`
+	Name          string            `json:"name"`
+	ID            string            `json:"id,omitempty"`
+	Kind          string            `json:"kind,omitempty"`
+	Description   string            `json:"description,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	AuthMode      string            `json:"auth_mode"`
+	Traffic       map[string]int    `json:"traffic"`
+	MirrorTraffic map[string]int    `json:"mirror_traffic"`
+	ScoringURI    string            `json:"scoring_uri"`
+	// Compute is the kubernetes compute of a Kubernetes endpoint.
+	Compute           string          `json:"compute,omitempty"`
+	ProvisioningState string          `json:"provisioning_state"`
+	CreationContext   CreationContext `json:"creation_context"`
 }
 
 // OnlineEndpointUpdate changes an endpoint; nil fields change nothing. A
@@ -62,27 +64,30 @@ func (c EndpointCredentials) Bearer() string {
 // like `az ml online-deployment show`, with the settings in force
 // (defaults filled in) and the instances running now.
 type OnlineDeployment struct {
-	Name                 string             `json:"name"`
-	EndpointName         string             `json:"endpoint_name"`
-	ID                   string             `json:"id,omitempty"`
-	Type                 string             `json:"type,omitempty"`
-	Description          string             `json:"description,omitempty"`
-	Tags                 map[string]string  `json:"tags,omitempty"`
-	Model                string             `json:"model,omitempty"`
-	CodeConfiguration    *CodeConfiguration `json:"code_configuration,omitempty"`
-	Environment          string             `json:"environment,omitempty"`
-	InstanceType         string             `json:"instance_type,omitempty"`
-	InstanceCount        int                `json:"instance_count"`
-	RequestSettings      RequestSettings    `json:"request_settings"`
-	LivenessProbe        ProbeSettings      `json:"liveness_probe"`
-	ReadinessProbe       ProbeSettings      `json:"readiness_probe"`
-	EnvironmentVariables map[string]string  `json:"environment_variables,omitempty"`
-	MaxBatchSize         int                `json:"max_batch_size,omitempty"`
-	MaxBatchWaitMS       int                `json:"max_batch_wait_ms,omitempty"`
-	ProvisioningState    string             `json:"provisioning_state"`
-	Error                string             `json:"error,omitempty"`
-	Instances            []Instance         `json:"instances,omitempty"`
-	CreationContext      CreationContext    `json:"creation_context"`
+	Name              string             `json:"name"`
+	EndpointName      string             `json:"endpoint_name"`
+	ID                string             `json:"id,omitempty"`
+	Type              string             `json:"type,omitempty"`
+	Description       string             `json:"description,omitempty"`
+	Tags              map[string]string  `json:"tags,omitempty"`
+	Model             string             `json:"model,omitempty"`
+	CodeConfiguration *CodeConfiguration `json:"code_configuration,omitempty"`
+	Environment       string             `json:"environment,omitempty"`
+	// Compute and Image are where a Kubernetes deployment runs.
+	Compute              string            `json:"compute,omitempty"`
+	Image                string            `json:"image,omitempty"`
+	InstanceType         string            `json:"instance_type,omitempty"`
+	InstanceCount        int               `json:"instance_count"`
+	RequestSettings      RequestSettings   `json:"request_settings"`
+	LivenessProbe        ProbeSettings     `json:"liveness_probe"`
+	ReadinessProbe       ProbeSettings     `json:"readiness_probe"`
+	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
+	MaxBatchSize         int               `json:"max_batch_size,omitempty"`
+	MaxBatchWaitMS       int               `json:"max_batch_wait_ms,omitempty"`
+	ProvisioningState    string            `json:"provisioning_state"`
+	Error                string            `json:"error,omitempty"`
+	Instances            []Instance        `json:"instances,omitempty"`
+	CreationContext      CreationContext   `json:"creation_context"`
 }
 
 // CodeConfiguration is a deployment's scoring script.
@@ -109,9 +114,11 @@ type ProbeSettings struct {
 
 // Instance is one worker process of a deployment.
 type Instance struct {
-	Index int    `json:"index"`
-	PID   int    `json:"pid,omitempty"`
-	State string `json:"state"`
+	Index int `json:"index"`
+	PID   int `json:"pid,omitempty"`
+	// Address is a pod's, on a kubernetes compute.
+	Address string `json:"address,omitempty"`
+	State   string `json:"state"`
 }
 
 // Provisioning states of endpoints and deployments, Azure ML's.
@@ -196,6 +203,14 @@ func (c *Client) CreateOnlineDeployment(ctx context.Context, ws, endpoint string
 func (c *Client) UpdateOnlineDeployment(ctx context.Context, ws, endpoint, name string, deployment any) (OnlineDeployment, error) {
 	var out OnlineDeployment
 	err := c.doJSON(ctx, http.MethodPut, endpointPath(ws, endpoint, "deployments", name), deployment, &out)
+	return out, err
+}
+
+// SetOnlineDeployment changes a deployment's stored settings by
+// path=value overrides (instance_count=3) and starts its rolling update.
+func (c *Client) SetOnlineDeployment(ctx context.Context, ws, endpoint, name string, sets []string) (OnlineDeployment, error) {
+	var out OnlineDeployment
+	err := c.doJSON(ctx, http.MethodPatch, endpointPath(ws, endpoint, "deployments", name), map[string]any{"set": sets}, &out)
 	return out, err
 }
 

@@ -130,6 +130,7 @@ func TestBlobStoreS3(t *testing.T) {
 // the background until the test ends, and returns its output as it grows.
 func startServerRun(t *testing.T, e *env, args ...string) *syncBuffer {
 	t.Helper()
+	e.runArgs = args
 	cmd := exec.Command(cielBin, append([]string{"server", "run", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir, cmd.Env = e.dir, e.environ()
 	logs := &syncBuffer{}

@@ -138,16 +138,9 @@ func TestTeamClusterPostgres(t *testing.T) {
 func TestTeamClusterS3(t *testing.T) {
 	t.Parallel()
 	vars, _ := clusterEnv(t)
-	cfg, err := blobs3.ParseURL(vars["CIEL_BLOB"], func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatalf("CIEL_BLOB %q: %v", vars["CIEL_BLOB"], err)
-	}
+	cfg, creds := clusterS3(t, vars)
 	if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
 		t.Fatal("scripts/cluster.sh env prints no AWS keys")
-	}
-	creds, err := s3client.EnvCredentials(func(k string) string { return vars[k] }, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-	if err != nil {
-		t.Fatal(err)
 	}
 	cl, err := s3client.New(cfg.Endpoint, "us-east-1", creds)
 	if err != nil {
@@ -256,13 +249,7 @@ func clusterDatabase(t *testing.T, storeURL string) string {
 // complete and reads its log.
 func TestTeamClusterKubernetesJob(t *testing.T) {
 	t.Parallel()
-	vars, dir := clusterEnv(t)
-	if vars["KUBECONFIG"] == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the cluster under " + dir + " has no Kubernetes (started --without kube)")
-		}
-		t.Skip("the cluster under " + dir + " has no Kubernetes (started --without kube)")
-	}
+	_, dir := kubeClusterEnv(t)
 	kubectl := func(stdin string, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -330,4 +317,19 @@ func TestClusterScriptBadInput(t *testing.T) {
 				c.args, err, stdout.String(), stderr.String(), c.stdout, c.wantErr)
 		}
 	}
+}
+
+// clusterS3 reads the cluster's bucket (CIEL_BLOB) and keys from the
+// variables cluster.sh env prints.
+func clusterS3(t *testing.T, vars map[string]string) (blobs3.Config, *credentials.Credentials) {
+	t.Helper()
+	cfg, err := blobs3.ParseURL(vars["CIEL_BLOB"], func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatalf("CIEL_BLOB %q: %v", vars["CIEL_BLOB"], err)
+	}
+	creds, err := s3client.EnvCredentials(func(k string) string { return vars[k] }, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, creds
 }

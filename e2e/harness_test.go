@@ -51,6 +51,8 @@ type env struct {
 	home string
 	dir  string
 	vars []string // KEY=VALUE added to every command's environment
+	// runArgs are the arguments of the last startServerRun.
+	runArgs []string
 }
 
 // result is what a ciel command did.

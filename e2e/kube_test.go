@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ciel-mlops/ciel/internal/compute/kube"
+	"github.com/ciel-mlops/ciel/internal/dbtest"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
@@ -51,14 +52,8 @@ type kubeCluster struct {
 // skipped, and under CI=true it fails.
 func needKube(t *testing.T) kubeCluster {
 	t.Helper()
-	vars, dir := clusterEnv(t)
+	vars, dir := kubeClusterEnv(t)
 	kc := vars["KUBECONFIG"]
-	if kc == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the cluster under " + dir + " has no Kubernetes (started --without kube)")
-		}
-		t.Skip("the cluster under " + dir + " has no Kubernetes (started --without kube)")
-	}
 	rc, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +63,20 @@ func needKube(t *testing.T) kubeCluster {
 		t.Fatal(err)
 	}
 	return kubeCluster{dir: dir, kubeconfig: kc, cs: cs}
+}
+
+// kubeClusterEnv is clusterEnv for a test that needs the cluster's
+// Kubernetes: without one the test is skipped, and under CI=true it fails.
+func kubeClusterEnv(t *testing.T) (map[string]string, string) {
+	t.Helper()
+	vars, dir := clusterEnv(t)
+	if vars["KUBECONFIG"] == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the cluster under " + dir + " has no Kubernetes (started --without kube)")
+		}
+		t.Skip("the cluster under " + dir + " has no Kubernetes (started --without kube)")
+	}
+	return vars, dir
 }
 
 // ensureBridge makes the pods' bridge, which the first pod's network
@@ -201,8 +210,18 @@ func bashImage(t *testing.T, out string) string {
 
 // kubeSetup starts a server on an S3 blob store the pods reach, with a
 // kubernetes compute k8s on the test cluster (namespace ciel), its helper
-// image and a bash image imported, and returns the env and the image.
-func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
+// image and a bash image imported, and returns the env and the image;
+// vars (KEY=VALUE) go to the server and the CLI.
+func kubeSetup(t *testing.T, vars ...string) (*env, kubeCluster, string) {
+	t.Helper()
+	es, k, image := kubeSetupN(t, 1, vars...)
+	return es[0], k, image
+}
+
+// kubeSetupN is kubeSetup with n servers; more than one share a fresh
+// PostgreSQL database as well as the bucket, as replicas; extra
+// (KEY=VALUE) go to the servers and the CLI.
+func kubeSetupN(t *testing.T, n int, extra ...string) ([]*env, kubeCluster, string) {
 	t.Helper()
 	k := needKube(t)
 	bin := staticCiel(t)
@@ -220,15 +239,24 @@ func kubeSetup(t *testing.T) (*env, kubeCluster, string) {
 	k.ensureBridge(t)
 	srv := s3test.StartOn(t, podsReachHost)
 	bucket := srv.Bucket(t)
-	e := &env{t: t, home: t.TempDir(), dir: t.TempDir(),
-		vars: []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}}
-	startServerRun(t, e, "--blob", "s3://"+bucket+"?endpoint="+srv.Endpoint)
-	e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
-	e.ok("configure", "--defaults", "workspace=ws")
-	e.ok("compute", "attach", "--name", "k8s", "--type", "Kubernetes", "--kubeconfig", k.kubeconfig,
+	vars := append([]string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}, extra...)
+	if n > 1 {
+		vars = append(vars, "CIEL_STORE="+dbtest.Postgres(t).URL)
+	}
+	var es []*env
+	for i := range n {
+		e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: vars}
+		startServerRun(t, e, "--blob", "s3://"+bucket+"?endpoint="+srv.Endpoint)
+		if i == 0 {
+			e.ok("workspace", "create", "--name", "ws", "--resource-group", "rg", "--location", "eastus")
+		}
+		e.ok("configure", "--defaults", "workspace=ws")
+		es = append(es, e)
+	}
+	es[0].ok("compute", "attach", "--name", "k8s", "--type", "Kubernetes", "--kubeconfig", k.kubeconfig,
 		"--namespace", "ciel", "--helper-image", helper)
-	e.ok("compute", "instance-type", "create", "--compute", "k8s", "--cpu", "100m", "--memory", "256Mi")
-	return e, k, image
+	es[0].ok("compute", "instance-type", "create", "--compute", "k8s", "--cpu", "100m", "--memory", "256Mi")
+	return es, k, image
 }
 
 // stepJobs lists the Jobs of a ciel job in the namespace ciel, by step.

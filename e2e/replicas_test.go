@@ -15,14 +15,16 @@ import (
 )
 
 // replicas starts n ciel servers, each on a home of its own, sharing one
-// PostgreSQL database and one S3 bucket, with short job leases.
-func replicas(t *testing.T, n int, lease string) []*env {
+// PostgreSQL database and one S3 bucket, with short job leases; extra
+// KEY=VALUE variables go to every server and command.
+func replicas(t *testing.T, n int, lease string, extra ...string) []*env {
 	t.Helper()
 	srv := s3test.Shared(t)
 	key, secret := srv.Keys()
 	shared := []string{"CIEL_STORE=" + dbtest.Postgres(t).URL,
 		"CIEL_BLOB=s3://" + srv.Bucket(t) + "?endpoint=" + srv.Endpoint,
 		"AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret, "CIEL_JOB_LEASE=" + lease}
+	shared = append(shared, extra...)
 	var out []*env
 	for range n {
 		e := &env{t: t, home: t.TempDir(), dir: t.TempDir(), vars: shared}

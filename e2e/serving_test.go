@@ -244,8 +244,13 @@ type load struct {
 }
 
 func (s servingEnv) startLoad(workers int) *load {
+	return s.startLoadOf(workers, `{"input_data": `+twoRows+`}`)
+}
+
+// startLoadOf is startLoad with a request body of the caller's.
+func (s servingEnv) startLoadOf(workers int, request string) *load {
 	l := &load{stop: make(chan struct{})}
-	body := []byte(`{"input_data": ` + twoRows + `}`)
+	body := []byte(request)
 	for range workers {
 		l.wg.Add(1)
 		go func() {

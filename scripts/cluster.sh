@@ -21,6 +21,8 @@
 #   CIEL_STORE=postgres://ciel:PASSWORD@127.0.0.1:PORT/ciel?sslmode=disable
 #   CIEL_BLOB=s3://ciel?endpoint=http://127.0.0.1:PORT
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the S3 server's keys)
+#   CIEL_KUBE_BLOB_ENDPOINT=http://10.244.0.1:PORT (with kube: S3 as pods reach it,
+#     through a forward up starts; `ciel compute create --type kubernetes` takes it as blob_endpoint)
 #   KUBECONFIG=DIR/kubeconfig (namespaces default and ciel; the node is "localhost")
 #
 # Built binaries and images are cached under
@@ -61,6 +63,8 @@ VERSITYGW_VERSION=v1.8.0
 PAUSE_IMAGE=localhost/ciel-pause:$K8S_VERSION
 BUSYBOX_IMAGE=localhost/ciel-busybox:local
 BUCKET=ciel
+# The host's address on the pods' bridge, which pods reach.
+POD_GATEWAY=10.244.0.1
 # The one Kubernetes per machine: the DIR of the running one.
 KUBE_LOCK=/run/ciel-cluster-kube
 
@@ -260,6 +264,7 @@ build() {
   fi
   if ((PG)); then need_apt postgresql; fi
   if ((KUBE)); then need_apt containerd runc containernetworking-plugins nftables; fi
+  if ((KUBE && S3)); then need_apt socat; fi
   say "build: done in $(since "$t0")s (cache: $CACHE)"
 }
 
@@ -396,6 +401,7 @@ up() {
   if ((PG)); then pg_up; fi
   if ((S3)); then s3_up; fi
   if ((KUBE)); then kube_up; fi
+  if ((KUBE && S3)); then s3_pods_up; fi
   say "up: ready in $(since "$t0")s (logs: $DIR/logs)"
   echo "$(date -u +%FT%TZ) up $(since "$t0")s pg=$PG s3=$S3 kube=$KUBE" >>"$DIR/timings.log"
   if ((PG)); then pg_env; fi

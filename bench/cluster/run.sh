@@ -29,6 +29,8 @@
 # this waits, up to WAIT_MIN minutes (default 30), and retries.
 #
 # Usage: bench/cluster/run.sh [N] [IN_FLIGHT]   (defaults 1000 and 8; root)
+#        FLOOR=0 skips the floor, REPLICAS=R runs ciel x1..xR (default 3),
+#        KEEP_WORK=1 keeps the servers' homes and logs
 #        bench/cluster/run.sh 60 6
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,7 +53,7 @@ cleanup() {
   if [[ -n $FWD_PID ]]; then kill "$FWD_PID" 2>/dev/null || true; fi
   if [[ -n $NS ]]; then kc delete namespace "$NS" --wait=false >/dev/null 2>&1 || true; fi
   if ((STARTED)); then "$CL" down "$DIR" >/dev/null 2>&1 || say "down $DIR failed: run scripts/cluster.sh down $DIR"; fi
-  rm -rf "$WORK"
+  if [[ -n ${KEEP_WORK:-} ]]; then say "kept $WORK (servers' homes and logs)"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -119,8 +121,10 @@ export CIEL_STORE=${ADMIN_STORE/\/ciel\?//$DB?}
 
 RESULTS=$WORK/results.jsonl
 common=(-n "$N" -c "$C" -ns "$NS" -kubeconfig "$KUBECONFIG" -image "$IMAGE" -id "$ID" -out "$RESULTS")
-say "floor: $N Jobs with kubectl, $C in flight"
-"$WORK/driver" floor "${common[@]}" -kubectl "$KUBECTL"
+if [[ ${FLOOR:-1} != 0 ]]; then
+  say "floor: $N Jobs with kubectl, $C in flight"
+  "$WORK/driver" floor "${common[@]}" -kubectl "$KUBECTL"
+fi
 
 cat >"$WORK/compute.yml" <<EOF
 name: k8s
@@ -131,7 +135,7 @@ helper_image: $HELPER
 blob_endpoint: http://10.244.0.1:$FWD
 max_concurrency: $C
 EOF
-for r in 1 2 3; do
+for r in $(seq 1 "${REPLICAS:-3}"); do
   h=$WORK/home$r
   HOMES+=("$h")
   CIEL_HOME=$h "$WORK/ciel" server start --addr 127.0.0.1:0 >/dev/null

@@ -11,6 +11,9 @@
 # Each scenario runs RUNS times per store, alternating; medians and the
 # ratio are printed. Goal (issue 14): PostgreSQL within 2x of SQLite.
 #
+# Then the yardstick of (b), bench/tracking/pgfloor: the same rows through
+# the same drivers with nothing else, and ciel's ratio against its ratio.
+#
 # Usage: bench/tracking/postgres.sh [runs]   (default 3; A_N=2000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,3 +81,12 @@ a_s=$(median "$WORK/a-sqlite"); a_p=$(median "$WORK/a-postgres")
 b_s=$(median "$WORK/b-sqlite"); b_p=$(median "$WORK/b-postgres")
 awk -v s="$a_s" -v p="$a_p" 'BEGIN {printf "%-40s %9.0f op/s %9.0f op/s %9.2fx %s\n", "(a) 8 procs x '"$A_N"' log_metric calls", s, p, p/s, ">= 0.5x (within 2x)"}'
 awk -v s="$b_s" -v p="$b_p" 'BEGIN {printf "%-40s %7.0f metr/s %7.0f metr/s %9.2fx %s\n", "(b) 50 log_batch calls x 1000 metrics", s, p, p/s, ">= 0.5x (within 2x)"}'
+
+# The yardstick of (b): the same rows inserted by a bare program through the
+# same drivers, nothing else (bench/tracking/pgfloor), on the same two
+# databases: the ratio ciel's own can reach here.
+psql -q "$PG_ADMIN" -c "CREATE DATABASE cielfloor"
+go build -o "$WORK/pgfloor" ./bench/tracking/pgfloor
+"$WORK/pgfloor" -pg "${PG_ADMIN%%/postgres\?*}/cielfloor?sslmode=disable" -sqlite "$WORK/floor.db" -runs "$RUNS" | tee "$WORK/floor.txt"
+f=$(awk '/pg\/sqlite/ {sub("x","",$2); print $2}' "$WORK/floor.txt")
+awk -v s="$b_s" -v p="$b_p" -v f="$f" 'BEGIN {printf "(b) ciel pg/sqlite %.2fx against the bare floor'"'"'s %.2fx: %.0f%% of what the drivers allow\n", p/s, f, 100*(p/s)/f}'

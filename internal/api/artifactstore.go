@@ -37,11 +37,9 @@ func openArtifacts(ctx context.Context, cfg Config) (artifactRoot, error) {
 		}
 		return artifactRoot{store: st, partsDir: filepath.Join(st.Root().TempDir(), "mpu")}, nil
 	}
-	b := cfg.BlobS3
-	st, err := arts3.Open(ctx, arts3.Config{
-		Endpoint: b.Endpoint, PublicEndpoint: b.PublicEndpoint, Bucket: b.Bucket, Prefix: path.Join(b.Prefix, artifactsPrefix), Region: b.Region,
-		AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
-	})
+	at := cfg.BlobS3.Location
+	at.Prefix = path.Join(at.Prefix, artifactsPrefix)
+	st, err := arts3.Open(ctx, arts3.Config{Location: at})
 	if err != nil {
 		return artifactRoot{}, fmt.Errorf("open MLflow artifacts: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 )
 
 // TestOpenBlobsRemembers: the home records its blob store, and a server
@@ -15,7 +16,7 @@ import (
 // start it instead.
 func TestOpenBlobsRemembers(t *testing.T) {
 	t.Parallel()
-	bucket := &blobs3.Config{Endpoint: "http://127.0.0.1:1", Bucket: "team-blobs", Prefix: "ciel"}
+	bucket := &blobs3.Config{Location: s3client.Location{Endpoint: "http://127.0.0.1:1", Bucket: "team-blobs", Prefix: "ciel"}}
 	log := slog.New(slog.DiscardHandler)
 
 	t.Run("local", func(t *testing.T) {

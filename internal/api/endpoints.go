@@ -39,6 +39,7 @@ func (s *server) endpointRoutes(h func(string, handlerFunc)) {
 	h("GET "+base+"/{name}/deployments", s.listDeployments)
 	h("GET "+base+"/{name}/deployments/{dep}", s.getDeployment)
 	h("PUT "+base+"/{name}/deployments/{dep}", s.updateDeployment)
+	h("PATCH "+base+"/{name}/deployments/{dep}", s.setDeployment)
 	h("DELETE "+base+"/{name}/deployments/{dep}", s.deleteDeployment)
 	h("GET "+base+"/{name}/deployments/{dep}/logs", s.deploymentLogs)
 	s.endpointLiveRoutes(h, base)
@@ -65,8 +66,12 @@ func (s *server) endpointView(e serving.Endpoint) client.OnlineEndpoint {
 	if mirror == nil {
 		mirror = map[string]int{}
 	}
+	kind := "Managed"
+	if e.Compute != "" {
+		kind = "K8s"
+	}
 	return client.OnlineEndpoint{
-		Name: e.Name, Kind: "Managed", Description: e.Description, Tags: e.Tags, AuthMode: e.AuthMode,
+		Name: e.Name, Kind: kind, Compute: e.Compute, Description: e.Description, Tags: e.Tags, AuthMode: e.AuthMode,
 		ID:      fmt.Sprintf("azureml:/workspaces/%s/onlineEndpoints/%s", e.Workspace, e.Name),
 		Traffic: traffic, MirrorTraffic: mirror, ScoringURI: s.serving.ScoringURI(e.Name),
 		ProvisioningState: e.State, CreationContext: client.CreationContext{CreatedAt: e.CreatedAt},
@@ -185,8 +190,11 @@ func (s *server) deploymentView(d serving.Deployment) client.OnlineDeployment {
 	case e != nil:
 		out.Environment = "inline environment"
 	}
+	if p := d.Plan; p != nil && p.Compute != "" {
+		out.Type, out.Compute, out.Image = "Kubernetes", "azureml:"+p.Compute, p.Image
+	}
 	for _, in := range s.serving.Instances(d.Endpoint, d.Name) {
-		out.Instances = append(out.Instances, client.Instance{Index: in.Index, PID: in.PID, State: in.State})
+		out.Instances = append(out.Instances, client.Instance{Index: in.Index, PID: in.PID, Address: in.Address, State: in.State})
 	}
 	return out
 }
@@ -229,6 +237,22 @@ func (s *server) updateDeployment(_ http.ResponseWriter, r *http.Request) (any, 
 	d, err := s.serving.UpdateDeployment(r.Context(), r.PathValue("ws"), r.PathValue("name"), &in)
 	if err != nil {
 		return nil, servingErr(err, "")
+	}
+	return s.deploymentView(d), nil
+}
+
+// setDeployment changes a deployment by --set overrides of its stored
+// settings, with no file.
+func (s *server) setDeployment(_ http.ResponseWriter, r *http.Request) (any, error) {
+	var in struct {
+		Set []string `json:"set"`
+	}
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	d, err := s.serving.SetDeployment(r.Context(), r.PathValue("ws"), r.PathValue("name"), r.PathValue("dep"), in.Set)
+	if err != nil {
+		return nil, servingErr(err, "set")
 	}
 	return s.deploymentView(d), nil
 }

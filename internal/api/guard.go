@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/guard"
+	"github.com/ciel-mlops/ciel/internal/imagestore"
 )
 
 // newGuard returns the guard in front of every route: the routes that take
@@ -22,6 +23,10 @@ func (s *server) newGuard(listen string) *guard.Guard {
 		// serves there are its own origin.
 		hosts = append(slices.Clip(hosts), u.Host)
 		origins = append(slices.Clip(origins), u.Scheme+"://"+u.Host)
+	}
+	if u, err := url.Parse(s.cfg.ReplicaURL); err == nil && u.Host != "" {
+		// The other servers sharing the store ask this one by that name.
+		hosts = append(slices.Clip(hosts), u.Host)
 	}
 	var session func(*http.Request) bool
 	if s.studio != nil {
@@ -63,9 +68,12 @@ func isUpload(r *http.Request) bool {
 }
 
 // isPublic tells the requests that need no token: multipart part uploads
-// and external pipelines' webhooks, which carry their own proof, and the
-// studio's sign-in, which takes the token.
-func isPublic(r *http.Request) bool { return isPartUpload(r) || isPipelineHook(r) || isStudioSignIn(r) }
+// and external pipelines' webhooks, which carry their own proof, the
+// studio's sign-in, which takes the token, and image pulls, which carry
+// the pull token (images.go).
+func isPublic(r *http.Request) bool {
+	return isPartUpload(r) || isPipelineHook(r) || isStudioSignIn(r) || imagestore.IsPull(r)
+}
 
 // isPipelineHook tells a webhook POST to an external pipeline: GitHub and
 // the like cannot send ciel's token, so the handler checks the pipeline's

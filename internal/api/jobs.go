@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -260,38 +259,13 @@ func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) 
 		}
 	}
 	if step != "" {
-		err = s.eng.FollowStep(r.Context(), r.PathValue("ws"), r.PathValue("name"), step, w, flush)
+		err = s.eng.FollowStep(r.Context(), r.PathValue("ws"), r.PathValue("name"), step, w, flush, s.replicas.remote(r))
 	} else {
-		err = s.eng.Follow(r.Context(), r.PathValue("ws"), r.PathValue("name"), w, flush)
+		err = s.eng.Follow(r.Context(), r.PathValue("ws"), r.PathValue("name"), w, flush, s.replicas.remote(r))
 	}
 	if err != nil {
 		s.log.Debug("stream ended", "job", r.PathValue("name"), "err", err)
 	}
-	return streamed{}, nil
-}
-
-func (s *server) jobLog(w http.ResponseWriter, r *http.Request) (any, error) {
-	guard.Streaming(w)
-	j, err := s.job(r)
-	if err != nil {
-		return nil, err
-	}
-	step := r.URL.Query().Get("step")
-	if step == "" {
-		step = "main"
-	}
-	if err := checkStep(step); err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(s.eng.StepLogPath(j.Workspace, j.Name, step))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, &httpError{status: http.StatusNotFound, code: "NotFound", target: "step", msg: fmt.Sprintf("no log for step %q of job %s (yet)", step, j.Name)}
-	}
-	if err != nil {
-		return nil, readErr(fmt.Sprintf("log of step %q of job %s", step, j.Name), err)
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(b)
 	return streamed{}, nil
 }
 

@@ -8,17 +8,20 @@ import (
 
 // heartbeats is what keepReplica needs of the store.
 type heartbeats interface {
-	Heartbeat(ctx context.Context, until time.Time) error
+	// Heartbeat records that this server lives until until, reached by
+	// the others at address.
+	Heartbeat(ctx context.Context, until time.Time, address string) error
 	// MarkStranded ends the Data Factory runs of servers that stopped.
 	MarkStranded(ctx context.Context, msg string, at time.Time) ([]string, error)
 }
 
 // keepReplica, for a server sharing its store with others, renews the
-// server's heartbeat every third of lease and, every lease, settles the
+// server's heartbeat (with the address the others reach it at) every third
+// of lease and, every lease, settles the
 // CI/CD and Data Factory runs of servers that stopped renewing theirs
 // (jobs have leases of their own: engine/leases.go). The returned func
 // stops it.
-func (s *server) keepReplica(st heartbeats, lease time.Duration) func() {
+func (s *server) keepReplica(st heartbeats, lease time.Duration, address string) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -32,7 +35,7 @@ func (s *server) keepReplica(st heartbeats, lease time.Duration) func() {
 				return
 			case <-tick.C:
 			}
-			if err := st.Heartbeat(ctx, time.Now().Add(lease)); err != nil && ctx.Err() == nil {
+			if err := st.Heartbeat(ctx, time.Now().Add(lease), address); err != nil && ctx.Err() == nil {
 				s.log.Warn("renew this server's heartbeat", "err", err)
 			}
 			if n%3 == 0 {

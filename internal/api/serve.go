@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/authlimit"
@@ -23,6 +24,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/envs"
+	"github.com/ciel-mlops/ciel/internal/imagestore"
 	"github.com/ciel-mlops/ciel/internal/registry"
 	"github.com/ciel-mlops/ciel/internal/schedule"
 	"github.com/ciel-mlops/ciel/internal/serving"
@@ -39,6 +41,10 @@ type Config struct {
 	// DefaultJobLease) that another takes over when it ends.
 	Store    string
 	JobLease time.Duration
+	// ReplicaURL, with a Store several servers share, is the URL the
+	// others reach this one at (recorded with its heartbeat), to read the
+	// live logs of the jobs it runs; "" means the listen address.
+	ReplicaURL string
 	// BlobS3, when set, is the bucket that holds the blobs (code, data,
 	// step outputs, models) instead of Home/blobs.
 	BlobS3 *blobs3.Config
@@ -132,7 +138,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if replica != "" {
 		// Before anything runs: a run of a server with no heartbeat is
 		// another server's to close.
-		if err := st.Heartbeat(ctx, time.Now().Add(lease)); err != nil {
+		if err := st.Heartbeat(ctx, time.Now().Add(lease), ""); err != nil {
 			return err
 		}
 	}
@@ -170,9 +176,12 @@ func Serve(ctx context.Context, cfg Config) error {
 	// reads job outputs through the server.
 	s.initDatastores()
 	self, _ := os.Executable()
+	kr := kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger,
+		Images: &kube.ImageConfig{Envs: builder, Blobs: blobs, URL: localURL,
+			PullToken: imagestore.PullToken(cfg.Token), CacheDir: filepath.Join(cfg.Home, "images")}})
 	ecfg := engine.Config{
 		Home: cfg.Home, Store: st, Blobs: blobs, Envs: builder, Executor: local.Executor{}, Logger: cfg.Logger,
-		Remote:   kube.NewRunner(kube.Config{Blob: cfg.BlobS3, Binary: self, Logger: cfg.Logger}),
+		Remote:   kr,
 		Observer: obs, Data: s.data, // sqldb keeps datastores: never nil
 	}
 	if replica != "" {
@@ -193,7 +202,8 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
-		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg)}); err != nil {
+		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg), Clusters: kr,
+		SyncEvery: servingSync(replica), Replica: replica}); err != nil {
 		ln.Close()
 		return err
 	}
@@ -236,7 +246,13 @@ func Serve(ctx context.Context, cfg Config) error {
 		defer s.cicd.Close()
 	}
 	if replica != "" {
-		stopKeeping := s.keepReplica(st, lease)
+		s.replicas = replicaLogs{addrs: st, self: replica, client: newReplicaClient()}
+		address := strings.TrimSuffix(cmp.Or(cfg.ReplicaURL, localURL), "/")
+		if err := st.Heartbeat(ctx, time.Now().Add(lease), address); err != nil {
+			ln.Close()
+			return err
+		}
+		stopKeeping := s.keepReplica(st, lease, address)
 		defer stopKeeping()
 	}
 	info := ServerInfo{URL: localURL, PID: os.Getpid()}
@@ -263,4 +279,13 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// servingSync is how often a replica's front end reads what the others
+// changed: only servers sharing a store have others.
+func servingSync(replica string) time.Duration {
+	if replica == "" {
+		return 0
+	}
+	return 2 * time.Second
 }

@@ -84,6 +84,9 @@ type server struct {
 	// flows tells the event streams of CI/CD and Data Factory runs that
 	// a run changed (flow_events.go; nil in tests that need none).
 	flows *changefeed.Feed
+	// replicas reads the live logs of jobs other servers sharing the
+	// store run (replica_logs.go; its addrs is nil for a server alone).
+	replicas replicaLogs
 	// attempts limits wrong tokens per client, at the guard and the
 	// studio's sign-in alike (nil: no limit, as in tests that need none).
 	attempts *authlimit.Limiter
@@ -158,6 +161,7 @@ func (s *server) routes() *routeMux {
 	s.scheduleRoutes(h)
 	s.registryRoutes(h)
 	s.envBuildLogRoutes(h)
+	s.imageRoutes(mux)
 	s.dataFactoryRoutes(mux)
 	if s.tracking != nil {
 		s.tracking.Register(mux)

@@ -221,6 +221,7 @@ Environment:
 		newStudioCommand(b),
 		newVersionCommand(b, cfg.Version, cfg.Commit),
 		newStepCommand(b),
+		newServingCommand(b),
 	)
 	args := cfg.Args
 	if args == nil {

@@ -240,3 +240,36 @@ func TestJobDownload(t *testing.T) {
 		t.Errorf("traversal: code %d, err %v", r.code, r.err)
 	}
 }
+
+// TestComputeCreateKubeBlobEndpoint: a kubernetes compute created without
+// --blob-endpoint takes CIEL_KUBE_BLOB_ENDPOINT (scripts/cluster.sh env's),
+// the flag wins over it, other types ignore it, and a bad one is refused.
+func TestComputeCreateKubeBlobEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		want      string // in the body sent; "" for none
+		code      int
+	}{
+		{"from the variable", "http://10.244.0.1:9000", nil, `"blob_endpoint":"http://10.244.0.1:9000"`, 0},
+		{"the flag wins", "http://10.244.0.1:9000", []string{"--blob-endpoint", "http://s3.example:9000"}, `"blob_endpoint":"http://s3.example:9000"`, 0},
+		{"unset", "", nil, "", 0},
+		{"bad", "10.244.0.1:9000", nil, "", ExitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb, f := setupServer(t)
+			tb.env[EnvKubeBlobEndpoint] = tc.env
+			r := tb.run(t, "", append([]string{"compute", "create", "-w", "ml", "--name", "k8s", "--type", "kubernetes"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("code %d (%v), want %d", r.code, r.err, tc.code)
+			}
+			f.mu.Lock()
+			body := string(f.posted["/api/v1/workspaces/ml/computes"])
+			f.mu.Unlock()
+			if tc.code == 0 && (tc.want != "" && !strings.Contains(body, tc.want) || tc.want == "" && strings.Contains(body, "blob_endpoint")) {
+				t.Errorf("body sent %s; want %q in it", body, tc.want)
+			}
+		})
+	}
+}

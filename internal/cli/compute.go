@@ -119,6 +119,9 @@ func (c *computeCreateCmd) Run(ctx context.Context, o *computeCreateOpts) error 
 	if err != nil {
 		return err
 	}
+	if err := c.defaultBlobEndpoint(comp); err != nil {
+		return err
+	}
 	cl, err := c.client(ctx)
 	if err != nil {
 		return err
@@ -128,6 +131,25 @@ func (c *computeCreateCmd) Run(ctx context.Context, o *computeCreateOpts) error 
 		return fmt.Errorf("create compute %q: %w", comp.Name, err)
 	}
 	return computeKind.printAsset(c.base, &o.output, a)
+}
+
+// EnvKubeBlobEndpoint names the variable whose URL a kubernetes compute
+// created without blob_endpoint takes as it: the blob store's S3 as pods
+// reach it (scripts/cluster.sh env prints it).
+const EnvKubeBlobEndpoint = "CIEL_KUBE_BLOB_ENDPOINT"
+
+// defaultBlobEndpoint sets the blob_endpoint of a kubernetes compute that
+// has none to $CIEL_KUBE_BLOB_ENDPOINT, when set.
+func (c *computeCreateCmd) defaultBlobEndpoint(comp *spec.Compute) error {
+	v := c.getenv(EnvKubeBlobEndpoint)
+	if comp.Type != spec.ComputeKubernetes || comp.Kubernetes == nil || comp.Kubernetes.BlobEndpoint != "" || v == "" {
+		return nil
+	}
+	if err := spec.ValidateBlobEndpoint(v); err != nil {
+		return usageError(fmt.Errorf("%s: %w", EnvKubeBlobEndpoint, err))
+	}
+	comp.Kubernetes.BlobEndpoint = v
+	return nil
 }
 
 func newComputeCreateCommand(b *base) *cobra.Command {

@@ -30,7 +30,7 @@ func (k *kubeFlags) bind(f *pflag.FlagSet) {
 	f.StringVar(&k.Kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig file the server reads (default: the server's $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&k.Namespace, "namespace", "", "kubernetes: the namespace steps run in (default: default)")
 	f.StringVar(&k.HelperImage, "helper-image", "", "kubernetes: the image with ciel's binary that stages inputs and outputs (see 'ciel compute helper-image')")
-	f.StringVar(&k.BlobEndpoint, "blob-endpoint", "", "kubernetes: the S3 endpoint of the blob store as pods reach it, when not the server's")
+	f.StringVar(&k.BlobEndpoint, "blob-endpoint", "", "kubernetes: the S3 endpoint of the blob store as pods reach it, when not the server's (default: CIEL_KUBE_BLOB_ENDPOINT)")
 	f.StringVar(&k.ServerURL, "server-url", "", "kubernetes: this server's URL as pods reach it, for their MLflow tracking")
 }
 

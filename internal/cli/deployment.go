@@ -52,18 +52,25 @@ type deploymentFileOpts struct {
 	EndpointName string
 	AllTraffic   bool
 	NoWait       bool
+	update       bool
 	output
 }
 
-// Validate checks a file is given.
+// Validate checks a file is given, or for update, the names and --set.
 func (o *deploymentFileOpts) Validate() error {
-	if o.File == "" {
-		return errors.New("--file is required (a deployment YAML file, managedOnlineDeployment schema)")
+	if o.File == "" && !o.setOnly() {
+		return errors.New("--file is required (a deployment YAML file, managedOnlineDeployment schema); update also takes --name, --endpoint-name and --set alone")
 	}
 	if err := o.scope.validate(); err != nil {
 		return err
 	}
 	return o.output.validate()
+}
+
+// setOnly reports an update by --set of the stored deployment, with no
+// file, as az ml online-deployment update --name --endpoint-name --set.
+func (o *deploymentFileOpts) setOnly() bool {
+	return o.update && o.File == "" && o.Name != "" && o.EndpointName != "" && len(o.Sets) > 0
 }
 
 // deployment parses the file with the flags applied.
@@ -112,6 +119,9 @@ type deploymentCreateCmd struct {
 // Run uploads the deployment's files, creates (or updates) it, follows its
 // provisioning unless --no-wait, and prints it.
 func (c *deploymentCreateCmd) Run(ctx context.Context, o *deploymentFileOpts) error {
+	if o.setOnly() {
+		return c.set(ctx, o)
+	}
 	d, err := o.deployment()
 	if err != nil {
 		return err
@@ -135,6 +145,25 @@ func (c *deploymentCreateCmd) Run(ctx context.Context, o *deploymentFileOpts) er
 	if err != nil {
 		return fmt.Errorf("%s online deployment %q: %w", verb, d.Name, err)
 	}
+	return c.finish(ctx, cl, o, got)
+}
+
+// set updates the stored deployment by --set alone.
+func (c *deploymentCreateCmd) set(ctx context.Context, o *deploymentFileOpts) error {
+	cl, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	got, err := cl.SetOnlineDeployment(ctx, o.Workspace, o.EndpointName, o.Name, o.Sets)
+	if err != nil {
+		return fmt.Errorf("update online deployment %q: %w", o.Name, err)
+	}
+	return c.finish(ctx, cl, o, got)
+}
+
+// finish follows the provisioning unless --no-wait and prints the result.
+func (c *deploymentCreateCmd) finish(ctx context.Context, cl *client.Client, o *deploymentFileOpts, got client.OnlineDeployment) error {
+	var err error
 	if !o.NoWait {
 		if got, err = c.follow(ctx, cl, o.Workspace, got); err != nil {
 			return err
@@ -170,7 +199,7 @@ func (c *deploymentCreateCmd) follow(ctx context.Context, cl *client.Client, ws 
 }
 
 func newDeploymentCreateCommand(b *base, update bool) *cobra.Command {
-	opts := &deploymentFileOpts{}
+	opts := &deploymentFileOpts{update: update}
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an online deployment and wait until its instances serve",
@@ -180,7 +209,8 @@ func newDeploymentCreateCommand(b *base, update bool) *cobra.Command {
 	}
 	if update {
 		cmd.Use, cmd.Short = "update", "Change an online deployment with no downtime: new instances take over once ready"
-		cmd.Example = `  ciel online-deployment update --file green.yml --set instance_count=3`
+		cmd.Example = `  ciel online-deployment update --file green.yml --set instance_count=3
+  ciel online-deployment update --name blue --endpoint-name svc --set instance_count=3`
 	}
 	f := cmd.Flags()
 	opts.scope.bind(f)

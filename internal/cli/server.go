@@ -48,6 +48,10 @@ type serverRunOpts struct {
 	// stopped renewing its lease; 0 means CIEL_JOB_LEASE, else
 	// api.DefaultJobLease.
 	JobLease time.Duration
+	// ReplicaURL is the URL the other servers sharing the store reach this
+	// one at, to read the live logs of the jobs it runs; "" means the
+	// listen address.
+	ReplicaURL string
 	// exposure holds who may reach the server and how.
 	exposure
 }
@@ -130,6 +134,11 @@ func (o *serverRunOpts) Validate() error {
 	if o.JobLease != 0 && o.JobLease < time.Second {
 		return fmt.Errorf("--job-lease %s: want at least 1s, such as 15s", o.JobLease)
 	}
+	if o.ReplicaURL != "" {
+		if err := checkOrigin(strings.TrimSuffix(o.ReplicaURL, "/"), true); err != nil {
+			return fmt.Errorf("--replica-url %q: %w", o.ReplicaURL, err)
+		}
+	}
 	return o.exposure.validate()
 }
 
@@ -174,13 +183,14 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	defer logw.Close()
 	logger := slog.New(logbatch.Handler{Handler: slog.NewTextHandler(logw, nil), W: logw})
 	err = c.serve(ctx, api.Config{
-		Home:     home,
-		Addr:     o.Addr,
-		Token:    token,
-		BlobS3:   blobS3,
-		Store:    metadata,
-		JobLease: lease,
-		Logger:   logger,
+		Home:       home,
+		Addr:       o.Addr,
+		Token:      token,
+		BlobS3:     blobS3,
+		Store:      metadata,
+		JobLease:   lease,
+		ReplicaURL: o.ReplicaURL,
+		Logger:     logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
 		AllowedHosts:           o.AllowedHosts,
@@ -264,6 +274,9 @@ func newServerRunCommand(b *base) *cobra.Command {
 	cmd.Flags().DurationVar(&opts.JobLease, "job-lease", 0,
 		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
 			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
+	cmd.Flags().StringVar(&opts.ReplicaURL, "replica-url", "",
+		"with a PostgreSQL --store that several servers share: the URL the others reach this one at, to serve the live logs of "+
+			"the jobs it runs (default: the listen address)")
 	cmd.Flags().StringVar(&opts.Blob, "blob", "",
 		"blob store: s3://BUCKET?endpoint=http(s)://HOST:PORT[&prefix=P&region=R&public_endpoint=URL], keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
 			"(default: CIEL_BLOB, else the store CIEL_HOME's last server used, else the folder CIEL_HOME/blobs)")

@@ -244,7 +244,7 @@ func TestFollowPrefixesSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := e.Follow(ctx, "ws", j.Name, &b, nil); err != nil {
+	if err := e.Follow(ctx, "ws", j.Name, &b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"[hi] one\n", "[hi] two\n", "[hi] status: Completed\n"} {
@@ -272,7 +272,7 @@ func TestFollowManySteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := e.Follow(ctx, "ws", j.Name, &b, nil); err != nil {
+	if err := e.Follow(ctx, "ws", j.Name, &b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

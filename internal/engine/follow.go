@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"time"
 
@@ -20,22 +19,23 @@ const FollowInterval = 100 * time.Millisecond
 // Follow writes a job's step logs and step state changes to w as they
 // happen, each line prefixed with "[step] " for pipelines, until the job is
 // terminal and every log is drained or ctx ends. It reads only the store and
-// the log files, so it works for jobs run before a restart as well. flush,
-// when set, is called after each batch of lines.
-func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush func()) error {
-	return e.follow(ctx, ws, name, "", w, flush)
+// the logs (ReadStepLog, with remote for the live logs of a job another
+// server runs), so it works for jobs run before a restart, or elsewhere, as
+// well. flush, when set, is called after each batch of lines.
+func (e *Engine) Follow(ctx context.Context, ws, name string, w io.Writer, flush func(), remote RemoteLog) error {
+	return e.follow(ctx, ws, name, "", w, flush, remote)
 }
 
 // FollowStep writes one step's log to w as it grows, unprefixed and
 // without state lines, until the step (or its job) is terminal and its log
 // drained, or ctx ends. store.ErrNotFound when the job has no such step.
-func (e *Engine) FollowStep(ctx context.Context, ws, name, step string, w io.Writer, flush func()) error {
-	return e.follow(ctx, ws, name, step, w, flush)
+func (e *Engine) FollowStep(ctx context.Context, ws, name, step string, w io.Writer, flush func(), remote RemoteLog) error {
+	return e.follow(ctx, ws, name, step, w, flush, remote)
 }
 
-func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer, flush func()) error {
-	f := &follower{e: e, ws: ws, job: name, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
-		status: map[string]string{}, drained: map[string]bool{}}
+func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer, flush func(), remote RemoteLog) error {
+	f := &follower{e: e, ctx: ctx, remote: remote, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
+		status: map[string]string{}, drained: map[string]bool{}, read: map[string]logRead{}}
 	// While the job runs in this engine its changes are told to a
 	// subscription, so the states are kept here and the store is read
 	// again only when the subscription cannot be trusted (it lagged, a
@@ -62,7 +62,7 @@ func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer,
 				continue
 			}
 			found = true
-			if err := f.step(s, terminal); err != nil {
+			if err := f.step(st.job, s, terminal); err != nil {
 				return err
 			}
 		}
@@ -187,14 +187,31 @@ func (e *Engine) finished(ws, name string) <-chan struct{} {
 
 type follower struct {
 	e        *Engine
-	ws, job  string
+	ctx      context.Context
+	remote   RemoteLog
 	w        io.Writer
 	pipeline bool
 	offsets  map[string]int64
 	partial  map[string][]byte
 	status   map[string]string
-	drained  map[string]bool // terminal steps whose log is fully printed
+	drained  map[string]bool    // terminal steps whose log is fully printed
+	read     map[string]logRead // step -> its last read
 }
+
+// logRead is what a follower knows of its last read of a step's log.
+type logRead struct {
+	owner   string    // the server that ran the job then
+	attempt int       // the step's attempt then
+	remote  time.Time // when the server running it was last asked
+}
+
+// remoteInterval is how often a follower asks another server for the new
+// lines of a step's log: less often than it reads a file.
+const remoteInterval = 500 * time.Millisecond
+
+// maxChunksPerDrain bounds the pieces (MaxLogChunk) of a growing log one
+// drain prints, so that the other steps' lines and states interleave.
+const maxChunksPerDrain = 8
 
 // planOrder maps step names to their place in the plan (dependencies
 // first), so streams print steps in the order they run.
@@ -208,8 +225,8 @@ func planOrder(raw []byte) map[string]int {
 	return m
 }
 
-// step prints what is new about one step.
-func (f *follower) step(s store.Step, final bool) error {
+// step prints what is new about one step of job j.
+func (f *follower) step(j store.Job, s store.Step, final bool) error {
 	prefix := ""
 	if f.pipeline {
 		prefix = "[" + s.Name + "] "
@@ -226,7 +243,7 @@ func (f *follower) step(s store.Step, final bool) error {
 		return nil
 	}
 	last := final || Terminal(s.Status)
-	if err := f.drain(s.Name, prefix, last); err != nil {
+	if err := f.drain(j, s, prefix, last); err != nil {
 		return err
 	}
 	f.drained[s.Name] = Terminal(s.Status)
@@ -235,21 +252,38 @@ func (f *follower) step(s store.Step, final bool) error {
 
 // drain prints the complete new lines of a step's log; at the end it also
 // prints a last line with no newline.
-func (f *follower) drain(step, prefix string, last bool) error {
-	file, err := os.Open(f.e.StepLogPath(f.ws, f.job, step))
-	if err != nil {
-		return nil // not created yet
+func (f *follower) drain(j store.Job, s store.Step, prefix string, last bool) error {
+	step := s.Name
+	prev, seen := f.read[step]
+	if seen && prev.owner != j.Owner && prev.attempt != s.Attempt {
+		// Another server took the job over and runs the step again: its
+		// log there starts from the beginning.
+		f.offsets[step], f.partial[step] = 0, nil
 	}
-	defer file.Close()
-	if _, err := file.Seek(f.offsets[step], io.SeekStart); err != nil {
-		return nil
+	cur := logRead{owner: j.Owner, attempt: s.Attempt, remote: prev.remote}
+	defer func() { f.read[step] = cur }()
+	var remote RemoteLog
+	if f.remote != nil {
+		remote = func(ctx context.Context, owner, ws, job, step string, offset, limit int64) ([]byte, error) {
+			if !last && time.Since(cur.remote) < remoteInterval {
+				return nil, nil
+			}
+			cur.remote = time.Now()
+			return f.remote(ctx, owner, ws, job, step, offset, limit)
+		}
 	}
-	data, err := io.ReadAll(file)
-	if err != nil {
-		return nil
+	buf := f.partial[step]
+	for n := 1; ; n++ {
+		data, err := f.e.ReadStepLog(f.ctx, j, s, f.offsets[step], 0, remote)
+		if err != nil {
+			break // no log yet, or none to read now
+		}
+		f.offsets[step] += int64(len(data))
+		buf = append(buf, data...)
+		if len(data) < MaxLogChunk || (!last && n >= maxChunksPerDrain) {
+			break
+		}
 	}
-	f.offsets[step] += int64(len(data))
-	buf := append(f.partial[step], data...)
 	for {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {

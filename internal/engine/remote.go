@@ -7,10 +7,12 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/compute"
+	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -67,9 +69,9 @@ func (e *Engine) computeSpec(ctx context.Context, ws, name string) (spec.Compute
 // prepared here, and the executor stores what the step wrote in the blob
 // store and returns the digests.
 func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step, dir, logPath string, logf io.Writer, inputs map[string]string, observed []string) (compute.Result, error) {
-	if ps.Env.Image == "" {
-		return compute.Result{}, fmt.Errorf("environment %s has no image: a step on kubernetes compute %q runs in a container image; give the environment an image: (images built from a conda file are not made yet)",
-			orDefault(ps.Env.Name, "(inline)"), ps.Compute)
+	image, err := r.remoteImage(x, ps, logf)
+	if err != nil {
+		return compute.Result{}, err
 	}
 	if ps.Parallel != nil {
 		return compute.Result{}, fmt.Errorf("parallel steps do not run on kubernetes compute %q yet; use a local compute", ps.Compute)
@@ -106,7 +108,7 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 		Dir: wd, Args: []string{"/bin/bash", "-c", script}, LogPath: logPath,
 		Timeout:   time.Duration(ps.TimeoutSecs) * time.Second,
 		Workspace: r.job.Workspace, Job: r.job.Name, Step: ps.Name, Attempt: st.Attempt,
-		Script: script, StepEnv: r.stepVars(ps, vars, observed), Image: ps.Env.Image,
+		Script: script, StepEnv: r.stepVars(ps, vars, observed), Image: image,
 		InstanceType: ps.InstanceType, Stage: stage,
 	}
 	res, err := x.Run(r.ctx, task)
@@ -122,6 +124,36 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 		return res, fmt.Errorf("the executor of compute %q returned no outputs", ps.Compute)
 	}
 	return res, err
+}
+
+// EnvImager is a remote executor that runs an environment with a conda
+// file by building an image of it (kube.Executor).
+type EnvImager interface {
+	// EnvImage returns the image to run s in: s.Image when s has no
+	// conda file, else one built of s's virtualenv. It may be called
+	// concurrently; what it does goes to log.
+	EnvImage(ctx context.Context, s envs.Spec, log io.Writer) (string, error)
+}
+
+// remoteImage is the image a remote step runs in: the environment's
+// image:, or for a conda file one the executor builds.
+func (r *jobRun) remoteImage(x compute.Executor, ps *PlanStep, logf io.Writer) (string, error) {
+	name := orDefault(ps.Env.Name, "(inline)")
+	if strings.TrimSpace(ps.Env.CondaFile) != "" {
+		b, ok := x.(EnvImager)
+		if !ok {
+			return "", fmt.Errorf("environment %s has a conda file, and compute %q cannot build images of one; give the environment an image: with its packages", name, ps.Compute)
+		}
+		image, err := b.EnvImage(r.ctx, envs.Spec{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, prefixWriter(logf, "[ciel] "))
+		if err != nil {
+			return "", fmt.Errorf("environment %s: image: %w", name, err)
+		}
+		return image, nil
+	}
+	if ps.Env.Image == "" {
+		return "", fmt.Errorf("environment %s has no image: a step on kubernetes compute %q runs in a container image; give the environment an image: or a conda_file", name, ps.Compute)
+	}
+	return ps.Env.Image, nil
 }
 
 // remoteInputs adds the step's data inputs to stage, under inputs/<name>,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/compute/staging"
 	"github.com/ciel-mlops/ciel/internal/engine"
 	"github.com/ciel-mlops/ciel/internal/engine/enginetest"
+	"github.com/ciel-mlops/ciel/internal/envs"
 	"github.com/ciel-mlops/ciel/internal/spec"
 	"github.com/ciel-mlops/ciel/internal/store"
 )
@@ -143,26 +145,78 @@ jobs:
 	}
 }
 
-// TestRemoteStepNeedsImage: a step on a kubernetes compute whose
-// environment has no image fails saying so, and never reaches the executor.
-func TestRemoteStepNeedsImage(t *testing.T) {
+// imager is elsewhere that builds images of conda environments, as
+// kube.Executor does: it records the spec and names an image.
+type imager struct {
+	elsewhere
+	specs []envs.Spec
+}
+
+func (x *imager) For(c spec.Compute) (compute.Executor, error) { return x, nil }
+
+func (x *imager) EnvImage(ctx context.Context, s envs.Spec, log io.Writer) (string, error) {
+	x.mu.Lock()
+	x.specs = append(x.specs, s)
+	x.mu.Unlock()
+	fmt.Fprintln(log, "built an image")
+	return "127.0.0.1:1/ciel/env/built:1", nil
+}
+
+// TestRemoteStepImage: a step on a kubernetes compute runs in its
+// environment's image:, or in the image the executor builds of its conda
+// file; with a conda file and an executor that cannot build images
+// it fails saying so and never reaches the executor.
+func TestRemoteStepImage(t *testing.T) {
 	t.Parallel()
-	x := &elsewhere{}
-	stack := enginetest.NewWith(t, func(c *engine.Config) { c.Remote = x })
-	ctx := context.Background()
-	k8s, _ := json.Marshal(spec.Compute{Name: "k8s", Type: spec.ComputeKubernetes})
-	stack.Store.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "k8s", Spec: k8s, CreatedAt: time.Now()}, false)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "conda.yml"), []byte("dependencies: [python=3.11]\n"), 0o644)
-	j, err := stack.Engine.Submit(ctx, "ws", parse(t, dir, "type: command\ncompute: azureml:k8s\nenvironment: {conda_file: conda.yml}\ncommand: echo hi\n"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, env string
+		build     bool   // the executor builds images
+		wantImage string // "" when the step must fail
+		wantErr   string
+	}{
+		{"conda file, executor cannot build", "{conda_file: conda.yml}", false, "", "cannot build images"},
+		{"conda file", "{conda_file: conda.yml}", true, "127.0.0.1:1/ciel/env/built:1", ""},
+		{"conda file and image", "{image: python, conda_file: conda.yml}", true, "127.0.0.1:1/ciel/env/built:1", ""},
+		{"image only", "{image: localhost/bash:1}", true, "localhost/bash:1", ""},
 	}
-	stack.Engine.Wait("ws", j.Name)
-	got, _ := stack.Store.GetJob(ctx, "ws", j.Name)
-	steps, _ := stack.Store.ListSteps(ctx, "ws", j.Name)
-	if got.Status != engine.StatusFailed || len(steps) != 1 || !strings.Contains(steps[0].Error, "has no image") || len(x.tasks) != 0 {
-		t.Errorf("status %s, steps %+v, %d tasks", got.Status, steps, len(x.tasks))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			x := &imager{}
+			var remote engine.RemoteExecutors = x
+			if !tt.build {
+				remote = &x.elsewhere
+			}
+			stack := enginetest.NewWith(t, func(c *engine.Config) { c.Remote = remote })
+			x.blobs = stack.Blobs
+			ctx := context.Background()
+			k8s, _ := json.Marshal(spec.Compute{Name: "k8s", Type: spec.ComputeKubernetes})
+			stack.Store.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "k8s", Spec: k8s, CreatedAt: time.Now()}, false)
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "conda.yml"), []byte("dependencies: [python=3.11]\n"), 0o644)
+			j, err := stack.Engine.Submit(ctx, "ws", parse(t, dir, "type: command\ncompute: azureml:k8s\nenvironment: "+tt.env+"\ncommand: echo hi\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stack.Engine.Wait("ws", j.Name)
+			got, _ := stack.Store.GetJob(ctx, "ws", j.Name)
+			steps, _ := stack.Store.ListSteps(ctx, "ws", j.Name)
+			if len(steps) != 1 {
+				t.Fatalf("steps %+v", steps)
+			}
+			if tt.wantImage == "" {
+				if got.Status != engine.StatusFailed || !strings.Contains(steps[0].Error, tt.wantErr) || len(x.tasks) != 0 {
+					t.Errorf("status %s, error %q, %d tasks", got.Status, steps[0].Error, len(x.tasks))
+				}
+				return
+			}
+			if len(x.tasks) != 1 || x.tasks[0].Image != tt.wantImage {
+				t.Fatalf("status %s, error %q, tasks %+v", got.Status, steps[0].Error, x.tasks)
+			}
+			if strings.Contains(tt.env, "conda") && (len(x.specs) != 1 || !strings.Contains(x.specs[0].CondaFile, "python=3.11")) {
+				t.Errorf("EnvImage got %+v", x.specs)
+			}
+		})
 	}
 }
 

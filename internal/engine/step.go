@@ -386,7 +386,7 @@ func (r *jobRun) complete(ps *PlanStep, st store.Step, key string, collected map
 	if ps.Deterministic {
 		r.e.rec.putReuse(store.Reuse{Key: key, Workspace: r.job.Workspace, Job: r.job.Name, Step: ps.Name, Outputs: st.Outputs, CreatedAt: now})
 	}
-	r.e.rec.put(st, true)
+	r.endStep(&st)
 	return st
 }
 
@@ -427,7 +427,7 @@ func (r *jobRun) tryReuse(ps *PlanStep, st store.Step, key, dir, logPath string)
 	if err := r.deliver(ps, st, logPath); err != nil {
 		return r.fail(st, err.Error(), logPath), true
 	}
-	r.e.rec.put(st, true)
+	r.endStep(&st)
 	return st, true
 }
 
@@ -439,7 +439,7 @@ func (r *jobRun) fail(st store.Step, msg, logPath string) store.Step {
 	now := time.Now().UTC()
 	st.Status, st.EndedAt, st.PID = StatusFailed, &now, 0
 	st.Error = errorTail(st.Name, msg, logPath)
-	r.e.rec.put(st, true)
+	r.endStep(&st)
 	return st
 }
 
@@ -452,8 +452,14 @@ func (r *jobRun) stopped(st store.Step) store.Step {
 	}
 	now := time.Now().UTC()
 	st.Status, st.EndedAt, st.PID = StatusCanceled, &now, 0
-	r.e.rec.put(st, true)
+	r.endStep(&st)
 	return st
+}
+
+// endStep records the terminal state of st, with its log kept (keepLog).
+func (r *jobRun) endStep(st *store.Step) {
+	r.keepLog(st)
+	r.e.rec.put(*st, true)
 }
 
 // reuseKey hashes everything that decides a step's outputs.

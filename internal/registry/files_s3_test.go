@@ -11,6 +11,7 @@ import (
 
 	arts3 "github.com/ciel-mlops/ciel/internal/artifacts/s3"
 	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
@@ -23,8 +24,7 @@ func TestVersionFilesOnABucket(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv := s3test.Start(t)
-	arts, err := arts3.Open(ctx, arts3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: "mlartifacts",
-		AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+	arts, err := arts3.Open(ctx, arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: "mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	arts3 "github.com/ciel-mlops/ciel/internal/artifacts/s3"
 	"github.com/ciel-mlops/ciel/internal/registry"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
@@ -21,8 +22,7 @@ func TestVersionArtifact(t *testing.T) {
 	roots := map[string]func(t *testing.T) registry.ArtifactFiles{
 		"local": func(*testing.T) registry.ArtifactFiles { return nil },
 		"s3": func(t *testing.T) registry.ArtifactFiles {
-			s, err := arts3.Open(context.Background(), arts3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t),
-				AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+			s, err := arts3.Open(context.Background(), arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,8 @@
 // does it everywhere: the S3 datastores, Data Factory's S3 file stores and
 // the blob store on a bucket each build their minio client here, from an
 // endpoint URL, a region and keys, so the endpoint's rules and the keys'
-// handling are written once.
+// handling are written once. Location is the bucket and keys that the blob
+// store and the MLflow artifacts on S3 are both configured with.
 package s3client
 
 import (
@@ -25,6 +26,34 @@ func New(endpoint, region string, creds *credentials.Credentials) (*minio.Client
 		return nil, fmt.Errorf("s3 client for %s: %w", u.Host, err)
 	}
 	return cl, nil
+}
+
+// Location is where a bucket, or a folder of one, is and the keys that
+// reach it: what the stores ciel keeps on S3 (the blob store, blob/s3, and
+// the MLflow artifacts, artifacts/s3) are both configured with, so that a
+// server opens the two from one blob store URL.
+type Location struct {
+	// Endpoint is the store's URL: http(s)://host[:port].
+	Endpoint string
+	// PublicEndpoint is the store's URL as clients reach it, when not
+	// Endpoint (a server reaching the store on a private address): the
+	// presigned URLs of MLflow artifacts name it. "" is Endpoint.
+	PublicEndpoint string
+	// Bucket must exist; the stores' Open checks it.
+	Bucket string
+	// Prefix is the folder of the bucket the store lives in ("" its root).
+	Prefix string
+	// Region is the bucket's region; "" lets the client find it.
+	Region string
+	// AccessKeyID and SecretAccessKey are the keys, both empty for
+	// anonymous requests; SessionToken goes with temporary keys. They are
+	// never printed.
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// Credentials are l's keys as minio-go takes them.
+func (l Location) Credentials() *credentials.Credentials {
+	return credentials.NewStaticV4(l.AccessKeyID, l.SecretAccessKey, l.SessionToken)
 }
 
 // EnvCredentials returns the keys held by the environment variables idEnv

@@ -52,6 +52,9 @@ func (m *Manager) CreateDeployment(ctx context.Context, ws, endpoint string, s *
 	now := time.Now().UTC()
 	d := Deployment{Workspace: ws, Endpoint: endpoint, Name: s.Name, Spec: *s, AllTraffic: allTraffic,
 		State: StateCreating, CreatedAt: now, UpdatedAt: now}
+	if err := m.placePlan(ctx, ws, endpoint, &d, plan); err != nil {
+		return Deployment{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.cfg.Store.CreateDeployment(ctx, d); err != nil {
@@ -76,7 +79,8 @@ func (m *Manager) UpdateDeployment(ctx context.Context, ws, endpoint string, s *
 	if err := checkDeployment(endpoint, s); err != nil {
 		return Deployment{}, err
 	}
-	if _, err := m.GetDeployment(ctx, ws, endpoint, s.Name); err != nil {
+	old, err := m.GetDeployment(ctx, ws, endpoint, s.Name)
+	if err != nil {
 		return Deployment{}, err
 	}
 	plan, err := m.resolve(ctx, ws, s)
@@ -84,6 +88,10 @@ func (m *Manager) UpdateDeployment(ctx context.Context, ws, endpoint string, s *
 		return Deployment{}, fmt.Errorf("deployment %s: %w", s.Name, err)
 	}
 	s.EndpointName = endpoint
+	old.Spec = *s
+	if err := m.placePlan(ctx, ws, endpoint, &old, plan); err != nil {
+		return Deployment{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := depKey(ws, endpoint, s.Name)
@@ -137,7 +145,7 @@ func (m *Manager) provision(d Deployment, plan *Plan) error {
 	logs, err := m.logFor(d.Workspace, d.Endpoint, d.Name)
 	if err == nil {
 		logs.printf("[ciel] provisioning deployment %s of endpoint %s (%s)", d.Name, d.Endpoint, d.State)
-		var g *generation
+		var g runner
 		if g, err = m.startGeneration(ctx, &d, plan, logs); err == nil {
 			err = m.activate(ctx, &d, g)
 		}
@@ -158,14 +166,20 @@ func (m *Manager) provision(d Deployment, plan *Plan) error {
 // startGeneration resolves d's spec unless plan already holds it, prepares
 // its files and environment, starts its workers and waits until every one
 // has loaded the model.
-func (m *Manager) startGeneration(ctx context.Context, d *Deployment, plan *Plan, logs *logSink) (*generation, error) {
+func (m *Manager) startGeneration(ctx context.Context, d *Deployment, plan *Plan, logs *logSink) (runner, error) {
 	if plan == nil {
 		var err error
 		if plan, err = m.resolve(ctx, d.Workspace, &d.Spec); err != nil {
 			return nil, err
 		}
+		if err := m.placePlan(ctx, d.Workspace, d.Endpoint, d, plan); err != nil {
+			return nil, err
+		}
 	}
 	logs.printf("[ciel] model: %s; %s", orDefault(plan.ModelLabel, "none"), runMode(plan))
+	if plan.Compute != "" {
+		return m.startRemote(ctx, d, plan, logs, true)
+	}
 	l, err := m.prepare(ctx, d, plan, logs)
 	if err != nil {
 		return nil, err
@@ -202,7 +216,7 @@ func (m *Manager) poolFor(d *Deployment) *pool {
 
 // activate swaps a ready generation in, routes to it, drains the one it
 // replaces, and records the deployment as Succeeded.
-func (m *Manager) activate(ctx context.Context, d *Deployment, g *generation) error {
+func (m *Manager) activate(ctx context.Context, d *Deployment, g runner) error {
 	m.mu.Lock()
 	ep := m.live[d.Endpoint]
 	if ep == nil || ep.ws != d.Workspace {
@@ -210,7 +224,7 @@ func (m *Manager) activate(ctx context.Context, d *Deployment, g *generation) er
 		m.drain(ctx, g)
 		return fmt.Errorf("endpoint %s was deleted", d.Endpoint)
 	}
-	p := g.pool
+	p := g.home()
 	old := p.swap(g)
 	g.activate()
 	m.mu.Unlock()
@@ -229,6 +243,7 @@ func (m *Manager) activate(ctx context.Context, d *Deployment, g *generation) er
 	}
 	m.mu.Lock()
 	ep.pools[d.Name] = p
+	p.version = stored.UpdatedAt
 	e, gerr := m.cfg.Store.GetEndpoint(ctx, d.Workspace, d.Endpoint)
 	if gerr == nil {
 		m.reroute(ep, e)
@@ -278,7 +293,8 @@ func (m *Manager) DeleteDeployment(ctx context.Context, ws, endpoint, name strin
 	if err != nil {
 		return err
 	}
-	if _, err := m.GetDeployment(ctx, ws, endpoint, name); err != nil {
+	d, err := m.GetDeployment(ctx, ws, endpoint, name)
+	if err != nil {
 		return err
 	}
 	if e.Traffic[name] > 0 || e.Mirror[name] > 0 {
@@ -290,6 +306,13 @@ func (m *Manager) DeleteDeployment(ctx context.Context, ws, endpoint, name strin
 		m.mu.Unlock()
 		return &kindError{kind: ErrBusy, msg: fmt.Sprintf("deployment %s is being provisioned; delete it when that has finished", name)}
 	}
+	k := depKey(ws, endpoint, name)
+	m.markGone(k, false)
+	defer func() {
+		m.mu.Lock()
+		m.markGone(k, true)
+		m.mu.Unlock()
+	}()
 	var p *pool
 	if ep := m.live[endpoint]; ep != nil {
 		p = ep.pools[name]
@@ -298,9 +321,12 @@ func (m *Manager) DeleteDeployment(ctx context.Context, ws, endpoint, name strin
 	}
 	m.mu.Unlock()
 	if p != nil {
-		if g := p.generation(); g != nil {
+		if g := p.running(); g != nil {
 			m.drain(ctx, g)
 		}
+	}
+	if err := m.deleteRemote(ctx, d, e); err != nil {
+		return err
 	}
 	if err := m.cfg.Store.DeleteDeployment(ctx, ws, endpoint, name); err != nil {
 		return deploymentNotFound(err, ws, endpoint, name)
@@ -312,20 +338,31 @@ func (m *Manager) DeleteDeployment(ctx context.Context, ws, endpoint, name strin
 // DeploymentLogs returns the last lines of a deployment's log: what its
 // workers printed and what ciel did.
 func (m *Manager) DeploymentLogs(ctx context.Context, ws, endpoint, name string, lines int) (string, error) {
-	if _, err := m.GetDeployment(ctx, ws, endpoint, name); err != nil {
+	e, err := m.GetEndpoint(ctx, ws, endpoint)
+	if err != nil {
+		return "", err
+	}
+	d, err := m.GetDeployment(ctx, ws, endpoint, name)
+	if err != nil {
 		return "", err
 	}
 	if lines <= 0 {
 		lines = 500
 	}
-	return tailFile(m.logPath(ws, endpoint, name), lines)
+	out, err := tailFile(m.logPath(ws, endpoint, name), lines)
+	if err != nil {
+		return "", err
+	}
+	return out + m.remoteLogs(ctx, d, e, lines), nil
 }
 
 // Instance is one worker process of a deployment as it runs now.
 type Instance struct {
-	Index int    `json:"index"`
-	PID   int    `json:"pid,omitempty"`
-	State string `json:"state"` // Running or Starting
+	Index int `json:"index"`
+	PID   int `json:"pid,omitempty"`
+	// Address is a pod's, on a kubernetes compute.
+	Address string `json:"address,omitempty"`
+	State   string `json:"state"` // Running or Starting
 }
 
 // Instances returns the worker processes of a deployment ("" when it runs
@@ -338,16 +375,11 @@ func (m *Manager) Instances(endpoint, name string) []Instance {
 		p = ep.pools[name]
 	}
 	m.mu.Unlock()
-	if p == nil || p.generation() == nil {
+	if p == nil {
 		return nil
 	}
-	var out []Instance
-	for i, pid := range p.generation().pids() {
-		st := "Running"
-		if pid == 0 {
-			st = "Starting"
-		}
-		out = append(out, Instance{Index: i, PID: pid, State: st})
+	if r := p.running(); r != nil {
+		return r.instances()
 	}
-	return out
+	return nil
 }

@@ -29,7 +29,7 @@ func (m *Manager) CreateEndpoint(ctx context.Context, ws string, s *spec.OnlineE
 	}
 	now := time.Now().UTC()
 	e := Endpoint{
-		Workspace: ws, Name: s.Name, Description: s.Description, Tags: s.Tags, AuthMode: mode,
+		Workspace: ws, Name: s.Name, Description: s.Description, Tags: s.Tags, AuthMode: mode, Compute: s.Compute,
 		PrimaryKey: newSecret(), SecondaryKey: newSecret(), TokenSecret: newSecret(),
 		State: StateSucceeded, CreatedAt: now, UpdatedAt: now,
 	}
@@ -55,7 +55,8 @@ func sum(m map[string]int) int {
 
 // addLive registers an endpoint with the front end. Callers hold m.mu.
 func (m *Manager) addLive(e Endpoint) *liveEndpoint {
-	ep := &liveEndpoint{ws: e.Workspace, name: e.Name, pools: map[string]*pool{}, metrics: m.metrics.get(e.Name, "")}
+	ep := &liveEndpoint{ws: e.Workspace, name: e.Name, pools: map[string]*pool{}, metrics: m.metrics.get(e.Name, ""),
+		added: time.Now(), version: e.UpdatedAt}
 	ep.auth.Store(authOf(e))
 	ep.routes.Store(newRouteTable(e.Traffic, e.Mirror, ep.pools))
 	m.live[e.Name] = ep
@@ -66,6 +67,10 @@ func (m *Manager) addLive(e Endpoint) *liveEndpoint {
 // reroute rebuilds an endpoint's routing from its stored traffic and the
 // pools it has. Callers hold m.mu.
 func (m *Manager) reroute(ep *liveEndpoint, e Endpoint) {
+	if e.UpdatedAt.Before(ep.version) {
+		return // read before a change already applied
+	}
+	ep.version = e.UpdatedAt
 	pools := maps.Clone(ep.pools)
 	ep.routes.Store(newRouteTable(e.Traffic, e.Mirror, pools))
 	ep.auth.Store(authOf(e))
@@ -226,17 +231,40 @@ func (m *Manager) RegenerateKey(ctx context.Context, ws, name, which string) (En
 // DeleteEndpoint stops routing to an endpoint, drains and stops its
 // deployments and deletes it with them.
 func (m *Manager) DeleteEndpoint(ctx context.Context, ws, name string) error {
-	if _, err := m.GetEndpoint(ctx, ws, name); err != nil {
+	e, err := m.GetEndpoint(ctx, ws, name)
+	if err != nil {
 		return err
 	}
+	deps, err := m.cfg.Store.ListDeployments(ctx, ws, name)
+	if err != nil {
+		return fmt.Errorf("delete endpoint %s: %w", name, err)
+	}
+	for _, d := range deps {
+		if err := m.deleteRemote(ctx, d, e); err != nil {
+			return err
+		}
+	}
 	m.mu.Lock()
+	ek := endpointKey(ws, name)
+	m.markGone(ek, false)
+	for _, d := range deps {
+		m.markGone(depKey(ws, name, d.Name), false)
+	}
+	defer func() {
+		m.mu.Lock()
+		m.markGone(ek, true)
+		for _, d := range deps {
+			m.markGone(depKey(ws, name, d.Name), true)
+		}
+		m.mu.Unlock()
+	}()
 	ep := m.live[name]
 	delete(m.live, name)
 	m.front.setEndpoint(name, nil)
 	m.mu.Unlock()
 	if ep != nil {
 		for _, p := range ep.pools {
-			if g := p.generation(); g != nil {
+			if g := p.running(); g != nil {
 				m.drain(ctx, g)
 			}
 		}
@@ -250,8 +278,8 @@ func (m *Manager) DeleteEndpoint(ctx context.Context, ws, name string) error {
 
 // drain drains a generation, waiting at most its request timeout (plus a
 // grace period) for the requests it holds, even when ctx has ended.
-func (m *Manager) drain(ctx context.Context, g *generation) {
-	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.settings.requestTimeout+10*time.Second)
+func (m *Manager) drain(ctx context.Context, g runner) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.config().requestTimeout+10*time.Second)
 	defer cancel()
 	g.drain(c)
 }

@@ -31,6 +31,11 @@ type liveEndpoint struct {
 	// pools are the endpoint's deployments that serve, guarded by the
 	// Manager's mutex; routes is rebuilt from it.
 	pools map[string]*pool
+	// added is when it went live and version the UpdatedAt of the stored
+	// endpoint its routes and keys come from, both guarded by the
+	// Manager's mutex: a sync that read the store before a change here
+	// undoes nothing.
+	added, version time.Time
 }
 
 // frontEnd is the HTTP handler of the scoring listener: every endpoint's

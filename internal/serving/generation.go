@@ -162,6 +162,23 @@ func (g *generation) setWorker(i int, w *worker) {
 	g.workers[i] = w
 }
 
+func (g *generation) config() settings { return g.settings }
+
+func (g *generation) home() *pool { return g.pool }
+
+// instances lists the generation's worker processes.
+func (g *generation) instances() []Instance {
+	var out []Instance
+	for i, pid := range g.pids() {
+		st := "Running"
+		if pid == 0 {
+			st = "Starting"
+		}
+		out = append(out, Instance{Index: i, PID: pid, State: st})
+	}
+	return out
+}
+
 // pids returns the process ids of the running workers by instance (0 for
 // one that is starting).
 func (g *generation) pids() []int {

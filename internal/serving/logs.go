@@ -18,6 +18,8 @@ const maxLogSize = 16 << 20
 // `ciel online-deployment get-logs` reads. Safe for concurrent use.
 type logSink struct {
 	path string
+	// w, when set, takes the lines instead of a file: a pod's output.
+	w    io.Writer
 	mu   sync.Mutex
 	f    *os.File
 	size int64
@@ -49,6 +51,10 @@ func openLog(path string) (*logSink, error) {
 func (s *logSink) write(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.w != nil {
+		_, _ = s.w.Write(b)
+		return
+	}
 	if s.f == nil {
 		return
 	}

@@ -89,6 +89,15 @@ type Config struct {
 	Logger *slog.Logger
 	// MetricsToken, when set, is required as a bearer token by /metrics.
 	MetricsToken string
+	// Clusters runs deployments on kubernetes computes; nil refuses them.
+	Clusters Clusters
+	// SyncEvery, when set, is how often the Manager reads the Store for
+	// what other server replicas sharing it changed (endpoints, keys,
+	// traffic, deployments), so every replica's front end serves them;
+	// 0 for a server that is the Store's only one.
+	SyncEvery time.Duration
+	// Replica names this server among replicas, for the logs.
+	Replica string
 }
 
 // Manager runs a server's online endpoints: it keeps them in the Store,
@@ -114,7 +123,11 @@ type Manager struct {
 	mu   sync.Mutex
 	live map[string]*liveEndpoint // by endpoint name
 	busy map[string]bool          // deployments being provisioned, by key
-	logs map[string]*logSink      // by deployment key
+	// gone are the endpoints ("endpoint/ws/name") and deployments (by
+	// key) being deleted (the zero time) or deleted here, and when: a sync
+	// whose read of the store came before brings none of them back.
+	gone map[string]time.Time
+	logs map[string]*logSink // by deployment key
 }
 
 // New returns a Manager; Start brings it up.
@@ -136,6 +149,7 @@ func New(cfg Config) (*Manager, error) {
 		files: &fileCache{blobs: cfg.Blobs, dir: filepath.Join(dir, "files")},
 		ctx:   ctx, cancel: cancel,
 		live: map[string]*liveEndpoint{}, busy: map[string]bool{}, logs: map[string]*logSink{},
+		gone: map[string]time.Time{},
 	}, nil
 }
 
@@ -163,7 +177,22 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 	}()
 	m.log.Info("serving: scoring listener up", "url", m.uri)
-	return m.restore(ctx)
+	if err := m.restore(ctx); err != nil {
+		return err
+	}
+	if m.cfg.SyncEvery > 0 {
+		m.wg.Add(1)
+		go m.syncLoop()
+	}
+	return nil
+}
+
+// replica names this server in logs.
+func (m *Manager) replica() string {
+	if m.cfg.Replica == "" {
+		return "server started"
+	}
+	return "replica " + m.cfg.Replica
 }
 
 // ScoringURL returns the scoring listener's base URL.
@@ -222,10 +251,10 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	m.cancel()
 	m.mu.Lock()
-	var gens []*generation
+	var gens []runner
 	for _, ep := range m.live {
 		for _, p := range ep.pools {
-			if g := p.generation(); g != nil {
+			if g := p.running(); g != nil {
 				gens = append(gens, g)
 			}
 		}

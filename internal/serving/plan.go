@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -256,23 +257,36 @@ func (m *Manager) prepare(ctx context.Context, d *Deployment, p *Plan, logs *log
 	} else if err := os.MkdirAll(modelDir, 0o700); err != nil {
 		return launch{}, err
 	}
-	vars := []string{"AZUREML_MODEL_DIR=" + modelDir, "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
+	codeDir := ""
 	if p.CodeDigest != "" {
-		if l.dir, err = m.files.tree(ctx, "code", p.CodeDigest, ""); err != nil {
+		if codeDir, err = m.files.tree(ctx, "code", p.CodeDigest, ""); err != nil {
 			return launch{}, fmt.Errorf("code files: %w", err)
 		}
-		vars = append(vars, "CIEL_WORKER_MODE=script", "CIEL_SCORING_SCRIPT="+filepath.Join(l.dir, filepath.FromSlash(p.Script)),
-			"AZUREML_ENTRY_SCRIPT="+p.Script, "AML_APP_ROOT="+l.dir)
+	}
+	var vars []string
+	l.dir, vars = workerVars(d, p, modelDir, codeDir)
+	l.env = append(withoutSecrets(env.Environ(os.Environ())), vars...)
+	return l, nil
+}
+
+// workerVars are the variables a worker of d runs with, given where the
+// model's and code's files are (codeDir "" for none), and its working
+// folder: the code's, or for an MLflow model, the model's.
+func workerVars(d *Deployment, p *Plan, modelDir, codeDir string) (dir string, vars []string) {
+	vars = []string{"AZUREML_MODEL_DIR=" + modelDir, "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
+	if codeDir != "" {
+		dir = codeDir
+		vars = append(vars, "CIEL_WORKER_MODE=script", "CIEL_SCORING_SCRIPT="+path.Join(codeDir, p.Script),
+			"AZUREML_ENTRY_SCRIPT="+p.Script, "AML_APP_ROOT="+codeDir)
 	} else {
-		l.dir = modelDir
-		vars = append(vars, "CIEL_WORKER_MODE=mlflow", "CIEL_MLFLOW_MODEL="+filepath.Join(modelDir, filepath.FromSlash(p.MLflowPath)))
+		dir = modelDir
+		vars = append(vars, "CIEL_WORKER_MODE=mlflow", "CIEL_MLFLOW_MODEL="+path.Join(modelDir, p.MLflowPath))
 	}
 	vars = append(vars, "AZUREML_ENDPOINT_NAME="+d.Endpoint, "AZUREML_DEPLOYMENT_NAME="+d.Name)
 	for _, k := range slices.Sorted(maps.Keys(d.Spec.EnvironmentVariables)) {
 		vars = append(vars, k+"="+d.Spec.EnvironmentVariables[k])
 	}
-	l.env = append(withoutSecrets(env.Environ(os.Environ())), vars...)
-	return l, nil
+	return dir, vars
 }
 
 // withoutSecrets drops the server's own secrets from a worker's

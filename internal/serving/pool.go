@@ -153,14 +153,33 @@ type pool struct {
 
 	// ready counts workers that are ready to pull calls.
 	ready atomic.Int32
+	// version is the UpdatedAt of the stored deployment its runner runs,
+	// guarded by the Manager's mutex; added is when it was made.
+	version, added time.Time
 
 	mu       sync.Mutex
 	settings settings
-	current  *generation // serving now; nil before the first is up
+	current  runner // serving now; nil before the first is up
+}
+
+// runner serves a pool's calls between two updates: a generation of local
+// worker processes, or the pods of a deployment on a Kubernetes cluster.
+type runner interface {
+	// activate lets it take calls.
+	activate()
+	// drain stops it taking calls and waits for the ones it holds, until
+	// ctx ends.
+	drain(ctx context.Context)
+	// config is the settings it runs with.
+	config() settings
+	// instances are its instances as they run now.
+	instances() []Instance
+	// home is the pool whose calls it takes.
+	home() *pool
 }
 
 func newPool(endpoint, name string, m *deploymentMetrics) *pool {
-	return &pool{endpoint: endpoint, name: name, queue: make(chan *call, queueCapacity), metrics: m}
+	return &pool{endpoint: endpoint, name: name, queue: make(chan *call, queueCapacity), metrics: m, added: time.Now()}
 }
 
 // timing returns the queue wait and request timeout in force.
@@ -231,10 +250,24 @@ func (p *pool) await(ctx context.Context, c *call, queueWait, timeout time.Durat
 // requeue puts a call whose worker died back in the queue, once. It
 // reports false when the call cannot be retried.
 func (p *pool) requeue(c *call) bool {
-	if c.retried || !c.state.CompareAndSwap(callTaken, callPending) {
+	if c.retried {
 		return false
 	}
-	c.retried = true
+	c.retried = true // before it is in the queue, where another takes it
+	if !p.giveBack(c) {
+		c.retried = false
+		return false
+	}
+	return true
+}
+
+// giveBack puts back a call taken by a worker that cannot send it now (a
+// pod that just failed), without spending the call's one retry. It
+// reports false when the call cannot go back.
+func (p *pool) giveBack(c *call) bool {
+	if !c.state.CompareAndSwap(callTaken, callPending) {
+		return false
+	}
 	c.takenAt.Store(0)
 	select {
 	case p.queue <- c:
@@ -245,18 +278,18 @@ func (p *pool) requeue(c *call) bool {
 	}
 }
 
-// swap makes g the pool's serving generation with its settings and returns
-// the one it replaces.
-func (p *pool) swap(g *generation) *generation {
+// swap makes r the pool's serving runner with its settings and returns the
+// one it replaces.
+func (p *pool) swap(r runner) runner {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.current
-	p.current, p.settings = g, g.settings
+	p.current, p.settings = r, r.config()
 	return old
 }
 
-// generation returns the serving generation, or nil.
-func (p *pool) generation() *generation {
+// running returns the serving runner, or nil.
+func (p *pool) running() runner {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.current

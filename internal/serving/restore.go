@@ -78,7 +78,7 @@ func (m *Manager) bringUp(d Deployment) error {
 	if err != nil {
 		return err
 	}
-	logs.printf("[ciel] server started: bringing deployment %s back up", d.Name)
+	logs.printf("[ciel] bringing deployment %s up on this server (%s)", d.Name, m.replica())
 	p := m.poolFor(&d)
 	m.mu.Lock()
 	ep := m.live[d.Endpoint]
@@ -91,6 +91,9 @@ func (m *Manager) bringUp(d Deployment) error {
 		m.reroute(ep, e)
 	}
 	m.mu.Unlock()
+	if d.Plan.Compute != "" {
+		return m.bringUpRemote(d, logs)
+	}
 	var l launch
 	for attempt, delay := 1, time.Second; ; attempt, delay = attempt+1, 2*delay {
 		if l, err = m.prepare(m.ctx, &d, d.Plan, logs); err == nil {
@@ -114,8 +117,29 @@ func (m *Manager) bringUp(d Deployment) error {
 		return m.ctx.Err()
 	}
 	p.swap(g)
+	p.version = d.UpdatedAt
 	g.start(false)
 	g.activate()
 	m.mu.Unlock()
+	return nil
+}
+
+// bringUpRemote follows the pods of a deployment on a kubernetes compute
+// again after a restart; they ran on while the server was down.
+func (m *Manager) bringUpRemote(d Deployment, logs *logSink) error {
+	r, err := m.startRemote(m.ctx, &d, d.Plan, logs, false)
+	if err != nil {
+		m.recordFailure(d, fmt.Errorf("bring back up after a restart: %w", err))
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		go r.drain(context.Background())
+		return m.ctx.Err()
+	}
+	r.home().swap(r)
+	r.home().version = d.UpdatedAt
+	r.activate()
 	return nil
 }

@@ -60,6 +60,9 @@ type Endpoint struct {
 	// Traffic and Mirror map deployment names to percents.
 	Traffic map[string]int `json:"traffic,omitempty"`
 	Mirror  map[string]int `json:"mirror_traffic,omitempty"`
+	// Compute is the kubernetes compute of deployments that name none; ""
+	// for this server's processes.
+	Compute string `json:"compute,omitempty"`
 	// Keys are the endpoint's two keys (auth_mode key); TokenSecret signs
 	// its aml_tokens. Both are secrets.
 	PrimaryKey   string    `json:"primary_key"`
@@ -108,6 +111,12 @@ type Plan struct {
 	// root).
 	MLflow     bool   `json:"mlflow,omitempty"`
 	MLflowPath string `json:"mlflow_path,omitempty"`
+	// Compute is the kubernetes compute the deployment runs on ("" for
+	// this server's processes); Image is the image its pods run, and
+	// InstanceToken what the front ends send them. A secret.
+	Compute       string `json:"compute,omitempty"`
+	Image         string `json:"image,omitempty"`
+	InstanceToken string `json:"instance_token,omitempty"`
 	// CodeDigest and Script are the scoring script's code snapshot and
 	// path inside it.
 	CodeDigest string `json:"code_digest,omitempty"`

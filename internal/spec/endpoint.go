@@ -47,8 +47,11 @@ type OnlineEndpoint struct {
 	// MirrorTraffic maps deployment names to the percent of live requests
 	// copied to them, their answers discarded; at most 50 in all.
 	MirrorTraffic map[string]int `json:"mirror_traffic,omitempty"`
-	File          string         `json:"file,omitempty"`
-	Pos           Pos            `json:"pos"`
+	// Compute is the kubernetes compute its deployments run on (Azure's
+	// Kubernetes online endpoints); "" for the server's own processes.
+	Compute string `json:"compute,omitempty"`
+	File    string `json:"file,omitempty"`
+	Pos     Pos    `json:"pos"`
 }
 
 // DeploymentModel is a deployment's model: a registered one (Ref:
@@ -121,10 +124,14 @@ type OnlineDeployment struct {
 	// MaxBatchSize and MaxBatchWaitMS are ciel's extension: concurrent
 	// requests are scored in one call of up to MaxBatchSize, waiting at
 	// most MaxBatchWaitMS for a batch to fill. 0 or 1 turns it off.
-	MaxBatchSize   int    `json:"max_batch_size,omitempty"`
-	MaxBatchWaitMS int    `json:"max_batch_wait_ms,omitempty"`
-	File           string `json:"file,omitempty"`
-	Pos            Pos    `json:"pos"`
+	MaxBatchSize   int `json:"max_batch_size,omitempty"`
+	MaxBatchWaitMS int `json:"max_batch_wait_ms,omitempty"`
+	// Compute is ciel's extension: the kubernetes compute the deployment
+	// runs on, where Azure names it on the endpoint; "" means the
+	// endpoint's.
+	Compute string `json:"compute,omitempty"`
+	File    string `json:"file,omitempty"`
+	Pos     Pos    `json:"pos"`
 }
 
 // ParseOnlineEndpointFile reads and parses a managed online endpoint file.
@@ -177,7 +184,7 @@ func ParseOnlineDeployment(file string, data []byte, opts Options) (*OnlineDeplo
 // endpointIgnored are endpoint keys Azure ML accepts that mean nothing
 // locally.
 var endpointIgnored = []string{
-	"identity", "public_network_access", "kind", "compute", "location", "properties",
+	"identity", "public_network_access", "kind", "location", "properties",
 	"id", "scoring_uri", "openapi_uri", "provisioning_state", "creation_context",
 }
 
@@ -197,6 +204,7 @@ func (d *decoder) onlineEndpoint(n *yaml.Node) *OnlineEndpoint {
 			e.MirrorTraffic = d.percentMap(p, v, MaxMirrorPercent, fmt.Sprintf("add up to at most %d", MaxMirrorPercent),
 				func(sum int) bool { return sum <= MaxMirrorPercent })
 		},
+		"compute": func(p string, v *yaml.Node) { e.Compute = d.computeName(p, v) },
 	}, endpointIgnored)
 	d.require(n, "an online endpoint", "name")
 	for name := range e.MirrorTraffic {
@@ -320,6 +328,7 @@ func (d *decoder) onlineDeployment(n *yaml.Node) *OnlineDeployment {
 		"environment_variables": d.mapInto(&dep.EnvironmentVariables),
 		"max_batch_size":        func(p string, v *yaml.Node) { dep.MaxBatchSize = d.intInRange(p, v, 0, MaxBatchSize) },
 		"max_batch_wait_ms":     func(p string, v *yaml.Node) { dep.MaxBatchWaitMS = d.intInRange(p, v, 0, 10_000) },
+		"compute":               func(p string, v *yaml.Node) { dep.Compute = d.computeName(p, v) },
 	}, deploymentIgnored)
 	d.require(n, "an online deployment", "name")
 	return dep

@@ -93,6 +93,10 @@ type Step struct {
 	PID        int               `json:"pid,omitempty"` // process group of the running attempt
 	StartedAt  *time.Time        `json:"started_at,omitempty"`
 	EndedAt    *time.Time        `json:"ended_at,omitempty"`
+	// Log is the blob digest of the step's finished log, kept where
+	// servers share a store so that every one of them serves it (the log
+	// file is on the disk of the server that ran the step); "" otherwise.
+	Log string `json:"log,omitempty"`
 }
 
 // Reuse records that a step with a given reuse key completed with these

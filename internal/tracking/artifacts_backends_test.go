@@ -16,6 +16,7 @@ import (
 
 	"github.com/ciel-mlops/ciel/internal/artifacts/local"
 	arts3 "github.com/ciel-mlops/ciel/internal/artifacts/s3"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
@@ -67,8 +68,7 @@ func backends(t *testing.T) []backend {
 		direct: true,
 		setup: func(t *testing.T, edit func(*tracking.Config)) *testBundle {
 			name := srv.Bucket(t)
-			st, err := arts3.Open(context.Background(), arts3.Config{Endpoint: srv.Endpoint, Bucket: name,
-				Prefix: "team/mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+			st, err := arts3.Open(context.Background(), arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: name, Prefix: "team/mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 			if err != nil {
 				t.Fatal(err)
 			}

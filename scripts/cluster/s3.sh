@@ -1,5 +1,7 @@
 # The S3 server for scripts/cluster.sh (sourced): versitygw's posix backend
-# over DIR/s3/data, on 127.0.0.1, with the bucket ciel.
+# over DIR/s3/data, on 127.0.0.1, with the bucket ciel. With Kubernetes, a
+# forward on the pods' gateway address passes their connections to it
+# (s3_pods_up).
 
 # s3_curl ARGS... signs a bodiless request with the server's keys (SigV4);
 # the keys go through a config on a pipe, never on a command line. S3 wants
@@ -38,14 +40,40 @@ s3_up() {
 s3_env() {
   echo "export CIEL_BLOB='s3://$BUCKET?endpoint=$(s3_endpoint)'"
   echo "export AWS_ACCESS_KEY_ID='$(cat "$DIR/secrets/s3-access-key")' AWS_SECRET_ACCESS_KEY='$(cat "$DIR/secrets/s3-secret-key")'"
+  if alive s3-pods; then
+    echo "# pods reach S3 at $(s3_pods_endpoint) (ciel compute create --type kubernetes takes it as blob_endpoint)"
+    echo "export CIEL_KUBE_BLOB_ENDPOINT='$(s3_pods_endpoint)'"
+  fi
 }
 
-s3_down() { stop s3; }
+# The pods' way to S3. versitygw listens on 127.0.0.1 only (as everything
+# here does), which a pod cannot reach: a forward (socat) listens on the
+# pods' gateway, 10.244.0.1 on the bridge cielbr0 (which kube_up makes), at
+# the S3 port, and passes each connection to versitygw as it is. The SigV4
+# signatures hold: the Host a pod signs (10.244.0.1:PORT) is the one
+# versitygw receives. Only the host and pods reach the bridge's address.
+s3_pods_endpoint() { echo "http://$POD_GATEWAY:$(cat "$DIR/s3/port")"; }
+
+s3_pods_up() {
+  local port
+  port=$(cat "$DIR/s3/port")
+  if ! alive s3-pods; then
+    launch s3-pods socat "TCP-LISTEN:$port,bind=$POD_GATEWAY,fork,reuseaddr" "TCP:127.0.0.1:$port"
+  fi
+  wait_until 30 "S3 for pods (socat)" "$DIR/logs/s3-pods.log" curl -s -o /dev/null "$(s3_pods_endpoint)/"
+  say "s3: pods reach it at $(s3_pods_endpoint)"
+}
+
+s3_down() {
+  stop s3-pods
+  stop s3
+}
 
 s3_status() {
   [[ -f $DIR/s3/port ]] || { echo "s3: not set up"; return 0; }
   if alive s3; then
     echo "s3: running (pid $(cat "$DIR/pids/s3.pid"), $(s3_endpoint), bucket $BUCKET)"
+    if alive s3-pods; then echo "s3: pods reach it at $(s3_pods_endpoint) (pid $(cat "$DIR/pids/s3-pods.pid"))"; fi
   else
     echo "s3: stopped"
     return 1

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/s3client"
@@ -40,20 +39,10 @@ const partSize = 16 << 20
 
 // Config locates the artifacts' prefix of a bucket.
 type Config struct {
-	// Endpoint is the store's URL: http(s)://host[:port].
-	Endpoint string
-	// PublicEndpoint is the store's URL as clients reach it, which
-	// presigned URLs name; "" is Endpoint.
-	PublicEndpoint string
-	// Bucket must exist; Open checks it.
-	Bucket string
-	// Prefix is the folder of the bucket holding the workspaces' roots.
-	Prefix string
-	// Region is the bucket's region; "" lets the client find it.
-	Region string
-	// AccessKeyID, SecretAccessKey and SessionToken are the keys (all
-	// empty for anonymous requests); never printed.
-	AccessKeyID, SecretAccessKey, SessionToken string
+	// Location is the bucket and the keys (never printed); its Prefix is
+	// the folder holding the workspaces' roots, and presigned URLs name
+	// its PublicEndpoint.
+	s3client.Location
 	// URLExpiry is how long presigned URLs are valid; 0 is
 	// DefaultURLExpiry.
 	URLExpiry time.Duration
@@ -75,8 +64,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("open artifact store: a bucket is required")
 	}
-	cl, err := s3client.New(cfg.Endpoint, cfg.Region,
-		credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
+	cl, err := s3client.New(cfg.Endpoint, cfg.Region, cfg.Credentials())
 	if err != nil {
 		return nil, fmt.Errorf("open artifact store: %w", err)
 	}
@@ -118,8 +106,7 @@ func signer(ctx context.Context, cl *minio.Client, cfg Config) (*minio.Client, e
 			region = "us-east-1" // S3's answer for its first region
 		}
 	}
-	return s3client.New(cfg.PublicEndpoint, region,
-		credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
+	return s3client.New(cfg.PublicEndpoint, region, cfg.Credentials())
 }
 
 // key returns the object key of rel in ws, with every element checked

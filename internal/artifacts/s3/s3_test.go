@@ -12,6 +12,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/artifacts"
 	"github.com/ciel-mlops/ciel/internal/artifacts/artifactstest"
 	arts3 "github.com/ciel-mlops/ciel/internal/artifacts/s3"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
@@ -19,8 +20,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
 	artifactstest.Run(t, func(t *testing.T) artifactstest.Store {
-		s, err := arts3.Open(context.Background(), arts3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t),
-			Prefix: "p/mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+		s, err := arts3.Open(context.Background(), arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: "p/mlartifacts", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,8 +31,7 @@ func TestConformance(t *testing.T) {
 func TestOpenRefusesAMissingBucket(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
-	if _, err := arts3.Open(context.Background(), arts3.Config{Endpoint: srv.Endpoint, Bucket: "no-such-bucket",
-		AccessKeyID: "testing", SecretAccessKey: "testing-secret"}); err == nil {
+	if _, err := arts3.Open(context.Background(), arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: "no-such-bucket", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}}); err == nil {
 		t.Error("opened a bucket that does not exist")
 	}
 }
@@ -45,8 +44,7 @@ func TestPresignedURLsNameThePublicEndpoint(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.Start(t)
 	public := strings.Replace(srv.Endpoint, "127.0.0.1", "localhost", 1)
-	s, err := arts3.Open(ctx, arts3.Config{Endpoint: srv.Endpoint, PublicEndpoint: public, Bucket: srv.Bucket(t),
-		AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+	s, err := arts3.Open(ctx, arts3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, PublicEndpoint: public, Bucket: srv.Bucket(t), AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
+
+	"github.com/ciel-mlops/ciel/internal/s3client"
 )
 
 // Environment variables ParseURL reads the keys from, as the AWS tools do.
@@ -38,22 +40,10 @@ const DefaultStaleAfter = 24 * time.Hour
 
 // Config locates the bucket and says how to reach it.
 type Config struct {
-	// Endpoint is the store's URL: http(s)://host[:port].
-	Endpoint string
-	// PublicEndpoint is the store's URL as clients reach it, when not
-	// Endpoint (a server reaching the store on a private address): the
-	// presigned URLs of MLflow artifacts name it. "" is Endpoint.
-	PublicEndpoint string
-	// Bucket must exist; Open checks it.
-	Bucket string
-	// Prefix is the folder of the bucket the store lives in ("" its root).
-	Prefix string
-	// Region is the bucket's region; "" lets the client find it.
-	Region string
-	// AccessKeyID and SecretAccessKey are the keys, both empty for
-	// anonymous requests; SessionToken goes with temporary keys. They are
-	// never printed (String leaves them out).
-	AccessKeyID, SecretAccessKey, SessionToken string
+	// Location is the bucket, the store's folder in it, and the keys
+	// (never printed: String leaves them out). The MLflow artifacts on
+	// S3 (artifacts/s3) live in the same one, under a folder of theirs.
+	s3client.Location
 	// PartSize is the multipart part size; 0 is DefaultPartSize, and
 	// anything else must be within S3's 5 MiB to 5 GiB.
 	PartSize int64
@@ -111,7 +101,7 @@ func ParseURL(raw string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("blob store URL: keys in the URL are refused; set %s and %s in the server's environment",
 			EnvAccessKeyID, EnvSecretAccessKey)
 	}
-	c := Config{Bucket: u.Host, Endpoint: DefaultEndpoint, Prefix: strings.Trim(u.Path, "/")}
+	c := Config{Location: s3client.Location{Bucket: u.Host, Endpoint: DefaultEndpoint, Prefix: strings.Trim(u.Path, "/")}}
 	q := u.Query()
 	for k, v := range q {
 		if len(v) != 1 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -22,17 +23,16 @@ func TestParseURL(t *testing.T) {
 		err    string // a part of the error; "" for none
 	}{
 		{raw: "s3://bucket?endpoint=http://127.0.0.1:7070", getenv: keys,
-			want: blobs3.Config{Endpoint: "http://127.0.0.1:7070", Bucket: "bucket", AccessKeyID: "AKID", SecretAccessKey: "s3cr3t-value"}},
+			want: blobs3.Config{Location: s3client.Location{Endpoint: "http://127.0.0.1:7070", Bucket: "bucket", AccessKeyID: "AKID", SecretAccessKey: "s3cr3t-value"}}},
 		{raw: "s3://ml-blobs?endpoint=https://minio.corp:9000&prefix=team/a/&region=eu-west-1", getenv: keys,
-			want: blobs3.Config{Endpoint: "https://minio.corp:9000", Bucket: "ml-blobs", Prefix: "team/a", Region: "eu-west-1",
-				AccessKeyID: "AKID", SecretAccessKey: "s3cr3t-value"}},
+			want: blobs3.Config{Location: s3client.Location{Endpoint: "https://minio.corp:9000", Bucket: "ml-blobs", Prefix: "team/a", Region: "eu-west-1", AccessKeyID: "AKID", SecretAccessKey: "s3cr3t-value"}}},
 		{raw: "s3://bkt1?endpoint=http://10.0.0.5:9000&public_endpoint=https://s3.corp", getenv: env(nil),
-			want: blobs3.Config{Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://s3.corp", Bucket: "bkt1"}},
+			want: blobs3.Config{Location: s3client.Location{Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://s3.corp", Bucket: "bkt1"}}},
 		{raw: "s3://bkt1?public_endpoint=s3.corp", getenv: keys, err: "public_endpoint"},
 		{raw: "s3://ml-blobs/team/a", getenv: env(nil),
-			want: blobs3.Config{Endpoint: blobs3.DefaultEndpoint, Bucket: "ml-blobs", Prefix: "team/a"}},
+			want: blobs3.Config{Location: s3client.Location{Endpoint: blobs3.DefaultEndpoint, Bucket: "ml-blobs", Prefix: "team/a"}}},
 		{raw: "s3://bucket", getenv: env(map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S", "AWS_SESSION_TOKEN": "T"}),
-			want: blobs3.Config{Endpoint: blobs3.DefaultEndpoint, Bucket: "bucket", AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T"}},
+			want: blobs3.Config{Location: s3client.Location{Endpoint: blobs3.DefaultEndpoint, Bucket: "bucket", AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T"}}},
 		{raw: "file:///srv/blobs", getenv: keys, err: `scheme "file"`},
 		{raw: "/srv/blobs", getenv: keys, err: `scheme ""`},
 		{raw: "s3://", getenv: keys, err: "no bucket"},

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/s3client"
@@ -53,7 +52,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)
 	}
-	creds := credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
+	creds := cfg.Credentials()
 	cl, err := s3client.New(cfg.Endpoint, cfg.Region, creds)
 	if err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)

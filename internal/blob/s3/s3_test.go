@@ -15,6 +15,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/blob/blobtest"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
+	"github.com/ciel-mlops/ciel/internal/s3client"
 	"github.com/ciel-mlops/ciel/internal/s3test"
 )
 
@@ -29,8 +30,7 @@ type testBundle struct {
 // smallest parts so that blobtest's large blobs span several.
 func setup(t *testing.T, srv *s3test.Server, prefix string) (*blobs3.Store, testBundle) {
 	t.Helper()
-	cfg := blobs3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: prefix,
-		AccessKeyID: "testing", SecretAccessKey: "testing-secret", PartSize: 5 << 20}
+	cfg := blobs3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Prefix: prefix, AccessKeyID: "testing", SecretAccessKey: "testing-secret"}, PartSize: 5 << 20}
 	s, err := blobs3.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -148,8 +148,7 @@ func testSweep(t *testing.T, srv *s3test.Server) {
 
 // testAbsentBucket: Open says the bucket does not exist.
 func testAbsentBucket(t *testing.T, srv *s3test.Server) {
-	_, err := blobs3.Open(t.Context(), blobs3.Config{Endpoint: srv.Endpoint, Bucket: "no-such-bucket",
-		AccessKeyID: "testing", SecretAccessKey: "testing-secret"})
+	_, err := blobs3.Open(t.Context(), blobs3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: "no-such-bucket", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 	if err == nil || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {
 		t.Errorf("Open of an absent bucket: %v", err)
 	}
@@ -167,8 +166,7 @@ func TestOpenUnreachable(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	_, err = blobs3.Open(ctx, blobs3.Config{Endpoint: "http://" + addr, Bucket: "bucket",
-		AccessKeyID: "AKIDSECRETID", SecretAccessKey: "very-secret-key"})
+	_, err = blobs3.Open(ctx, blobs3.Config{Location: s3client.Location{Endpoint: "http://" + addr, Bucket: "bucket", AccessKeyID: "AKIDSECRETID", SecretAccessKey: "very-secret-key"}})
 	if err == nil {
 		t.Fatal("Open of an unreachable endpoint succeeded")
 	}

@@ -63,6 +63,9 @@ type jobParams struct {
 	// ServerURL, when set, replaces the scheme and host of the step's
 	// MLFLOW_TRACKING_URI: the server as pods reach it.
 	ServerURL string
+	// PullSecret, when set, is the imagePullSecret of the main
+	// container's image, one the server serves.
+	PullSecret string
 }
 
 // envTrackingURI is where MLflow in a step finds ciel's tracking server.
@@ -229,6 +232,10 @@ func buildJob(t compute.Task, p jobParams) (*batchv1.Job, error) {
 	if p.KeepFinished > 0 {
 		ttl = ptr(p.KeepFinished)
 	}
+	var pullSecrets []corev1.LocalObjectReference
+	if p.PullSecret != "" {
+		pullSecrets = []corev1.LocalObjectReference{{Name: p.PullSecret}}
+	}
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: JobName(t.Workspace, t.Job, t.Step, t.Attempt), Namespace: p.Namespace, Labels: labels,
@@ -246,6 +253,7 @@ func buildJob(t compute.Task, p jobParams) (*batchv1.Job, error) {
 					AutomountServiceAccountToken: ptr(false),
 					EnableServiceLinks:           ptr(false),
 					NodeSelector:                 p.InstanceType.NodeSelector,
+					ImagePullSecrets:             pullSecrets,
 					Volumes: []corev1.Volume{
 						{Name: "step", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: "tools", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},

@@ -8,8 +8,9 @@
 // the step's log file, so followers and the studio see them as they do a
 // local step's.
 //
-// kube does not build images (the environment's image: is used as is) nor
-// decide what a step needs (the engine does, as a compute.Stage).
+// An environment's image: is used as is; one with a conda file runs in an
+// image ciel builds of its virtualenv and serves itself (EnvImage). kube
+// does not decide what a step needs (the engine does, as a compute.Stage).
 package kube
 
 import (
@@ -30,6 +31,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
 	"github.com/ciel-mlops/ciel/internal/compute"
@@ -61,6 +64,10 @@ type Config struct {
 	KeepFinished time.Duration
 	// Logger receives what goes wrong while cleaning up.
 	Logger *slog.Logger
+	// Images, when set, lets steps whose environment has a conda file run:
+	// ciel builds and serves an image of it (EnvImage); without it they
+	// fail saying so.
+	Images *ImageConfig
 }
 
 // Runner makes the executor of each kubernetes compute, keeping one client
@@ -75,6 +82,9 @@ type Runner struct {
 	mu      sync.Mutex
 	clients map[string]*clientEntry
 	secrets map[string]bool // namespace/secret already in place this run
+
+	imageMu sync.Mutex
+	images  map[string]v1.Hash // manifest digests by environment key
 }
 
 type clientEntry struct {
@@ -92,7 +102,7 @@ func NewRunner(cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, clients: map[string]*clientEntry{}, secrets: map[string]bool{}}
+	return &Runner{cfg: cfg, clients: map[string]*clientEntry{}, secrets: map[string]bool{}, images: map[string]v1.Hash{}}
 }
 
 // For implements engine.RemoteExecutors.
@@ -108,7 +118,7 @@ func (r *Runner) For(c spec.Compute) (compute.Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{r: r, cs: cs, name: c.Name, k: k}, nil
+	return &Executor{r: r, cs: cs, name: c.Name, k: k, c: c}, nil
 }
 
 // client returns the clientset of a kubeconfig file, read again when it
@@ -150,6 +160,7 @@ type Executor struct {
 	cs   kubernetes.Interface
 	name string
 	k    *spec.Kubernetes
+	c    spec.Compute
 }
 
 var _ compute.Executor = (*Executor)(nil)
@@ -242,9 +253,16 @@ func (x *Executor) params(ctx context.Context, t compute.Task) (jobParams, error
 			return jobParams{}, fmt.Errorf("compute %q names no helper_image and the server's binary gives none (%v); write one with `ciel compute helper-image --path ciel-helper.tar`, load it into the cluster and set helper_image", x.name, err)
 		}
 	}
+	var pull string
+	if host, ok := servedImage(t.Image); ok {
+		if pull, err = x.ensurePullSecret(ctx, host); err != nil {
+			return jobParams{}, err
+		}
+	}
 	return jobParams{
 		Namespace: x.k.Namespace, HelperImage: helper, BlobURL: blob.URL(), Secret: secret,
 		InstanceType: it, KeepFinished: int32(x.r.cfg.KeepFinished / time.Second), ServerURL: x.k.ServerURL,
+		PullSecret: pull,
 	}, nil
 }
 

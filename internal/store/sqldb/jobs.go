@@ -63,7 +63,7 @@ func insertStepArgs(st store.Step) ([]any, error) {
 		return nil, fmt.Errorf("step %q: %w", st.Name, err)
 	}
 	return []any{st.Workspace, st.Job, st.Name, st.Status, st.Attempt, st.ReusedFrom, outputs, st.Error,
-		optIntArg(st.ExitCode), st.PID, optTimeArg(st.StartedAt), optTimeArg(st.EndedAt)}, nil
+		optIntArg(st.ExitCode), st.PID, optTimeArg(st.StartedAt), optTimeArg(st.EndedAt), st.Log}, nil
 }
 
 // GetJob returns store.ErrNotFound when absent.
@@ -147,7 +147,7 @@ func (s *Store) ListSteps(ctx context.Context, ws, job string) ([]store.Step, er
 }
 
 // UpdateSteps replaces the mutable fields of steps (Status, Attempt,
-// ReusedFrom, Outputs, Error, ExitCode, PID, StartedAt, EndedAt), all or
+// ReusedFrom, Outputs, Error, ExitCode, PID, StartedAt, EndedAt, Log), all or
 // none: store.ErrNotFound, and no change, if any step does not exist.
 // Concurrent callers share one commit (see the package doc); each returns
 // once that commit is durable.
@@ -162,7 +162,7 @@ func (s *Store) UpdateSteps(ctx context.Context, steps ...store.Step) error {
 			return fmt.Errorf("update step %q of job %q in workspace %q: %w", st.Name, st.Job, st.Workspace, err)
 		}
 		args[i] = []any{st.Status, st.Attempt, st.ReusedFrom, outputs, st.Error, optIntArg(st.ExitCode),
-			st.PID, optTimeArg(st.StartedAt), optTimeArg(st.EndedAt), st.Workspace, st.Job, st.Name}
+			st.PID, optTimeArg(st.StartedAt), optTimeArg(st.EndedAt), st.Log, st.Workspace, st.Job, st.Name}
 	}
 	failed := -1 // index of the step that failed, if one did
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {

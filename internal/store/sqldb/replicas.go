@@ -13,18 +13,33 @@ import (
 // server (started again on the same home) or has stopped renewing, and
 // only then do the services' recoveries close it.
 
-// Heartbeat says this server lives until until. It does nothing for a
-// server alone.
-func (s *Store) Heartbeat(ctx context.Context, until time.Time) error {
+// Heartbeat says this server lives until until, reached by the other
+// servers at address (a base URL; "" keeps the one recorded). It does
+// nothing for a server alone.
+func (s *Store) Heartbeat(ctx context.Context, until time.Time, address string) error {
 	if s.replica == "" {
 		return nil
 	}
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO replicas (id, heartbeat_until) VALUES (?, ?)
-			ON CONFLICT (id) DO UPDATE SET heartbeat_until = excluded.heartbeat_until`, s.replica, timeArg(until))
+		_, err := tx.ExecContext(ctx, `INSERT INTO replicas (id, heartbeat_until, address) VALUES (?1, ?2, ?3)
+			ON CONFLICT (id) DO UPDATE SET heartbeat_until = excluded.heartbeat_until,
+			address = CASE WHEN ?3 = '' THEN replicas.address ELSE ?3 END`, s.replica, timeArg(until), address)
 		return err
 	})
 	return opErr(fmt.Sprintf("heartbeat of %s", s.replica), err)
+}
+
+// ReplicaAddress returns the address the server named id recorded with its
+// heartbeat; store.ErrNotFound when no such server renews its heartbeat at
+// now or it recorded none.
+func (s *Store) ReplicaAddress(ctx context.Context, id string, now time.Time) (string, error) {
+	var addr string
+	err := s.rdb.QueryRowContext(ctx, `SELECT address FROM replicas WHERE id = ? AND heartbeat_until >= ? AND address <> ''`,
+		id, timeArg(now)).Scan(&addr)
+	if err != nil {
+		return "", opErr(fmt.Sprintf("address of server %s", id), notFoundIfNone(err))
+	}
+	return addr, nil
 }
 
 // stranded is the condition that a run with owner column col is this

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -38,7 +39,7 @@ func TestStrandedRuns(t *testing.T) {
 	}
 	now := time.Now()
 	for _, s := range []*Store{a, b} {
-		if err := s.Heartbeat(ctx, now.Add(time.Minute)); err != nil {
+		if err := s.Heartbeat(ctx, now.Add(time.Minute), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +71,7 @@ func TestStrandedRuns(t *testing.T) {
 		t.Fatalf("a, running on, closed %s of its own runs", got)
 	}
 	// a stops renewing: b closes its runs, once.
-	if err := a.Heartbeat(ctx, now.Add(-time.Second)); err != nil {
+	if err := a.Heartbeat(ctx, now.Add(-time.Second), ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := claim(b, false); got != "1 [r1]" {
@@ -84,5 +85,44 @@ func TestStrandedRuns(t *testing.T) {
 	mustRun(t, b.CICD(), "ws", "build", cicd.StatusInProgress)
 	if got := claim(b, true); got != "2 []" {
 		t.Fatalf("b starting again claimed %s; want its 2 CI runs", got)
+	}
+}
+
+// TestReplicaAddress: a server's address is found while its heartbeat is
+// renewed, kept by a heartbeat that names none, and not found once the
+// heartbeat has ended or for a server alone.
+func TestReplicaAddress(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ciel.db")
+	a, b := openReplica(t, path, "host/a"), openReplica(t, path, "host/b")
+	ctx := t.Context()
+	now := time.Now()
+	if _, err := b.ReplicaAddress(ctx, "host/a", now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("address of a server never seen: err %v, want ErrNotFound", err)
+	}
+	if err := a.Heartbeat(ctx, now.Add(time.Minute), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ReplicaAddress(ctx, "host/a", now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("address of a server that recorded none: err %v, want ErrNotFound", err)
+	}
+	steps := []struct {
+		addr, want string
+	}{
+		{"http://10.0.0.1:8080", "http://10.0.0.1:8080"},
+		{"", "http://10.0.0.1:8080"}, // kept
+		{"http://10.0.0.2:8080", "http://10.0.0.2:8080"},
+	}
+	for _, st := range steps {
+		if err := a.Heartbeat(ctx, now.Add(time.Minute), st.addr); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.ReplicaAddress(ctx, "host/a", now)
+		if err != nil || got != st.want {
+			t.Fatalf("after a heartbeat with %q: address %q, %v; want %q", st.addr, got, err, st.want)
+		}
+	}
+	if _, err := b.ReplicaAddress(ctx, "host/a", now.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("address of a server whose heartbeat ended: err %v, want ErrNotFound", err)
 	}
 }

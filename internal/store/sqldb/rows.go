@@ -161,7 +161,7 @@ func scanStep(sc scanner) (store.Step, error) {
 		started, ended sql.NullInt64
 	)
 	if err := sc.Scan(&st.Workspace, &st.Job, &st.Name, &st.Status, &st.Attempt, &st.ReusedFrom,
-		&outputs, &st.Error, &exit, &st.PID, &started, &ended); err != nil {
+		&outputs, &st.Error, &exit, &st.PID, &started, &ended, &st.Log); err != nil {
 		return st, err
 	}
 	st.ExitCode = optIntCol(exit)

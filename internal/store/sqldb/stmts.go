@@ -14,7 +14,7 @@ const (
 	assetCols     = `workspace, kind, name, version, spec, archived, created_at`
 	jobCols       = `workspace, name, type, display_name, experiment_name, status, error, spec, plan,
 		outputs, archived, cancel_requested, created_at, started_at, ended_at, owner, lease_until`
-	stepCols  = `workspace, job, name, status, attempt, reused_from, outputs, error, exit_code, pid, started_at, ended_at`
+	stepCols  = `workspace, job, name, status, attempt, reused_from, outputs, error, exit_code, pid, started_at, ended_at, log`
 	reuseCols = `key, workspace, job, step, outputs, created_at`
 
 	// terminalStatuses are the job statuses ListActiveJobs leaves out (Azure
@@ -56,11 +56,11 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 		{&s.deleteAsset, `DELETE FROM assets
 			WHERE workspace = ?1 AND kind = ?2 AND name = ?3 AND (?4 = '' OR version = ?4)`},
 		{&s.insertJob, `INSERT INTO jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.insertStep, `INSERT INTO steps (` + stepCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertStep, `INSERT INTO steps (` + stepCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updateJob, `UPDATE jobs SET status = ?, error = ?, outputs = ?, started_at = ?, ended_at = ?,
 			archived = ?, cancel_requested = ? WHERE workspace = ? AND name = ?`},
 		{&s.updateStep, `UPDATE steps SET status = ?, attempt = ?, reused_from = ?, outputs = ?, error = ?,
-			exit_code = ?, pid = ?, started_at = ?, ended_at = ? WHERE workspace = ? AND job = ? AND name = ?`},
+			exit_code = ?, pid = ?, started_at = ?, ended_at = ?, log = ? WHERE workspace = ? AND job = ? AND name = ?`},
 		{&s.putReuse, `INSERT INTO reuse (` + reuseCols + `) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace, key) DO UPDATE SET job = excluded.job, step = excluded.step,
 			outputs = excluded.outputs, created_at = excluded.created_at`},

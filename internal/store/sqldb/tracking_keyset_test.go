@@ -274,7 +274,8 @@ func TestSearchIndexMigration(t *testing.T) {
 	// Back to before 0017: its and every later migration undone.
 	undo := []string{`DELETE FROM schema_migrations WHERE version >= 17`,
 		`ALTER TABLE jobs DROP COLUMN owner`, `ALTER TABLE jobs DROP COLUMN lease_until`, // 0019
-		`DROP TABLE replicas`, `ALTER TABLE cicd_runs DROP COLUMN owner`, `ALTER TABLE dataflow_pipeline_runs DROP COLUMN owner`} // 0020
+		`DROP TABLE replicas`, `ALTER TABLE cicd_runs DROP COLUMN owner`, `ALTER TABLE dataflow_pipeline_runs DROP COLUMN owner`, // 0020
+		`ALTER TABLE steps DROP COLUMN log`} // 0021 (the replicas table's address goes with it)
 	for _, table := range []string{"latest_metrics", "run_params", "run_tags"} {
 		undo = append(undo, `DROP INDEX `+table+`_asc`, `DROP INDEX IF EXISTS `+table+`_desc`)
 		for _, col := range []string{"workspace", "experiment_id", "start_time"} {

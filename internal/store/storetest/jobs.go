@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,7 @@ func testSteps(t *testing.T, open func(t *testing.T) store.Store) {
 		Workspace: "ws", Job: "p", Name: "train", Status: "Completed", Attempt: 2,
 		ReusedFrom: "old/train", Outputs: map[string]string{"model": "sha256:1"}, Error: "first try died",
 		ExitCode: intp(0), PID: 4242, StartedAt: at(time.Second), EndedAt: at(2 * time.Second),
+		Log: "sha256:" + strings.Repeat("0", 64),
 	}
 	failed := store.Step{Workspace: "ws", Job: "p", Name: "a", Status: "Failed", Attempt: 1, ExitCode: intp(137)}
 	noErr(t, s.UpdateSteps(ctx, full, failed), "update two")

@@ -1,0 +1,6 @@
+-- 0021: every server of several sharing one database serves every job's
+-- logs (PostgreSQL's 0004): a finished step's log is kept in the blob
+-- store under steps.log (its digest), and each server records the URL the
+-- others reach it at, to read the live log of a step it runs.
+ALTER TABLE steps ADD COLUMN log TEXT NOT NULL DEFAULT '';
+ALTER TABLE replicas ADD COLUMN address TEXT NOT NULL DEFAULT '';
