@@ -33,6 +33,15 @@ type dialect struct {
 	// skipLocked ends a SELECT of rows to claim so that servers claiming at
 	// once each take others ("": SQLite's one writer needs nothing).
 	skipLocked string
+	// keyShare ends the SELECT of a run that a transaction then adds
+	// metrics to: metrics keep no foreign key to their run on PostgreSQL
+	// (a key check per row was a fifth of a log_batch), so the run is
+	// locked against deletion once, until the transaction commits.
+	keyShare string
+	// metricArrays: a batch's metrics go in as one array per column,
+	// unnested by one statement (PostgreSQL), instead of a ladder of
+	// multi-row INSERTs (SQLite, whose statements are compiled once).
+	metricArrays bool
 }
 
 var sqliteDialect = &dialect{
@@ -61,6 +70,9 @@ var postgresDialect = &dialect{
 	// Any constant; two ciel servers starting on a new database at once
 	// take turns.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7417512390)`,
+	skipLocked:     ` FOR UPDATE SKIP LOCKED`,
+	keyShare:       ` FOR KEY SHARE`,
+	metricArrays:   true,
 	like:           func(col, pattern string) (string, any) { return col + " LIKE ?", pattern },
 	jsonText: func(col string, path ...string) string {
 		return "(" + col + "::json #>> '{" + strings.Join(path, ",") + "}')"

@@ -143,7 +143,7 @@ func (s *Store) start(ctx context.Context) error {
 	s.rdb.SetMaxOpenConns(readers)
 	s.rdb.SetMaxIdleConns(readers)
 	var err error
-	if s.ws, err = prepareWriteStmts(ctx, s.wdb); err != nil {
+	if s.ws, err = prepareWriteStmts(ctx, s.wdb, s.d); err != nil {
 		return err
 	}
 	if s.rs, err = prepareReadStmts(ctx, s.rdb); err != nil {

@@ -39,11 +39,13 @@ type writeStmts struct {
 	jobRun, insertJobRun, updateRun, runByID        *sql.Stmt
 	// And every log_metric call.
 	runStage, runScope *sql.Stmt
-	// And log_metric and log_batch: one statement per metricRowSizes.
-	insertMetrics, upsertLatest rowLadder
+	// And log_metric and log_batch: one statement per metricRowSizes, or,
+	// where the dialect takes metricArrays, one for any batch.
+	insertMetrics, upsertLatest      rowLadder
+	insertMetricArr, upsertLatestArr *sql.Stmt
 }
 
-func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
+func prepareWriteStmts(ctx context.Context, db *sql.DB, d *dialect) (*writeStmts, error) {
 	s := &writeStmts{}
 	defs := []stmtDef{
 		{&s.insertWorkspace, `INSERT INTO workspaces (` + workspaceCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`},
@@ -80,12 +82,16 @@ func prepareWriteStmts(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 			name = COALESCE(?, name) WHERE run_id = ? AND workspace = ?`},
 		{&s.runByID, `SELECT ` + runCols + ` FROM runs r WHERE r.run_id = ?`},
 		{&s.runStage, `SELECT lifecycle_stage FROM runs WHERE run_id = ? AND workspace = ?`},
-		{&s.runScope, `SELECT lifecycle_stage, experiment_id, start_time FROM runs WHERE run_id = ? AND workspace = ?`},
+		{&s.runScope, `SELECT lifecycle_stage, experiment_id, start_time FROM runs WHERE run_id = ? AND workspace = ?` + d.keyShare},
 	}
-	for i, rows := range metricRowSizes {
-		defs = append(defs,
-			stmtDef{&s.insertMetrics[i], metricRowsSQL(metricInsert, metricRowCols, metricRow, metricIgnore, rows)},
-			stmtDef{&s.upsertLatest[i], metricRowsSQL(latestInsert, latestRowCols, latestRow, latestUpsert, rows)})
+	if d.metricArrays {
+		defs = append(defs, stmtDef{&s.insertMetricArr, metricArraysInsert}, stmtDef{&s.upsertLatestArr, latestArraysUpsert})
+	} else {
+		for i, rows := range metricRowSizes {
+			defs = append(defs,
+				stmtDef{&s.insertMetrics[i], metricRowsSQL(metricInsert, metricRowCols, metricRow, metricIgnore, rows)},
+				stmtDef{&s.upsertLatest[i], metricRowsSQL(latestInsert, latestRowCols, latestRow, latestUpsert, rows)})
+		}
 	}
 	return s, prepare(ctx, db, &s.all, defs)
 }
