@@ -144,7 +144,7 @@ for r in $(seq 1 "${REPLICAS:-3}"); do
   if ((r == 1)); then CIEL_HOME=$h "$WORK/ciel" compute create --file "$WORK/compute.yml" >/dev/null; fi
   say "ciel x$r: $N steps on $r replica(s), $C in flight"
   homes=$(IFS=,; echo "${HOMES[*]}")
-  "$WORK/driver" ciel "${common[@]}" -ciel "$WORK/ciel" -homes "$homes" -workdir "$WORK"
+  "$WORK/driver" ciel "${common[@]}" -ciel "$WORK/ciel" -kubectl "$KUBECTL" -homes "$homes" -workdir "$WORK"
 done
 
 echo "bench/cluster: N=$N in flight=$C, single-node Kubernetes $(kc version -o json 2>/dev/null | grep -m1 -o '"gitVersion": *"[^"]*"' | cut -d'"' -f4 || true), $(nproc) cores, $(date -u +%FT%TZ)"

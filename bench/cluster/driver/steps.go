@@ -178,6 +178,8 @@ func (c *cielRun) run(ctx context.Context, key string, i int) {
 	cmd.Env = append(os.Environ(), "CIEL_HOME="+c.o.homes[i%len(c.o.homes)])
 	out, err := cmd.CombinedOutput()
 	switch {
+	case err != nil && ctx.Err() != nil:
+		c.r.end(key, fmt.Sprintf("ciel job create: %v: %s (state: %s)", err, tail(out), c.dump(key, i, out)))
 	case err != nil:
 		c.r.end(key, fmt.Sprintf("ciel job create: %v: %s", err, tail(out)))
 	case !bytes.Contains(out, []byte("Status: Completed")):
@@ -185,6 +187,29 @@ func (c *cielRun) run(ctx context.Context, key string, i int) {
 	default:
 		c.r.end(key, "")
 	}
+}
+
+// dump writes what is known of a step that ran past the limit into
+// workdir/stuck-KEY.txt and returns that path: the CLI's whole output, the
+// job as its server has it, and the step's Kubernetes Job and pods.
+func (c *cielRun) dump(key string, i int, out []byte) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "== ciel job create --stream output\n%s\n", out)
+	show := exec.CommandContext(ctx, c.o.ciel, "job", "show", "--name", key, "-o", "json")
+	show.Env = append(os.Environ(), "CIEL_HOME="+c.o.homes[i%len(c.o.homes)])
+	so, err := show.CombinedOutput()
+	fmt.Fprintf(&b, "== ciel job show (%v)\n%s\n", err, so)
+	kc := exec.CommandContext(ctx, c.o.kubectl, "--kubeconfig", c.o.kubeconfig, "-n", c.o.ns,
+		"get", "jobs,pods", "-l", cielJobLabel+"="+key, "-o", "yaml")
+	ko, err := kc.CombinedOutput()
+	fmt.Fprintf(&b, "== kubectl get jobs,pods -l %s=%s (%v)\n%s\n", cielJobLabel, key, err, ko)
+	path := filepath.Join(c.o.workdir, "stuck-"+key+".txt")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return "not written: " + err.Error()
+	}
+	return path
 }
 
 func tail(b []byte) string {
