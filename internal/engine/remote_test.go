@@ -220,9 +220,9 @@ func TestRemoteStepImage(t *testing.T) {
 	}
 }
 
-// TestKubeComputeNeedsS3: on a server whose blob store is a local folder,
+// TestComputeKubeNeedsS3: on a server whose blob store is a local folder,
 // a step on a kubernetes compute fails saying the server needs an S3 one.
-func TestKubeComputeNeedsS3(t *testing.T) {
+func TestComputeKubeNeedsS3(t *testing.T) {
 	t.Parallel()
 	stack := enginetest.NewWith(t, func(c *engine.Config) { c.Remote = kube.NewRunner(kube.Config{}) })
 	ctx := context.Background()
