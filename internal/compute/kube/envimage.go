@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
@@ -149,14 +148,6 @@ func (x *Executor) ensurePullSecret(ctx context.Context, host string) (string, e
 		return "", nil
 	}
 	sum := sha256.Sum256([]byte("ciel-pull\x00" + host + "\x00" + ic.PullToken))
-	name := "ciel-pull-" + hex.EncodeToString(sum[:5])
-	key := x.k.Namespace + "/" + name
-	x.r.mu.Lock()
-	done := x.r.secrets[key]
-	x.r.mu.Unlock()
-	if done {
-		return name, nil
-	}
 	auth := base64.StdEncoding.EncodeToString([]byte("ciel:" + ic.PullToken))
 	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{
 		"username": "ciel", "password": ic.PullToken, "auth": auth,
@@ -165,18 +156,11 @@ func (x *Executor) ensurePullSecret(ctx context.Context, host string) (string, e
 		return "", err
 	}
 	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManagedBy: "ciel"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "ciel-pull-" + hex.EncodeToString(sum[:5]), Labels: map[string]string{LabelManagedBy: "ciel"}},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: cfg},
 	}
-	_, err = x.cs.CoreV1().Secrets(x.k.Namespace).Create(ctx, sec, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create image pull secret %s: %w", key, err)
-	}
-	x.r.mu.Lock()
-	x.r.secrets[key] = true
-	x.r.mu.Unlock()
-	return name, nil
+	return x.putSecretOnce(ctx, sec, "(image pull)")
 }
 
 // EnvImage is Runner.EnvImage for this executor's compute.

@@ -195,27 +195,34 @@ func (x *Executor) ensureSecret(ctx context.Context, trackingToken string) (stri
 	if len(data) == 0 {
 		return "", nil
 	}
-	name := secretName(data)
-	key := x.k.Namespace + "/" + name
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: secretName(data), Labels: map[string]string{LabelManagedBy: "ciel"}},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: data,
+	}
+	return x.putSecretOnce(ctx, sec, "for the blob store's keys and the tracking token")
+}
+
+// putSecretOnce creates sec in the compute's namespace unless this process
+// made it already (its name is a hash of its content, so one made by an
+// earlier process is the same) and returns its name; what says what it
+// holds, in an error.
+func (x *Executor) putSecretOnce(ctx context.Context, sec *corev1.Secret, what string) (string, error) {
+	key := x.k.Namespace + "/" + sec.Name
 	x.r.mu.Lock()
 	done := x.r.secrets[key]
 	x.r.mu.Unlock()
 	if done {
-		return name, nil
-	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManagedBy: "ciel"}},
-		Type:       corev1.SecretTypeOpaque,
-		StringData: data,
+		return sec.Name, nil
 	}
 	_, err := x.cs.CoreV1().Secrets(x.k.Namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create secret %s/%s for the blob store's keys and the tracking token: %w", x.k.Namespace, name, err)
+		return "", fmt.Errorf("create secret %s %s: %w", key, what, err)
 	}
 	x.r.mu.Lock()
 	x.r.secrets[key] = true
 	x.r.mu.Unlock()
-	return name, nil
+	return sec.Name, nil
 }
 
 // defaultHelper is the helper image of the server's binary.
