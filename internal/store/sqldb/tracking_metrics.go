@@ -37,10 +37,9 @@ func (s *Store) putMetrics(ctx context.Context, tx *sql.Tx, sc runScope, runID s
 // an upsert touching a row twice is an error in PostgreSQL.
 const (
 	metricArrayCols    = `?::text[], ?::bigint[], ?::bigint[], ?::float8[], ?::bool[], ?::text[], ?::text[], ?::text[]`
-	metricArraysInsert = metricInsert + ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest)
+	metricArraysInsert = metricInsert + ` (` + metricWriteCols + `)
 		SELECT ?::text, u.* FROM unnest(` + metricArrayCols + `) u` + metricIgnore
-	latestArraysUpsert = latestInsert + ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest,
-		workspace, experiment_id, start_time)
+	latestArraysUpsert = latestInsert + ` (` + latestWriteCols + `)
 		SELECT ?::text, u.*, ?::text, ?::bigint, ?::bigint FROM unnest(` + metricArrayCols + `) u` + latestUpsert
 )
 
@@ -106,13 +105,15 @@ const (
 			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan,
 			model_id = excluded.model_id, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest
 			WHERE (excluded.step, excluded.timestamp, excluded.value) >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
-	metricRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest) VALUES `
-	metricRow     = `(?,?,?,?,?,?,?,?,?)`
-	// latest_metrics rows carry their run's scope too.
-	latestRowCols = ` (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest,
-		workspace, experiment_id, start_time) VALUES `
-	latestRow     = `(?,?,?,?,?,?,?,?,?,?,?,?)`
-	latestRowArgs = 12
+	// metricWriteCols are a metrics row's columns; latestWriteCols a latest_metrics
+	// row's, which carry their run's scope too.
+	metricWriteCols = `run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest`
+	latestWriteCols = metricWriteCols + `, workspace, experiment_id, start_time`
+	metricRowCols   = ` (` + metricWriteCols + `) VALUES `
+	metricRow       = `(?,?,?,?,?,?,?,?,?)`
+	latestRowCols   = ` (` + latestWriteCols + `) VALUES `
+	latestRow       = `(?,?,?,?,?,?,?,?,?,?,?,?)`
+	latestRowArgs   = 12
 )
 
 // metricRowSizes are the row counts of the multi-row statements prepared
