@@ -250,14 +250,7 @@ func clusterDatabase(t *testing.T, storeURL string) string {
 func TestTeamClusterKubernetesJob(t *testing.T) {
 	t.Parallel()
 	_, dir := kubeClusterEnv(t)
-	kubectl := func(stdin string, args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "../scripts/cluster.sh", append([]string{"kubectl", dir}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	kubectl := func(stdin string, args ...string) (string, error) { return clusterKubectl(dir, stdin, args...) }
 	name := "cluster-test-" + randomSuffix(t)
 	job := fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
