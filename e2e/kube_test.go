@@ -118,17 +118,26 @@ var (
 	staticErr  error
 )
 
-// staticCiel builds ciel statically linked (CGO_ENABLED=0), as the helper
-// image needs, once for the package.
+// staticCiel builds ciel and ciel-step statically linked (CGO_ENABLED=0),
+// as the helper image needs, once for the package.
 func staticCiel(t *testing.T) string {
 	t.Helper()
 	staticOnce.Do(func() {
-		staticBin = filepath.Join(filepath.Dir(cielBin), "ciel-static")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", staticBin, "../cmd/ciel")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			staticErr = err
-			t.Logf("%s", out)
+		// Its own folder, with the ciel-step beside it that the helper
+		// image takes.
+		dir := filepath.Join(filepath.Dir(cielBin), "static")
+		staticBin = filepath.Join(dir, "ciel")
+		if staticErr = os.MkdirAll(dir, 0o755); staticErr != nil {
+			return
+		}
+		for _, b := range [][2]string{{staticBin, "../cmd/ciel"}, {filepath.Join(dir, "ciel-step"), "../cmd/ciel-step"}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", b[0], b[1])
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				staticErr = err
+				t.Logf("%s", out)
+				return
+			}
 		}
 	})
 	if staticErr != nil {

@@ -4,6 +4,9 @@
 #
 #   floor     N bare batch/v1 Jobs, each created by its own `kubectl create`,
 #             in the steps' image, command `true`, no init container
+#   floor+init  the same with an init container that runs `true` and an
+#             emptyDir volume the two share: the shape of ciel's Jobs at
+#             no cost of its own, the ceiling of that design
 #   ciel xR   N one-step command jobs (command `true <name>`, so none is
 #             reused) on a kubernetes compute, each submitted by its own
 #             `ciel job create --stream`, round-robin over R = 1, 2, 3
@@ -29,7 +32,7 @@
 # this waits, up to WAIT_MIN minutes (default 30), and retries.
 #
 # Usage: bench/cluster/run.sh [N] [IN_FLIGHT]   (defaults 1000 and 8; root)
-#        FLOOR=0 skips the floor, REPLICAS=R runs ciel x1..xR (default 3),
+#        FLOOR=0 skips the floors, REPLICAS=R runs ciel x1..xR (default 3),
 #        KEEP_WORK=1 keeps the servers' homes and logs
 #        bench/cluster/run.sh 60 6
 set -euo pipefail
@@ -75,8 +78,9 @@ else
   STARTED=1
 fi
 
-say "building ciel (static, for the helper image) and the driver"
+say "building ciel and ciel-step (static, for the helper image) and the driver"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/ciel" ./cmd/ciel
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/ciel-step" ./cmd/ciel-step
 go build -o "$WORK/driver" ./bench/cluster/driver
 # The cluster's own kubectl, called directly (not through cluster.sh).
 KUBECTL=$(dirname "$(readlink "/proc/$(cat "$DIR/pids/kube-apiserver.pid")/exe")")/kubectl
@@ -124,6 +128,8 @@ common=(-n "$N" -c "$C" -ns "$NS" -kubeconfig "$KUBECONFIG" -image "$IMAGE" -id 
 if [[ ${FLOOR:-1} != 0 ]]; then
   say "floor: $N Jobs with kubectl, $C in flight"
   "$WORK/driver" floor "${common[@]}" -kubectl "$KUBECTL"
+  say "floor+init: $N Jobs with an init container, with kubectl, $C in flight"
+  "$WORK/driver" floor -init "${common[@]}" -kubectl "$KUBECTL"
 fi
 
 cat >"$WORK/compute.yml" <<EOF

@@ -278,6 +278,10 @@ func (c *helperImageCmd) Run(_ context.Context, o *helperImageOpts) error {
 		return err
 	}
 	fmt.Fprintln(c.out, ref)
+	if step, _ := kube.StepBinary(bin); step == "" {
+		fmt.Fprintf(c.errOut, "no %s beside %s: steps will copy and start all of ciel in each pod; for faster steps build it there (CGO_ENABLED=0 go build -o %s ./cmd/ciel-step) and write the image again\n",
+			kube.StepBinaryName, bin, filepath.Join(filepath.Dir(bin), kube.StepBinaryName))
+	}
 	fmt.Fprintf(c.errOut, "wrote %s; load it into the cluster's nodes (ctr -n k8s.io image import %s) or push it to a registry the cluster pulls from, then set --helper-image %s on the compute (a server on this same binary uses it by default)\n",
 		o.Output, o.Output, ref)
 	return nil

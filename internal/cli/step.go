@@ -10,7 +10,9 @@ import (
 )
 
 // newStepCommand is the hidden `ciel step`: what ciel's binary does inside
-// a kubernetes step's pod (package staging). Nobody types it.
+// a kubernetes step's pod (package staging) where the helper image holds no
+// ciel-step (cmd/ciel-step, the same commands in a binary a tenth the size).
+// Nobody types it.
 func newStepCommand(b *base) *cobra.Command {
 	g := newGroup("step", "Run inside a kubernetes step's pod (internal)", newStageInCommand(b), newStepRunCommand(b))
 	g.Hidden = true
@@ -25,36 +27,11 @@ func newStageInCommand(b *base) *cobra.Command {
 		Short:  "Fetch a step's code and inputs from the blob store ($CIEL_STAGE, $CIEL_BLOB)",
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			err := stageIn(cmd, b, tools)
-			if err != nil {
-				_ = staging.WriteReport(terminationLog, staging.Report{Error: err.Error()})
-			}
-			return err
+			return staging.StageIn(cmd.Context(), b.getenv, tools, staging.TerminationLog, b.out)
 		},
 	}
 	cmd.Flags().StringVar(&tools, "tools", "", "copy this binary into this folder, for the main container")
 	return cmd
-}
-
-// terminationLog is where a container's termination message is read from.
-const terminationLog = "/dev/termination-log"
-
-func stageIn(cmd *cobra.Command, b *base, tools string) error {
-	ctx := cmd.Context()
-	st, err := staging.ParseStage(b.getenv(staging.EnvStage))
-	if err != nil {
-		return err
-	}
-	if tools != "" {
-		if err := staging.CopySelf(tools); err != nil {
-			return err
-		}
-	}
-	s, err := staging.OpenStore(ctx, b.getenv)
-	if err != nil {
-		return err
-	}
-	return staging.In(ctx, s, st, b.out)
 }
 
 func newStepRunCommand(b *base) *cobra.Command {
@@ -66,7 +43,7 @@ func newStepRunCommand(b *base) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code := staging.Run(cmd.Context(), staging.RunConfig{
 				Args: args, Env: os.Environ(), Stdout: b.out, Stderr: b.errOut,
-				ReportPath: terminationLog, Getenv: b.getenv,
+				ReportPath: staging.TerminationLog, Getenv: b.getenv,
 			})
 			if code != 0 {
 				// The step's own output said why; main prints nothing

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,5 +46,39 @@ func TestSummarize(t *testing.T) {
 	}
 	if res.Failed != 1 || res.Unseen != 1 || res.FirstError != "c: boom" {
 		t.Errorf("failed %d unseen %d first %q", res.Failed, res.Unseen, res.FirstError)
+	}
+}
+
+// TestTableRatios: ciel's rows are divided by the plain floor's and by the
+// init floor's figures, whatever order the floors ran in.
+func TestTableRatios(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/r.jsonl"
+	for _, r := range []result{
+		{Variant: floorInitName, Steps: 10, StepsPerS: 2, StartP50: 2},
+		{Variant: floorName, Steps: 10, StepsPerS: 4, StartP50: 1},
+		{Variant: "ciel x1", Replicas: 1, Steps: 10, StepsPerS: 1, StartP50: 3},
+	} {
+		if err := appendResult(path, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := printTable(&b, path); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.Contains(l, "ciel x1") {
+			row = l
+		}
+	}
+	f := strings.Fields(row)
+	// ... steps/s vs floor, p50 vs floor, steps/s vs floor+init, Argo, failed
+	if got := f[len(f)-5 : len(f)-2]; got[0] != "0.25x" || got[1] != "3.00x" || got[2] != "0.50x" {
+		t.Errorf("ratios %v, want [0.25x 3.00x 0.50x]; row %q", got, row)
+	}
+	if !strings.Contains(b.String(), "floor+init:") {
+		t.Error("no floor+init footnote")
 	}
 }

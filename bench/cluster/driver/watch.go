@@ -35,8 +35,11 @@ type recorder struct {
 	mu                               sync.Mutex
 	submit, created, started, doneAt map[string]time.Time
 	complete                         map[string]time.Time
-	failed                           map[string]string
-	finished                         map[string]chan struct{}
+	// initEnd: the init container seen terminated; mainEnd: the main
+	// container seen terminated (where a step's time goes in its pod).
+	initEnd, mainEnd map[string]time.Time
+	failed           map[string]string
+	finished         map[string]chan struct{}
 }
 
 func newRecorder(keyLabel string, endOnPod bool) *recorder {
@@ -44,8 +47,8 @@ func newRecorder(keyLabel string, endOnPod bool) *recorder {
 		keyLabel: keyLabel, endOnPod: endOnPod,
 		submit: map[string]time.Time{}, created: map[string]time.Time{},
 		started: map[string]time.Time{}, doneAt: map[string]time.Time{},
-		complete: map[string]time.Time{},
-		failed:   map[string]string{}, finished: map[string]chan struct{}{},
+		complete: map[string]time.Time{}, initEnd: map[string]time.Time{}, mainEnd: map[string]time.Time{},
+		failed: map[string]string{}, finished: map[string]chan struct{}{},
 	}
 }
 
@@ -92,11 +95,19 @@ func (r *recorder) onPod(obj any) {
 		return
 	}
 	key := p.Labels[r.keyLabel]
+	for _, cs := range p.Status.InitContainerStatuses {
+		if cs.State.Terminated != nil {
+			r.first(r.initEnd, key, time.Now())
+		}
+	}
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.Name != mainContainer || (cs.State.Running == nil && cs.State.Terminated == nil) {
 			continue
 		}
 		r.first(r.started, key, time.Now())
+		if cs.State.Terminated != nil {
+			r.first(r.mainEnd, key, time.Now())
+		}
 		if t := cs.State.Terminated; t != nil && r.endOnPod {
 			why := ""
 			if t.ExitCode != 0 {

@@ -49,6 +49,12 @@ type Config struct {
 	PartSize int64
 	// StaleAfter is DefaultStaleAfter when 0.
 	StaleAfter time.Duration
+	// Ephemeral marks a short-lived user of a store a server already
+	// opened (a step's pod): Open then neither asks whether the bucket
+	// exists nor sweeps stale temporary objects, three requests and a
+	// listing that every step would otherwise pay twice; a missing bucket
+	// still fails the first read or write.
+	Ephemeral bool
 }
 
 // String describes the store without its keys, for logs and errors.

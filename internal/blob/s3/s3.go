@@ -47,7 +47,8 @@ type Store struct {
 }
 
 // Open returns the Store of cfg after checking that the bucket answers and
-// exists, and removes temporary objects older than cfg.StaleAfter.
+// exists, and removes temporary objects older than cfg.StaleAfter (neither
+// when cfg.Ephemeral).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", cfg, err)
@@ -63,6 +64,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.Prefix != "" {
 		s.prefix = cfg.Prefix + "/"
+	}
+	if cfg.Ephemeral {
+		return s, nil
 	}
 	ok, err := cl.BucketExists(ctx, cfg.Bucket)
 	if err != nil {

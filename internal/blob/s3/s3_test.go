@@ -138,6 +138,14 @@ func testSweep(t *testing.T, srv *s3test.Server) {
 	}
 	stale := b.cfg
 	stale.StaleAfter = -time.Hour // everything is stale
+	stale.Ephemeral = true        // a step's pod never sweeps
+	if _, err := blobs3.Open(t.Context(), stale); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.keys(t)); n != 2 {
+		t.Fatalf("an ephemeral Open swept: %d keys left", n)
+	}
+	stale.Ephemeral = false
 	if _, err := blobs3.Open(t.Context(), stale); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +159,14 @@ func testAbsentBucket(t *testing.T, srv *s3test.Server) {
 	_, err := blobs3.Open(t.Context(), blobs3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: "no-such-bucket", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}})
 	if err == nil || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {
 		t.Errorf("Open of an absent bucket: %v", err)
+	}
+	// Ephemeral skips the check; the first write fails instead.
+	s, err := blobs3.Open(t.Context(), blobs3.Config{Location: s3client.Location{Endpoint: srv.Endpoint, Bucket: "no-such-bucket", AccessKeyID: "testing", SecretAccessKey: "testing-secret"}, Ephemeral: true})
+	if err != nil {
+		t.Fatalf("ephemeral Open: %v", err)
+	}
+	if _, _, err := s.Put(t.Context(), strings.NewReader("x")); err == nil {
+		t.Error("a write to an absent bucket succeeded")
 	}
 }
 

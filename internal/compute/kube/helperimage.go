@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,23 +24,62 @@ import (
 // hash, so a server and the image it names always match.
 const helperRepo = "ciel.local/ciel-helper"
 
+// StepBinaryName is the small binary a step's pod runs (cmd/ciel-step),
+// looked for beside ciel's.
+const StepBinaryName = "ciel-step"
+
+// StepBinary is the path of the ciel-step beside the ciel binary at path,
+// "" when there is none: the helper image then holds ciel alone, which
+// steps run in its place (ten times the bytes to copy and start in every
+// step's pod).
+func StepBinary(path string) (string, error) {
+	p := filepath.Join(filepath.Dir(path), StepBinaryName)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("helper image: %w", err)
+	}
+	if err := checkStatic(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
 // HelperImageRef is the reference of the helper image of the ciel binary
-// at path. The binary must be statically linked (CGO_ENABLED=0), as it runs
-// in images that may have no C library.
+// at path (and the ciel-step beside it, if any). The binaries must be
+// statically linked (CGO_ENABLED=0), as they run in images that may have no
+// C library.
 func HelperImageRef(path string) (string, error) {
 	if err := checkStatic(path); err != nil {
 		return "", err
 	}
-	f, err := os.Open(path)
+	step, err := StepBinary(path)
 	if err != nil {
-		return "", fmt.Errorf("helper image: %w", err)
+		return "", err
 	}
-	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("helper image: read %s: %w", path, err)
+	if err := hashFile(h, path); err != nil {
+		return "", err
+	}
+	if step != "" {
+		h.Write([]byte("\x00" + StepBinaryName + "\x00"))
+		if err := hashFile(h, step); err != nil {
+			return "", err
+		}
 	}
 	return helperRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func hashFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("helper image: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		return fmt.Errorf("helper image: read %s: %w", path, err)
+	}
+	return nil
 }
 
 // checkStatic refuses a dynamically linked binary.
@@ -57,17 +99,18 @@ func checkStatic(path string) error {
 
 // WriteHelperImage writes the helper image of the binary at path to w as a
 // tarball that `ctr image import` and `docker load` read, and returns its
-// reference. The image is the binary alone, at /ciel.
+// reference. The image is the binary at /ciel, and the ciel-step beside it
+// at /ciel-step (or, without one, /ciel-step a link to /ciel).
 func WriteHelperImage(path string, w io.Writer) (string, error) {
 	ref, err := HelperImageRef(path)
 	if err != nil {
 		return "", err
 	}
-	fi, err := os.Stat(path)
+	step, err := StepBinary(path)
 	if err != nil {
-		return "", fmt.Errorf("helper image: %w", err)
+		return "", err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return binaryLayer(path, fi.Size()) })
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return binaryLayer(path, step) })
 	if err != nil {
 		return "", fmt.Errorf("helper image: layer: %w", err)
 	}
@@ -95,19 +138,19 @@ func WriteHelperImage(path string, w io.Writer) (string, error) {
 	return ref, nil
 }
 
-// binaryLayer streams an uncompressed tar holding the binary at /ciel.
-func binaryLayer(path string, size int64) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
+// binaryLayer streams an uncompressed tar holding the binary at /ciel and
+// step at /ciel-step, or a link there to /ciel when step is "".
+func binaryLayer(path, step string) (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
 	go func() {
-		defer f.Close()
 		tw := tar.NewWriter(pw)
-		err := tw.WriteHeader(&tar.Header{Name: helperBinary[1:], Mode: 0o755, Size: size, Typeflag: tar.TypeReg})
-		if err == nil {
-			_, err = io.Copy(tw, f)
+		err := addFile(tw, helperBinary[1:], path)
+		switch {
+		case err != nil:
+		case step != "":
+			err = addFile(tw, stepBinary[1:], step)
+		default:
+			err = tw.WriteHeader(&tar.Header{Name: stepBinary[1:], Mode: 0o777, Typeflag: tar.TypeSymlink, Linkname: helperBinary[1:]})
 		}
 		if err == nil {
 			err = tw.Close()
@@ -115,4 +158,22 @@ func binaryLayer(path string, size int64) (io.ReadCloser, error) {
 		pw.CloseWithError(err)
 	}()
 	return pr, nil
+}
+
+// addFile writes the executable at path into tw as name.
+func addFile(tw *tar.Writer, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: fi.Size(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
 }

@@ -41,8 +41,12 @@ const (
 // main container, which runs the step under it.
 const toolsDir = "/.ciel"
 
-// helperBinary is the path of ciel's binary in the helper image.
-const helperBinary = "/ciel"
+// helperBinary is the path of ciel's binary in the helper image, and
+// stepBinary that of ciel-step (or a link to ciel), which steps run.
+const (
+	helperBinary = "/ciel"
+	stepBinary   = "/" + StepBinaryName
+)
 
 // GPUResource is the extended resource a GPU is requested as.
 const GPUResource corev1.ResourceName = "nvidia.com/gpu"
@@ -260,7 +264,7 @@ func buildJob(t compute.Task, p jobParams) (*batchv1.Job, error) {
 					},
 					InitContainers: []corev1.Container{{
 						Name: containerStageIn, Image: p.HelperImage, ImagePullPolicy: corev1.PullIfNotPresent,
-						Command:      []string{helperBinary, "step", "stage-in", "--tools", toolsDir},
+						Command:      []string{stepBinary, "step", "stage-in", "--tools", toolsDir},
 						Env:          helperEnv,
 						VolumeMounts: mounts,
 					}},

@@ -100,7 +100,7 @@ func TestBuildJob(t *testing.T) {
 		{"annotation", job.Annotations[AnnotationStep], "ws/j/train"},
 		{"node selector", pod.NodeSelector["gpu"], "yes"},
 		{"init image", pod.InitContainers[0].Image, "ciel.local/ciel-helper:abc"},
-		{"init command", strings.Join(pod.InitContainers[0].Command, " "), "/ciel step stage-in --tools /.ciel"},
+		{"init command", strings.Join(pod.InitContainers[0].Command, " "), "/ciel-step step stage-in --tools /.ciel"},
 		{"main image", pod.Containers[0].Image, "python:3.12"},
 		{"pull policy", pod.Containers[0].ImagePullPolicy, corev1.PullIfNotPresent},
 		{"main command", strings.Join(append(pod.Containers[0].Command, pod.Containers[0].Args...), " "),

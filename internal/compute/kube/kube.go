@@ -53,8 +53,9 @@ type Config struct {
 	// Blob is the server's blob store on S3; nil when it is a local
 	// folder, and then every step fails with ErrNeedsS3.
 	Blob *blobs3.Config
-	// HelperImage is the image holding ciel's binary at /ciel, for
-	// computes that name none; "" means the helper image of Binary.
+	// HelperImage is the image holding ciel's binary at /ciel and
+	// ciel-step at /ciel-step, for computes that name none; "" means the
+	// helper image of Binary.
 	HelperImage string
 	// Binary is the server's own binary, whose helper image (HelperImageRef)
 	// is the default when it is statically linked.
@@ -235,6 +236,10 @@ func (r *Runner) defaultHelper() (string, error) {
 			r.helperErr = errors.New("no binary given")
 		default:
 			r.helper, r.helperErr = HelperImageRef(r.cfg.Binary)
+			if step, _ := StepBinary(r.cfg.Binary); r.helperErr == nil && step == "" && r.cfg.Logger != nil {
+				r.cfg.Logger.Warn("no ciel-step beside the server's binary: kubernetes steps copy and start all of ciel in each pod (build cmd/ciel-step there)",
+					"binary", r.cfg.Binary)
+			}
 		}
 	})
 	return r.helper, r.helperErr

@@ -50,8 +50,11 @@ type Report struct {
 // clean paths under it that stay inside it.
 func ParseStage(raw string) (compute.Stage, error) {
 	var st compute.Stage
+	if strings.TrimSpace(raw) == "" {
+		return st, fmt.Errorf("stage: %s is not set (the step's Job sets it)", EnvStage)
+	}
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return st, fmt.Errorf("stage: %w", err)
+		return st, fmt.Errorf("stage: %s: %w", EnvStage, err)
 	}
 	if !filepath.IsAbs(st.Root) || filepath.Clean(st.Root) != st.Root {
 		return st, fmt.Errorf("stage: root %q is not a clean absolute path", st.Root)
@@ -96,6 +99,8 @@ func OpenStore(ctx context.Context, getenv func(string) string) (blob.Store, err
 	if err != nil {
 		return nil, err
 	}
+	// The server checked the bucket and sweeps it; a pod only reads and writes.
+	cfg.Ephemeral = true
 	return blobs3.Open(ctx, cfg)
 }
 
