@@ -45,46 +45,67 @@ func (e *Engine) claim(ctx context.Context, mine bool) error {
 
 // keepLeases renews the engine's leases every third of the lease, stops
 // the runs of jobs it no longer holds, passes on cancels asked of another
-// server, and takes over jobs whose lease has ended, until the engine
-// closes.
+// server, resumes jobs it holds but no longer runs, and takes over jobs
+// whose lease has ended, until the engine closes.
 func (e *Engine) keepLeases() {
 	defer e.wg.Done()
 	tick := time.NewTicker(e.cfg.Lease / 3)
 	defer tick.Stop()
 	renewed := time.Now()
+	var orphans map[string]bool
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case <-tick.C:
 		}
+		// The runs as they are before the renewal: a job started while it
+		// runs was recorded after the renewal read the jobs, so its
+		// absence from the answer says nothing.
+		before := e.runs()
 		held, err := e.cfg.Leases.RenewLeases(e.ctx, e.cfg.Replica, time.Now().Add(e.cfg.Lease))
 		if err != nil {
 			e.cfg.Logger.Warn("renew job leases", "err", err)
 			if time.Since(renewed) > e.cfg.Lease*2/3 {
 				// Another server may take them any moment: stop first.
-				e.release(nil)
+				e.release(nil, e.runs())
 			}
 			continue
 		}
 		renewed = time.Now()
-		e.release(held)
+		e.release(held, before)
+		orphans = e.resumeOrphans(held, before, orphans)
 		if err := e.claim(e.ctx, false); err != nil && e.ctx.Err() == nil {
 			e.cfg.Logger.Warn("take over jobs", "err", err)
 		}
 	}
 }
 
-// release stops the local runs of jobs not in held, which another server
-// now holds, and cancels those in held whose cancel was asked elsewhere.
-func (e *Engine) release(held []store.Job) {
+// runs returns a copy of the engine's runs by job key.
+func (e *Engine) runs() map[string]*jobRun {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]*jobRun, len(e.running))
+	for k, r := range e.running {
+		out[k] = r
+	}
+	return out
+}
+
+// release stops the local runs, among runs (taken before the renewal that
+// returned held), of jobs not in held, which another server now holds, and
+// cancels those in held whose cancel was asked elsewhere.
+func (e *Engine) release(held []store.Job, runs map[string]*jobRun) {
 	keep := make(map[string]store.Job, len(held))
 	for _, j := range held {
 		keep[j.Workspace+"/"+j.Name] = j
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for key, r := range e.running {
+	for key, r := range runs {
+		if e.running[key] != r {
+			continue // ended since
+		}
 		j, ok := keep[key]
 		switch {
 		case !ok:
@@ -94,6 +115,32 @@ func (e *Engine) release(held []store.Job) {
 			r.cancel()
 		}
 	}
+}
+
+// resumeOrphans resumes the jobs this engine holds (held) but did not run
+// (runs, taken before the renewal) at this renewal and the one before
+// (last, what it returned then): its runs stopped when a renewal failed,
+// and renewing their leases since has kept every other server off them.
+// One renewal alone is not enough: a job being created is held before it
+// runs. It returns this renewal's orphans.
+func (e *Engine) resumeOrphans(held []store.Job, runs map[string]*jobRun, last map[string]bool) map[string]bool {
+	now := make(map[string]bool)
+	for _, j := range held {
+		key := j.Workspace + "/" + j.Name
+		if runs[key] != nil || e.isRunning(j) {
+			continue
+		}
+		now[key] = true
+		if !last[key] {
+			continue
+		}
+		e.cfg.Logger.Warn("resuming a job this server holds but no longer runs", "job", key)
+		if err := e.resumeJob(e.ctx, j); err != nil && e.ctx.Err() == nil {
+			e.cfg.Logger.Warn("resume job", "job", key, "err", err)
+		}
+		delete(now, key)
+	}
+	return now
 }
 
 // isRunning reports whether j runs in this engine.
