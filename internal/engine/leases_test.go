@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -46,34 +45,39 @@ func (f *flakyLeases) set(fail bool, after func()) {
 	f.fail, f.after = fail, after
 }
 
-// syncBuffer is a log destination several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// messages is a slog.Handler that keeps the messages logged.
+type messages struct {
+	mu   sync.Mutex
+	msgs []string
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messages) WithAttrs([]slog.Attr) slog.Handler       { return m }
+func (m *messages) WithGroup(string) slog.Handler            { return m }
+func (m *messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, r.Message)
+	return nil
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// String is every message so far, one a line.
+func (m *messages) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return strings.Join(m.msgs, "\n")
 }
 
 // leasedEngine is an engine on a shared store's leases (renewed every
-// 100 ms) through a flakyLeases, logging into the returned buffer.
-func leasedEngine(t *testing.T) (*enginetest.Stack, *flakyLeases, *syncBuffer) {
+// 100 ms) through a flakyLeases, logging into the returned messages.
+func leasedEngine(t *testing.T) (*enginetest.Stack, *flakyLeases, *messages) {
 	t.Helper()
 	fl := &flakyLeases{}
-	log := &syncBuffer{}
+	log := &messages{}
 	s := enginetest.NewWith(t, func(c *engine.Config) {
 		fl.Leases = c.Store.(engine.Leases)
 		c.Leases, c.Replica, c.Lease = fl, "host/a", 300*time.Millisecond
-		c.Logger = slog.New(slog.NewTextHandler(log, nil))
+		c.Logger = slog.New(log)
 	})
 	if err := s.Engine.Resume(context.Background()); err != nil { // starts the renewals
 		t.Fatal(err)
