@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/store"
@@ -85,11 +86,7 @@ func (e *Engine) keepLeases() {
 func (e *Engine) runs() map[string]*jobRun {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]*jobRun, len(e.running))
-	for k, r := range e.running {
-		out[k] = r
-	}
-	return out
+	return maps.Clone(e.running)
 }
 
 // release stops the local runs, among runs (taken before the renewal that

@@ -9,7 +9,7 @@
 // Usage:
 //
 //	driver image OUT.tar                      write the steps' image, print its reference
-//	driver floor [-init] [flags]              run the floor (with an init container), append its result to -out
+//	driver floor [-init] [flags]              run the floor (with an init container and a volume), append its result to -out
 //	driver ciel -homes H1,H2 [flags]          run ciel on those replicas' CIEL_HOMEs, append to -out
 //	driver table RESULTS.jsonl                print the results side by side
 package main
@@ -88,7 +88,7 @@ func parseOptions(variant string, args []string) (*options, error) {
 	fs.StringVar(&o.out, "out", "", "append the result (a JSON line) to this file")
 	fs.StringVar(&o.kubectl, "kubectl", "kubectl", "kubectl binary (floor)")
 	fs.StringVar(&o.ciel, "ciel", "ciel", "ciel binary (ciel)")
-	fs.BoolVar(&o.init, "init", false, "give each floor Job an init container that runs true (floor)")
+	fs.BoolVar(&o.init, "init", false, "give each floor Job an init container that runs true and an emptyDir volume the two share (floor)")
 	homes := fs.String("homes", "", "comma-separated CIEL_HOMEs of the replicas (ciel)")
 	fs.StringVar(&o.workdir, "workdir", os.TempDir(), "folder for the job files (ciel)")
 	fs.DurationVar(&o.stepTimeout, "step-timeout", 5*time.Minute, "longest a step may take")

@@ -50,24 +50,29 @@ func StepBinary(path string) (string, error) {
 // statically linked (CGO_ENABLED=0), as they run in images that may have no
 // C library.
 func HelperImageRef(path string) (string, error) {
+	ref, _, err := helperRef(path)
+	return ref, err
+}
+
+// helperRef is HelperImageRef, and the ciel-step it took ("" for none).
+func helperRef(path string) (ref, step string, err error) {
 	if err := checkStatic(path); err != nil {
-		return "", err
+		return "", "", err
 	}
-	step, err := StepBinary(path)
-	if err != nil {
-		return "", err
+	if step, err = StepBinary(path); err != nil {
+		return "", "", err
 	}
 	h := sha256.New()
 	if err := hashFile(h, path); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if step != "" {
 		h.Write([]byte("\x00" + StepBinaryName + "\x00"))
 		if err := hashFile(h, step); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	return helperRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16], nil
+	return helperRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16], step, nil
 }
 
 func hashFile(w io.Writer, path string) error {
@@ -102,11 +107,7 @@ func checkStatic(path string) error {
 // reference. The image is the binary at /ciel, and the ciel-step beside it
 // at /ciel-step (or, without one, /ciel-step a link to /ciel).
 func WriteHelperImage(path string, w io.Writer) (string, error) {
-	ref, err := HelperImageRef(path)
-	if err != nil {
-		return "", err
-	}
-	step, err := StepBinary(path)
+	ref, step, err := helperRef(path)
 	if err != nil {
 		return "", err
 	}
