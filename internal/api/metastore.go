@@ -48,7 +48,7 @@ func openStore(ctx context.Context, cfg Config, replica string) (*sqldb.Store, e
 		return nil, fmt.Errorf("open metadata store: CIEL_HOME %s keeps its metadata in %s, and this server was given %s: "+
 			"start it with the same --store (or CIEL_STORE), or use another CIEL_HOME", cfg.Home, was, given)
 	}
-	c := sqldb.Config{Path: file}
+	c := sqldb.Config{Path: file, Synchronous: cfg.SQLiteSync}
 	if cfg.Store != "" {
 		c = sqldb.Config{URL: cfg.Store, Replica: replica}
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	// DefaultJobLease) that another takes over when it ends.
 	Store    string
 	JobLease time.Duration
+	// SQLiteSync is the SQLite file's synchronous setting (sqldb.Config's
+	// Synchronous): "" or "full", or "normal".
+	SQLiteSync string
 	// ReplicaURL, with a Store several servers share, is the URL the
 	// others reach this one at (recorded with its heartbeat), to read the
 	// live logs of the jobs it runs; "" means the listen address.

@@ -48,6 +48,9 @@ type serverRunOpts struct {
 	// stopped renewing its lease; 0 means CIEL_JOB_LEASE, else
 	// api.DefaultJobLease.
 	JobLease time.Duration
+	// SQLiteSync is the SQLite file's synchronous setting, full or normal;
+	// "" means CIEL_SQLITE_SYNC, else full.
+	SQLiteSync string
 	// ReplicaURL is the URL the other servers sharing the store reach this
 	// one at, to read the live logs of the jobs it runs; "" means the
 	// listen address.
@@ -134,12 +137,24 @@ func (o *serverRunOpts) Validate() error {
 	if o.JobLease != 0 && o.JobLease < time.Second {
 		return fmt.Errorf("--job-lease %s: want at least 1s, such as 15s", o.JobLease)
 	}
+	if err := checkSQLiteSync("--sqlite-sync", o.SQLiteSync); err != nil {
+		return err
+	}
 	if o.ReplicaURL != "" {
 		if err := checkOrigin(strings.TrimSuffix(o.ReplicaURL, "/"), true); err != nil {
 			return fmt.Errorf("--replica-url %q: %w", o.ReplicaURL, err)
 		}
 	}
 	return o.exposure.validate()
+}
+
+// checkSQLiteSync checks a --sqlite-sync value ("" is the default).
+func checkSQLiteSync(what, v string) error {
+	switch strings.ToLower(v) {
+	case "", "full", "normal":
+		return nil
+	}
+	return fmt.Errorf("%s %q: want full or normal", what, v)
 }
 
 type serverRunCmd struct{ *base }
@@ -162,6 +177,16 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	if v := c.getenv("CIEL_JOB_LEASE"); lease == 0 && v != "" {
 		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second {
 			return usageError(fmt.Errorf("CIEL_JOB_LEASE %q: want a duration of at least 1s, such as 15s", v))
+		}
+	}
+	sqliteSync := o.SQLiteSync
+	if sqliteSync != "" && metadata != "" {
+		return usageError(fmt.Errorf("--sqlite-sync %s: this server keeps its metadata in PostgreSQL, not the SQLite file", sqliteSync))
+	}
+	if sqliteSync == "" {
+		sqliteSync = strings.TrimSpace(c.getenv("CIEL_SQLITE_SYNC"))
+		if err := checkSQLiteSync("CIEL_SQLITE_SYNC", sqliteSync); err != nil {
+			return usageError(err)
 		}
 	}
 	// What the server, and the steps, environments and workers it starts,
@@ -189,6 +214,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		BlobS3:     blobS3,
 		Store:      metadata,
 		JobLease:   lease,
+		SQLiteSync: sqliteSync,
 		ReplicaURL: o.ReplicaURL,
 		Logger:     logger,
 		// Online endpoints' scoring listener: "" keeps the last port.
@@ -274,6 +300,10 @@ func newServerRunCommand(b *base) *cobra.Command {
 	cmd.Flags().DurationVar(&opts.JobLease, "job-lease", 0,
 		"with a PostgreSQL --store that several servers share: how long a job stays with a server that stopped renewing "+
 			"its lease before another takes it over (default: CIEL_JOB_LEASE, else 15s)")
+	cmd.Flags().StringVar(&opts.SQLiteSync, "sqlite-sync", "",
+		"with the SQLite file: full fsyncs every commit, so no acknowledged write is lost even to a power cut; normal fsyncs "+
+			"only at WAL checkpoints, faster: a killed server still loses nothing, but a power cut or OS crash may lose the last "+
+			"writes (default: CIEL_SQLITE_SYNC, else full)")
 	cmd.Flags().StringVar(&opts.ReplicaURL, "replica-url", "",
 		"with a PostgreSQL --store that several servers share: the URL the others reach this one at, to serve the live logs of "+
 			"the jobs it runs (default: the listen address)")

@@ -8,7 +8,9 @@
 //
 // Every acknowledged write is durable: SQLite runs in WAL mode with
 // synchronous=FULL, PostgreSQL commits synchronously, so each commit is
-// fsynced. To keep that affordable when the engine records thousands of step
+// fsynced. (Config.Synchronous "normal" trades that for speed on SQLite:
+// a killed server still loses nothing, a power cut may lose the last
+// commits.) To keep that affordable when the engine records thousands of step
 // changes, all writes go through one writer goroutine on one connection,
 // which applies every write waiting at that moment in a single transaction
 // (group commit: one fsync for many callers). Reads use a separate pool of
@@ -48,6 +50,24 @@ type Config struct {
 	// those left open are closed only by their own server or once it has
 	// stopped its Heartbeat (replicas.go).
 	Replica string
+	// Synchronous is SQLite's synchronous setting: "full" (or "", the
+	// default) fsyncs every commit, so an acknowledged write survives a
+	// power cut; "normal" fsyncs only when the WAL is checkpointed, so a
+	// killed server loses nothing but an OS crash or power cut may take
+	// back the last commits (SQLite's own WAL guarantee; the setting
+	// FastTrackML and most SQLite apps run with). PostgreSQL ignores it.
+	Synchronous string
+}
+
+// synchronousPragma is the PRAGMA value for Config.Synchronous.
+func synchronousPragma(v string) (string, error) {
+	switch strings.ToLower(v) {
+	case "", "full":
+		return "FULL", nil
+	case "normal":
+		return "NORMAL", nil
+	}
+	return "", fmt.Errorf("synchronous %q: want full or normal", v)
 }
 
 // Store is a store.Store kept in one SQLite file. It is safe for concurrent
@@ -96,6 +116,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // openSQLite opens (creating if needed) the SQLite file at cfg.Path.
 func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	path := filepath.Clean(cfg.Path)
+	syncMode, err := synchronousPragma(cfg.Synchronous)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
 	// SQLite would create the file 0644 (less the umask); created here
 	// first, it is private, and SQLite gives the WAL and shm files it makes
 	// the database file's mode.
@@ -109,7 +133,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 		"_txlock=immediate",
 		"_pragma=foreign_keys(1)",
 		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(FULL)",
+		"_pragma=synchronous("+syncMode+")",
 	))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)

@@ -80,6 +80,36 @@ func TestOpenSettings(t *testing.T) {
 	}
 }
 
+// TestOpenSynchronous: Config.Synchronous sets the writer's synchronous
+// pragma (full by default, normal on request) and anything else is
+// refused before the file is touched.
+func TestOpenSynchronous(t *testing.T) {
+	t.Parallel()
+	sqliteOnly(t)
+	for _, tc := range []struct{ give, want string }{{"", "2"}, {"full", "2"}, {"FULL", "2"}, {"normal", "1"}} {
+		s, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "ciel.db"), Synchronous: tc.give})
+		if err != nil {
+			t.Fatalf("open with synchronous %q: %v", tc.give, err)
+		}
+		var got string
+		if err := s.wdb.QueryRow("PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got != tc.want {
+			t.Errorf("synchronous %q: pragma %s, want %s", tc.give, got, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ciel.db")
+	_, err := Open(context.Background(), Config{Path: path, Synchronous: "off"})
+	if err == nil || !strings.Contains(err.Error(), `synchronous "off": want full or normal`) {
+		t.Errorf("synchronous off: %v", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a refused setting left %s behind: %v", path, err)
+	}
+}
+
 func TestMigrations(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ciel.db")
