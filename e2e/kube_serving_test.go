@@ -324,9 +324,11 @@ func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) 
 // TestKubeOnlineEndpointReplicas: two servers share one PostgreSQL store.
 // A deployment on the cluster made through one is served by the other's
 // front end too, from the same pods, with the same keys; a key regenerated
-// and a deployment deleted through one take effect on the other.
+// and a deployment deleted through one take effect on the other. The
+// compute says endpoint_route apiserver, so both reach the pods through
+// the API server's proxy, as a server off the pods' network does.
 func TestKubeOnlineEndpointReplicas(t *testing.T) {
-	es, k, _ := kubeSetupN(t, 2)
+	es, k, _ := kubeSetupN(t, 2, "--endpoint-route=apiserver")
 	a, b := es[0], es[1]
 	imageTar := filepath.Join(t.TempDir(), "python.tar")
 	image := pythonImage(t, imageTar)
@@ -359,6 +361,9 @@ func TestKubeOnlineEndpointReplicas(t *testing.T) {
 	pa, pb := sa.pods(t, 10, "1"), sb.pods(t, 10, "1")
 	if len(pa) != 1 || len(pb) != 1 || !maps.Equal(pa, pb) {
 		t.Fatalf("server a answered from %v, server b from %v: want the same one pod", pa, pb)
+	}
+	if logs := a.ok("online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "shared-svc", "--lines", "200").out; !strings.Contains(logs, "through the API server's proxy") {
+		t.Errorf("the deployment's log does not say its pod is reached through the API server's proxy:\n%s", logs)
 	}
 	old := sb.key
 	a.ok("online-endpoint", "regenerate-keys", "--name", "shared-svc", "--key-type", "primary")

@@ -228,8 +228,8 @@ func kubeSetup(t *testing.T, vars ...string) (*env, kubeCluster, string) {
 }
 
 // kubeSetupN is kubeSetup with n servers; more than one share a fresh
-// PostgreSQL database as well as the bucket, as replicas; extra
-// (KEY=VALUE) go to the servers and the CLI.
+// PostgreSQL database as well as the bucket, as replicas; extra KEY=VALUE
+// go to the servers and the CLI, and --flag=value to the compute attach.
 func kubeSetupN(t *testing.T, n int, extra ...string) ([]*env, kubeCluster, string) {
 	t.Helper()
 	k := needKube(t)
@@ -248,7 +248,15 @@ func kubeSetupN(t *testing.T, n int, extra ...string) ([]*env, kubeCluster, stri
 	k.ensureBridge(t)
 	srv := s3test.StartOn(t, podsReachHost)
 	bucket := srv.Bucket(t)
-	vars := append([]string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}, extra...)
+	vars := []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing-secret-key"}
+	var attachFlags []string
+	for _, x := range extra {
+		if strings.HasPrefix(x, "--") {
+			attachFlags = append(attachFlags, x)
+		} else {
+			vars = append(vars, x)
+		}
+	}
 	if n > 1 {
 		vars = append(vars, "CIEL_STORE="+dbtest.Postgres(t).URL)
 	}
@@ -262,8 +270,8 @@ func kubeSetupN(t *testing.T, n int, extra ...string) ([]*env, kubeCluster, stri
 		e.ok("configure", "--defaults", "workspace=ws")
 		es = append(es, e)
 	}
-	es[0].ok("compute", "attach", "--name", "k8s", "--type", "Kubernetes", "--kubeconfig", k.kubeconfig,
-		"--namespace", "ciel", "--helper-image", helper)
+	es[0].ok(append([]string{"compute", "attach", "--name", "k8s", "--type", "Kubernetes", "--kubeconfig", k.kubeconfig,
+		"--namespace", "ciel", "--helper-image", helper}, attachFlags...)...)
 	es[0].ok("compute", "instance-type", "create", "--compute", "k8s", "--cpu", "100m", "--memory", "256Mi")
 	return es, k, image
 }

@@ -106,7 +106,7 @@ func (o *computeCreateOpts) compute() (*spec.Compute, error) {
 	if c.Type == spec.ComputeKubernetes {
 		c.Kubernetes = o.kubeFlags.apply(c.Kubernetes)
 	} else if o.kubeFlags.given() {
-		return nil, usageErrorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint and --server-url are for --type kubernetes, not %s", c.Type)
+		return nil, usageErrorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint, --server-url and --endpoint-route are for --type kubernetes, not %s", c.Type)
 	}
 	return c, nil
 }

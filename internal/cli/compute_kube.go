@@ -24,6 +24,7 @@ type kubeFlags struct {
 	HelperImage  string
 	BlobEndpoint string
 	ServerURL    string
+	Route        string
 }
 
 func (k *kubeFlags) bind(f *pflag.FlagSet) {
@@ -32,16 +33,18 @@ func (k *kubeFlags) bind(f *pflag.FlagSet) {
 	f.StringVar(&k.HelperImage, "helper-image", "", "kubernetes: the image with ciel's binary that stages inputs and outputs (see 'ciel compute helper-image')")
 	f.StringVar(&k.BlobEndpoint, "blob-endpoint", "", "kubernetes: the S3 endpoint of the blob store as pods reach it, when not the server's (default: CIEL_KUBE_BLOB_ENDPOINT)")
 	f.StringVar(&k.ServerURL, "server-url", "", "kubernetes: this server's URL as pods reach it, for their MLflow tracking")
+	f.StringVar(&k.Route, "endpoint-route", "", "kubernetes: how the server reaches online deployments' pods: pod (their addresses), "+
+		"apiserver (the API server's proxy, which needs pods/proxy rights) or auto, pod's address else the proxy (default: auto)")
 }
 
 func (k *kubeFlags) given() bool {
-	return k.Kubeconfig != "" || k.Namespace != "" || k.HelperImage != "" || k.BlobEndpoint != "" || k.ServerURL != ""
+	return k.Kubeconfig != "" || k.Namespace != "" || k.HelperImage != "" || k.BlobEndpoint != "" || k.ServerURL != "" || k.Route != ""
 }
 
 // validate checks the values given; typ is --type, if given.
 func (k *kubeFlags) validate(typ string) error {
 	if typ != "" && typ != spec.ComputeKubernetes && k.given() {
-		return fmt.Errorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint and --server-url are for --type kubernetes, not %s", typ)
+		return fmt.Errorf("--kubeconfig, --namespace, --helper-image, --blob-endpoint, --server-url and --endpoint-route are for --type kubernetes, not %s", typ)
 	}
 	if k.Namespace != "" {
 		if err := spec.ValidateNamespace(k.Namespace); err != nil {
@@ -57,6 +60,9 @@ func (k *kubeFlags) validate(typ string) error {
 		if err := spec.ValidateServerURL(k.ServerURL); err != nil {
 			return fmt.Errorf("--server-url: %w", err)
 		}
+	}
+	if err := spec.ValidateEndpointRoute(k.Route); err != nil {
+		return fmt.Errorf("--endpoint-route: %w", err)
 	}
 	return nil
 }
@@ -89,6 +95,9 @@ func (k *kubeFlags) apply(c *spec.Kubernetes) *spec.Kubernetes {
 	}
 	if k.ServerURL != "" {
 		c.ServerURL = k.ServerURL
+	}
+	if k.Route != "" {
+		c.EndpointRoute = k.Route
 	}
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
 	"time"
 
@@ -35,15 +36,33 @@ type Cluster interface {
 	// d as it is now is ready, or fails with why the pods cannot start.
 	// Applying what already runs changes nothing.
 	Apply(ctx context.Context, d ClusterDeployment, log io.Writer) error
-	// Watch calls fn with the addresses (host:port) of d's ready pods now
-	// and whenever they change, until ctx ends.
-	Watch(ctx context.Context, d ClusterKey, fn func(addrs []string)) error
+	// Watch calls fn with d's ready pods now and whenever they change,
+	// until ctx ends.
+	Watch(ctx context.Context, d ClusterKey, fn func(pods []PodTarget)) error
 	// Delete removes d's pods, Service and Secret; it is not an error if
 	// they are gone.
 	Delete(ctx context.Context, d ClusterKey) error
 	// Logs returns the last lines of each of d's pods' logs.
 	Logs(ctx context.Context, d ClusterKey, lines int) (string, error)
 }
+
+// PodTarget is one ready pod of a deployment as the front end reaches it.
+type PodTarget struct {
+	// Addr is the pod's address (host:port), its name among the instances.
+	Addr string
+	// URL is the base URL scoring requests are posted under (ScorePath is
+	// added): http://Addr, or the API server's proxy to the pod for a
+	// server that cannot reach the pods' network.
+	URL string
+	// Client, when set, is what reaches URL: the API server's, with the
+	// cluster's credentials, which take the Authorization header, so the
+	// instance token goes in InstanceTokenHeader. nil is the front end's
+	// own client.
+	Client *http.Client
+}
+
+// DirectTarget is the PodTarget of a pod the front end reaches at addr.
+func DirectTarget(addr string) PodTarget { return PodTarget{Addr: addr, URL: "http://" + addr} }
 
 // ClusterKey names a deployment on a cluster.
 type ClusterKey struct {
@@ -96,6 +115,10 @@ const (
 	// token the front end sends, in the Secret.
 	EnvInstance      = "CIEL_INSTANCE"
 	EnvInstanceToken = "CIEL_INSTANCE_TOKEN"
+	// InstanceTokenHeader carries the instance token where Authorization
+	// cannot: through the API server's proxy, which takes Authorization
+	// for itself. Direct requests send "Authorization: Bearer <token>".
+	InstanceTokenHeader = "X-Ciel-Instance-Token"
 )
 
 // InstanceCommand is what a pod's main container runs, after the path of

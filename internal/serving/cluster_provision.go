@@ -73,7 +73,7 @@ func (m *Manager) startRemote(ctx context.Context, d *Deployment, plan *Plan, lo
 	}
 	d.Plan = plan
 	r := newRemote(m.poolFor(d), settingsOf(&d.Spec), plan.InstanceToken, logs)
-	if err := cl.Watch(r.ctx, key, r.setAddrs); err != nil {
+	if err := cl.Watch(r.ctx, key, r.setPods); err != nil {
 		r.drain(ctx)
 		return nil, fmt.Errorf("watch the pods of deployment %s: %w", d.Name, err)
 	}

@@ -80,7 +80,10 @@ func RunInstance(ctx context.Context, cfg InstanceConfig) error {
 		writeReply(w, reply{status: http.StatusOK, body: []byte(`{"status":"Ready"}`)})
 	})
 	mux.HandleFunc("POST "+ScorePath, func(w http.ResponseWriter, r *http.Request) {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := r.Header.Get(InstanceTokenHeader)
+		if got == "" {
+			got, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			writeReply(w, errorReply(http.StatusUnauthorized, "Unauthorized", "wrong instance token"))
 			return

@@ -3,9 +3,11 @@ package serving
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -48,6 +50,7 @@ type remote struct {
 
 // podForwarders are the forwarders of one pod.
 type podForwarders struct {
+	target     PodTarget
 	stop       chan struct{}
 	pauseUntil time.Time // guarded by remote.mu
 }
@@ -97,10 +100,14 @@ func (r *remote) waitFirst(ctx context.Context) error {
 	}
 }
 
-// setAddrs starts forwarders for pods that became ready and stops those of
-// pods that are not any more.
-func (r *remote) setAddrs(addrs []string) {
-	addrs = slices.Sorted(slices.Values(addrs))
+// setPods starts forwarders for pods that became ready (or are now reached
+// another way) and stops those of pods that are not any more.
+func (r *remote) setPods(pods []PodTarget) {
+	byAddr := make(map[string]PodTarget, len(pods))
+	for _, p := range pods {
+		byAddr[p.Addr] = p
+	}
+	addrs := slices.Sorted(maps.Keys(byAddr))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	select {
@@ -108,29 +115,42 @@ func (r *remote) setAddrs(addrs []string) {
 		return
 	default:
 	}
-	want := map[string]bool{}
 	for _, a := range addrs {
-		want[a] = true
-		if r.pods[a] != nil {
-			continue
+		t := byAddr[a]
+		if pf := r.pods[a]; pf != nil {
+			if pf.target.URL == t.URL && pf.target.Client == t.Client {
+				continue
+			}
+			close(pf.stop) // reached another way now: new forwarders
+			r.pool.ready.Add(-1)
 		}
-		pf := &podForwarders{stop: make(chan struct{})}
+		pf := &podForwarders{target: t, stop: make(chan struct{})}
 		r.pods[a] = pf
 		r.pool.ready.Add(1)
 		for range r.settings.concurrency {
 			r.wg.Add(1)
-			go r.forward(a, pf)
+			go r.forward(pf)
 		}
 	}
 	for a, pf := range r.pods {
-		if !want[a] {
+		if _, ok := byAddr[a]; !ok {
 			close(pf.stop)
 			delete(r.pods, a)
 			r.pool.ready.Add(-1)
 		}
 	}
 	if !slices.Equal(r.addrs, addrs) {
-		r.logs.printf("[ciel] ready instances: %d %v", len(addrs), addrs)
+		proxied := 0
+		for _, p := range pods {
+			if p.Client != nil {
+				proxied++
+			}
+		}
+		via := ""
+		if proxied > 0 {
+			via = fmt.Sprintf(" (%d through the API server's proxy: this server cannot reach the pods' addresses, or endpoint_route says so)", proxied)
+		}
+		r.logs.printf("[ciel] ready instances: %d %v%s", len(addrs), addrs, via)
 	}
 	r.addrs = addrs
 	if len(addrs) > 0 {
@@ -143,7 +163,7 @@ func (r *remote) setAddrs(addrs []string) {
 }
 
 // forward takes calls for one pod until it or the runner stops.
-func (r *remote) forward(addr string, pf *podForwarders) {
+func (r *remote) forward(pf *podForwarders) {
 	defer r.wg.Done()
 	select {
 	case <-r.active:
@@ -172,14 +192,14 @@ func (r *remote) forward(addr string, pf *podForwarders) {
 		if r.pauseLeft(pf) > 0 && r.pool.giveBack(c) {
 			continue
 		}
-		rep, err := r.post(addr, c.body)
+		rep, err := r.post(pf.target, c.body)
 		if err != nil {
 			r.pause(pf)
 			if r.pool.requeue(c) {
 				continue
 			}
 			rep = errorReply(http.StatusBadGateway, "InstanceUnreachable",
-				fmt.Sprintf("instance %s of deployment %s did not answer: %v", addr, r.pool.name, err))
+				fmt.Sprintf("instance %s of deployment %s did not answer: %v", pf.target.Addr, r.pool.name, err))
 		}
 		c.done <- rep
 	}
@@ -198,16 +218,22 @@ func (r *remote) pause(pf *podForwarders) {
 }
 
 // post sends one request to a pod; an error means the pod gave no answer.
-func (r *remote) post(addr string, body []byte) (reply, error) {
+func (r *remote) post(t PodTarget, body []byte) (reply, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.settings.requestTimeout+2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+ScorePath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+ScorePath, bytes.NewReader(body))
 	if err != nil {
 		return reply{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+r.token)
-	resp, err := r.client.Do(req)
+	client := r.client
+	if t.Client != nil {
+		client = t.Client
+		req.Header.Set(InstanceTokenHeader, r.token)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return reply{}, err
 	}
@@ -219,11 +245,29 @@ func (r *remote) post(addr string, body []byte) (reply, error) {
 	if len(b) > maxReplyBody {
 		return errorReply(http.StatusBadGateway, "ReplyTooLarge", "the deployment's answer is larger than 64 MiB"), nil
 	}
-	rep := reply{status: resp.StatusCode, body: b, instance: r.index(addr)}
+	if t.Client != nil && resp.StatusCode >= 400 {
+		if msg, ok := apiServerStatus(b); ok {
+			return reply{}, fmt.Errorf("the API server's proxy to the pod: %s", msg)
+		}
+	}
+	rep := reply{status: resp.StatusCode, body: b, instance: r.index(t.Addr)}
 	if resp.StatusCode == http.StatusUnauthorized {
 		return reply{}, errors.New("the pod refused the instance token")
 	}
 	return rep, nil
+}
+
+// apiServerStatus reads an answer of the API server itself (a Status
+// object: the proxy forbidden, the pod unreachable) rather than of the pod
+// behind it, and returns its message.
+func apiServerStatus(b []byte) (string, bool) {
+	var st struct {
+		Kind, APIVersion, Message string
+	}
+	if json.Unmarshal(b, &st) != nil || st.Kind != "Status" || st.APIVersion != "v1" {
+		return "", false
+	}
+	return st.Message, true
 }
 
 // index is a pod's place among the ready ones, for the access log.

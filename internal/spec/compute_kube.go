@@ -44,6 +44,29 @@ type Kubernetes struct {
 	// tracking of a step (MLFLOW_TRACKING_URI); "" keeps the server's own
 	// address, which pods reach only if it is not a loopback one.
 	ServerURL string `json:"server_url,omitempty"`
+	// EndpointRoute is how the server reaches online deployments' pods:
+	// "pod" at their addresses (it is on the pods' network: in the
+	// cluster, or on a flat network such as Azure CNI's); "apiserver"
+	// through the API server's proxy to each pod (needs pods/proxy
+	// rights; slower, but from anywhere the API server is reachable);
+	// "auto" or "" tries each pod's address and falls back to the proxy.
+	EndpointRoute string `json:"endpoint_route,omitempty"`
+}
+
+// The values of Kubernetes.EndpointRoute.
+const (
+	RouteAuto      = "auto"
+	RoutePod       = "pod"
+	RouteAPIServer = "apiserver"
+)
+
+// ValidateEndpointRoute reports whether s is an endpoint_route.
+func ValidateEndpointRoute(s string) error {
+	switch s {
+	case "", RouteAuto, RoutePod, RouteAPIServer:
+		return nil
+	}
+	return fmt.Errorf("endpoint_route %q: expected auto, pod or apiserver", s)
 }
 
 // InstanceType is a size of pod: what a step's main container requests and
@@ -158,6 +181,14 @@ func kubernetesFields(d *decoder, c *Compute) map[string]fieldFunc {
 			}
 		},
 		"instance_types": func(p string, v *yaml.Node) { k().InstanceTypes = d.instanceTypes(p, v) },
+		"endpoint_route": func(p string, v *yaml.Node) {
+			if s, ok := d.str(p, v); ok {
+				if err := ValidateEndpointRoute(s); err != nil {
+					d.errorf(v, p, "%v", err)
+				}
+				k().EndpointRoute = s
+			}
+		},
 		"server_url": func(p string, v *yaml.Node) {
 			if s, ok := d.str(p, v); ok {
 				if err := ValidateServerURL(s); err != nil {
@@ -219,7 +250,7 @@ func (d *decoder) quantityInto(dst *string) fieldFunc {
 func (d *decoder) checkKubernetes(n *yaml.Node, c *Compute) {
 	if c.Type != ComputeKubernetes {
 		if c.Kubernetes != nil && c.Type != "" {
-			for _, key := range []string{"kubeconfig", "namespace", "instance_types", "helper_image", "blob_endpoint", "server_url"} {
+			for _, key := range []string{"kubeconfig", "namespace", "instance_types", "helper_image", "blob_endpoint", "server_url", "endpoint_route"} {
 				if v := d.lookup(n, key); v != nil {
 					d.errorf(v, key, "only valid for a compute of type kubernetes, not %s", c.Type)
 				}

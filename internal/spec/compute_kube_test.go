@@ -14,6 +14,7 @@ kubeconfig: kube/config
 namespace: ml
 blob_endpoint: http://10.0.0.1:7070
 server_url: https://ciel.internal:8443
+endpoint_route: apiserver
 instance_types:
   defaultinstancetype: {cpu: 100m, memory: 2Gi}
   gpu: {cpu: 4, memory: 16Gi, gpu: 1, node_selector: {accelerator: nvidia}}
@@ -23,6 +24,7 @@ instance_types:
 	}
 	want := &Kubernetes{
 		Kubeconfig: filepath.FromSlash("/cfg/kube/config"), Namespace: "ml", BlobEndpoint: "http://10.0.0.1:7070", ServerURL: "https://ciel.internal:8443",
+		EndpointRoute: "apiserver",
 		InstanceTypes: map[string]InstanceType{
 			"defaultinstancetype": {CPU: "100m", Memory: "2Gi"},
 			"gpu":                 {CPU: "4", Memory: "16Gi", GPU: 1, NodeSelector: map[string]string{"accelerator": "nvidia"}},
@@ -62,6 +64,8 @@ func TestParseComputeKubernetesErrors(t *testing.T) {
 			[]string{`bad.yml:3:16: blob_endpoint: blob_endpoint "10.0.0.1:7070": expected http(s)://host[:port]`}},
 		{"server url", "name: k\ntype: kubernetes\nserver_url: ciel:8443/x\n",
 			[]string{`bad.yml:3:13: server_url: server_url "ciel:8443/x": expected http(s)://host[:port]`}},
+		{"endpoint route", "name: k\ntype: kubernetes\nendpoint_route: vpn\n",
+			[]string{`bad.yml:3:17: endpoint_route: endpoint_route "vpn": expected auto, pod or apiserver`}},
 		{"kubernetes keys on local", "name: k\ntype: local\nnamespace: ml\nkubeconfig: x\n",
 			[]string{
 				"bad.yml:3:12: namespace: only valid for a compute of type kubernetes, not local",

@@ -68,6 +68,11 @@ func CheckSubmittedData(d *Data) error {
 func CheckSubmittedCompute(comp *Compute) error {
 	var c submitChecker
 	c.name("name", comp.Name, true)
+	if k := comp.Kubernetes; k != nil {
+		if err := ValidateEndpointRoute(k.EndpointRoute); err != nil {
+			c.fail("endpoint_route", "%v", err)
+		}
+	}
 	return c.result()
 }
 

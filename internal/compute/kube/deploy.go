@@ -257,17 +257,19 @@ func (d *deployer) logTail(ctx context.Context, ns, pod, container string) strin
 }
 
 // Watch implements serving.Cluster: it follows the EndpointSlices of the
-// deployment's Service and calls fn with the ready pods' addresses.
-func (d *deployer) Watch(ctx context.Context, k serving.ClusterKey, fn func(addrs []string)) error {
+// deployment's Service and calls fn with the ready pods, each reached as
+// the compute's endpoint_route says (routes.go).
+func (d *deployer) Watch(ctx context.Context, k serving.ClusterKey, fn func([]serving.PodTarget)) error {
 	ns, name := d.x.k.Namespace, DeploymentName(k.Workspace, k.Endpoint, k.Name)
 	f := informers.NewSharedInformerFactoryWithOptions(d.x.cs, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = discoveryv1.LabelServiceName + "=" + name }))
 	slices := f.Discovery().V1().EndpointSlices()
 	inf, lister := slices.Informer(), slices.Lister().EndpointSlices(ns)
+	r := d.router()
 	update := func() {
 		list, err := lister.List(labels.Everything())
 		if err == nil {
-			fn(readyAddrs(list))
+			fn(r.targets(ctx, readyPods(list)))
 		}
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -285,9 +287,15 @@ func (d *deployer) Watch(ctx context.Context, k serving.ClusterKey, fn func(addr
 	return nil
 }
 
-// readyAddrs are the host:port of the ready endpoints of slices.
-func readyAddrs(list []*discoveryv1.EndpointSlice) []string {
-	var out []string
+// readyPod is a ready endpoint of a deployment's Service: its address
+// (host:port) and its pod's name.
+type readyPod struct {
+	addr, pod string
+}
+
+// readyPods are the ready endpoints of slices, by address.
+func readyPods(list []*discoveryv1.EndpointSlice) []readyPod {
+	var out []readyPod
 	for _, s := range list {
 		port := int32(0)
 		for _, p := range s.Ports {
@@ -302,13 +310,17 @@ func readyAddrs(list []*discoveryv1.EndpointSlice) []string {
 			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
 				continue
 			}
+			pod := ""
+			if e.TargetRef != nil && e.TargetRef.Kind == "Pod" {
+				pod = e.TargetRef.Name
+			}
 			for _, a := range e.Addresses {
-				out = append(out, net.JoinHostPort(a, strconv.Itoa(int(port))))
+				out = append(out, readyPod{addr: net.JoinHostPort(a, strconv.Itoa(int(port))), pod: pod})
 			}
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.SortFunc(out, func(a, b readyPod) int { return strings.Compare(a.addr, b.addr) })
+	return slices.CompactFunc(out, func(a, b readyPod) bool { return a.addr == b.addr })
 }
 
 // Delete implements serving.Cluster.

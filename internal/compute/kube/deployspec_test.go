@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestBuildDeployment(t *testing.T) {
 	}
 }
 
-func TestReadyAddrs(t *testing.T) {
+func TestReadyPods(t *testing.T) {
 	yes, no := true, false
 	port, name := int32(5001), portName
 	s := &discoveryv1.EndpointSlice{
@@ -89,8 +90,11 @@ func TestReadyAddrs(t *testing.T) {
 			{Addresses: []string{"10.244.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &yes}},
 		},
 	}
-	got := readyAddrs([]*discoveryv1.EndpointSlice{s, {Endpoints: s.Endpoints}})
-	if strings.Join(got, ",") != "10.244.0.8:5001,10.244.0.9:5001" {
-		t.Fatalf("ready addresses %v", got)
+	for _, i := range []int{0, 3} {
+		s.Endpoints[i].TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: "blue-9"}
+	}
+	got := readyPods([]*discoveryv1.EndpointSlice{s, {Endpoints: s.Endpoints}})
+	if fmt.Sprint(got) != "[{10.244.0.8:5001 } {10.244.0.9:5001 blue-9}]" {
+		t.Fatalf("ready pods %v", got)
 	}
 }

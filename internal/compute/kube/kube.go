@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -91,6 +93,7 @@ type Runner struct {
 type clientEntry struct {
 	mod time.Time
 	cs  kubernetes.Interface
+	hc  *http.Client // the API server's, with the kubeconfig's credentials
 }
 
 var _ engine.RemoteExecutors = (*Runner)(nil)
@@ -115,16 +118,16 @@ func (r *Runner) For(c spec.Compute) (compute.Executor, error) {
 		return nil, ErrNeedsS3
 	}
 	k := c.Kubernetes.WithDefaults()
-	cs, err := r.client(k.Kubeconfig)
+	e, err := r.client(k.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{r: r, cs: cs, name: c.Name, k: k, c: c}, nil
+	return &Executor{r: r, cs: e.cs, hc: e.hc, name: c.Name, k: k, c: c}, nil
 }
 
 // client returns the clientset of a kubeconfig file, read again when it
 // changed. The file's contents are never logged or returned in errors.
-func (r *Runner) client(path string) (kubernetes.Interface, error) {
+func (r *Runner) client(path string) (*clientEntry, error) {
 	var mod time.Time
 	if path != "" {
 		fi, err := os.Stat(path)
@@ -136,7 +139,7 @@ func (r *Runner) client(path string) (kubernetes.Interface, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.clients[path]; ok && e.mod.Equal(mod) {
-		return e.cs, nil
+		return e, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if path != "" {
@@ -147,18 +150,24 @@ func (r *Runner) client(path string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", orDefault(path, "(default)"), err)
 	}
 	rc.QPS, rc.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(rc)
+	hc, err := rest.HTTPClientFor(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	r.clients[path] = &clientEntry{mod: mod, cs: cs}
-	return cs, nil
+	cs, err := kubernetes.NewForConfigAndClient(rc, hc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	e := &clientEntry{mod: mod, cs: cs, hc: hc}
+	r.clients[path] = e
+	return e, nil
 }
 
 // Executor runs the steps of one kubernetes compute.
 type Executor struct {
 	r    *Runner
 	cs   kubernetes.Interface
+	hc   *http.Client // the API server's, for its proxy to pods
 	name string
 	k    *spec.Kubernetes
 	c    spec.Compute
