@@ -100,8 +100,8 @@ func (e *Engine) release(held []store.Job, runs map[string]*jobRun) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for key, r := range runs {
-		if e.running[key] != r {
-			continue // ended since
+		if e.running[key] != r || r.ended.Load() {
+			continue // ended since, or recording its end
 		}
 		j, ok := keep[key]
 		switch {

@@ -129,6 +129,53 @@ func TestLeaseRenewalRacesAStart(t *testing.T) {
 	}
 }
 
+// slowEnd is an Observer whose JobFinished waits until release is closed,
+// after telling finishing: the job is recorded ended but its run is still
+// the engine's.
+type slowEnd struct {
+	finishing chan string
+	release   chan struct{}
+}
+
+func (o *slowEnd) StepStarting(context.Context, engine.StepInfo) ([]string, error) { return nil, nil }
+func (o *slowEnd) StepFinished(context.Context, engine.StepInfo, string)           {}
+func (o *slowEnd) JobFinished(_ context.Context, _, job, _ string) {
+	o.finishing <- job
+	<-o.release
+}
+
+// TestLeaseRenewalRacesAnEnd: a job recorded ended (so no renewal returns
+// it any more) whose run has not yet left the engine is not taken for one
+// whose lease was lost (bench/cluster's one "lost the lease" warning in
+// 3,000 steps, on one server).
+func TestLeaseRenewalRacesAnEnd(t *testing.T) {
+	t.Parallel()
+	obs := &slowEnd{finishing: make(chan string, 1), release: make(chan struct{})}
+	log := &messages{}
+	s := enginetest.NewWith(t, func(c *engine.Config) {
+		c.Leases, c.Replica, c.Lease = c.Store.(engine.Leases), "host/a", 300*time.Millisecond
+		c.Logger, c.Observer = slog.New(log), obs
+	})
+	if err := s.Engine.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Engine.Submit(context.Background(), "ws", parse(t, t.TempDir(), "type: command\ncommand: \"true\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-obs.finishing; got != j.Name {
+		t.Fatalf("finishing %s, want %s", got, j.Name)
+	}
+	time.Sleep(500 * time.Millisecond) // renewals every 100 ms
+	close(obs.release)
+	if got := waitStatus(t, s.Store, j.Name); got != engine.StatusCompleted {
+		t.Errorf("job %s", got)
+	}
+	if strings.Contains(log.String(), "lost the lease") {
+		t.Errorf("a job recording its end was stopped as lost:\n%s", log.String())
+	}
+}
+
 // TestLeaseOrphanResumed: renewals that fail for longer than the lease
 // allows stop the engine's runs; once they succeed again the engine still
 // holds those jobs, so no other server takes them, and it resumes them

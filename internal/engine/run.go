@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,10 @@ type jobRun struct {
 	held    context.Context
 	release context.CancelFunc
 	done    chan struct{}
+	// ended is set as the run records the job's end: from then on the
+	// job is terminal in the store, which leaves it out of the lease
+	// renewals' answers, and its lease no longer matters.
+	ended atomic.Bool
 	// parent is the step whose run is the parent of this run's steps' runs
 	// ("" for the job's run); a sweep runs its trials with it set.
 	parent string
@@ -192,6 +197,7 @@ func (r *jobRun) finish() {
 	r.e.rec.flush()
 	now := time.Now().UTC()
 	r.job.Status, r.job.EndedAt = status, &now
+	r.ended.Store(true)
 	r.saveJob()
 	if obs := r.e.cfg.Observer; obs != nil {
 		obs.JobFinished(context.Background(), r.job.Workspace, r.job.Name, status)
