@@ -129,13 +129,29 @@ echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)')
 # measure SERVER SCENARIO CLIENT ARGS...: appends the result's figure
 # (ops/s for a and b, seconds for c) to $WORK/<scenario>-<client>-<server>.
 # SERVER is ciel, mlflow or null (the do-nothing server, for a and b).
+# The server's CPU time (user + system, in clock ticks) so far; the Go
+# servers are one process each.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_MS=$(awk -v t="$(getconf CLK_TCK)" 'BEGIN {print 1000 / t}')
+
 measure() {
   local server=$1 scenario=$2 client=$3; shift 3
-  local uri=$CIEL_URI
-  case $server in mlflow) uri=$MLFLOW_URI ;; null) uri=$NULL_URI ;; fml) uri=$FML_URI ;; cieln) uri=$CIELN_URI ;; esac
+  local uri=$CIEL_URI pid=$CIEL_PID
+  case $server in
+    mlflow) uri=$MLFLOW_URI pid="" ;; null) uri=$NULL_URI pid=$NULL_PID ;;
+    fml) uri=$FML_URI pid=$FML_PID ;; cieln) uri=$CIELN_URI pid=$CIELN_PID ;;
+  esac
+  local t0=""; [[ -n $pid ]] && t0=$(ticks "$pid")
   local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
   local key=ops_per_s; [[ $scenario == [cd]* ]] && key=seconds
   echo "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$key'])" >>"$WORK/$scenario-$client-$server"
+  if [[ -n $t0 && $scenario == a ]]; then
+    # Server CPU per call: what the server itself spends, apart from the
+    # clients it shares the 2 cores with (mlflow server's workers are
+    # other processes, so it has none).
+    echo "$out" | "$PY" -c "import json,sys; print($(( $(ticks "$pid") - t0 )) * $TICK_MS / json.load(sys.stdin)['ops'])" \
+      >>"$WORK/$scenario-$client-$server.cpu"
+  fi
   echo "  $server $scenario ($client client): $out" >&2
 }
 
@@ -181,6 +197,10 @@ for client in $CLIENTS; do
     awk -v c="$a_c" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "(a) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
     a_s=$(median "$WORK/a-$client-cieln")
     awk -v c="$a_s" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "    same durability: ciel --sqlite-sync normal", cl, c, f, c/f, ">= 2x (rest)"}'
+    awk -v n="$a_n" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "    a server that does nothing vs FastTrackML", cl, n, f, n/f, "(the best any server could do)"}'
+    cpu_c=$(median "$WORK/a-$client-ciel.cpu"); cpu_s=$(median "$WORK/a-$client-cieln.cpu")
+    cpu_f=$(median "$WORK/a-$client-fml.cpu"); cpu_n=$(median "$WORK/a-$client-null.cpu")
+    awk -v c="$cpu_c" -v s="$cpu_s" -v f="$cpu_f" -v n="$cpu_n" -v cl="$client" 'BEGIN {printf "%-52s %-7s ciel %.3f, --sqlite-sync normal %.3f, FastTrackML %.3f, do-nothing %.3f ms (FastTrackML/ciel %.1fx)\n", "    server CPU per log_metric call", cl, c, s, f, n, f/c}'
   fi
   if has b; then
     b_c=$(median "$WORK/b-$client-ciel"); b_m=$(median "$WORK/b-$client-mlflow")
@@ -214,6 +234,11 @@ echo "ciel fsyncs every group commit by default (a write it acknowledged survive
 echo "FastTrackML's SQLite runs at synchronous=NORMAL (fsync at checkpoints only: a killed server"
 echo "loses nothing, a power cut may lose the last writes). The \"same durability\" lines run ciel"
 echo "with --sqlite-sync normal, which is that setting."
+echo
+echo "Server CPU per call is each server process's user + system time over the calls of (a): what"
+echo "the server spends apart from the client processes that share the 2 cores with it. (a)'s"
+echo "rate is bounded by the clients' CPU plus the server's, so a server at the do-nothing"
+echo "server's cost is the best any server can reach."
 echo
 echo "The client floor of (a) and (b) is the same client timed against a server that answers"
 echo "log_metric and log_batch with {} at once (bench/tracking/nullserver): the client's own"
