@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/api"
-	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
 )
 
 // TestServerRunBlob: `server run` takes the blob store from --blob, else
@@ -50,18 +49,8 @@ func TestServerRunBlob(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			var got *blobs3.Config
-			served := false
-			var out bytes.Buffer
-			err := NewRoot(Config{
-				Args:   append([]string{"server", "run", "--addr", "127.0.0.1:0"}, tt.args...),
-				Getenv: func(k string) string { return env[k] },
-				Stdout: &out, Stderr: &out,
-				Serve: func(_ context.Context, cfg api.Config) error {
-					served, got = true, cfg.BlobS3
-					return nil
-				},
-			}).Execute()
+			cfg, served, err := serverRun(env, tt.args...)
+			got := cfg.BlobS3
 			if code := ExitCode(err); code != tt.code {
 				t.Fatalf("exit %d (%v), want %d", code, err, tt.code)
 			}
@@ -84,4 +73,21 @@ func TestServerRunBlob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serverRun runs `ciel server run --addr 127.0.0.1:0 args...` with env as
+// its environment, up to the point of serving, and returns the server's
+// config and whether it would have started.
+func serverRun(env map[string]string, args ...string) (cfg api.Config, served bool, err error) {
+	var out bytes.Buffer
+	err = NewRoot(Config{
+		Args:   append([]string{"server", "run", "--addr", "127.0.0.1:0"}, args...),
+		Getenv: func(k string) string { return env[k] },
+		Stdout: &out, Stderr: &out,
+		Serve: func(_ context.Context, c api.Config) error {
+			cfg, served = c, true
+			return nil
+		},
+	}).Execute()
+	return cfg, served, err
 }

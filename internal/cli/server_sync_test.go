@@ -1,12 +1,6 @@
 package cli
 
-import (
-	"bytes"
-	"context"
-	"testing"
-
-	"github.com/ciel-mlops/ciel/internal/api"
-)
+import "testing"
 
 // TestServerRunSQLiteSync: `server run` takes the SQLite file's
 // synchronous setting from --sqlite-sync, else CIEL_SQLITE_SYNC, else
@@ -36,17 +30,8 @@ func TestServerRunSQLiteSync(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			got, served := "", false
-			var out bytes.Buffer
-			err := NewRoot(Config{
-				Args:   append([]string{"server", "run", "--addr", "127.0.0.1:0"}, tt.args...),
-				Getenv: func(k string) string { return env[k] },
-				Stdout: &out, Stderr: &out,
-				Serve: func(_ context.Context, cfg api.Config) error {
-					served, got = true, cfg.SQLiteSync
-					return nil
-				},
-			}).Execute()
+			cfg, served, err := serverRun(env, tt.args...)
+			got := cfg.SQLiteSync
 			if code := ExitCode(err); code != tt.code {
 				t.Fatalf("exit %d (%v), want %d", code, err, tt.code)
 			}
