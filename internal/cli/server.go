@@ -18,6 +18,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/api"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
 	"github.com/ciel-mlops/ciel/internal/logbatch"
+	"github.com/ciel-mlops/ciel/internal/store/sqldb"
 )
 
 // stopTimeout is how long `server stop` waits for the process to go.
@@ -137,8 +138,8 @@ func (o *serverRunOpts) Validate() error {
 	if o.JobLease != 0 && o.JobLease < time.Second {
 		return fmt.Errorf("--job-lease %s: want at least 1s, such as 15s", o.JobLease)
 	}
-	if err := checkSQLiteSync("--sqlite-sync", o.SQLiteSync); err != nil {
-		return err
+	if err := sqldb.CheckSynchronous(o.SQLiteSync); err != nil {
+		return fmt.Errorf("--sqlite-sync: %w", err)
 	}
 	if o.ReplicaURL != "" {
 		if err := checkOrigin(strings.TrimSuffix(o.ReplicaURL, "/"), true); err != nil {
@@ -146,15 +147,6 @@ func (o *serverRunOpts) Validate() error {
 		}
 	}
 	return o.exposure.validate()
-}
-
-// checkSQLiteSync checks a --sqlite-sync value ("" is the default).
-func checkSQLiteSync(what, v string) error {
-	switch strings.ToLower(v) {
-	case "", "full", "normal":
-		return nil
-	}
-	return fmt.Errorf("%s %q: want full or normal", what, v)
 }
 
 type serverRunCmd struct{ *base }
@@ -185,8 +177,8 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 	}
 	if sqliteSync == "" {
 		sqliteSync = strings.TrimSpace(c.getenv("CIEL_SQLITE_SYNC"))
-		if err := checkSQLiteSync("CIEL_SQLITE_SYNC", sqliteSync); err != nil {
-			return usageError(err)
+		if err := sqldb.CheckSynchronous(sqliteSync); err != nil {
+			return usageError(fmt.Errorf("CIEL_SQLITE_SYNC: %w", err))
 		}
 	}
 	// What the server, and the steps, environments and workers it starts,

@@ -59,6 +59,13 @@ type Config struct {
 	Synchronous string
 }
 
+// CheckSynchronous reports whether v is a Config.Synchronous, so a caller
+// can refuse a bad setting before it opens anything.
+func CheckSynchronous(v string) error {
+	_, err := synchronousPragma(v)
+	return err
+}
+
 // synchronousPragma is the PRAGMA value for Config.Synchronous.
 func synchronousPragma(v string) (string, error) {
 	switch strings.ToLower(v) {
