@@ -141,7 +141,7 @@ func (r *remote) setPods(pods []PodTarget) {
 	}
 	if !slices.Equal(r.addrs, addrs) {
 		proxied := 0
-		for _, p := range pods {
+		for _, p := range byAddr {
 			if p.Client != nil {
 				proxied++
 			}

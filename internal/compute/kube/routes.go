@@ -97,6 +97,11 @@ func (r *router) direct(ctx context.Context, pods []readyPod) map[string]bool {
 	for _, p := range pods {
 		out[p.addr] = r.reach[p.addr]
 	}
+	for a := range r.reach {
+		if _, ok := out[a]; !ok {
+			delete(r.reach, a) // gone: rollouts would otherwise pile up addresses
+		}
+	}
 	return out
 }
 
