@@ -23,6 +23,11 @@ func Loop(ctx context.Context, tick time.Duration, pass func(context.Context) er
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// select picks at random when both are ready: a tick that
+			// races the cancel must not start another pass.
+			if ctx.Err() != nil {
+				return
+			}
 		}
 	}
 }
