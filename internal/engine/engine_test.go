@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/engine"
@@ -301,5 +302,59 @@ func TestPrefixWriterSplitsLines(t *testing.T) {
 	}
 	if b.String() != "> abc\n> d\n> e\n" {
 		t.Errorf("got %q", b.String())
+	}
+}
+
+// TestFollowReadsLogsSparingly: a follower woken by every change of a wide
+// pipeline reads no log of a step still waiting for its turn, and a running
+// step's log at most once an interval (plus its last read), yet prints
+// every line.
+func TestFollowReadsLogsSparingly(t *testing.T) {
+	t.Parallel()
+	e, tb := setup(t)
+	ctx := context.Background()
+	c, _ := json.Marshal(spec.Compute{Name: "two", Type: "local", MaxConcurrency: 2})
+	if err := tb.st.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "two", Spec: c, CreatedAt: time.Now()}, true); err != nil {
+		t.Fatal(err)
+	}
+	var y strings.Builder
+	y.WriteString("type: pipeline\nsettings: {default_compute: two}\njobs:\n")
+	y.WriteString("  long: {type: command, command: 'for i in 1 2 3; do echo l$i; sleep 0.4; done'}\n")
+	const n = 60
+	for i := range n {
+		fmt.Fprintf(&y, "  s%d: {type: command, command: 'echo out%d'}\n", i, i)
+	}
+	j, err := e.Submit(ctx, "ws", parse(t, t.TempDir(), y.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var b strings.Builder
+	reads, err := e.FollowCountingReads(ctx, "ws", j.Name, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	out := b.String()
+	for _, want := range []string{"[long] l1\n", "[long] l3\n", "[long] status: Completed\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stream lacks %q", want)
+		}
+	}
+	for i := range n {
+		if !strings.Contains(out, fmt.Sprintf("[s%d] out%d\n", i, i)) {
+			t.Errorf("stream lacks step s%d's line", i)
+		}
+		// Not read while queued; read while running (at most once an
+		// interval: an echo takes a few) and at its end.
+		if r := reads[fmt.Sprintf("s%d", i)]; r > 8 {
+			t.Errorf("step s%d's log read %d times", i, r)
+		}
+	}
+	if max := int(elapsed/engine.FollowInterval) + 3; reads["long"] > max {
+		t.Errorf("the long step's log was read %d times in %v (at most %d)", reads["long"], elapsed, max)
+	}
+	if t.Failed() {
+		t.Logf("reads %v\nstream:\n%s", reads, out)
 	}
 }

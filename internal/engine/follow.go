@@ -34,8 +34,17 @@ func (e *Engine) FollowStep(ctx context.Context, ws, name, step string, w io.Wri
 }
 
 func (e *Engine) follow(ctx context.Context, ws, name, only string, w io.Writer, flush func(), remote RemoteLog) error {
-	f := &follower{e: e, ctx: ctx, remote: remote, w: w, offsets: map[string]int64{}, partial: map[string][]byte{},
-		status: map[string]string{}, drained: map[string]bool{}, read: map[string]logRead{}}
+	return e.newFollower(ctx, w, remote).run(ws, name, only, flush)
+}
+
+func (e *Engine) newFollower(ctx context.Context, w io.Writer, remote RemoteLog) *follower {
+	return &follower{e: e, ctx: ctx, remote: remote, w: w, readLog: e.ReadStepLog, offsets: map[string]int64{},
+		partial: map[string][]byte{}, status: map[string]string{}, drained: map[string]bool{}, read: map[string]logRead{}}
+}
+
+// run follows job name of ws (only its step only, when not empty).
+func (f *follower) run(ws, name, only string, flush func()) error {
+	e, ctx := f.e, f.ctx
 	// While the job runs in this engine its changes are told to a
 	// subscription, so the states are kept here and the store is read
 	// again only when the subscription cannot be trusted (it lagged, a
@@ -189,6 +198,7 @@ type follower struct {
 	e        *Engine
 	ctx      context.Context
 	remote   RemoteLog
+	readLog  func(ctx context.Context, j store.Job, s store.Step, offset, limit int64, remote RemoteLog) ([]byte, error)
 	w        io.Writer
 	pipeline bool
 	offsets  map[string]int64
@@ -203,6 +213,7 @@ type logRead struct {
 	owner   string    // the server that ran the job then
 	attempt int       // the step's attempt then
 	remote  time.Time // when the server running it was last asked
+	local   time.Time // when it was last read here
 }
 
 // remoteInterval is how often a follower asks another server for the new
@@ -239,10 +250,18 @@ func (f *follower) step(j store.Job, s store.Step, final bool) error {
 			}
 		}
 	}
-	if s.Status == StatusNotStarted || f.drained[s.Name] {
+	// A step waiting for its turn has no log yet: in a wide pipeline
+	// hundreds wait, and looking for their files on every change was most
+	// of what following a job cost.
+	if s.Status == StatusNotStarted || s.Status == StatusQueued || f.drained[s.Name] {
 		return nil
 	}
 	last := final || Terminal(s.Status)
+	if !last && time.Since(f.read[s.Name].local) < FollowInterval {
+		// Changes wake the follower far more often than a log needs
+		// reading; a running step's new lines wait at most an interval.
+		return nil
+	}
 	if err := f.drain(j, s, prefix, last); err != nil {
 		return err
 	}
@@ -260,7 +279,7 @@ func (f *follower) drain(j store.Job, s store.Step, prefix string, last bool) er
 		// log there starts from the beginning.
 		f.offsets[step], f.partial[step] = 0, nil
 	}
-	cur := logRead{owner: j.Owner, attempt: s.Attempt, remote: prev.remote}
+	cur := logRead{owner: j.Owner, attempt: s.Attempt, remote: prev.remote, local: time.Now()}
 	defer func() { f.read[step] = cur }()
 	var remote RemoteLog
 	if f.remote != nil {
@@ -274,7 +293,7 @@ func (f *follower) drain(j store.Job, s store.Step, prefix string, last bool) er
 	}
 	buf := f.partial[step]
 	for n := 1; ; n++ {
-		data, err := f.e.ReadStepLog(f.ctx, j, s, f.offsets[step], 0, remote)
+		data, err := f.readLog(f.ctx, j, s, f.offsets[step], 0, remote)
 		if err != nil {
 			break // no log yet, or none to read now
 		}
