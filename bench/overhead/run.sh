@@ -7,7 +7,12 @@
 #     `xargs -P 2` running the same 500 `bash -c true` shells, and 500
 #     `sh -c true` (dash: the cheapest shell, the floor of any step that is a
 #     shell command), alternating in the same run. Prints the medians and both
-#     ratios (goals: <= 1.5x the bash floor, <= 2x the sh floor).
+#     ratios (goals: <= 1.5x the bash floor, <= 2x the sh floor). Beside
+#     them, the bare runner (bare/): the same 500 steps exec'd by a Go
+#     program doing only what a step needs kept -- its directory, working
+#     directory and ./outputs, its log file, its start and end recorded
+#     durably in SQLite -- the least ciel's design can cost on this disk, and
+#     the same program exec'ing only, with no files and no records.
 # (2) What a warm (already built) conda environment adds to a one-step job,
 #     against the same job on the host's Python (goal: < 1 s).
 #
@@ -19,6 +24,7 @@ STEPS=${STEPS:-500}
 scripts/setup.sh >/dev/null
 CIEL="$PWD/bin/ciel"
 WORK=$(mktemp -d)
+go build -o "$WORK/bare" ./bench/overhead/bare
 export CIEL_HOME="$WORK/home"
 unset CIEL_URL CIEL_TOKEN
 trap '"$CIEL" server stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -41,21 +47,28 @@ trap '"$CIEL" server stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m/1e9}'; }
 
-: >"$WORK/ciel.txt"; : >"$WORK/xargs.txt"; : >"$WORK/sh.txt"
+: >"$WORK/ciel.txt"; : >"$WORK/xargs.txt"; : >"$WORK/sh.txt"; : >"$WORK/bare.txt"; : >"$WORK/exec.txt"
 for r in $(seq 1 "$RUNS"); do
   t=$(now); seq "$STEPS" | xargs -P 2 -I{} bash -c true; echo $(( $(now) - t )) >>"$WORK/xargs.txt"
   t=$(now); seq "$STEPS" | xargs -P 2 -I{} sh -c true; echo $(( $(now) - t )) >>"$WORK/sh.txt"
+  t=$(now); "$WORK/bare" -mode exec -n "$STEPS" -c 2 >/dev/null; echo $(( $(now) - t )) >>"$WORK/exec.txt"
+  mkdir "$WORK/bare$r"
+  t=$(now); "$WORK/bare" -mode full -n "$STEPS" -c 2 -dir "$WORK/bare$r" >/dev/null; echo $(( $(now) - t )) >>"$WORK/bare.txt"
   t=$(now); "$CIEL" job create --file "$WORK/pipeline.yml" --stream >"$WORK/stream.log"
   echo $(( $(now) - t )) >>"$WORK/ciel.txt"
 done
 grep -q "Completed" "$WORK/stream.log" || { echo "pipeline did not complete"; tail "$WORK/stream.log"; exit 1; }
 C=$(median <"$WORK/ciel.txt"); X=$(median <"$WORK/xargs.txt"); S=$(median <"$WORK/sh.txt")
+B=$(median <"$WORK/bare.txt"); E=$(median <"$WORK/exec.txt")
 echo "overhead: $STEPS trivial steps, concurrency 2, force_rerun, $RUNS runs"
 echo "  ciel job create --stream   median ${C}s"
 echo "  xargs -P 2 bash -c true    median ${X}s"
 echo "  xargs -P 2 sh -c true      median ${S}s"
+echo "  bare runner, exec only     median ${E}s"
+echo "  bare runner, dirs+log+db   median ${B}s"
 awk -v c="$C" -v x="$X" -v n="$STEPS" 'BEGIN {printf "  ratio ciel/bash floor      %.2f (goal <= 1.5); %.2f ms a step over it\n", c/x, (c-x)*1000/n*2}'
 awk -v c="$C" -v s="$S" 'BEGIN {printf "  ratio ciel/sh floor        %.2f (goal <= 2)\n", c/s}'
+awk -v c="$C" -v b="$B" -v s="$S" 'BEGIN {printf "  ratio ciel/bare runner     %.2f (what the design adds; the bare runner is %.2fx the sh floor here)\n", c/b, b/s}'
 
 # (2) warm environment cost.
 cat >"$WORK/conda.yml" <<'YML'
