@@ -66,6 +66,7 @@ func TestOpenSettings(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
+		{"temp_store", "2"}, // MEMORY: the savepoints' statement journals
 	} {
 		var got string
 		if err := s.wdb.QueryRow("PRAGMA " + tc.pragma).Scan(&got); err != nil {
