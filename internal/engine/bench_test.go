@@ -17,10 +17,7 @@ import (
 func BenchmarkWidePipeline(b *testing.B) {
 	e, tb := setupB(b)
 	ctx := context.Background()
-	c, _ := json.Marshal(spec.Compute{Name: "two", Type: "local", MaxConcurrency: 2})
-	if err := tb.st.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "two", Spec: c, CreatedAt: time.Now()}, true); err != nil {
-		b.Fatal(err)
-	}
+	tb.localCompute(b, "two", 2)
 	var y strings.Builder
 	y.WriteString("type: pipeline\nsettings: {default_compute: two, force_rerun: true}\njobs:\n")
 	for i := 0; i < 500; i++ {
@@ -37,5 +34,15 @@ func BenchmarkWidePipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		e.Wait("ws", j.Name)
+	}
+}
+
+// localCompute adds a local compute of workspace "ws" running n steps at once.
+func (tb *testBundle) localCompute(t testing.TB, name string, n int) {
+	t.Helper()
+	c, _ := json.Marshal(spec.Compute{Name: name, Type: "local", MaxConcurrency: n})
+	a := store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: name, Spec: c, CreatedAt: time.Now()}
+	if err := tb.st.PutAsset(context.Background(), a, true); err != nil {
+		t.Fatal(err)
 	}
 }

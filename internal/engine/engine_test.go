@@ -313,10 +313,7 @@ func TestFollowReadsLogsSparingly(t *testing.T) {
 	t.Parallel()
 	e, tb := setup(t)
 	ctx := context.Background()
-	c, _ := json.Marshal(spec.Compute{Name: "two", Type: "local", MaxConcurrency: 2})
-	if err := tb.st.PutAsset(ctx, store.Asset{Workspace: "ws", Kind: store.KindCompute, Name: "two", Spec: c, CreatedAt: time.Now()}, true); err != nil {
-		t.Fatal(err)
-	}
+	tb.localCompute(t, "two", 2)
 	var y strings.Builder
 	y.WriteString("type: pipeline\nsettings: {default_compute: two}\njobs:\n")
 	y.WriteString("  long: {type: command, command: 'for i in 1 2 3; do echo l$i; sleep 0.4; done'}\n")
