@@ -41,22 +41,29 @@ func main() {
 	mode := flag.String("mode", "full", "exec, full, dirs or records")
 	n := flag.Int("n", 500, "steps")
 	c := flag.Int("c", 2, "concurrency")
-	dir := flag.String("dir", "", "work directory (full mode)")
+	dir := flag.String("dir", "", "work directory (every mode but exec)")
 	flag.Parse()
 	prog, err := exec.LookPath("true")
 	if err != nil {
 		fail(err)
 	}
-	var rec *recorder
+	var files, records bool // what a mode keeps besides running the program
 	switch *mode {
-	case "exec", "dirs", "full", "records":
+	case "exec":
+	case "dirs":
+		files = true
+	case "records":
+		records = true
+	case "full":
+		files, records = true, true
 	default:
 		fail(fmt.Errorf("-mode %q: want exec, full, dirs or records", *mode))
 	}
 	if *dir == "" && *mode != "exec" {
 		fail(fmt.Errorf("-dir is required in %s mode", *mode))
 	}
-	if *mode == "full" || *mode == "records" {
+	var rec *recorder // nil: no records
+	if records {
 		if rec, err = openRecorder(filepath.Join(*dir, "bare.db")); err != nil {
 			fail(err)
 		}
@@ -76,16 +83,10 @@ func main() {
 			var once sync.Once
 			release := func() { once.Do(func() { <-sem }) }
 			name := fmt.Sprint(i)
-			switch *mode {
-			case "exec":
-				errs <- exec.Command(prog).Run()
-				release()
-			case "dirs":
-				errs <- step(nil, filepath.Join(*dir, "steps", name), name, prog, release)
-			case "records":
-				errs <- records(rec, name, prog, release)
-			default:
+			if files {
 				errs <- step(rec, filepath.Join(*dir, "steps", name), name, prog, release)
+			} else {
+				errs <- run(rec, name, exec.Command(prog), release)
 			}
 		}()
 	}
@@ -117,15 +118,9 @@ func step(rec *recorder, dir, name, prog string, release func()) error {
 	return run(rec, name, cmd, release)
 }
 
-// records runs one step with its records but no directory or log.
-func records(rec *recorder, name, prog string, release func()) error {
-	defer release()
-	return run(rec, name, exec.Command(prog), release)
-}
-
 // run records the start (not waiting: the end's record follows it in the
 // same writer), runs cmd, releases the slot and waits for the end's record
-// to be durable.
+// to be durable; with rec nil it only runs cmd and releases the slot.
 func run(rec *recorder, name string, cmd *exec.Cmd, release func()) error {
 	if rec != nil {
 		rec.send(name, "Running")
