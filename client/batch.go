@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 )
@@ -51,18 +52,26 @@ type BatchSettings struct {
 	ErrorThreshold            int                `json:"error_threshold"`
 	LoggingLevel              string             `json:"logging_level"`
 	EnvironmentVariables      map[string]string  `json:"environment_variables,omitempty"`
+	// A pipeline deployment's: the settings of the pipeline jobs it runs.
+	DefaultCompute        string `json:"default_compute,omitempty"`
+	ContinueOnStepFailure *bool  `json:"continue_on_step_failure,omitempty"`
 }
 
 // BatchDeployment is a batch deployment as the API shows it, shaped like
 // `az ml batch-deployment show`.
 type BatchDeployment struct {
-	Name              string             `json:"name"`
-	EndpointName      string             `json:"endpoint_name"`
-	ID                string             `json:"id,omitempty"`
-	Type              string             `json:"type"`
-	Description       string             `json:"description,omitempty"`
-	Tags              map[string]string  `json:"tags,omitempty"`
-	Model             string             `json:"model,omitempty"`
+	Name         string            `json:"name"`
+	EndpointName string            `json:"endpoint_name"`
+	ID           string            `json:"id,omitempty"`
+	Type         string            `json:"type"`
+	Description  string            `json:"description,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Model        string            `json:"model,omitempty"`
+	// Component is what a pipeline deployment runs (azureml:<name>:<version>,
+	// or the name of the component file or of the job it came from);
+	// JobDefinition the pipeline job it was made from, if it was.
+	Component         string             `json:"component,omitempty"`
+	JobDefinition     string             `json:"job_definition,omitempty"`
 	CodeConfiguration *CodeConfiguration `json:"code_configuration,omitempty"`
 	Environment       string             `json:"environment,omitempty"`
 	Compute           string             `json:"compute,omitempty"`
@@ -96,6 +105,11 @@ type BatchInvocation struct {
 	MiniBatchSize  int    `json:"mini_batch_size,omitempty"`
 	InstanceCount  int    `json:"instance_count,omitempty"`
 	OutputFileName string `json:"output_file_name,omitempty"`
+	// Inputs and Outputs are a pipeline deployment's job's, by name, as a
+	// job file writes them (an invocation file's inputs: and outputs:,
+	// local paths uploaded).
+	Inputs  json.RawMessage `json:"inputs,omitempty"`
+	Outputs json.RawMessage `json:"outputs,omitempty"`
 }
 
 func batchPath(ws, endpoint string, parts ...string) string {

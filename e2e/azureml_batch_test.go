@@ -147,5 +147,47 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.parquet"))):
 				}
 			}
 		}},
+		{name: "hello-batch", dir: "../deploy-pipelines/hello-batch", run: runHelloBatch},
 	})
+}
+
+// runHelloBatch runs deploy-pipelines/hello-batch's deploy-and-run.sh: a
+// pipeline component deployment, then one made from a pipeline job.
+func runHelloBatch(t *testing.T, e *azEnv) {
+	const ep = "hello-batch-k3j9x"
+	e.ok("component", "create", "-f", "hello-component/hello.yml")
+	e.ok("compute", "create", "-n", "batch-cluster", "--type", "amlcompute", "--min-instances", "0", "--max-instances", "5")
+	e.ok("batch-endpoint", "create", "--name", ep, "-f", "endpoint.yml")
+	e.ok("batch-endpoint", "show", "--name", ep)
+	e.ok("batch-deployment", "create", "--endpoint", ep, "-f", "deployment.yml", "--set-default")
+	if got := e.ok("batch-deployment", "show", "--name", "hello-batch-dpl", "--endpoint-name", ep, "--query", "[type, component, settings.default_compute]", "-o", "tsv").out; strings.Join(strings.Fields(got), " ") != "pipeline azureml:hello_batch:1 batch-cluster" {
+		t.Errorf("deployment shows %q, want pipeline azureml:hello_batch:1 batch-cluster", got)
+	}
+	job := e.invokeJob("-n", ep)
+	e.completed(job)
+	j := e.show(job)
+	if j.Type != "pipeline" || j.ExperimentName != ep || j.Tags["azureml.batch_deployment"] != "hello-batch-dpl" {
+		t.Errorf("invocation job: type %s, experiment %s, tags %v", j.Type, j.ExperimentName, j.Tags)
+	}
+	if log := e.ok("job", "stream", "-n", job).out; !strings.Contains(log, "hello world!") {
+		t.Errorf("the component's step did not print hello world!:\n%s", log)
+	}
+	// The pipeline job that tries the component, then a deployment made
+	// from it.
+	pj := strings.TrimSpace(e.ok("job", "create", "-f", "pipeline-job.yml", "--query", "name", "-o", "tsv").out)
+	e.completed(pj)
+	if got := e.show(pj); got.ExperimentName != "hello-pipeline-batch" {
+		t.Errorf("pipeline-job.yml ran in experiment %q", got.ExperimentName)
+	}
+	e.ok("batch-deployment", "create", "--endpoint", ep, "--set", "job_definition=azureml:"+pj, "-f", "deployment-from-job.yml")
+	fromJob := e.invokeJob("-n", ep, "--deployment-name", "hello-batch-from-job")
+	e.completed(fromJob)
+	// The job's one step is the component's, reused from the runs before.
+	if steps := e.show(fromJob).Jobs; len(steps) != 1 || steps[pj+"/hello_batch/main_job"].Status != "Completed" {
+		t.Errorf("the deployment from job %s ran steps %v, want its step %s/hello_batch/main_job", pj, steps, pj)
+	}
+	if got := strings.Fields(e.ok("batch-endpoint", "list-jobs", "--name", ep, "--query", "[].name", "-o", "tsv").out); len(got) != 2 {
+		t.Errorf("list-jobs: %v, want the two invocations", got)
+	}
+	e.ok("batch-endpoint", "delete", "-n", ep, "--yes")
 }

@@ -62,6 +62,17 @@ func TestBatchEndpointInvoke(t *testing.T) {
 	e.ok("batch-endpoint", "create", "--file", "endpoint.yml")
 	e.ok("batch-deployment", "create", "--file", "alpha.yml")
 	e.ok("batch-deployment", "create", "--file", "beta.yml", "--set", "model.path=model3", "settings.output_file_name=tripled.csv")
+	// A model deployment scores one input: none, or inputs by name, is
+	// refused.
+	e.write("inputs.yml", "inputs:\n  x: {type: uri_folder, path: data}\n")
+	for args, want := range map[string]string{
+		"--name scorer":                   "input: give the data to score",
+		"--name scorer --file inputs.yml": "it takes one input (--input), not named inputs and outputs",
+	} {
+		if r := e.run(append([]string{"batch-endpoint", "invoke"}, strings.Fields(args)...)...); r.code == 0 || !strings.Contains(r.err, want) {
+			t.Errorf("invoke %s: exit %d, %s", args, r.code, r.err)
+		}
+	}
 
 	j := e.invoke("--name", "scorer", "--input", "./data", "--input-type", "uri_folder")
 	if j.Type != "parallel" || j.ExperimentName != "scorer" || j.Tags["azureml.batch_endpoint"] != "scorer" || j.Tags["azureml.batch_deployment"] != "alpha" {

@@ -194,10 +194,10 @@ func TestBatchEndpointErrors(t *testing.T) {
 		{[]string{"batch-deployment", "create", "--file", "dep-bad.yml"}, 2, []string{
 			"dep-bad.yml:7:20: settings.mini_batch_size: expected an integer from 1 to 1000000, got 0",
 			"dep-bad.yml:8:21: settings.output_file_name: output_file_name \"../../x.csv\": expected a file name"}},
-		{[]string{"batch-deployment", "create", "--file", "dep-pipeline.yml"}, 2, []string{"type: pipeline component batch deployments (type: pipeline) are not supported yet"}},
+		{[]string{"batch-deployment", "create", "--file", "dep-pipeline.yml"}, 1, []string{"component azureml:hello_batch@latest not found in workspace ws; create it with: ciel component create"}},
 		{[]string{"batch-deployment", "create", "--file", "alpha.yml"}, 1, []string{"batch endpoint scorer not found in workspace ws; create it with: ciel batch-endpoint create --name scorer"}},
 		{[]string{"batch-deployment", "create", "--file", "alpha.yml", "--name", "x"}, 2, []string{"invalid deployment name \"x\""}},
-		{[]string{"batch-endpoint", "invoke", "--name", "scorer"}, 2, []string{"--input is required"}},
+		{[]string{"batch-endpoint", "invoke", "--name", "scorer"}, 1, []string{"batch endpoint scorer not found in workspace ws"}},
 		{[]string{"batch-endpoint", "invoke", "--name", "scorer", "--input", "./code", "--output-path", "azureml://datastores/d/paths/p"}, 2, []string{"--output-path: results stay with the job"}},
 		{[]string{"batch-endpoint", "update", "--name", "scorer", "--set", "traffic.blue=100"}, 2, []string{"settable fields are defaults.deployment_name"}},
 	}

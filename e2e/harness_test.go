@@ -141,10 +141,13 @@ func (e *env) write(name, content string) string {
 
 // job is the part of `ciel job show -o json` tests look at.
 type job struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-	Error   string `json:"error"`
-	Outputs map[string]struct {
+	Name           string            `json:"name"`
+	Type           string            `json:"type"`
+	ExperimentName string            `json:"experiment_name"`
+	Tags           map[string]string `json:"tags"`
+	Status         string            `json:"status"`
+	Error          string            `json:"error"`
+	Outputs        map[string]struct {
 		Digest string `json:"digest"`
 	} `json:"outputs"`
 	Jobs map[string]struct {

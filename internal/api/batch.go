@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -83,6 +84,9 @@ func batchDeploymentView(d batch.Deployment, e batch.Endpoint) client.BatchDeplo
 		ProvisioningState: "Succeeded",
 		CreationContext:   client.CreationContext{CreatedAt: d.CreatedAt, CreatedBy: "local"},
 	}
+	if sp.Type == spec.BatchDeploymentPipeline {
+		return pipelineDeploymentView(v, sp)
+	}
 	if m := sp.Model; m != nil {
 		v.Model = m.Ref
 		if v.Model == "" {
@@ -100,6 +104,23 @@ func batchDeploymentView(d batch.Deployment, e batch.Endpoint) client.BatchDeplo
 		if env.Inline != nil {
 			v.Environment = "inline: " + orDefault(env.Inline.Name, env.Inline.Image)
 		}
+	}
+	return v
+}
+
+// pipelineDeploymentView fills in what a pipeline deployment runs, in
+// place of a model deployment's model and settings.
+func pipelineDeploymentView(v client.BatchDeployment, sp spec.BatchDeployment) client.BatchDeployment {
+	v.Settings, v.Resources = client.BatchSettings{}, client.BatchResources{}
+	v.JobDefinition = sp.JobDefinition
+	if c := sp.Component; c != nil {
+		v.Component = c.Ref
+		if v.Component == "" && c.Inline != nil {
+			v.Component = "inline: " + orDefault(c.Inline.Name, "(unnamed)")
+		}
+	}
+	if st := sp.PipelineSettings; st != nil {
+		v.Settings.DefaultCompute, v.Settings.ContinueOnStepFailure = st.DefaultCompute, st.ContinueOnStepFailure
 	}
 	return v
 }
@@ -234,11 +255,18 @@ func (s *server) invokeBatchEndpoint(_ http.ResponseWriter, r *http.Request) (an
 			return nil, err
 		}
 	}
-	j, err := s.batch.Invoke(r.Context(), r.PathValue("ws"), r.PathValue("name"), batch.Invocation{
+	inv := batch.Invocation{
 		Deployment: in.Deployment, Input: in.Input, InputType: in.InputType, JobName: in.JobName,
 		ExperimentName: in.ExperimentName, MiniBatchSize: in.MiniBatchSize, InstanceCount: in.InstanceCount,
 		OutputFileName: in.OutputFileName,
-	})
+	}
+	if err := unmarshalPorts(in.Inputs, &inv.Inputs, "inputs"); err != nil {
+		return nil, err
+	}
+	if err := unmarshalPorts(in.Outputs, &inv.Outputs, "outputs"); err != nil {
+		return nil, err
+	}
+	j, err := s.batch.Invoke(r.Context(), r.PathValue("ws"), r.PathValue("name"), inv)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &httpError{status: http.StatusConflict, code: "Conflict", target: "job_name",
 			msg: fmt.Sprintf("a job named %q already exists in workspace %s", in.JobName, r.PathValue("ws"))}
@@ -312,4 +340,16 @@ func (m batchModels) Model(ctx context.Context, ws, name, version string) (batch
 	}
 	return batch.Model{Ref: fmt.Sprintf("azureml:%s:%d", v.Name, v.Version), Dir: dir, Folder: v.Folder,
 		MLflow: v.Type == registry.TypeMLflow}, nil
+}
+
+// unmarshalPorts decodes an invocation's inputs or outputs, given as a
+// job's are.
+func unmarshalPorts[T any](raw json.RawMessage, into *map[string]*T, field string) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return badRequest(field, "expected a mapping of names to %s as a job gives them: %v", field, err)
+	}
+	return nil
 }

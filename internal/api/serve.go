@@ -211,7 +211,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.registerWorkspaceCleanups()
-	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}, Jobs: eng})
+	s.batch = batch.New(batch.Config{Store: st, Assets: st, Blobs: blobs, Models: batchModels{s}, Jobs: eng, JobSource: st})
 	// Reads and writes of each request are bounded by the guard, per
 	// route (streams and uploads may take long, API calls may not); the
 	// server bounds headers and idle connections.

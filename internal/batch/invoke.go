@@ -51,6 +51,10 @@ type Invocation struct {
 	MiniBatchSize  int
 	InstanceCount  int
 	OutputFileName string
+	// Inputs and Outputs are a pipeline deployment's job's, by name (an
+	// invocation file's); a model deployment takes Input alone.
+	Inputs  map[string]*spec.InputValue
+	Outputs map[string]*spec.OutputValue
 }
 
 // Invoke starts a scoring job of an endpoint's deployment (its default
@@ -77,11 +81,7 @@ func (s *Service) Invoke(ctx context.Context, ws, endpoint string, in Invocation
 	if err != nil {
 		return store.Job{}, err
 	}
-	inputType, err := s.inputType(ctx, ws, in)
-	if err != nil {
-		return store.Job{}, err
-	}
-	job, err := s.scoringJob(ctx, d, in, inputType)
+	job, err := s.invocationJob(ctx, ws, d, in)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -112,12 +112,30 @@ func (s *Service) Invoke(ctx context.Context, ws, endpoint string, in Invocation
 	return j, nil
 }
 
+// invocationJob builds the job an invocation of deployment d starts: a
+// scoring parallel job for a model deployment, a pipeline job for a
+// pipeline deployment.
+func (s *Service) invocationJob(ctx context.Context, ws string, d Deployment, in Invocation) (*spec.Job, error) {
+	if d.Spec.Type == spec.BatchDeploymentPipeline {
+		return s.pipelineJob(d, in)
+	}
+	if len(in.Inputs) > 0 || len(in.Outputs) > 0 {
+		return nil, invalidf("batch deployment %s scores a model: it takes one input (--input), not named inputs and outputs", d.Name)
+	}
+	if strings.TrimSpace(in.Input) == "" {
+		return nil, invalidf("input: give the data to score (a data asset azureml:<name>@latest, a local folder, or a file)")
+	}
+	inputType, err := s.inputType(ctx, ws, in)
+	if err != nil {
+		return nil, err
+	}
+	return s.scoringJob(ctx, d, in, inputType)
+}
+
 // checkInvocation checks the overrides and the input's form.
 func (s *Service) checkInvocation(in *Invocation) error {
 	switch {
-	case strings.TrimSpace(in.Input) == "":
-		return invalidf("input: give the data to score (a data asset azureml:<name>@latest, a local folder, or a file)")
-	case !strings.HasPrefix(in.Input, "azureml:") && !strings.HasPrefix(in.Input, "blob:") && !strings.Contains(in.Input, "://"):
+	case in.Input != "" && !strings.HasPrefix(in.Input, "azureml:") && !strings.HasPrefix(in.Input, "blob:") && !strings.Contains(in.Input, "://"):
 		// A bare path would name a file of the server's; the CLI uploads
 		// local paths before it invokes.
 		return invalidf("input %q: expected a data asset (azureml:<name>@latest), uploaded content (blob:<digest>) or a URI; the ciel CLI uploads local folders and files", in.Input)

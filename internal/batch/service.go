@@ -53,6 +53,9 @@ type Config struct {
 	Blobs blob.Store
 	// Jobs submits the jobs invocations start (the engine).
 	Jobs Jobs
+	// JobSource finds the pipeline jobs that deployments' job_definition
+	// name.
+	JobSource JobSource
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -214,8 +217,12 @@ func isKind(err error) bool {
 // resolve checks what a deployment names exists and pins a registered
 // model to its version, as Azure ML does when it creates the deployment.
 func (s *Service) resolve(ctx context.Context, ws string, d *spec.BatchDeployment) error {
-	if d.Type != "" && d.Type != spec.BatchDeploymentModel {
-		return invalidf("batch deployment %s: type %s is not supported yet; ciel runs type: model deployments", d.Name, d.Type)
+	switch d.Type {
+	case spec.BatchDeploymentPipeline:
+		return s.resolvePipeline(ctx, ws, d)
+	case "", spec.BatchDeploymentModel:
+	default:
+		return invalidf("batch deployment %s: unknown type %s; expected model or pipeline", d.Name, d.Type)
 	}
 	if err := s.resolveModel(ctx, ws, d); err != nil {
 		return err
@@ -232,11 +239,17 @@ func (s *Service) resolve(ctx context.Context, ws string, d *spec.BatchDeploymen
 		}
 	}
 	if c := d.Compute; c != "" && c != "serverless" {
-		if _, err := s.cfg.Assets.GetAsset(ctx, ws, store.KindCompute, c, ""); errors.Is(err, store.ErrNotFound) {
-			return notFound("compute %s not found in workspace %s; create it with: ciel compute create --name %s --type local --max-concurrency 2", c, ws, c)
-		} else if err != nil {
-			return fmt.Errorf("compute %s: %w", c, err)
-		}
+		return s.checkCompute(ctx, ws, c)
+	}
+	return nil
+}
+
+// checkCompute checks a compute a deployment names exists.
+func (s *Service) checkCompute(ctx context.Context, ws, c string) error {
+	if _, err := s.cfg.Assets.GetAsset(ctx, ws, store.KindCompute, c, ""); errors.Is(err, store.ErrNotFound) {
+		return notFound("compute %s not found in workspace %s; create it with: ciel compute create --name %s --type local --max-concurrency 2", c, ws, c)
+	} else if err != nil {
+		return fmt.Errorf("compute %s: %w", c, err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // command of the same name, so `az ml job show -n x` runs `ciel job show -n x`.
 var azMLNouns = []string{
 	"job", "environment", "data", "datastore", "compute", "component", "model",
-	"online-endpoint", "online-deployment", "workspace", "schedule",
+	"online-endpoint", "online-deployment", "batch-endpoint", "batch-deployment", "workspace", "schedule",
 }
 
 // azCommandOpts are the words and flags of one `ciel az ...` line, with az's
@@ -52,7 +52,7 @@ server and workspace: an 'az' on PATH inside pipeline steps is this command.
 Carried out:
   az ml job create|show|list|stream|cancel|download|archive|restore
   az ml environment|data|compute|component|model|workspace|schedule <verb>
-  az ml online-endpoint|online-deployment <verb>
+  az ml online-endpoint|online-deployment|batch-endpoint|batch-deployment <verb>
   az datafactory <noun> <verb> (ciel data-factory's)
   az configure --defaults group=<rg> workspace=<ws>
   az account show|list|set, az login, az logout, az version

@@ -36,6 +36,10 @@ func batchDeploymentTable(ds ...client.BatchDeployment) func() *textTable {
 			if d.Settings.OutputFileName != "" {
 				out += " " + d.Settings.OutputFileName
 			}
+			if d.Type == spec.BatchDeploymentPipeline {
+				t.Row(d.Name, d.EndpointName, def, "pipeline "+d.Component, "-", "-", "-")
+				continue
+			}
 			t.Row(d.Name, d.EndpointName, def, d.Model, strconv.Itoa(d.Settings.MiniBatchSize),
 				fmt.Sprintf("%dx%d", d.Resources.InstanceCount, d.Settings.MaxConcurrencyPerInstance), out)
 		}
@@ -96,8 +100,11 @@ func (o *batchDeploymentFileOpts) deployment() (*spec.BatchDeployment, error) {
 }
 
 // uploadBatch replaces the deployment's local paths (model, code, build
-// context) with uploaded references.
+// context; a pipeline component's code) with uploaded references.
 func uploadBatch(ctx context.Context, up uploadFunc, d *spec.BatchDeployment) error {
+	if c := d.Component; c != nil && c.Inline != nil {
+		return newPathRewriter(up).component(ctx, c.Inline)
+	}
 	return uploadDeploymentFiles(ctx, up, d.Model, d.CodeConfiguration, d.Environment)
 }
 

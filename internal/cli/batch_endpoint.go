@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -308,17 +309,16 @@ type batchInvokeOpts struct {
 	InstanceCount  int
 	Sets           []string
 	OutputPath     string
+	File           string
 	output
 	outputFileName string
+	fileSets       []string // --set inputs.* and outputs.*, applied to File
 }
 
 // Validate checks the endpoint, the input and the overrides.
 func (o *batchInvokeOpts) Validate() error {
 	if o.Name == "" {
 		return errors.New("--name is required")
-	}
-	if o.Input == "" {
-		return errors.New("--input is required: a data asset (azureml:<name>@latest), a local folder, or a local file")
 	}
 	switch o.InputType {
 	case "", spec.TypeURIFolder, spec.TypeURIFile:
@@ -351,8 +351,13 @@ func (o *batchInvokeOpts) Validate() error {
 			} else {
 				o.InstanceCount = n
 			}
+		case strings.HasPrefix(k, "inputs.") || strings.HasPrefix(k, "outputs."):
+			if o.File == "" {
+				return fmt.Errorf("--set %s: inputs and outputs are set in an invocation file; give --file <inputs.yml>", k)
+			}
+			o.fileSets = append(o.fileSets, s)
 		default:
-			return fmt.Errorf("--set %q: an invocation can set output_file_name, mini_batch_size and instance_count", k)
+			return fmt.Errorf("--set %q: an invocation can set output_file_name, mini_batch_size, instance_count, and with --file inputs.<name>... and outputs.<name>...", k)
 		}
 	}
 	if err := o.scope.validate(); err != nil {
@@ -369,15 +374,22 @@ func (c *batchInvokeCmd) Run(ctx context.Context, o *batchInvokeOpts) error {
 	if err != nil {
 		return err
 	}
+	rw := newPathRewriter(uploader(cl, o.Workspace))
 	input := o.Input
-	if err := newPathRewriter(uploader(cl, o.Workspace)).path(ctx, &input, "--input", spec.Pos{}); err != nil {
+	if err := rw.path(ctx, &input, "--input", spec.Pos{}); err != nil {
 		return err
 	}
-	j, err := cl.InvokeBatchEndpoint(ctx, o.Workspace, o.Name, client.BatchInvocation{
+	inv := client.BatchInvocation{
 		Deployment: o.Deployment, Input: input, InputType: o.InputType, JobName: o.JobName,
 		ExperimentName: o.ExperimentName, MiniBatchSize: o.MiniBatchSize, InstanceCount: o.InstanceCount,
 		OutputFileName: o.outputFileName,
-	})
+	}
+	if o.File != "" {
+		if err := invocationFile(ctx, rw, o.File, o.fileSets, &inv); err != nil {
+			return err
+		}
+	}
+	j, err := cl.InvokeBatchEndpoint(ctx, o.Workspace, o.Name, inv)
 	if err != nil {
 		return fmt.Errorf("invoke batch endpoint %q: %w", o.Name, err)
 	}
@@ -391,6 +403,7 @@ func newBatchEndpointInvokeCommand(b *base) *cobra.Command {
 		Short: "Score data with a batch endpoint: starts a job whose output score holds the results",
 		Example: `  ciel batch-endpoint invoke --name heart-classifier-batch --input azureml:heart-dataset-unlabeled@latest
   ciel batch-endpoint invoke --name mnist-batch --deployment-name mnist-torch-dpl --input ./images --input-type uri_folder
+  ciel batch-endpoint invoke --name uci-classifier-score --file inputs.yml
   ciel job download --name <job> --output-name score --download-path ./`,
 		RunE: runE(b, &batchInvokeCmd{b}, opts),
 	}
@@ -406,6 +419,7 @@ func newBatchEndpointInvokeCommand(b *base) *cobra.Command {
 	f.IntVarP(&opts.InstanceCount, "instance-count", "c", 0, "instances for this job (default: the deployment's)")
 	f.StringArrayVar(&opts.Sets, "set", nil, "overrides for this job: output_file_name=..., mini_batch_size=..., instance_count=...")
 	f.StringVarP(&opts.OutputPath, "output-path", "p", "", "not supported: results stay with the job")
+	f.StringVarP(&opts.File, "file", "f", "", "invocation file: the inputs and outputs of a pipeline deployment's job, by name (inputs:, outputs:)")
 	opts.output.bind(f, formatJSON)
 	return cmd
 }
@@ -470,4 +484,21 @@ func newBatchListJobsCommand(b *base, deployment bool) *cobra.Command {
 	}
 	opts.output.bind(f, formatTable)
 	return cmd
+}
+
+// invocationFile reads an invocation file into inv, uploading the local
+// paths it names.
+func invocationFile(ctx context.Context, rw *pathRewriter, file string, sets []string, inv *client.BatchInvocation) error {
+	f, err := spec.ParseBatchInvocationFile(file, spec.Options{Sets: sets})
+	if err != nil {
+		return usageError(err)
+	}
+	if err := rw.job(ctx, &spec.Job{Inputs: f.Inputs}); err != nil {
+		return err
+	}
+	if inv.Inputs, err = json.Marshal(f.Inputs); err != nil {
+		return err
+	}
+	inv.Outputs, err = json.Marshal(f.Outputs)
+	return err
 }

@@ -38,7 +38,7 @@ func TestBatchInvokeOptsValidate(t *testing.T) {
 		want   string
 	}{
 		{func(o *batchInvokeOpts) { o.Name = "" }, "--name is required"},
-		{func(o *batchInvokeOpts) { o.Input = "" }, "--input is required"},
+		{func(o *batchInvokeOpts) { o.Sets = []string{"inputs.x=1"} }, "give --file <inputs.yml>"},
 		{func(o *batchInvokeOpts) { o.InputType = "mltable" }, "--input-type"},
 		{func(o *batchInvokeOpts) { o.OutputPath = "azureml://datastores/x/paths/y" }, "--output-path"},
 		{func(o *batchInvokeOpts) { o.Sets = []string{"output_file_name=a/b.csv"} }, "expected a file name"},

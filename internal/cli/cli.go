@@ -227,7 +227,7 @@ Environment:
 	if args == nil {
 		args = os.Args[1:]
 	}
-	root.SetArgs(expandMultiValueFlags(args))
+	root.SetArgs(expandAbbreviations(root, expandMultiValueFlags(args)))
 	return root
 }
 

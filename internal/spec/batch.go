@@ -101,8 +101,15 @@ type BatchDeployment struct {
 	Compute           string             `json:"compute,omitempty"`
 	InstanceCount     int                `json:"instance_count,omitempty"`
 	Settings          BatchSettings      `json:"settings"`
-	File              string             `json:"file,omitempty"`
-	Pos               Pos                `json:"pos"`
+	// Pipeline component deployments: the component to run (a registered
+	// one, or a component file, uploaded), or JobDefinition, the name of a
+	// pipeline job whose definition becomes the component; and the
+	// settings of the pipeline jobs invocations start.
+	Component        *ComponentRef `json:"component,omitempty"`
+	JobDefinition    string        `json:"job_definition,omitempty"`
+	PipelineSettings *Settings     `json:"pipeline_settings,omitempty"`
+	File             string        `json:"file,omitempty"`
+	Pos              Pos           `json:"pos"`
 }
 
 // ParseBatchEndpointFile reads and parses a batch endpoint file.
@@ -217,10 +224,8 @@ func (d *decoder) batchDeployment(n *yaml.Node) *BatchDeployment {
 		known[k] = h
 	}
 	if t := d.lookup(n, "type"); t != nil && t.Kind == yaml.ScalarNode && t.Value == BatchDeploymentPipeline {
-		// Pipeline component deployments have their own keys; say what is
-		// missing once rather than one unknown key at a time.
-		d.errorf(t, "type", "pipeline component batch deployments (type: pipeline) are not supported yet; ciel runs type: model deployments")
-		return nil
+		d.batchPipelineDeployment(n, dep)
+		return dep
 	}
 	d.fields(n, "", "a batch deployment", known, batchDeploymentIgnored)
 	d.require(n, "a batch deployment", "name")
@@ -231,8 +236,7 @@ func (d *decoder) batchDeployment(n *yaml.Node) *BatchDeployment {
 	return dep
 }
 
-// batchType reads type:, of which only model is run (pipeline is refused
-// before, with its own message).
+// batchType reads type: (pipeline deployments are decoded apart).
 func (d *decoder) batchType(path string, v *yaml.Node) {
 	if s, ok := d.str(path, v); ok && s != BatchDeploymentModel && s != BatchDeploymentPipeline {
 		d.errorf(v, path, "unknown value %q; expected model or pipeline", s)
@@ -371,10 +375,13 @@ func CheckBatchDeployment(dep *BatchDeployment) error {
 	if err := CheckEndpointName("endpoint", dep.EndpointName); err != nil {
 		return err
 	}
+	if dep.Type == BatchDeploymentPipeline {
+		return checkBatchPipeline(dep)
+	}
 	s := dep.Settings
 	switch {
 	case dep.Type != "" && dep.Type != BatchDeploymentModel:
-		return fmt.Errorf("type %q: ciel runs type: model batch deployments", dep.Type)
+		return fmt.Errorf("type %q: expected model or pipeline", dep.Type)
 	case dep.InstanceCount < 1 || dep.InstanceCount > MaxInstanceCount:
 		return fmt.Errorf("resources.instance_count %d: expected 1 to %d", dep.InstanceCount, MaxInstanceCount)
 	case dep.InstanceCount*s.MaxConcurrencyPerInstance > maxParallelWorkers:

@@ -162,8 +162,6 @@ func TestParseBatchDeploymentErrors(t *testing.T) {
 			[]string{"dep.yml:4:14: environment: a deployment without code_configuration scores an MLflow model"}},
 		{"missing script", head + "model: model\nenvironment: {image: python}\ncode_configuration: {code: code, scoring_script: nope.py}\n",
 			[]string{"dep.yml:5:50: code_configuration.scoring_script: nope.py is not a file in the code folder"}},
-		{"pipeline deployments", head + "type: pipeline\ncomponent: azureml:hello_batch@latest\n",
-			[]string{"dep.yml:3:7: type: pipeline component batch deployments (type: pipeline) are not supported yet"}},
 		{"bad name", "name: 1dpl\nendpoint_name: ep1\nmodel: model\n" + script,
 			[]string{"dep.yml:1:7: name: invalid deployment name \"1dpl\""}},
 		{"summary only with a file", head + "model: model\n" + script + "settings: {output_action: summary_only, output_file_name: p.csv}\n",
@@ -248,7 +246,8 @@ func TestCheckBatchDeployment(t *testing.T) {
 		{"model folder escapes", func(d *BatchDeployment) { d.Model = &DeploymentModel{Path: "blob:x", Folder: ".."} }, "model folder"},
 		{"zero mini-batch", func(d *BatchDeployment) { d.Settings.MiniBatchSize = 0 }, "mini_batch_size"},
 		{"bad env var", func(d *BatchDeployment) { d.Settings.EnvironmentVariables = map[string]string{"A=B": "1"} }, "environment_variables"},
-		{"pipeline", func(d *BatchDeployment) { d.Type = BatchDeploymentPipeline }, "type"},
+		{"pipeline without a component", func(d *BatchDeployment) { d.Type = BatchDeploymentPipeline }, "needs one of component and job_definition"},
+		{"unknown type", func(d *BatchDeployment) { d.Type = "flow" }, "expected model or pipeline"},
 		{"bad name", func(d *BatchDeployment) { d.Name = "../x" }, "invalid deployment name"},
 		{"too many workers", func(d *BatchDeployment) { d.InstanceCount, d.Settings.MaxConcurrencyPerInstance = 64, 64 }, "at most 256 worker processes"},
 	}
@@ -265,6 +264,8 @@ func FuzzParseBatchDeployment(f *testing.F) {
 	f.Add([]byte(azureBatchDeployment))
 	f.Add([]byte("name: a\nendpoint_name: b\nmodel: {path: x}\nsettings: {mini_batch_size: 2}\n"))
 	f.Add([]byte("name: ep\ndefaults: {deployment_name: x}\n"))
+	f.Add([]byte("name: a\nendpoint_name: b\ntype: pipeline\ncomponent: azureml:c@latest\nsettings: {default_compute: x}\n"))
+	f.Add([]byte("name: a\nendpoint_name: b\ntype: pipeline\njob_definition: azureml:j\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if d, err := ParseBatchDeployment(filepath.Join(dir, "d.yml"), data, Options{}); err == nil {

@@ -22,6 +22,7 @@ func FuzzParseJob(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("type: pipeline\njobs:\n  a: {command: 'echo', inputs: {x: '${{parent.jobs.a.outputs.x}}'}}\n"))
 	f.Add([]byte("<<: {command: echo}\n<<: [{a: 1}]\n"))
+	f.Add([]byte("type: pipeline\ncomponent: azureml:c@latest\ninputs: {a: 1}\noutputs: {o: {mode: upload}}\n"))
 	f.Add([]byte("type: sweep\ntrial:\n  command: echo ${{search_space.x}}\nsampling_algorithm: {type: random, seed: 1}\n" +
 		"search_space:\n  x: {type: quniform, min_value: 0, max_value: 1, q: 0.1}\n  y: {type: choice, values: [a, 1]}\n" +
 		"objective: {goal: Maximize, primary_metric: m}\nlimits: {max_total_trials: 2}\n" +

@@ -127,7 +127,7 @@ func (d *decoder) job(n *yaml.Node, path string, step bool) *Job {
 	st := &jobState{j: &Job{File: d.abs, Pos: d.pos(n)}, step: step}
 	j := st.j
 	var compNode *yaml.Node
-	if step {
+	if step || d.topComponent(n) {
 		if compNode = d.lookup(n, "component"); compNode != nil {
 			j.Component = d.componentRef(joinPath(path, "component"), compNode)
 			if j.Component == nil {
@@ -203,7 +203,7 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 		keys.use(pipeline, isPipeline, "a pipeline job")
 	}
 	component := map[string]fieldFunc{"component": func(string, *yaml.Node) {}} // read first, in job
-	keys.use(component, st.step, "a pipeline step")
+	keys.use(component, st.step || (isPipeline && j.Component != nil), "a pipeline step or a pipeline job without jobs:")
 	return keys
 }
 
@@ -232,6 +232,8 @@ func (d *decoder) checkJob(st *jobState, n *yaml.Node, path string) {
 		if comp == nil && d.lookup(n, "component") == nil {
 			d.errorf(n, path, "a pipeline step needs component: (a pipeline component)")
 		}
+	case j.Type == JobPipeline && comp != nil:
+		d.componentPipeline(path, j)
 	case j.Type == JobPipeline:
 		if jobs := d.lookup(n, "jobs"); jobs == nil || isNull(jobs) || (jobs.Kind == yaml.MappingNode && len(jobs.Content) == 0) {
 			d.errorf(n, path, "a pipeline job needs at least one step in jobs:")

@@ -136,7 +136,7 @@ var jobErrorCases = []jobErrorCase{
 			`main.yml:5:27: outputs.c.name: invalid "-x"`,
 		}},
 	{name: "component outside a pipeline", main: "command: echo\ncomponent: ./c.yml\n",
-		want: []string{"main.yml:2:1: component: only valid in a pipeline step, not in a command job"}},
+		want: []string{"main.yml:2:1: component: only valid in a pipeline step or a pipeline job without jobs:, not in a command job"}},
 	{name: "dangling bindings", main: `type: pipeline
 jobs:
   a:

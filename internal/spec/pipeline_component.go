@@ -71,3 +71,83 @@ func orType(t, def string) string {
 	}
 	return t
 }
+
+// topComponent reports whether a job file names the component it runs at
+// its top (type: pipeline, component: and no jobs:), as a pipeline job
+// that runs a pipeline component does.
+func (d *decoder) topComponent(n *yaml.Node) bool {
+	t := d.lookup(n, "type")
+	return t != nil && t.Kind == yaml.ScalarNode && t.Value == JobPipeline &&
+		d.lookup(n, "component") != nil && d.lookup(n, "jobs") == nil
+}
+
+// componentPipeline makes a pipeline job that runs a pipeline component
+// (component: at its top, Azure ML's form for trying a component before
+// deploying it) into a pipeline of one step running that component: each
+// of the job's inputs and outputs is bound to the step's port of that name,
+// so the component's outputs are the job's.
+func (d *decoder) componentPipeline(path string, j *Job) {
+	comp := j.Component
+	if comp.Inline == nil && comp.Ref == "" {
+		return // unreadable, reported already
+	}
+	if comp.Inline != nil && comp.Inline.Type != JobPipeline {
+		d.errorAt(comp.Pos, joinPath(path, "component"), "a pipeline job runs a pipeline component (type: pipeline), not a %s component", comp.Inline.Type)
+		return
+	}
+	RunComponent(j)
+	d.validatePipeline(path, pipelineScope{inputs: keySet(j.Inputs), outputs: keySet(j.Outputs), jobs: j.Jobs})
+}
+
+// RunComponent makes j, a pipeline job with Component set, a pipeline of
+// one step that runs that component: each of j's inputs and outputs is
+// bound to the step's port of the same name, and an inline component's
+// outputs that j does not list are added to j's, so the component's
+// outputs are the job's. Batch invocations of pipeline deployments are built so.
+func RunComponent(j *Job) {
+	comp := j.Component
+	step := &Job{Type: JobPipeline, Component: comp, File: j.File, Pos: comp.Pos,
+		Inputs: map[string]*InputValue{}, Outputs: map[string]*OutputValue{}}
+	for name, in := range j.Inputs {
+		step.Inputs[name] = &InputValue{Binding: "${{parent.inputs." + name + "}}", Pos: in.Pos}
+	}
+	if comp.Inline != nil {
+		// The component's outputs are the job's, listed or not.
+		for name, decl := range comp.Inline.Outputs {
+			if _, ok := j.Outputs[name]; !ok && decl != nil {
+				if j.Outputs == nil {
+					j.Outputs = map[string]*OutputValue{}
+				}
+				j.Outputs[name] = &OutputValue{Type: decl.Type, Pos: comp.Pos}
+			}
+		}
+	}
+	for name, out := range j.Outputs {
+		step.Outputs[name] = &OutputValue{Binding: "${{parent.outputs." + name + "}}", Pos: out.Pos}
+	}
+	j.Component = nil
+	j.Jobs = map[string]*Job{componentStepName(comp): step}
+}
+
+// PipelineJobComponent is the pipeline component a pipeline job implies,
+// as Azure ML makes one when a job is deployed: each input value becomes a
+// declaration defaulting to it.
+func PipelineJobComponent(j *Job) *Component { return jobAsComponent(j) }
+
+// componentStepName names the one step of a pipeline job that runs a
+// component: the component's name where it makes a step name.
+func componentStepName(c *ComponentRef) string {
+	name := ""
+	if c.Inline != nil {
+		name = c.Inline.Name
+	} else {
+		ref := strings.TrimPrefix(c.Ref, "azureml:")
+		ref = ref[strings.LastIndex(ref, "/")+1:]
+		name, _, _ = strings.Cut(ref, "@")
+		name, _, _ = strings.Cut(name, ":")
+	}
+	if !isIdent(name) {
+		return "component"
+	}
+	return name
+}

@@ -66,6 +66,10 @@ func (d *decoder) bindingText(path string, v *yaml.Node, s string) (string, bool
 	return b.String(), true
 }
 
+// IsLiteralType reports whether an input type is a literal (string,
+// integer, number, boolean) rather than data.
+func IsLiteralType(t string) bool { return contains(literalTypes, t) }
+
 // jobInputs reads a job's inputs block.
 func (d *decoder) jobInputs(path string, v *yaml.Node) map[string]*InputValue {
 	out := map[string]*InputValue{}

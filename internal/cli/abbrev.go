@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// expandAbbreviations writes out long flags given by a prefix of their
+// name (--f for --file), which az's argument parser accepts and scripts
+// written for az use (azureml-examples invoke batch endpoints with
+// `--f inputs.yml`). A prefix is expanded only when exactly one flag of
+// the command starts with it; anything else is left for cobra to judge.
+func expandAbbreviations(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil || cmd.DisableFlagParsing {
+		// ciel az parses its own line, and expands it there.
+		return args
+	}
+	// Merge the persistent flags of the command's parents in, as cobra
+	// does before it parses.
+	cmd.InitDefaultHelpFlag()
+	flags := cmd.Flags()
+	flags.AddFlagSet(cmd.InheritedFlags())
+	out := make([]string, len(args))
+	copy(out, args)
+	takesValue := false // the argument before was a flag that takes this one as its value
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		isValue := takesValue
+		takesValue = false
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok || name == "" || isValue {
+			continue
+		}
+		name, value, hasValue := strings.Cut(name, "=")
+		if f := flags.Lookup(name); f != nil {
+			takesValue = !hasValue && f.NoOptDefVal == ""
+			continue
+		}
+		var match string
+		flags.VisitAll(func(f *pflag.Flag) {
+			if strings.HasPrefix(f.Name, name) {
+				if match == "" {
+					match = f.Name
+				} else {
+					match = "\x00" // ambiguous
+				}
+			}
+		})
+		if match == "" || match == "\x00" {
+			continue
+		}
+		out[i] = "--" + match
+		if hasValue {
+			out[i] += "=" + value
+		} else {
+			takesValue = flags.Lookup(match).NoOptDefVal == ""
+		}
+	}
+	return out
+}
