@@ -46,11 +46,11 @@ type BatchRetrySettings struct {
 type BatchSettings struct {
 	MaxConcurrencyPerInstance int                `json:"max_concurrency_per_instance"`
 	MiniBatchSize             int                `json:"mini_batch_size"`
-	OutputAction              string             `json:"output_action"`
+	OutputAction              string             `json:"output_action,omitempty"`
 	OutputFileName            string             `json:"output_file_name,omitempty"`
 	RetrySettings             BatchRetrySettings `json:"retry_settings"`
 	ErrorThreshold            int                `json:"error_threshold"`
-	LoggingLevel              string             `json:"logging_level"`
+	LoggingLevel              string             `json:"logging_level,omitempty"`
 	EnvironmentVariables      map[string]string  `json:"environment_variables,omitempty"`
 	// A pipeline deployment's: the settings of the pipeline jobs it runs.
 	DefaultCompute        string `json:"default_compute,omitempty"`
