@@ -357,7 +357,7 @@ func (o *batchInvokeOpts) Validate() error {
 			}
 			o.fileSets = append(o.fileSets, s)
 		default:
-			return fmt.Errorf("--set %q: an invocation can set output_file_name, mini_batch_size, instance_count, and with --file inputs.<name>... and outputs.<name>...", k)
+			return fmt.Errorf("--set %q: an invocation can set output_file_name, mini_batch_size, instance_count, and, with --file, inputs.<name> and outputs.<name> values", k)
 		}
 	}
 	if err := o.scope.validate(); err != nil {

@@ -52,7 +52,7 @@ func (d *decoder) batchPipelineDeployment(n *yaml.Node, dep *BatchDeployment) {
 func JobDefinitionName(s string) (string, error) {
 	name, ok := strings.CutPrefix(s, "azureml:")
 	if !ok {
-		return "", fmt.Errorf("%q: expected azureml:<pipeline job name>; to deploy a pipeline job file, give it as component:", s)
+		return "", fmt.Errorf("%q: expected azureml:<pipeline job name>; a pipeline job file is deployed as component: <file>", s)
 	}
 	if rest, ok := strings.CutPrefix(name, "//jobs/"); ok {
 		name = rest
