@@ -614,3 +614,45 @@ log("x", float(sys.argv[1]))
 		t.Errorf("the trials ran with %d different values, want the 4 drawn: %v", len(ran), ran)
 	}
 }
+
+// A sweep's limits.timeout runs from its first start: a server killed and
+// started again mid-sweep does not give the sweep a fresh timeout.
+func TestSweepTimeoutSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	runs := filepath.Join(e.dir, "runs.txt")
+	e.write("src/trial.py", `import sys, time
+with open(`+strconv.Quote(runs)+`, "a") as f:
+    f.write(sys.argv[1] + "\n")
+time.sleep(120)
+`)
+	e.write("slow.yml", strings.Replace(strings.Replace(resumeSweep, "max_total_trials: 4", "max_total_trials: 2", 1),
+		"limits: {", "limits: {timeout: 8, ", 1))
+	submitted := time.Now()
+	name := e.submit("slow.yml")
+	waitFor(t, "both trials to start", 90*time.Second, func() bool {
+		b, _ := os.ReadFile(runs)
+		return len(strings.Fields(string(b))) >= 2
+	})
+	time.Sleep(time.Until(submitted.Add(5 * time.Second)))
+	_, pid := e.server()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "server to die", 10*time.Second, func() bool { return !alive(pid) })
+	j := e.wait(name, 2*time.Minute)
+	if j.Status != "Failed" || !strings.Contains(j.Error, "limits.timeout") {
+		t.Fatalf("sweep ended %s: %s", j.Status, j.Error)
+	}
+	var times struct {
+		EndTime time.Time `json:"end_time"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("job", "show", "--name", name, "-o", "json").out), &times); err != nil {
+		t.Fatal(err)
+	}
+	// Killed 5 s in with 8 s to run: a fresh timeout after the restart
+	// would end it 13 s or more after it was submitted.
+	if took := times.EndTime.Sub(submitted); took > 11*time.Second {
+		t.Errorf("the sweep ended %s after it was submitted; its 8 s timeout restarted with the server", took.Round(time.Millisecond))
+	}
+}

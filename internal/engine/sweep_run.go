@@ -87,9 +87,14 @@ func (r *jobRun) trialParent(sweepStep string) string {
 func (r *jobRun) runSweep(ps *PlanStep, st store.Step) store.Step {
 	s := &sweepRun{r: r, ps: ps, sw: ps.Sweep, policy: ps.Sweep.Policy(), results: make(chan trialDone)}
 	s.tracker, _ = r.e.cfg.Observer.(SweepTracker)
-	now := time.Now().UTC()
+	start := time.Now().UTC()
+	if st.StartedAt != nil {
+		// Resumed after a restart: limits.timeout runs from the sweep's
+		// first start, not from this one.
+		start = *st.StartedAt
+	}
 	st.Attempt++
-	st.Status, st.StartedAt, st.EndedAt, st.Error = StatusRunning, &now, nil, ""
+	st.Status, st.StartedAt, st.EndedAt, st.Error = StatusRunning, &start, nil, ""
 	r.e.rec.put(st, false)
 	if obs := r.e.cfg.Observer; obs != nil && r.plan.Type != spec.JobSweep {
 		if _, err := obs.StepStarting(r.ctx, r.info(ps.Name, st.Attempt)); err != nil {
@@ -107,7 +112,7 @@ func (r *jobRun) runSweep(ps *PlanStep, st store.Step) store.Step {
 	ctx := r.ctx
 	if s.sw.TimeoutSeconds > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(s.sw.TimeoutSeconds)*time.Second)
+		ctx, cancel = context.WithDeadline(ctx, start.Add(time.Duration(s.sw.TimeoutSeconds)*time.Second))
 		defer cancel()
 	}
 	if err := s.loop(ctx); err != nil {
