@@ -13,7 +13,9 @@ init() once, then hands out mini-batches: run(mini_batch) (or run(mini_batch,
 mini_batch_context) when run takes two arguments), retried up to max_retries
 times and stopped after timeout seconds. Failed mini-batches and items are
 counted against mini_batch_error_threshold and error_threshold; what run()
-returns is appended, in mini-batch order, to the append_row_to output. It
+returns is appended to the append_row_to output in mini-batch order, each
+mini-batch as soon as every earlier one has ended (so results are written as
+they come, not held to the end, and a failed job keeps what it wrote). It
 exits 0 when the job succeeded and 1, with the reason on its last line, when
 it did not.
 
@@ -82,6 +84,7 @@ class Batch(object):
         self.lines = None
         self.returned = 0
         self.error = None
+        self.gave_up = False
 
 
 def parse_size(text):
@@ -281,8 +284,9 @@ class Worker(object):
 
 
 class Driver(object):
-    def __init__(self, cfg, entry, user_args, batches, thresholds):
+    def __init__(self, cfg, entry, user_args, batches, thresholds, sink=None):
         self.cfg = cfg
+        self.sink = sink
         self.entry = entry
         self.user_args = user_args
         self.batches = batches
@@ -360,6 +364,8 @@ class Driver(object):
             b.lines, b.returned = msg[2], msg[3]
             self.done += 1
             LOG.debug("mini-batch %d done by worker %d in %.2fs: %d result(s)", b.index, w.index, msg[5] - msg[4], msg[3])
+            if self.sink is not None:
+                self.sink.flush()
             return
         self.attempt_failed(b, "run() raised:\n" + msg[2].rstrip())
 
@@ -378,7 +384,10 @@ class Driver(object):
             self.pending.append(b)
             return
         LOG.warning("mini-batch %d (%s) failed after %d attempt(s): %s", b.index, b.label, b.attempts, why)
+        b.gave_up = True
         self.failed.append(b)
+        if self.sink is not None:
+            self.sink.flush()
 
     def failed_items(self):
         n = sum(b.items for b in self.failed)
@@ -500,9 +509,13 @@ def main(argv):
             len(batches), cfg.get("input_type"), min(int(cfg.get("workers") or 1), max(len(batches), 1)),
             int(cfg.get("workers_per_instance") or 1), int(cfg.get("max_retries", 2)), int(cfg.get("timeout") or 60),
         )
-        driver = Driver(cfg, entry, user_args, batches, thresholds)
-        driver.run()
-        appended = write_rows(driver, args.append_row_to, cfg)
+        sink = RowSink(row_file(args.append_row_to, cfg), batches)
+        try:
+            driver = Driver(cfg, entry, user_args, batches, thresholds, sink)
+            driver.run()
+        finally:
+            sink.close()
+        appended = sink.result()
     except ParallelError as e:
         write_summary(driver, started, "Failed", str(e))
         sys.stdout.flush()
@@ -517,24 +530,53 @@ def main(argv):
     return 0
 
 
-def write_rows(driver, target, cfg):
-    """Appends the rows of every succeeded mini-batch, in mini-batch order,
-    to the append_row_to output; returns (rows, file) or None."""
-    action = cfg.get("output_action", "append_row")
-    if action != "append_row":
+class RowSink(object):
+    """Appends what run() returned to the append_row_to file, in mini-batch
+    order: a mini-batch's rows go out as soon as every earlier mini-batch
+    has ended, and are dropped from memory, so a job's results are never
+    all held at once. With no file (summary_only, or no append_row_to
+    output) the rows are counted and dropped."""
+
+    def __init__(self, path, batches):
+        self.path, self.batches = path, batches
+        self.f = open(path, "a") if path else None
+        self.next = 0
+        self.rows = 0
+
+    def flush(self):
+        while self.next < len(self.batches):
+            b = self.batches[self.next]
+            if b.lines is None and not b.gave_up:
+                break
+            lines = b.lines or []
+            if self.f is not None:
+                for line in lines:
+                    self.f.write(line)
+                    self.f.write("\n")
+                self.rows += len(lines)
+            if b.lines is not None:
+                b.lines = []
+            self.next += 1
+        if self.f is not None:
+            self.f.flush()
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+
+    def result(self):
+        """(rows, file name) for the summary line, or None with no file."""
+        return (self.rows, os.path.basename(self.path)) if self.f is not None else None
+
+
+def row_file(target, cfg):
+    """The file rows are appended to, or None when they are not kept."""
+    if cfg.get("output_action", "append_row") != "append_row":
         return None
     if not target:
         LOG.info("no append_row_to output: what run() returned is counted, not kept")
         return None
-    path = append_target(target, cfg)
-    n = 0
-    with open(path, "a") as f:
-        for b in driver.batches:
-            for line in b.lines or []:
-                f.write(line)
-                f.write("\n")
-                n += 1
-    return n, os.path.basename(path)
+    return append_target(target, cfg)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,32 @@ def test_file_batches_refuse_sizes():
     with pytest.raises(parallel_driver.ParallelError, match="applies to tabular"):
         parallel_driver.file_batches(["a"], "10kb")
     assert [b.items for b in parallel_driver.file_batches(list("abcde"), "2")] == [2, 2, 1]
+
+
+def test_row_sink_writes_in_order_as_batches_end(tmp_path):
+    """Rows go out in mini-batch order as soon as every earlier mini-batch
+    has ended, and leave memory; a mini-batch given up on is skipped."""
+    batches = [parallel_driver.Batch(i, None, 1, "b%d" % i) for i in range(4)]
+    out = tmp_path / "rows.txt"
+    sink = parallel_driver.RowSink(str(out), batches)
+    batches[1].lines = ["one"]
+    sink.flush()
+    assert out.read_text() == ""  # mini-batch 0 has not ended
+    batches[0].lines = ["zero-a", "zero-b"]
+    sink.flush()
+    assert out.read_text() == "zero-a\nzero-b\none\n"
+    assert batches[0].lines == [] and batches[1].lines == []
+    batches[3].lines = ["three"]
+    batches[2].gave_up = True
+    sink.flush()
+    sink.close()
+    assert out.read_text() == "zero-a\nzero-b\none\nthree\n"
+    assert sink.result() == (4, "rows.txt")
+
+
+def test_row_sink_without_file_counts_nothing(tmp_path):
+    batches = [parallel_driver.Batch(0, None, 1, "b0")]
+    sink = parallel_driver.RowSink(None, batches)
+    batches[0].lines = ["x"]
+    sink.flush()
+    assert batches[0].lines == [] and sink.result() is None
