@@ -54,17 +54,7 @@ func TestAzureMLExamplesSweep(t *testing.T) {
 	// The iris CSV the file reads from a public URL, made from the copy
 	// scikit-learn ships, with the column names the script expects.
 	e.dir = filepath.Join(root, "cli/jobs/single-step/scikit-learn/iris")
-	csv := filepath.Join(t.TempDir(), "iris.csv")
-	python, _ := filepath.Abs("../.venv/bin/python")
-	mk := exec.Command(python, "-c", `import sys
-from sklearn.datasets import load_iris
-d = load_iris(as_frame=True)
-f = d.frame.rename(columns={"target": "species"})
-f["species"] = [d.target_names[i] for i in f["species"]]
-f.to_csv(sys.argv[1], index=False)`, csv)
-	if out, err := mk.CombinedOutput(); err != nil {
-		t.Fatalf("make iris.csv: %v\n%s", err, out)
-	}
+	csv := irisCSV(t)
 	// Two trials, not the file's 20: each logs a model through autolog,
 	// which takes a minute on a busy machine.
 	iris := runSweep(t, e, "job-sweep.yml", "--set", "inputs.iris_csv.path="+csv,
@@ -83,4 +73,58 @@ f.to_csv(sys.argv[1], index=False)`, csv)
 			t.Errorf("best trial %s has f1 %v, but %s has %v (goal: minimize)", best, trials[best].Metrics["training_f1_score"], name, f1)
 		}
 	}
+}
+
+// azureml-examples' LightGBM sweep, unchanged, in the curated
+// AzureML-lightgbm-3.3 environment built from ciel's catalogue (PyPI):
+// mlflow.autolog() logs the trials' test-multi_logloss, which picks the best.
+func TestAzureMLExamplesLightGBMSweep(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the curated lightgbm environment from PyPI")
+	}
+	if exec.Command("uv", "--version").Run() != nil {
+		t.Skip("curated environments are built with uv")
+	}
+	e := newEnv(t)
+	root := copyExamples(t)
+	e.ok("compute", "create", "--name", "cpu-cluster", "--type", "amlcompute", "--max-instances", "4")
+	e.dir = filepath.Join(root, "cli/jobs/single-step/lightgbm/iris")
+	csv := irisCSV(t)
+	// Two trials, not the file's 20.
+	j := runSweep(t, e, "job-sweep.yml", "--set", "inputs.iris_csv.path="+csv,
+		"--set", "limits.max_total_trials=2", "--set", "limits.max_concurrent_trials=2")
+	trials := j.trials("")
+	best := j.Properties["best_trial"]
+	if len(trials) != 2 || trials[best] == nil {
+		t.Fatalf("lightgbm sweep: %d trials, best %q", len(trials), best)
+	}
+	for name, s := range trials {
+		loss, ok := s.Metrics["test-multi_logloss"]
+		if !ok || s.Status != "Completed" || s.Params["boosting"] == "" {
+			t.Errorf("%s: %s, metrics %v, params %v", name, s.Status, s.Metrics, s.Params)
+		}
+		if ok && loss < trials[best].Metrics["test-multi_logloss"] {
+			t.Errorf("best trial %s has loss %v, but %s has %v (goal: minimize)", best, trials[best].Metrics["test-multi_logloss"], name, loss)
+		}
+	}
+}
+
+// irisCSV writes the iris CSV azureml-examples read from a public URL,
+// made from the copy scikit-learn ships, with the column names their
+// scripts expect.
+func irisCSV(t *testing.T) string {
+	t.Helper()
+	csv := filepath.Join(t.TempDir(), "iris.csv")
+	python, _ := filepath.Abs("../.venv/bin/python")
+	mk := exec.Command(python, "-c", `import sys
+from sklearn.datasets import load_iris
+d = load_iris(as_frame=True)
+f = d.frame.rename(columns={"target": "species"})
+f["species"] = [d.target_names[i] for i in f["species"]]
+f.to_csv(sys.argv[1], index=False)`, csv)
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make iris.csv: %v\n%s", err, out)
+	}
+	return csv
 }
