@@ -411,7 +411,7 @@ func newBatchEndpointInvokeCommand(b *base) *cobra.Command {
 	opts.scope.bind(f)
 	f.StringVarP(&opts.Name, "name", "n", "", "endpoint name")
 	f.StringVarP(&opts.Deployment, "deployment-name", "d", "", "deployment to run (default: the endpoint's default deployment)")
-	f.StringVarP(&opts.Input, "input", "i", "", "data to score: azureml:<name>@latest, azureml:<name>:<version>, a local folder or file")
+	f.StringVarP(&opts.Input, "input", "i", "", "data to score (a pipeline deployment: its component's one data input): azureml:<name>@latest, azureml:<name>:<version>, a local folder or file")
 	f.StringVarP(&opts.InputType, "input-type", "t", "", "type of a path input: uri_folder (default) or uri_file")
 	f.StringVar(&opts.JobName, "job-name", "", "name of the job (default: a generated one)")
 	f.StringVarP(&opts.ExperimentName, "experiment-name", "e", "", "experiment of the job (default: the endpoint's name)")
