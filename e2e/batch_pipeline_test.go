@@ -95,6 +95,14 @@ jobs:
 	if code != 400 || !strings.Contains(body, `"error"`) {
 		t.Errorf("invoke with inputs not a mapping: %d %s", code, body)
 	}
+	// Null ports are not given: the data input is then missing, which is
+	// the job's error, not a crash of the server.
+	code, body = send(t, "POST", base+"/api/v1/workspaces/ws/batch-endpoints/counter/invoke",
+		strings.NewReader(`{"inputs": {"data": null, "label": null}, "outputs": {"counts": null}}`), map[string]string{"Content-Type": "application/json"})
+	if code >= 500 || !strings.Contains(body, "data") {
+		t.Errorf("invoke with null ports: %d %s", code, body)
+	}
+	e.ok("batch-endpoint", "show", "--name", "counter") // the server still answers
 }
 
 // countOutput waits for a job and returns the trimmed content of a file of

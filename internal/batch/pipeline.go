@@ -97,9 +97,11 @@ func (s *Service) pipelineJob(d Deployment, in Invocation) (*spec.Job, error) {
 		return nil, invalidf("batch deployment %s runs a pipeline component: mini_batch_size, instance_count and output_file_name apply to model deployments only", d.Name)
 	}
 	comp := sp.Component.Inline
-	inputs := maps.Clone(in.Inputs)
-	if inputs == nil {
-		inputs = map[string]*spec.InputValue{}
+	inputs := map[string]*spec.InputValue{}
+	for name, v := range in.Inputs {
+		if v != nil { // null over the API: not given
+			inputs[name] = v
+		}
 	}
 	if in.Input != "" {
 		name, err := dataInput(d.Name, comp)
@@ -131,7 +133,7 @@ func (s *Service) pipelineJob(d Deployment, in Invocation) (*spec.Job, error) {
 func dataInput(dep string, c *spec.Component) (string, error) {
 	var data []string
 	for _, name := range slices.Sorted(maps.Keys(c.Inputs)) {
-		if !spec.IsLiteralType(c.Inputs[name].Type) {
+		if in := c.Inputs[name]; in != nil && !spec.IsLiteralType(in.Type) {
 			data = append(data, name)
 		}
 	}

@@ -222,3 +222,15 @@ func FuzzParseBatchInvocation(f *testing.F) {
 		}
 	})
 }
+
+// A job built over the API may carry null ports: they are not given, and
+// never a nil dereference.
+func TestRunComponentNullPorts(t *testing.T) {
+	j := &Job{Type: JobPipeline, Component: &ComponentRef{Ref: "azureml:c:1"},
+		Inputs: map[string]*InputValue{"a": nil}, Outputs: map[string]*OutputValue{"o": nil}}
+	RunComponent(j)
+	step := j.Jobs["c"]
+	if step == nil || len(step.Inputs) != 0 || step.Outputs["o"] == nil || j.Outputs["o"] == nil {
+		t.Errorf("jobs %+v, outputs %+v", j.Jobs, j.Outputs)
+	}
+}

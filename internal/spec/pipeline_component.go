@@ -109,6 +109,9 @@ func RunComponent(j *Job) {
 	step := &Job{Type: JobPipeline, Component: comp, File: j.File, Pos: comp.Pos,
 		Inputs: map[string]*InputValue{}, Outputs: map[string]*OutputValue{}}
 	for name, in := range j.Inputs {
+		if in == nil {
+			continue // given as null over the API: not given
+		}
 		step.Inputs[name] = &InputValue{Binding: "${{parent.inputs." + name + "}}", Pos: in.Pos}
 	}
 	if comp.Inline != nil {
@@ -123,6 +126,10 @@ func RunComponent(j *Job) {
 		}
 	}
 	for name, out := range j.Outputs {
+		if out == nil {
+			out = &OutputValue{}
+			j.Outputs[name] = out
+		}
 		step.Outputs[name] = &OutputValue{Binding: "${{parent.outputs." + name + "}}", Pos: out.Pos}
 	}
 	j.Component = nil
