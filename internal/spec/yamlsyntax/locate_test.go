@@ -96,6 +96,8 @@ func TestLocate(t *testing.T) {
 			1, 4, `single-quoted string is never closed; expected a closing '`},
 		{"quote closed by a later one", "a: \"x\nb: 3\nc: \"y\"\n",
 			1, 4, `double-quoted string is not closed on its line: it runs on to line 3; expected a closing "`},
+		{"quote in a flow closed by a later one", "a:\n  b: {$ref: '#/x}\n  c:\n    d: [{$ref: '#/y'}]\n",
+			2, 13, `single-quoted string is not closed on its line: it runs on to line 4; expected a closing '`},
 		{"text after a quoted value", "a: \"ok\" trailing\n",
 			1, 9, `unexpected "trailing" after the closing "; expected the end of the line or a comment`},
 		{"reserved indicator", "a: @x\n",

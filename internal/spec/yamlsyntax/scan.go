@@ -154,6 +154,17 @@ func (s *scanner) readLine(text string) {
 		}
 		s.quote = nil
 		if q.inFlow {
+			// In a flow collection a value ends at ',', ']', '}', the
+			// ':' after a key or a comment; anything else after a
+			// quote that closed lines later means it was meant to
+			// close on its first line.
+			j := skipBlanks(text, end)
+			comment := j > end && j < len(text) && text[j] == '#'
+			if j < len(text) && !comment && strings.IndexByte(",]}:", text[j]) < 0 {
+				s.failAt(q.line, q.col, "%s string is not closed on its line: it runs on to line %d; expected a closing %c",
+					quoteName(q.ch), s.ln+1, q.ch)
+				return
+			}
 			s.flowScan(text, end)
 			return
 		}
