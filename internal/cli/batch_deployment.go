@@ -13,7 +13,7 @@ import (
 )
 
 func newBatchDeploymentCommand(b *base) *cobra.Command {
-	return newGroup("batch-deployment", "Manage batch deployments: a model and how a batch endpoint scores files with it",
+	return newGroup("batch-deployment", "Manage batch deployments: a model and how a batch endpoint scores files with it, or a pipeline component it runs",
 		newBatchDeploymentCreateCommand(b, false),
 		batchDeployments.showCommand(b, "Show a batch deployment: model, scoring script and settings"),
 		batchDeployments.listCommand(b, "List a batch endpoint's deployments"),
@@ -63,7 +63,7 @@ type batchDeploymentFileOpts struct {
 // Validate checks a file is given and the names are good.
 func (o *batchDeploymentFileOpts) Validate() error {
 	if o.File == "" {
-		return errors.New("--file is required (a batch deployment YAML file, modelBatchDeployment schema)")
+		return errors.New("--file is required (a batch deployment YAML file, modelBatchDeployment or pipelineComponentBatchDeployment schema)")
 	}
 	if o.Name != "" {
 		if err := spec.CheckEndpointName("deployment", o.Name); err != nil {
@@ -154,7 +154,7 @@ func newBatchDeploymentCreateCommand(b *base, update bool) *cobra.Command {
 	}
 	f := cmd.Flags()
 	opts.scope.bind(f)
-	f.StringVarP(&opts.File, "file", "f", "", "deployment YAML file (modelBatchDeployment schema)")
+	f.StringVarP(&opts.File, "file", "f", "", "deployment YAML file (modelBatchDeployment or pipelineComponentBatchDeployment schema)")
 	f.StringArrayVar(&opts.Sets, "set", nil, "override file values: path=value ... (e.g. settings.mini_batch_size=5)")
 	f.StringVarP(&opts.Name, "name", "n", "", "deployment name (overrides the file's)")
 	f.StringVarP(&opts.EndpointName, "endpoint-name", "e", "", "endpoint name (overrides the file's endpoint_name)")
