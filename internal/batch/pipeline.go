@@ -97,11 +97,9 @@ func (s *Service) pipelineJob(d Deployment, in Invocation) (*spec.Job, error) {
 		return nil, invalidf("batch deployment %s runs a pipeline component: mini_batch_size, instance_count and output_file_name apply to model deployments only", d.Name)
 	}
 	comp := sp.Component.Inline
-	inputs := map[string]*spec.InputValue{}
-	for name, v := range in.Inputs {
-		if v != nil { // null over the API: not given
-			inputs[name] = v
-		}
+	inputs := maps.Clone(in.Inputs) // spec.RunComponent drops null ones
+	if inputs == nil {
+		inputs = map[string]*spec.InputValue{}
 	}
 	if in.Input != "" {
 		name, err := dataInput(d.Name, comp)

@@ -41,24 +41,21 @@ func expandAbbreviations(root *cobra.Command, args []string) []string {
 			takesValue = !hasValue && f.NoOptDefVal == ""
 			continue
 		}
-		var match string
+		var match *pflag.Flag
+		matches := 0
 		flags.VisitAll(func(f *pflag.Flag) {
 			if strings.HasPrefix(f.Name, name) {
-				if match == "" {
-					match = f.Name
-				} else {
-					match = "\x00" // ambiguous
-				}
+				match, matches = f, matches+1
 			}
 		})
-		if match == "" || match == "\x00" {
+		if matches != 1 {
 			continue
 		}
-		out[i] = "--" + match
+		out[i] = "--" + match.Name
 		if hasValue {
 			out[i] += "=" + value
 		} else {
-			takesValue = flags.Lookup(match).NoOptDefVal == ""
+			takesValue = match.NoOptDefVal == ""
 		}
 	}
 	return out

@@ -32,13 +32,13 @@ func batchDeploymentTable(ds ...client.BatchDeployment) func() *textTable {
 			if d.IsDefault {
 				def = "yes"
 			}
-			out := d.Settings.OutputAction
-			if d.Settings.OutputFileName != "" {
-				out += " " + d.Settings.OutputFileName
-			}
 			if d.Type == spec.BatchDeploymentPipeline {
 				t.Row(d.Name, d.EndpointName, def, "pipeline "+d.Component, "-", "-", "-")
 				continue
+			}
+			out := d.Settings.OutputAction
+			if d.Settings.OutputFileName != "" {
+				out += " " + d.Settings.OutputFileName
 			}
 			t.Row(d.Name, d.EndpointName, def, d.Model, strconv.Itoa(d.Settings.MiniBatchSize),
 				fmt.Sprintf("%dx%d", d.Resources.InstanceCount, d.Settings.MaxConcurrencyPerInstance), out)

@@ -190,42 +190,34 @@ var batchDeploymentIgnored = []string{
 // batchDeployment decodes a batch deployment file.
 func (d *decoder) batchDeployment(n *yaml.Node) *BatchDeployment {
 	dep := &BatchDeployment{File: d.abs, Pos: d.pos(n), Type: BatchDeploymentModel}
-	dep.Settings.Pos = d.pos(n)
-	known := map[string]fieldFunc{
-		"$schema":       d.strInto(&dep.Schema),
-		"name":          d.endpointNameInto("deployment", &dep.Name),
-		"endpoint_name": d.endpointNameInto("endpoint", &dep.EndpointName),
-		"description":   d.strInto(&dep.Description),
-		"tags":          d.mapInto(&dep.Tags),
-		"type":          func(p string, v *yaml.Node) { d.batchType(p, v) },
-		"model":         func(p string, v *yaml.Node) { dep.Model = d.deploymentModel(p, v) },
-		"code_configuration": func(p string, v *yaml.Node) {
-			dep.CodeConfiguration = d.codeConfiguration(p, v)
-		},
-		"environment": func(p string, v *yaml.Node) { dep.Environment = d.envRef(p, v) },
-		"compute":     func(p string, v *yaml.Node) { dep.Compute = d.computeName(p, v) },
-		"resources": func(p string, v *yaml.Node) {
-			d.fields(v, p, "resources", map[string]fieldFunc{
-				"instance_count": func(k string, x *yaml.Node) { dep.InstanceCount = d.intInRange(k, x, 1, MaxInstanceCount) },
-			}, []string{"instance_type", "properties", "shm_size", "docker_args", "locations"})
-		},
-		"settings": func(p string, v *yaml.Node) {
-			if dep.Settings.Pos = d.pos(v); !isNull(v) {
-				d.fields(v, p, "settings", d.batchSettingFields(&dep.Settings), nil)
-			}
-		},
-		// The schema before settings: put these at the top.
-		"code_path": func(p string, v *yaml.Node) {
-			d.errorf(v, p, "code_path is an old name; use code_configuration: {code, scoring_script}")
-		},
-		"scoring_script": func(p string, v *yaml.Node) { d.errorf(v, p, "use code_configuration: {code, scoring_script}") },
-	}
-	for k, h := range d.batchSettingFields(&dep.Settings) {
-		known[k] = h
-	}
 	if t := d.lookup(n, "type"); t != nil && t.Kind == yaml.ScalarNode && t.Value == BatchDeploymentPipeline {
 		d.batchPipelineDeployment(n, dep)
 		return dep
+	}
+	dep.Settings.Pos = d.pos(n)
+	known := d.batchDeploymentHead(dep)
+	known["type"] = func(p string, v *yaml.Node) { d.batchType(p, v) }
+	known["model"] = func(p string, v *yaml.Node) { dep.Model = d.deploymentModel(p, v) }
+	known["code_configuration"] = func(p string, v *yaml.Node) { dep.CodeConfiguration = d.codeConfiguration(p, v) }
+	known["environment"] = func(p string, v *yaml.Node) { dep.Environment = d.envRef(p, v) }
+	known["compute"] = func(p string, v *yaml.Node) { dep.Compute = d.computeName(p, v) }
+	known["resources"] = func(p string, v *yaml.Node) {
+		d.fields(v, p, "resources", map[string]fieldFunc{
+			"instance_count": func(k string, x *yaml.Node) { dep.InstanceCount = d.intInRange(k, x, 1, MaxInstanceCount) },
+		}, []string{"instance_type", "properties", "shm_size", "docker_args", "locations"})
+	}
+	known["settings"] = func(p string, v *yaml.Node) {
+		if dep.Settings.Pos = d.pos(v); !isNull(v) {
+			d.fields(v, p, "settings", d.batchSettingFields(&dep.Settings), nil)
+		}
+	}
+	// The schema before settings: put these at the top.
+	known["code_path"] = func(p string, v *yaml.Node) {
+		d.errorf(v, p, "code_path is an old name; use code_configuration: {code, scoring_script}")
+	}
+	known["scoring_script"] = func(p string, v *yaml.Node) { d.errorf(v, p, "use code_configuration: {code, scoring_script}") }
+	for k, h := range d.batchSettingFields(&dep.Settings) {
+		known[k] = h
 	}
 	d.fields(n, "", "a batch deployment", known, batchDeploymentIgnored)
 	d.require(n, "a batch deployment", "name")
@@ -234,6 +226,19 @@ func (d *decoder) batchDeployment(n *yaml.Node) *BatchDeployment {
 	}
 	d.batchDefaults(n, dep)
 	return dep
+}
+
+// batchDeploymentHead returns the handlers of the keys every batch
+// deployment has, model or pipeline: its schema, names, description and
+// tags.
+func (d *decoder) batchDeploymentHead(dep *BatchDeployment) map[string]fieldFunc {
+	return map[string]fieldFunc{
+		"$schema":       d.strInto(&dep.Schema),
+		"name":          d.endpointNameInto("deployment", &dep.Name),
+		"endpoint_name": d.endpointNameInto("endpoint", &dep.EndpointName),
+		"description":   d.strInto(&dep.Description),
+		"tags":          d.mapInto(&dep.Tags),
+	}
 }
 
 // batchType reads type: (pipeline deployments are decoded apart).

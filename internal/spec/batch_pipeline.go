@@ -16,25 +16,20 @@ import (
 // job, azureml:<job name>), and the settings of the pipeline jobs it runs.
 func (d *decoder) batchPipelineDeployment(n *yaml.Node, dep *BatchDeployment) {
 	dep.Type = BatchDeploymentPipeline
-	d.fields(n, "", "a pipeline component batch deployment", map[string]fieldFunc{
-		"$schema":       d.strInto(&dep.Schema),
-		"name":          d.endpointNameInto("deployment", &dep.Name),
-		"endpoint_name": d.endpointNameInto("endpoint", &dep.EndpointName),
-		"description":   d.strInto(&dep.Description),
-		"tags":          d.mapInto(&dep.Tags),
-		"type":          func(string, *yaml.Node) {},
-		"component":     func(p string, v *yaml.Node) { dep.Component = d.componentRef(p, v) },
-		"job_definition": func(p string, v *yaml.Node) {
-			if s, ok := d.str(p, v); ok {
-				name, err := JobDefinitionName(s)
-				if err != nil {
-					d.errorf(v, p, "%v", err)
-				}
-				dep.JobDefinition = name
+	known := d.batchDeploymentHead(dep)
+	known["type"] = func(string, *yaml.Node) {}
+	known["component"] = func(p string, v *yaml.Node) { dep.Component = d.componentRef(p, v) }
+	known["job_definition"] = func(p string, v *yaml.Node) {
+		if s, ok := d.str(p, v); ok {
+			name, err := JobDefinitionName(s)
+			if err != nil {
+				d.errorf(v, p, "%v", err)
 			}
-		},
-		"settings": func(p string, v *yaml.Node) { dep.PipelineSettings = d.settings(p, v) },
-	}, batchDeploymentIgnored)
+			dep.JobDefinition = name
+		}
+	}
+	known["settings"] = func(p string, v *yaml.Node) { dep.PipelineSettings = d.settings(p, v) }
+	d.fields(n, "", "a pipeline component batch deployment", known, batchDeploymentIgnored)
 	d.require(n, "a batch deployment", "name")
 	comp, job := d.lookup(n, "component"), d.lookup(n, "job_definition")
 	switch {

@@ -25,19 +25,8 @@ jobs:
     command: wc -l ${{inputs.d}}/* > ${{outputs.c}}/${{inputs.l}}.txt
 `
 
-func writeSpecFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestParsePipelineBatchDeployment(t *testing.T) {
-	dir := writeSpecFiles(t, map[string]string{"pipeline.yml": pipelineComponentFile, "cmd.yml": "type: command\nname: c\ncommand: echo\n"})
+	dir := writeFiles(t, map[string]string{"pipeline.yml": pipelineComponentFile, "cmd.yml": "type: command\nname: c\ncommand: echo\n"})
 	head := "$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponentBatchDeployment.schema.json\nname: dpl\nendpoint_name: ep1\ntype: pipeline\n"
 	tests := []struct {
 		name, yaml string
@@ -133,7 +122,7 @@ func TestCheckPipelineBatchDeployment(t *testing.T) {
 }
 
 func TestParseBatchInvocationFile(t *testing.T) {
-	dir := writeSpecFiles(t, map[string]string{
+	dir := writeFiles(t, map[string]string{
 		// azureml-examples' batch-scoring-with-preprocessing/inputs.yml,
 		// its literal given with default:.
 		"inputs.yml": "inputs:\n  input_data:\n    type: uri_folder\n    path: data\n  score_mode:\n    type: string\n    default: append\noutputs:\n  scores:\n    type: uri_folder\n    mode: upload\n",
@@ -170,7 +159,7 @@ func TestParseBatchInvocationFile(t *testing.T) {
 // a pipeline of one step running it, the job's inputs and outputs bound
 // to the step's.
 func TestPipelineJobRunsComponent(t *testing.T) {
-	dir := writeSpecFiles(t, map[string]string{"pipeline.yml": pipelineComponentFile, "cmd.yml": "type: command\nname: c\ncommand: echo\n"})
+	dir := writeFiles(t, map[string]string{"pipeline.yml": pipelineComponentFile, "cmd.yml": "type: command\nname: c\ncommand: echo\n"})
 	if err := os.Mkdir(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +219,7 @@ func TestRunComponentNullPorts(t *testing.T) {
 		Inputs: map[string]*InputValue{"a": nil}, Outputs: map[string]*OutputValue{"o": nil}}
 	RunComponent(j)
 	step := j.Jobs["c"]
-	if step == nil || len(step.Inputs) != 0 || step.Outputs["o"] == nil || j.Outputs["o"] == nil {
+	if _, kept := j.Inputs["a"]; kept || step == nil || len(step.Inputs) != 0 || step.Outputs["o"] == nil || j.Outputs["o"] == nil {
 		t.Errorf("jobs %+v, outputs %+v", j.Jobs, j.Outputs)
 	}
 }

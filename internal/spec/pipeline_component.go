@@ -87,13 +87,9 @@ func (d *decoder) topComponent(n *yaml.Node) bool {
 // of the job's inputs and outputs is bound to the step's port of that name,
 // so the component's outputs are the job's.
 func (d *decoder) componentPipeline(path string, j *Job) {
-	comp := j.Component
-	if comp.Inline == nil && comp.Ref == "" {
+	// A component of another type was reported by checkJob already.
+	if comp := j.Component; comp.Inline == nil && comp.Ref == "" {
 		return // unreadable, reported already
-	}
-	if comp.Inline != nil && comp.Inline.Type != JobPipeline {
-		d.errorAt(comp.Pos, joinPath(path, "component"), "a pipeline job runs a pipeline component (type: pipeline), not a %s component", comp.Inline.Type)
-		return
 	}
 	RunComponent(j)
 	d.validatePipeline(path, pipelineScope{inputs: keySet(j.Inputs), outputs: keySet(j.Outputs), jobs: j.Jobs})
@@ -101,7 +97,8 @@ func (d *decoder) componentPipeline(path string, j *Job) {
 
 // RunComponent makes j, a pipeline job with Component set, a pipeline of
 // one step that runs that component: each of j's inputs and outputs is
-// bound to the step's port of the same name, and an inline component's
+// bound to the step's port of the same name (a null input is dropped, a
+// null output made a plain one), and an inline component's
 // outputs that j does not list are added to j's, so the component's
 // outputs are the job's. Batch invocations of pipeline deployments are built so.
 func RunComponent(j *Job) {
@@ -110,7 +107,8 @@ func RunComponent(j *Job) {
 		Inputs: map[string]*InputValue{}, Outputs: map[string]*OutputValue{}}
 	for name, in := range j.Inputs {
 		if in == nil {
-			continue // given as null over the API: not given
+			delete(j.Inputs, name) // given as null over the API: not given
+			continue
 		}
 		step.Inputs[name] = &InputValue{Binding: "${{parent.inputs." + name + "}}", Pos: in.Pos}
 	}
