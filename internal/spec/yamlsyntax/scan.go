@@ -153,21 +153,6 @@ func (s *scanner) readLine(text string) {
 			return
 		}
 		s.quote = nil
-		if q.inFlow {
-			// In a flow collection a value ends at ',', ']', '}', the
-			// ':' after a key or a comment; anything else after a
-			// quote that closed lines later means it was meant to
-			// close on its first line.
-			j := skipBlanks(text, end)
-			comment := j > end && j < len(text) && text[j] == '#'
-			if j < len(text) && !comment && strings.IndexByte(",]}:", text[j]) < 0 {
-				s.failAt(q.line, q.col, "%s string is not closed on its line: it runs on to line %d; expected a closing %c",
-					quoteName(q.ch), s.ln+1, q.ch)
-				return
-			}
-			s.flowScan(text, end)
-			return
-		}
 		s.afterMultiLineQuote(text, end, q)
 		return
 	}
@@ -207,14 +192,23 @@ func (s *scanner) inBlockScalar(text string) bool {
 
 // afterMultiLineQuote checks what follows a quoted value that closed on a
 // later line than it opened: anything but a comment means the string was
-// meant to close on its first line.
+// meant to close on its first line. In a flow collection the value may also
+// end at ',', ']', '}' or the ':' after a key (a comment there needs a
+// blank before it), and the flow goes on.
 func (s *scanner) afterMultiLineQuote(text string, end int, q openQuote) {
 	j := skipBlanks(text, end)
-	if j >= len(text) || text[j] == '#' {
+	ended := j >= len(text) || text[j] == '#'
+	if q.inFlow {
+		ended = j >= len(text) || j > end && text[j] == '#' || strings.IndexByte(",]}:", text[j]) >= 0
+	}
+	if !ended {
+		s.failAt(q.line, q.col, "%s string is not closed on its line: it runs on to line %d; expected a closing %c",
+			quoteName(q.ch), s.ln+1, q.ch)
 		return
 	}
-	s.failAt(q.line, q.col, "%s string is not closed on its line: it runs on to line %d; expected a closing %c",
-		quoteName(q.ch), s.ln+1, q.ch)
+	if q.inFlow {
+		s.flowScan(text, end)
+	}
 }
 
 // flowScan reads text from byte offset i inside the open flow collections.
