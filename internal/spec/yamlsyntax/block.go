@@ -10,8 +10,10 @@ import (
 func (s *scanner) blockLine(text string) {
 	indent := leadingSpaces(text)
 	if indent < len(text) && text[indent] == '\t' {
-		if s.rootPlain != nil {
-			s.stop = true // yaml.v3 lets a document that is one value go on past tabs
+		if s.rootPlain != nil || s.root && len(s.levels) == 0 && s.plainOwner >= 0 {
+			// yaml.v3 lets a document that is one plain value, on one
+			// line or several, go on past tabs.
+			s.stop = true
 			return
 		}
 		rest := strings.TrimSpace(text)
