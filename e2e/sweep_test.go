@@ -339,7 +339,8 @@ log("score", -(x - 0.7) ** 2 - (y - 4) ** 2 / 100 + (0.1 if c == "b" else 0))
 `
 
 // Bayesian sampling asks Optuna's TPE sampler, in an environment ciel
-// builds from PyPI, for each new trial given the finished ones.
+// builds from PyPI, for each new trial given the finished ones; then a
+// Sobol sweep uses the same environment.
 func TestSweepBayesian(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -370,6 +371,7 @@ func TestSweepBayesian(t *testing.T) {
 	if len(found) != 1 {
 		t.Errorf("no optuna environment under %s/envs: %v", e.home, found)
 	}
+	checkSobolSweep(t, e)
 }
 
 const sweepPipeline = `type: pipeline

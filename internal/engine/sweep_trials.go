@@ -35,15 +35,21 @@ func (r *jobRun) newTrialSource(ps *PlanStep) (trialSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch sw.Algorithm {
-	case spec.SamplingGrid:
+	switch {
+	case sw.Algorithm == spec.SamplingGrid:
 		configs, err := sweep.Grid{}.Sample(space, sw.MaxTotalTrials)
 		if err != nil {
 			return nil, err
 		}
 		return fixedTrials(configs), nil
-	case spec.SamplingBayesian:
+	case sw.Algorithm == spec.SamplingBayesian:
 		return &bayesTrials{r: r, sw: sw}, nil
+	case sw.Algorithm == spec.SamplingRandom && sw.Rule == spec.RuleSobol:
+		configs, err := r.sobolConfigs(space, sw)
+		if err != nil {
+			return nil, err
+		}
+		return fixedTrials(configs), nil
 	default:
 		configs, err := sweep.Random{Seed: *sw.Seed}.Sample(space, sw.MaxTotalTrials)
 		if err != nil {
@@ -51,6 +57,26 @@ func (r *jobRun) newTrialSource(ps *PlanStep) (trialSource, error) {
 		}
 		return fixedTrials(configs), nil
 	}
+}
+
+// sobolConfigs draws a sweep's trials from a scrambled Sobol sequence
+// (scipy's, in the sampler environment ciel builds), one dimension per
+// parameter, mapped to the search space through each distribution's
+// quantile. The same seed gives the same trials, so a resumed sweep draws
+// what it drew before.
+func (r *jobRun) sobolConfigs(space sweep.SearchSpace, sw *spec.Sweep) ([]sweep.Config, error) {
+	if err := space.Validate(); err != nil {
+		return nil, err
+	}
+	env, err := r.e.cfg.Envs.Ensure(r.ctx, envs.Spec{CondaFile: optuna.CondaFile}, io.Discard)
+	if err != nil {
+		return nil, fmt.Errorf("sobol sampling: build the sampler environment: %w", err)
+	}
+	points, err := optuna.Sobol(r.ctx, env.Python, len(space.Dims()), sw.MaxTotalTrials, *sw.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return sweep.FromUnit(space, points)
 }
 
 // fixedTrials are drawn in advance: random sampling with its seed, or the

@@ -1,11 +1,13 @@
-// Package optuna asks Optuna's TPE sampler (a Bayesian optimiser) for the
-// values of a sweep's next trials, given what the finished trials scored.
+// Package optuna runs the sweep samplers that live in Python: it asks
+// Optuna's TPE sampler (a Bayesian optimiser) for the values of a sweep's
+// next trials, given what the finished trials scored, and scipy for the
+// points of a scrambled Sobol sequence (random sampling with rule: sobol).
 //
-// It runs a small embedded script with a Python that has optuna installed
-// (CondaFile describes that environment; the engine builds it with its
-// environment builder, once, cached by content). It is not a sampler of its
-// own: each call starts a fresh in-memory study, replays the history into it
-// and asks for new trials, so ciel's store stays the only record.
+// It runs small embedded scripts with a Python that has optuna and scipy
+// installed (CondaFile describes that environment; the engine builds it with
+// its environment builder, once, cached by content). It is not a sampler of
+// its own: each call starts a fresh in-memory study, replays the history into
+// it and asks for new trials, so ciel's store stays the only record.
 package optuna
 
 import (
@@ -21,11 +23,15 @@ import (
 //go:embed suggest.py
 var script string
 
-// CondaFile is the conda file of the environment the script runs in.
+//go:embed sobol.py
+var sobolScript string
+
+// CondaFile is the conda file of the environment the scripts run in.
 const CondaFile = `name: ciel-optuna
 dependencies:
   - pip:
     - optuna==5.0.0
+    - scipy==1.17.1
 `
 
 // Param is one search-space parameter: a choice of Values, or a uniform
@@ -67,23 +73,58 @@ func Suggest(ctx context.Context, python string, req Request) ([]map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("optuna request: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, python, "-c", script)
-	cmd.Stdin = bytes.NewReader(in)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("optuna: %w: %s", err, lastLine(errb.String()))
-	}
 	var resp struct {
 		Trials []map[string]string `json:"trials"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
-		return nil, fmt.Errorf("optuna: bad answer %q: %w", lastLine(out.String()), err)
+	if err := runScript(ctx, python, script, in, &resp); err != nil {
+		return nil, fmt.Errorf("optuna: %w", err)
 	}
 	if len(resp.Trials) != req.N {
 		return nil, fmt.Errorf("optuna: asked for %d trials, got %d", req.N, len(resp.Trials))
 	}
 	return resp.Trials, nil
+}
+
+// Sobol returns the first n points of a scrambled Sobol sequence in d
+// dimensions, seeded by seed: n points of the unit cube, spread more evenly
+// than independent draws.
+func Sobol(ctx context.Context, python string, d, n int, seed int64) ([][]float64, error) {
+	if d < 1 || n < 0 {
+		return nil, fmt.Errorf("sobol: %d dimensions, %d points", d, n)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	in, err := json.Marshal(map[string]int64{"d": int64(d), "n": int64(n), "seed": seed & 0xffffffff})
+	if err != nil {
+		return nil, fmt.Errorf("sobol request: %w", err)
+	}
+	var resp struct {
+		Points [][]float64 `json:"points"`
+	}
+	if err := runScript(ctx, python, sobolScript, in, &resp); err != nil {
+		return nil, fmt.Errorf("sobol: %w", err)
+	}
+	if len(resp.Points) != n {
+		return nil, fmt.Errorf("sobol: asked for %d points, got %d", n, len(resp.Points))
+	}
+	return resp.Points, nil
+}
+
+// runScript runs an embedded script with python, in on its stdin, and
+// decodes the JSON it prints into out.
+func runScript(ctx context.Context, python, src string, in []byte, out any) error {
+	cmd := exec.CommandContext(ctx, python, "-c", src)
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, lastLine(stderr.String()))
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("bad answer %q: %w", lastLine(stdout.String()), err)
+	}
+	return nil
 }
 
 func lastLine(s string) string {

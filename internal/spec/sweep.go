@@ -21,6 +21,12 @@ const (
 	SamplingBayesian = "bayesian"
 )
 
+// Random sampling's rules (sampling_algorithm.rule).
+const (
+	RuleRandom = "random"
+	RuleSobol  = "sobol"
+)
+
 // Sweep is what a sweep job (or a sweep step of a pipeline) adds to the
 // trial it runs: the trial itself is the job's command, code and environment
 // (an inline trial) or its Component (trial: ./train.yml).
@@ -28,7 +34,10 @@ type Sweep struct {
 	SearchSpace map[string]*SearchParam `json:"search_space"`
 	Algorithm   string                  `json:"sampling_algorithm"`
 	// Seed is the random sampler's seed; nil when the file gives none.
-	Seed             *int64            `json:"seed,omitempty"`
+	Seed *int64 `json:"seed,omitempty"`
+	// Rule is random sampling's rule: "" (or random) for independent
+	// draws, sobol for a scrambled Sobol sequence.
+	Rule             string            `json:"rule,omitempty"`
 	Goal             string            `json:"goal"` // maximize or minimize
 	PrimaryMetric    string            `json:"primary_metric"`
 	MaxTotalTrials   int               `json:"max_total_trials,omitempty"`
@@ -229,6 +238,8 @@ func (d *decoder) sampling(s *Sweep, path string, v *yaml.Node) {
 		switch strings.ToLower(name) {
 		case SamplingRandom, SamplingGrid, SamplingBayesian:
 			s.Algorithm = strings.ToLower(name)
+		case RuleSobol:
+			d.errorf(n, p, "expected random, grid or bayesian, got %q (Sobol is a rule of random sampling: {type: random, rule: sobol})", name)
 		default:
 			d.errorf(n, p, "expected random, grid or bayesian, got %q", name)
 		}
@@ -252,8 +263,14 @@ func (d *decoder) sampling(s *Sweep, path string, v *yaml.Node) {
 			}
 		},
 		"rule": func(p string, n *yaml.Node) {
-			if r, ok := d.str(p, n); ok && r != "random" {
-				d.errorf(n, p, "rule %q is not supported; expected random", r)
+			r, ok := d.str(p, n)
+			switch r = strings.ToLower(r); {
+			case !ok:
+			case r == RuleRandom:
+			case r == RuleSobol:
+				s.Rule = RuleSobol
+			default:
+				d.errorf(n, p, "expected random or sobol, got %q", r)
 			}
 		},
 		"logbase": func(string, *yaml.Node) {},
@@ -436,6 +453,13 @@ func (d *decoder) checkSampling(s *Sweep, n *yaml.Node, path string) {
 		}
 		if et := s.EarlyTermination; et != nil {
 			d.errorAt(et.Pos, joinPath(path, "early_termination"), "bayesian sampling does not support early termination policies")
+		}
+	}
+	if s.Rule != "" && s.Algorithm != SamplingRandom {
+		if sa := d.lookup(n, "sampling_algorithm"); sa != nil {
+			if r := d.lookup(sa, "rule"); r != nil {
+				d.errorf(r, joinPath(path, "sampling_algorithm.rule"), "rule %s is random sampling's; %s sampling takes none", s.Rule, s.Algorithm)
+			}
 		}
 	}
 	if s.Algorithm != "" && s.Algorithm != SamplingGrid && s.MaxTotalTrials == 0 {

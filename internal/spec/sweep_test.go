@@ -52,7 +52,28 @@ func TestParseSweep(t *testing.T) {
 			err: "sweep.yml:10:20: early_termination: truncation_selection: invalid early termination policy"},
 		{name: "unknown sampling", yaml: head + "sampling_algorithm: sobol\nsearch_space:\n  x: {type: randint, upper: 3}\n" +
 			"objective: {goal: maximize, primary_metric: acc}\n",
-			err: `sweep.yml:5:21: sampling_algorithm: expected random, grid or bayesian, got "sobol"`},
+			err: `sweep.yml:5:21: sampling_algorithm: expected random, grid or bayesian, got "sobol" (Sobol is a rule of random sampling: {type: random, rule: sobol})`},
+		{name: "random with rule sobol", yaml: head + "sampling_algorithm: {type: random, seed: 3, rule: Sobol, logbase: e}\n" +
+			"search_space:\n  x: {type: normal, mu: 0, sigma: 1}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 4}\n",
+			check: func(t *testing.T, j *Job) {
+				if s := j.Sweep; s.Algorithm != SamplingRandom || s.Rule != RuleSobol || *s.Seed != 3 {
+					t.Errorf("sweep %+v", s)
+				}
+			}},
+		{name: "random with rule random", yaml: head + "sampling_algorithm: {type: random, rule: random}\n" +
+			"search_space:\n  x: {type: randint, upper: 3}\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 4}\n",
+			check: func(t *testing.T, j *Job) {
+				if s := j.Sweep; s.Algorithm != SamplingRandom || s.Rule != "" {
+					t.Errorf("sweep %+v", s)
+				}
+			}},
+		{name: "unknown rule", yaml: head + "sampling_algorithm: {type: random, rule: halton}\n" +
+			"search_space:\n  x: {type: randint, upper: 3}\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 4}\n",
+			err: `sweep.yml:5:42: sampling_algorithm.rule: expected random or sobol, got "halton"`},
+		{name: "rule sobol on grid", yaml: head + "sampling_algorithm: {type: grid, rule: sobol}\n" +
+			"search_space:\n  x: {type: choice, values: [1, 2]}\nobjective: {goal: maximize, primary_metric: acc}\n",
+			err: `sweep.yml:5:40: sampling_algorithm.rule: rule sobol is random sampling's; grid sampling takes none`},
 		{name: "command key outside the trial", yaml: head + "command: echo\nsampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1]}\n" +
 			"objective: {goal: maximize, primary_metric: acc}\n",
 			err: "sweep.yml:5:1: command: only valid in a command job"},
