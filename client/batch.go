@@ -44,14 +44,16 @@ type BatchRetrySettings struct {
 
 // BatchSettings are how a batch deployment scores, with defaults filled in.
 type BatchSettings struct {
-	MaxConcurrencyPerInstance int                `json:"max_concurrency_per_instance"`
-	MiniBatchSize             int                `json:"mini_batch_size"`
-	OutputAction              string             `json:"output_action,omitempty"`
-	OutputFileName            string             `json:"output_file_name,omitempty"`
-	RetrySettings             BatchRetrySettings `json:"retry_settings"`
-	ErrorThreshold            int                `json:"error_threshold"`
-	LoggingLevel              string             `json:"logging_level,omitempty"`
-	EnvironmentVariables      map[string]string  `json:"environment_variables,omitempty"`
+	// A model deployment's: a pipeline deployment has none of these, and
+	// they are left out of its JSON.
+	MaxConcurrencyPerInstance int                 `json:"max_concurrency_per_instance,omitempty"`
+	MiniBatchSize             int                 `json:"mini_batch_size,omitempty"`
+	OutputAction              string              `json:"output_action,omitempty"`
+	OutputFileName            string              `json:"output_file_name,omitempty"`
+	RetrySettings             *BatchRetrySettings `json:"retry_settings,omitempty"`
+	ErrorThreshold            *int                `json:"error_threshold,omitempty"`
+	LoggingLevel              string              `json:"logging_level,omitempty"`
+	EnvironmentVariables      map[string]string   `json:"environment_variables,omitempty"`
 	// A pipeline deployment's: the settings of the pipeline jobs it runs.
 	DefaultCompute        string `json:"default_compute,omitempty"`
 	ContinueOnStepFailure *bool  `json:"continue_on_step_failure,omitempty"`
@@ -75,7 +77,7 @@ type BatchDeployment struct {
 	CodeConfiguration *CodeConfiguration `json:"code_configuration,omitempty"`
 	Environment       string             `json:"environment,omitempty"`
 	Compute           string             `json:"compute,omitempty"`
-	Resources         BatchResources     `json:"resources"`
+	Resources         *BatchResources    `json:"resources,omitempty"` // nil for a pipeline deployment
 	Settings          BatchSettings      `json:"settings"`
 	// IsDefault says the deployment is its endpoint's default.
 	IsDefault         bool            `json:"is_default"`

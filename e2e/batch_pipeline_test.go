@@ -38,6 +38,17 @@ jobs:
 	e.write("count/data/b.txt", "4\n")
 	e.ok("batch-endpoint", "create", "--name", "counter")
 	e.ok("batch-deployment", "create", "--file", "count/deployment.yml")
+	// A pipeline deployment shows what it runs, none of a model
+	// deployment's settings.
+	shown := e.ok("batch-deployment", "show", "--name", "count-dpl", "--endpoint-name", "counter", "-o", "json").out
+	for _, key := range []string{`"mini_batch_size"`, `"resources"`, `"retry_settings"`, `"error_threshold"`, `"max_concurrency_per_instance"`} {
+		if strings.Contains(shown, key) {
+			t.Errorf("batch-deployment show of a pipeline deployment has %s:\n%s", key, shown)
+		}
+	}
+	if !strings.Contains(shown, `"component"`) {
+		t.Errorf("batch-deployment show names no component:\n%s", shown)
+	}
 
 	byFile := e.invoke("--name", "counter", "--f", "count/inputs.yml")
 	if byFile.Type != "pipeline" || byFile.Tags["azureml.batch_deployment"] != "count-dpl" {

@@ -72,12 +72,12 @@ func batchDeploymentView(d batch.Deployment, e batch.Endpoint) client.BatchDeplo
 		Name: d.Name, EndpointName: d.Endpoint, Type: orDefault(sp.Type, spec.BatchDeploymentModel),
 		ID:          fmt.Sprintf("azureml:/workspaces/%s/batchEndpoints/%s/deployments/%s", d.Workspace, d.Endpoint, d.Name),
 		Description: sp.Description, Tags: sp.Tags, Compute: sp.Compute,
-		Resources: client.BatchResources{InstanceCount: sp.InstanceCount},
+		Resources: &client.BatchResources{InstanceCount: sp.InstanceCount},
 		Settings: client.BatchSettings{
 			MaxConcurrencyPerInstance: sp.Settings.MaxConcurrencyPerInstance, MiniBatchSize: sp.Settings.MiniBatchSize,
 			OutputAction: sp.Settings.OutputAction, OutputFileName: sp.Settings.OutputFileName,
-			RetrySettings:  client.BatchRetrySettings{MaxRetries: sp.Settings.Retry.MaxRetries, Timeout: sp.Settings.Retry.TimeoutSeconds},
-			ErrorThreshold: sp.Settings.ErrorThreshold, LoggingLevel: sp.Settings.LoggingLevel,
+			RetrySettings:  &client.BatchRetrySettings{MaxRetries: sp.Settings.Retry.MaxRetries, Timeout: sp.Settings.Retry.TimeoutSeconds},
+			ErrorThreshold: &sp.Settings.ErrorThreshold, LoggingLevel: sp.Settings.LoggingLevel,
 			EnvironmentVariables: sp.Settings.EnvironmentVariables,
 		},
 		IsDefault:         e.DefaultDeployment == d.Name,
@@ -111,7 +111,7 @@ func batchDeploymentView(d batch.Deployment, e batch.Endpoint) client.BatchDeplo
 // pipelineDeploymentView fills in what a pipeline deployment runs, in
 // place of a model deployment's model and settings.
 func pipelineDeploymentView(v client.BatchDeployment, sp spec.BatchDeployment) client.BatchDeployment {
-	v.Settings, v.Resources = client.BatchSettings{}, client.BatchResources{}
+	v.Settings, v.Resources = client.BatchSettings{}, nil
 	v.JobDefinition = sp.JobDefinition
 	if c := sp.Component; c != nil {
 		v.Component = c.Ref
