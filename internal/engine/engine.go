@@ -116,9 +116,11 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[string]*jobRun // "ws/job" -> run in progress
 	sems    map[string]chan struct{}
-	wg      sync.WaitGroup
-	ctx     context.Context
-	stop    context.CancelFunc
+	// computes are the computes steps read lately (computes.go).
+	computes computeCache
+	wg       sync.WaitGroup
+	ctx      context.Context
+	stop     context.CancelFunc
 }
 
 // New returns an engine; call Resume to pick up unfinished jobs and Close to
@@ -330,18 +332,10 @@ func (e *Engine) semaphore(ws, computeName string, size int) chan struct{} {
 // concurrency is how many steps a compute runs at once.
 func (e *Engine) concurrency(ctx context.Context, ws, name string) int {
 	n := runtime.NumCPU()
-	if name == LocalCompute {
-		return n
-	}
-	a, err := e.cfg.Store.GetAsset(ctx, ws, store.KindCompute, name, "")
-	if err != nil {
-		return n
-	}
-	var c spec.Compute
-	if json.Unmarshal(a.Spec, &c) != nil {
-		return n
-	}
+	c, ok := e.computeSpec(ctx, ws, name)
 	switch {
+	case !ok:
+		return n
 	case c.MaxConcurrency > 0:
 		return c.MaxConcurrency
 	case c.MaxInstances > 0:

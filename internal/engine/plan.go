@@ -124,6 +124,9 @@ type planner struct {
 	// badValues are the literal inputs that do not fit their declaration,
 	// all reported together once the plan is built.
 	badValues spec.ErrorList
+	// computesFound are the computes the plan found, so a wide pipeline's
+	// steps look each one up once.
+	computesFound map[string]bool
 }
 
 // buildPlan flattens and resolves job.

@@ -407,7 +407,16 @@ func (p *planner) checkCompute(name string, pos spec.Pos) error {
 	if name == LocalCompute {
 		return nil
 	}
+	if p.computesFound[name] {
+		return nil
+	}
 	_, err := p.st.GetAsset(p.ctx, p.ws, store.KindCompute, name, "")
+	if err == nil {
+		if p.computesFound == nil {
+			p.computesFound = map[string]bool{}
+		}
+		p.computesFound[name] = true
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return spec.Errorf(pos, "compute %q not found in workspace %s; create it with: ciel compute create --name %s --type local --max-concurrency 2", name, p.ws, name)
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path"
@@ -45,23 +44,6 @@ func (e *Engine) executor(ctx context.Context, ws, name string) (compute.Executo
 		return nil, false, fmt.Errorf("compute %q: %w", name, err)
 	}
 	return x, true, nil
-}
-
-// computeSpec reads compute name of workspace ws; false when it is the
-// built-in local one or cannot be read (the plan checked it existed).
-func (e *Engine) computeSpec(ctx context.Context, ws, name string) (spec.Compute, bool) {
-	if name == LocalCompute {
-		return spec.Compute{}, false
-	}
-	a, err := e.cfg.Store.GetAsset(ctx, ws, store.KindCompute, name, "")
-	if err != nil {
-		return spec.Compute{}, false
-	}
-	var c spec.Compute
-	if json.Unmarshal(a.Spec, &c) != nil {
-		return spec.Compute{}, false
-	}
-	return c, true
 }
 
 // attemptRemote runs one attempt on an executor on another machine: the
