@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 )
 
 // directArgv returns the argument vector bash would exec for script, when
@@ -138,6 +140,9 @@ func findProgram(word, path, dir string) (string, bool) {
 		}
 		return p, runnable(p)
 	}
+	if p, ok := pathHits.get(path, word); ok {
+		return p, true
+	}
 	for _, d := range filepath.SplitList(path) {
 		if d == "" || !filepath.IsAbs(d) {
 			// An empty or relative PATH entry means the working directory
@@ -146,10 +151,57 @@ func findProgram(word, path, dir string) (string, bool) {
 		}
 		p := filepath.Join(d, word)
 		if _, err := os.Stat(p); err == nil {
-			return p, runnable(p)
+			ok := runnable(p)
+			if ok {
+				pathHits.put(path, word, p)
+			}
+			return p, ok
 		}
 	}
 	return "", false
+}
+
+// pathHitFresh is how long a program found on a PATH is taken to be there
+// without a new search: as bash remembers where it found a command (its
+// hash table) for a whole session, ciel remembers it for a second, so a
+// wide pipeline of one command does not stat every PATH entry for each of
+// its steps. A program removed meanwhile fails its exec, as it would in
+// bash.
+const pathHitFresh = time.Second
+
+// pathHits are the PATH searches that found a program lately, keyed by the
+// PATH and the command word.
+var pathHits pathCache
+
+type pathCache struct {
+	mu sync.Mutex
+	m  map[[2]string]pathHit
+}
+
+type pathHit struct {
+	prog string
+	at   time.Time
+}
+
+func (c *pathCache) get(path, word string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.m[[2]string{path, word}]
+	if !ok || time.Since(h.at) >= pathHitFresh {
+		return "", false
+	}
+	return h.prog, true
+}
+
+func (c *pathCache) put(path, word, prog string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 1024 {
+		// Bounded: the PATHs of many environments, each with many
+		// commands, start over rather than grow.
+		c.m = map[[2]string]pathHit{}
+	}
+	c.m[[2]string{path, word}] = pathHit{prog: prog, at: time.Now()}
 }
 
 // runnable reports whether p is a regular executable file the kernel runs

@@ -78,6 +78,38 @@ func TestDirectArgv(t *testing.T) {
 	}
 }
 
+// A program found on a PATH is remembered for pathHitFresh, as bash's hash
+// table remembers it; a search that found nothing is not, so a program
+// installed after it is found at once.
+func TestFindProgramRemembersHits(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + ":/nonexistent"
+	prog := filepath.Join(dir, "late")
+	if p, ok := findProgram("late", path, dir); ok {
+		t.Fatalf("found %s before it exists", p)
+	}
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := findProgram("late", path, dir); !ok || p != prog {
+		t.Fatalf("findProgram after install = %q, %v", p, ok)
+	}
+	if err := os.Remove(prog); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := findProgram("late", path, dir); !ok || p != prog {
+		t.Fatalf("a hit of a moment ago was searched again: %q, %v", p, ok)
+	}
+	pathHits.mu.Lock()
+	h := pathHits.m[[2]string{path, "late"}]
+	h.at = h.at.Add(-pathHitFresh)
+	pathHits.m[[2]string{path, "late"}] = h
+	pathHits.mu.Unlock()
+	if p, ok := findProgram("late", path, dir); ok {
+		t.Fatalf("a stale hit was used: %q", p)
+	}
+}
+
 // TestDirectArgvMatchesBash runs scripts both ways and compares the argv
 // the program sees.
 func TestDirectArgvMatchesBash(t *testing.T) {
