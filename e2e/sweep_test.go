@@ -143,13 +143,18 @@ experiment_name: sweep-random
 const randomTrial = logMetricPy + `
 import sys
 x, lr, k, q, opt, tag, out = sys.argv[1:]
+# Azure ML gives a trial its values as AZUREML_SWEEP_<name> too.
+for name, v in zip(["x", "lr", "k", "q", "opt"], [x, lr, k, q, opt]):
+    got = os.environ.get("AZUREML_SWEEP_" + name)
+    assert got == v, "AZUREML_SWEEP_%s is %r, the argument %r" % (name, got, v)
 log("loss", (float(x) - 0.3) ** 2)
 with open(os.path.join(out, "model.txt"), "w") as f:
     f.write(" ".join([x, lr, k, q, opt, tag]))
 `
 
 // A random sweep with a seed draws the same values every time; every
-// distribution stays in its range; the sweep's output is its best trial's.
+// distribution stays in its range; each trial has its values as
+// AZUREML_SWEEP_<name> variables too; the sweep's output is its best trial's.
 func TestSweepRandomSeed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -274,10 +274,15 @@ func (s *sweepRun) trialStep(t *trial) *PlanStep {
 	tps := *s.ps
 	tps.Name, tps.Sweep = t.name, nil
 	tps.Inputs = maps.Clone(s.ps.Inputs)
+	// Azure ML also gives a trial its values as AZUREML_SWEEP_<name>
+	// environment variables, which scripts read instead of arguments.
+	tps.EnvVars = make(map[string]string, len(s.ps.EnvVars)+len(t.params))
+	maps.Copy(tps.EnvVars, s.ps.EnvVars)
 	for k, v := range t.params {
 		in := tps.Inputs[k]
 		in.Value = &v
 		tps.Inputs[k] = in
+		tps.EnvVars["AZUREML_SWEEP_"+k] = v
 	}
 	return &tps
 }
