@@ -244,18 +244,30 @@ command: ls ${{inputs.d}} > ${{outputs.o}}/ls.txt
 }
 
 // TestHTTPInputFetchedOnce checks an http input is downloaded once into
-// the blob store: a second job naming the same URL makes no request. It
+// the blob store: a second job naming the same URL only asks whether it
+// changed (a 304), and a job after the file changed reads the new one. It
 // also writes to the workspace's default datastore.
 func TestHTTPInputFetchedOnce(t *testing.T) {
 	t.Parallel()
-	var hits atomic.Int64
+	var hits, notModified atomic.Int64
+	var version atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/files/iris.csv" {
 			http.NotFound(w, r)
 			return
 		}
+		etag := fmt.Sprintf(`"v%d"`, version.Load())
+		if r.Header.Get("If-None-Match") == etag {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		hits.Add(1)
-		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("ETag", etag)
+		if version.Load() > 0 {
+			fmt.Fprint(w, "sepal,petal\n6.3,4.9\n")
+			return
+		}
 		fmt.Fprint(w, "sepal,petal\n5.1,1.4\n4.9,1.4\n")
 	}))
 	defer srv.Close()
@@ -279,8 +291,8 @@ command: cp ${{inputs.iris}} ${{outputs.copy}}/
 		}
 		names = append(names, name)
 	}
-	if n := hits.Load(); n != 1 {
-		t.Fatalf("the URL was requested %d times by two jobs; want once", n)
+	if n, nm := hits.Load(), notModified.Load(); n != 1 || nm != 1 {
+		t.Fatalf("two jobs downloaded the URL %d times and were told %d times it had not changed; want 1 and 1", n, nm)
 	}
 	for _, name := range names {
 		p := filepath.Join(e.home, "datastores", "ws", "workspaceblobstore", "http", name, "iris.csv")
@@ -288,9 +300,17 @@ command: cp ${{inputs.iris}} ${{outputs.copy}}/
 			t.Fatalf("job %s read %q", name, got)
 		}
 	}
+	version.Store(1)
+	name := e.submit("http.yml")
+	if j := e.wait(name, 2*time.Minute); j.Status != "Completed" {
+		t.Fatalf("job %s: %s", j.Status, j.Error)
+	}
+	if got := readAt(t, filepath.Join(e.home, "datastores", "ws", "workspaceblobstore", "http", name, "iris.csv")); got != "sepal,petal\n6.3,4.9\n" {
+		t.Fatalf("after the file changed, job %s read %q", name, got)
+	}
 
 	e.write("missing.yml", "type: command\ninputs:\n  f:\n    type: uri_file\n    path: "+srv.URL+"/nope.csv\ncommand: cat ${{inputs.f}}\n")
-	name := e.submit("missing.yml")
+	name = e.submit("missing.yml")
 	if j := e.wait(name, 2*time.Minute); j.Status != "Failed" || !strings.Contains(j.Error, "404") {
 		t.Fatalf("a missing URL: %s, %q; want Failed naming 404", j.Status, j.Error)
 	}

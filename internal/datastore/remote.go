@@ -26,10 +26,12 @@ const (
 //
 // A URL is downloaded once per server home: the file goes into the blob
 // store (content-addressed) and the cache remembers the URL (by its
-// sha256) with the tree it became, so later jobs naming the same URL make
-// no request at all. A file that changes behind the same URL is therefore
-// not seen again; give a new URL (a versioned path or query) to fetch it
-// anew.
+// sha256) with the tree it became and the validators the server gave
+// (ETag, Last-Modified). A later job naming the same URL asks the server
+// whether the file changed (a conditional GET): 304 reuses the copy, a new
+// file is downloaded. A URL served without validators is not asked again,
+// and a server that cannot be reached leaves the job the copy it has (with a
+// warning in the server's log), so jobs run offline on what was fetched.
 type HTTPConfig struct {
 	// Client makes the requests; nil is a client that follows at most 10
 	// redirects, and only to http(s) URLs.
@@ -78,13 +80,24 @@ func (s *Service) fetchURL(ctx context.Context, raw string) (Resolved, error) {
 	shown := redact(u)
 	key := urlKey(raw)
 	defer s.lockURL(key)()
+	var cached *Fetched
 	if f, err := s.cfg.Store.GetFetched(ctx, key); err == nil {
 		if ok, _ := s.cfg.Blobs.Has(ctx, f.Digest); ok {
-			return Resolved{Digest: f.Digest}, nil
+			if f.ETag == "" && f.LastModified == "" {
+				return Resolved{Digest: f.Digest}, nil // nothing to ask the server with
+			}
+			cached = &f
 		}
 	}
-	f, err := s.download(ctx, raw, u)
-	if err != nil {
+	f, err := s.download(ctx, raw, u, cached)
+	switch {
+	case errors.Is(err, errNotModified):
+		return Resolved{Digest: cached.Digest}, nil
+	case err != nil && cached != nil && !errors.Is(err, errAnswered):
+		s.cfg.Logger.Warn("could not ask whether fetched data changed; using the copy fetched before",
+			"url", shown, "fetched_at", cached.FetchedAt, "err", err)
+		return Resolved{Digest: cached.Digest}, nil
+	case err != nil:
 		return Resolved{}, fmt.Errorf("fetch %s: %w", shown, err)
 	}
 	f.Key = key
@@ -95,13 +108,31 @@ func (s *Service) fetchURL(ctx context.Context, raw string) (Resolved, error) {
 	return Resolved{Digest: f.Digest}, nil
 }
 
-// download GETs raw within the size and time bounds and stores it.
-func (s *Service) download(ctx context.Context, raw string, u *url.URL) (Fetched, error) {
+// errNotModified is download's answer when the server says the cached
+// copy is current (304).
+var errNotModified = errors.New("not modified")
+
+// errAnswered wraps the error of a server that answered with an error
+// status: the URL's answer, not a failure to reach it.
+var errAnswered = errors.New("answered")
+
+// download GETs raw within the size and time bounds and stores it. Given
+// the copy fetched before, it asks only for a newer file, and returns
+// errNotModified when there is none.
+func (s *Service) download(ctx context.Context, raw string, u *url.URL, before *Fetched) (Fetched, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.HTTP.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return Fetched{}, err
+	}
+	if before != nil {
+		if before.ETag != "" {
+			req.Header.Set("If-None-Match", before.ETag)
+		}
+		if before.LastModified != "" {
+			req.Header.Set("If-Modified-Since", before.LastModified)
+		}
 	}
 	resp, err := s.httpClient().Do(req)
 	if err != nil {
@@ -112,8 +143,11 @@ func (s *Service) download(ctx context.Context, raw string, u *url.URL) (Fetched
 		return Fetched{}, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && before != nil {
+		return Fetched{}, errNotModified
+	}
 	if resp.StatusCode != http.StatusOK {
-		return Fetched{}, fmt.Errorf("server answered %s", resp.Status)
+		return Fetched{}, fmt.Errorf("server %w %s", errAnswered, resp.Status)
 	}
 	limit := s.cfg.HTTP.MaxBytes
 	if resp.ContentLength > limit {
