@@ -427,3 +427,63 @@ func checkConcurrent(t *testing.T, dir string, n int) {
 		t.Errorf("no two run() calls overlapped: %v", spans)
 	}
 }
+
+// A parallel step holds one slot of its compute per instance, as each of
+// an Azure ML parallel job's instances takes a node: on a compute of two,
+// a two-instance parallel step and a command step run one after the other,
+// not side by side.
+func TestParallelStepTakesASlotPerInstance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ok("compute", "create", "--name", "two", "--type", "local", "--max-concurrency", "2")
+	writeInputs(e, "data", "a.txt", "b.txt")
+	e.write("src/score.py", parallelScore)
+	e.write("src/cmd.py", "import os, sys, time\nstart = time.time()\ntime.sleep(2)\n"+
+		"open(os.path.join(sys.argv[1], 'cmd'), 'w').write('%d %f %f\\n' % (os.getpid(), start, time.time()))\n")
+	e.write("pipeline.yml", `type: pipeline
+settings: {default_compute: azureml:two}
+outputs:
+  par_trace: {type: uri_folder}
+  cmd_trace: {type: uri_folder}
+jobs:
+  par:
+    type: parallel
+    inputs:
+      files: {type: uri_folder, path: ./data}
+    outputs:
+      trace: ${{parent.outputs.par_trace}}
+    input_data: ${{inputs.files}}
+    mini_batch_size: "1"
+    resources: {instance_count: 2}
+    task:
+      type: run_function
+      code: ./src
+      entry_script: score.py
+      environment: {image: python}
+      program_arguments: --trace ${{outputs.trace}} --sleep 2
+  cmd:
+    code: ./src
+    outputs:
+      trace: ${{parent.outputs.cmd_trace}}
+    command: python cmd.py ${{outputs.trace}}
+`)
+	r := e.run("job", "create", "--file", "pipeline.yml", "--stream")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", r.code, r.out, r.err)
+	}
+	name := runIDLine.FindStringSubmatch(r.out)[1]
+	span := func(dir, file string) [2]float64 {
+		f := strings.Fields(readFile(t, filepath.Join(dir, file)))
+		s, _ := strconv.ParseFloat(f[1], 64)
+		en, _ := strconv.ParseFloat(f[2], 64)
+		return [2]float64{s, en}
+	}
+	parTrace := downloadOutput(t, e, name, "par_trace")
+	cmd := span(downloadOutput(t, e, name, "cmd_trace"), "cmd")
+	checkConcurrent(t, parTrace, 2) // the step's two instances ran side by side
+	for _, f := range listDir(t, parTrace) {
+		if p := span(parTrace, f); p[0] < cmd[1] && cmd[0] < p[1] {
+			t.Errorf("the command step (%v) ran beside the parallel step's run() %v on a compute of two", cmd, p)
+		}
+	}
+}

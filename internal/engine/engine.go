@@ -118,9 +118,11 @@ type Engine struct {
 	sems    map[string]chan struct{}
 	// computes are the computes steps read lately (computes.go).
 	computes computeCache
-	wg       sync.WaitGroup
-	ctx      context.Context
-	stop     context.CancelFunc
+	// gathering is held by the step that takes several slots (slots.go).
+	gathering chan struct{}
+	wg        sync.WaitGroup
+	ctx       context.Context
+	stop      context.CancelFunc
 }
 
 // New returns an engine; call Resume to pick up unfinished jobs and Close to
@@ -132,7 +134,7 @@ func New(cfg Config) *Engine {
 	ctx, stop := context.WithCancel(context.Background())
 	e := &Engine{
 		cfg: cfg, hub: &hub{},
-		running: map[string]*jobRun{}, sems: map[string]chan struct{}{},
+		running: map[string]*jobRun{}, sems: map[string]chan struct{}{}, gathering: make(chan struct{}, 1),
 		ctx: ctx, stop: stop,
 	}
 	e.rec = newRecorder(cfg.Store, cfg.Logger, e.publishSteps)

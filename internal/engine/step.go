@@ -61,18 +61,19 @@ func (r *jobRun) runStep(ps *PlanStep, st store.Step) store.Step {
 	// Wait for a slot before touching the disk, so a wide pipeline does not
 	// hold a log file open per waiting step.
 	sem := e.semaphore(r.job.Workspace, ps.Compute, e.concurrency(r.ctx, r.job.Workspace, ps.Compute))
-	select {
-	case sem <- struct{}{}:
-	case <-r.ctx.Done():
+	slots := stepSlots(ps, cap(sem))
+	if !e.takeSlots(r.ctx, sem, slots) {
 		return r.stopped(st)
 	}
-	// The slot is given back as soon as the process is done, before the
+	// The slots are given back as soon as the process is done, before the
 	// result is made durable, so the next step starts during the commit.
 	held := true
 	release := func() {
 		if held {
 			held = false
-			<-sem
+			for range slots {
+				<-sem
+			}
 		}
 	}
 	defer release()
