@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -140,7 +139,7 @@ func findProgram(word, path, dir string) (string, bool) {
 		}
 		return p, runnable(p)
 	}
-	if p, ok := pathHits.get(path, word); ok {
+	if p, ok := pathHits.get([2]string{path, word}, pathHitFresh); ok {
 		return p, true
 	}
 	for _, d := range filepath.SplitList(path) {
@@ -153,7 +152,7 @@ func findProgram(word, path, dir string) (string, bool) {
 		if _, err := os.Stat(p); err == nil {
 			ok := runnable(p)
 			if ok {
-				pathHits.put(path, word, p)
+				pathHits.put([2]string{path, word}, p)
 			}
 			return p, ok
 		}
@@ -171,38 +170,7 @@ const pathHitFresh = time.Second
 
 // pathHits are the PATH searches that found a program lately, keyed by the
 // PATH and the command word.
-var pathHits pathCache
-
-type pathCache struct {
-	mu sync.Mutex
-	m  map[[2]string]pathHit
-}
-
-type pathHit struct {
-	prog string
-	at   time.Time
-}
-
-func (c *pathCache) get(path, word string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h, ok := c.m[[2]string{path, word}]
-	if !ok || time.Since(h.at) >= pathHitFresh {
-		return "", false
-	}
-	return h.prog, true
-}
-
-func (c *pathCache) put(path, word, prog string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= 1024 {
-		// Bounded: the PATHs of many environments, each with many
-		// commands, start over rather than grow.
-		c.m = map[[2]string]pathHit{}
-	}
-	c.m[[2]string{path, word}] = pathHit{prog: prog, at: time.Now()}
-}
+var pathHits recent[[2]string, string]
 
 // runnable reports whether p is a regular executable file the kernel runs
 // by itself.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -19,16 +18,11 @@ import (
 // server that shares the store.
 const computeFresh = time.Second
 
-// computeCache holds computes read recently, by "ws/name".
-type computeCache struct {
-	mu sync.Mutex
-	m  map[string]cachedCompute
-}
-
+// cachedCompute is a compute as read from the store; found is false for
+// one that is missing or unreadable.
 type cachedCompute struct {
 	c     spec.Compute
 	found bool
-	at    time.Time
 }
 
 // computeSpec reads compute name of workspace ws; false when it is the
@@ -37,32 +31,19 @@ func (e *Engine) computeSpec(ctx context.Context, ws, name string) (spec.Compute
 	if name == LocalCompute {
 		return spec.Compute{}, false
 	}
-	key := ws + "/" + name
-	cc := &e.computes
-	cc.mu.Lock()
-	if c, ok := cc.m[key]; ok && time.Since(c.at) < computeFresh {
-		cc.mu.Unlock()
+	key := [2]string{ws, name}
+	if c, ok := e.computes.get(key, computeFresh); ok {
 		return c.c, c.found
 	}
-	cc.mu.Unlock()
-	var c spec.Compute
 	a, err := e.cfg.Store.GetAsset(ctx, ws, store.KindCompute, name, "")
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return spec.Compute{}, false // not kept: the next step reads again
-	case json.Unmarshal(a.Spec, &c) != nil:
-		err = errors.New("unreadable")
 	}
-	found := err == nil
+	var c spec.Compute
+	found := err == nil && json.Unmarshal(a.Spec, &c) == nil
 	if !found {
 		c = spec.Compute{}
 	}
-	cc.mu.Lock()
-	if cc.m == nil {
-		cc.m = map[string]cachedCompute{}
-	}
-	cc.m[key] = cachedCompute{c: c, found: found, at: time.Now()}
-	cc.mu.Unlock()
+	e.computes.put(key, cachedCompute{c: c, found: found})
 	return c, found
 }

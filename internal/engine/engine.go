@@ -117,7 +117,7 @@ type Engine struct {
 	running map[string]*jobRun // "ws/job" -> run in progress
 	sems    map[string]chan struct{}
 	// computes are the computes steps read lately (computes.go).
-	computes computeCache
+	computes recent[[2]string, cachedCompute]
 	// gathering is held by the step that takes several slots (slots.go).
 	gathering chan struct{}
 	wg        sync.WaitGroup

@@ -72,7 +72,7 @@ func (r *jobRun) sobolConfigs(space sweep.SearchSpace, sw *spec.Sweep) ([]sweep.
 	if err != nil {
 		return nil, fmt.Errorf("sobol sampling: build the sampler environment: %w", err)
 	}
-	points, err := optuna.Sobol(r.ctx, env.Python, len(space.Dims()), sw.MaxTotalTrials, *sw.Seed)
+	points, err := optuna.Sobol(r.ctx, env.Python, len(space), sw.MaxTotalTrials, *sw.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -57,12 +57,8 @@ func (d QLogNormal) Quantile(u float64) any {
 	return quantize(math.Exp(normalQuantile(u, d.Mu, d.Sigma)), d.Q)
 }
 
-// Dims are the search space's parameter names in the order FromUnit reads a
-// point's coordinates: name order.
-func (s SearchSpace) Dims() []string { return s.names() }
-
 // FromUnit maps points of the unit cube, one coordinate per parameter in
-// Dims order, to configurations through each distribution's quantile. It is
+// name order, to configurations through each distribution's quantile. It is
 // how a quasi-random sequence (Azure ML's random sampling with rule: sobol)
 // becomes trials.
 func FromUnit(space SearchSpace, points [][]float64) ([]Config, error) {

@@ -57,10 +57,7 @@ func TestQuantileNormalEndsAreFinite(t *testing.T) {
 func TestFromUnit(t *testing.T) {
 	t.Parallel()
 	space := SearchSpace{"lr": Uniform{MinValue: 0, MaxValue: 1}, "depth": RandInt{Upper: 10}}
-	// Dims are in name order: depth, then lr.
-	if d := space.Dims(); strings.Join(d, ",") != "depth,lr" {
-		t.Fatalf("Dims = %v", d)
-	}
+	// Coordinates are in name order: depth, then lr.
 	configs, err := FromUnit(space, [][]float64{{0.05, 0.5}, {0.95, 0.25}})
 	if err != nil {
 		t.Fatal(err)
