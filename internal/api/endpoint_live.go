@@ -95,15 +95,17 @@ func (s *server) endpointMetricsStream(w http.ResponseWriter, r *http.Request) (
 		return nil, err
 	}
 	defer release()
-	startEventStream(w)
-	es := &eventWriter{w: w}
-	es.raw("retry: 2000\n\n")
-	es.flush()
+	// The baseline is taken before the answer's headers go out, so every
+	// request a client sends once it sees them counts in a rate.
 	prev := map[string]serving.Counters{}
 	for _, c := range s.serving.EndpointCounters(name) {
 		prev[c.Deployment] = c
 	}
 	last := time.Now()
+	startEventStream(w)
+	es := &eventWriter{w: w}
+	es.raw("retry: 2000\n\n")
+	es.flush()
 	tick := time.NewTicker(metricsInterval)
 	defer tick.Stop()
 	for n := 1; es.err == nil; n++ {

@@ -72,13 +72,8 @@ func (r *pathRewriter) job(ctx context.Context, j *spec.Job) error {
 	if err := r.envRef(ctx, j.Environment); err != nil {
 		return err
 	}
-	if p := j.Parallel; p != nil && p.Task != nil {
-		if err := r.path(ctx, &p.Task.Code, "task.code", p.Task.Pos); err != nil {
-			return err
-		}
-		if err := r.envRef(ctx, p.Task.Environment); err != nil {
-			return err
-		}
+	if err := r.parallel(ctx, j.Parallel); err != nil {
+		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(j.Inputs)) {
 		in := j.Inputs[name]
@@ -117,12 +112,27 @@ func (r *pathRewriter) component(ctx context.Context, c *spec.Component) error {
 	if err := r.envRef(ctx, c.Environment); err != nil {
 		return err
 	}
+	if err := r.parallel(ctx, c.Parallel); err != nil {
+		return err
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		if err := r.job(ctx, c.Jobs[name]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parallel rewrites a parallel job's or component's task: its code and
+// inline environment.
+func (r *pathRewriter) parallel(ctx context.Context, p *spec.Parallel) error {
+	if p == nil || p.Task == nil {
+		return nil
+	}
+	if err := r.path(ctx, &p.Task.Code, "task.code", p.Task.Pos); err != nil {
+		return err
+	}
+	return r.envRef(ctx, p.Task.Environment)
 }
 
 func (r *pathRewriter) envRef(ctx context.Context, e *spec.EnvRef) error {

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,9 +162,24 @@ func installParallelDriver(dir string) (string, error) {
 }
 
 // addParallel adds the leaf step of a parallel job or step and returns its
-// outputs. Its mini-batch retries and timeout are the driver's; the step
-// itself runs once.
-func (p *planner) addParallel(name string, step *spec.Job, inputs map[string]PlanInput, compute string) (map[string]PortRef, error) {
+// outputs; comp is the step's component: the parallel component it runs,
+// or its inline form. Its mini-batch retries and timeout are the driver's;
+// the step itself runs once.
+func (p *planner) addParallel(name string, step *spec.Job, comp *spec.Component, inputs map[string]PlanInput, compute string) (map[string]PortRef, error) {
+	base := componentOfCommand(step)
+	if step.Component != nil {
+		switch {
+		case comp == nil:
+			return nil, spec.Errorf(step.Component.Pos, "step %s: a parallel job runs a parallel component only as a pipeline step", name)
+		case comp.Type != spec.JobParallel:
+			label := "its component"
+			if comp.Name != "" {
+				label = "component " + refLabel(comp.Name, comp.Version)
+			}
+			return nil, spec.Errorf(step.Component.Pos, "step %s: a parallel step runs a parallel component; %s is a %s component", name, label, comp.Type)
+		}
+		step, base = parallelStepOf(step, comp), comp
+	}
 	par := step.Parallel
 	if par == nil || par.Task == nil {
 		return nil, spec.Errorf(step.Pos, "step %s: a parallel job needs task:", name)
@@ -175,24 +192,58 @@ func (p *planner) addParallel(name string, step *spec.Job, inputs map[string]Pla
 	if err != nil {
 		return nil, spec.Errorf(par.Pos, "step %s: %v", name, err)
 	}
-	comp := componentOfCommand(step)
-	comp.Command, comp.Code, comp.Environment = cmd, par.Task.Code, par.Task.Environment
-	comp.EnvironmentVariables = map[string]string{}
-	for k, v := range step.EnvironmentVariables {
-		comp.EnvironmentVariables[k] = v
-	}
-	for k, v := range env {
-		comp.EnvironmentVariables[k] = v
-	}
+	run := *base
+	run.Command, run.Code, run.Environment = cmd, par.Task.Code, par.Task.Environment
+	run.EnvironmentVariables = map[string]string{}
+	maps.Copy(run.EnvironmentVariables, step.EnvironmentVariables)
+	maps.Copy(run.EnvironmentVariables, env)
 	once := *step
 	once.Retry, once.Limits, once.Component = nil, nil, nil
-	outs, err := p.addCommand(name, &once, comp, inputs, compute)
+	outs, err := p.addCommand(name, &once, &run, inputs, compute)
 	if err != nil {
 		return nil, err
 	}
 	cfg := task.Config
 	p.plan.Steps[len(p.plan.Steps)-1].Parallel = &cfg
 	return outs, nil
+}
+
+// parallelStepOf is a step that runs the parallel component comp as an
+// inline parallel step would say it: the component's settings, overridden
+// by those the step gives (Azure ML lets a pipeline's parallel node set
+// its own resources, mini_batch_size, retry_settings, thresholds, ...).
+func parallelStepOf(step *spec.Job, comp *spec.Component) *spec.Job {
+	m := *step
+	var p spec.Parallel
+	if comp.Parallel != nil {
+		p = *comp.Parallel
+	}
+	if o := step.Parallel; o != nil {
+		p.Task = cmp.Or(o.Task, p.Task)
+		p.InputData = cmp.Or(o.InputData, p.InputData)
+		p.MiniBatchSize = cmp.Or(o.MiniBatchSize, p.MiniBatchSize)
+		p.InstanceCount = cmp.Or(o.InstanceCount, p.InstanceCount)
+		p.MaxConcurrencyPerInstance = cmp.Or(o.MaxConcurrencyPerInstance, p.MaxConcurrencyPerInstance)
+		p.MiniBatchErrorThreshold = cmp.Or(o.MiniBatchErrorThreshold, p.MiniBatchErrorThreshold)
+		p.ErrorThreshold = cmp.Or(o.ErrorThreshold, p.ErrorThreshold)
+		p.LoggingLevel = cmp.Or(o.LoggingLevel, p.LoggingLevel)
+		p.OutputAction = cmp.Or(o.OutputAction, p.OutputAction)
+		p.AppendRowFileName = cmp.Or(o.AppendRowFileName, p.AppendRowFileName)
+		if len(o.PartitionKeys) > 0 {
+			p.PartitionKeys = o.PartitionKeys
+		}
+	}
+	if r := step.Resources; r != nil && r.InstanceCount > 0 {
+		// A step written without type: parallel reads resources as a
+		// command's.
+		p.InstanceCount = r.InstanceCount
+	}
+	m.Parallel = &p
+	m.Retry = cmp.Or(step.Retry, comp.Retry)
+	m.EnvironmentVariables = map[string]string{}
+	maps.Copy(m.EnvironmentVariables, comp.EnvironmentVariables)
+	maps.Copy(m.EnvironmentVariables, step.EnvironmentVariables)
+	return &m
 }
 
 // parallelTaskOf turns what a parallel job says into the task its step

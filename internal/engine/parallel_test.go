@@ -96,3 +96,67 @@ func TestParallelAppendRowFileName(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline step runs a parallel component: the component's settings,
+// overridden by those the step gives.
+func TestPlanParallelComponentStep(t *testing.T) {
+	t.Parallel()
+	e, _ := setup(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "score.py"), []byte("def run(b): return b\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "score.yml"), []byte(`type: parallel
+name: batch_score
+version: 1
+inputs:
+  files: {type: uri_folder}
+  tag: {type: string, default: x}
+outputs:
+  rows: {type: uri_file}
+input_data: ${{inputs.files}}
+mini_batch_size: "3"
+resources: {instance_count: 2}
+max_concurrency_per_instance: 2
+retry_settings: {max_retries: 1, timeout: 30}
+environment_variables: {A: from-component, B: from-component}
+task:
+  code: ./src
+  entry_script: score.py
+  environment: {image: python}
+  program_arguments: --tag ${{inputs.tag}}
+  append_row_to: ${{outputs.rows}}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "train.yml"), []byte("name: train\nversion: 1\ncommand: echo\n"), 0o644)
+	j := parse(t, dir, `type: pipeline
+inputs:
+  data: {type: uri_folder, path: ./data}
+jobs:
+  score:
+    component: ./score.yml
+    inputs:
+      files: ${{parent.inputs.data}}
+    mini_batch_size: "1"
+    resources: {instance_count: 3}
+    environment_variables: {B: from-step}
+`)
+	plan, err := e.BuildPlan(context.Background(), "ws", j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := plan.Steps[0]
+	want := `python3 "$CIEL_PARALLEL_DRIVER" --input-data ${{inputs.files}} --append-row-to ${{outputs.rows}} -- --tag ${{inputs.tag}}`
+	if ps.Command != want || ps.Component != "batch_score:1" || ps.EnvVars["A"] != "from-component" || ps.EnvVars["B"] != "from-step" ||
+		ps.Inputs["tag"].Value == nil || *ps.Inputs["tag"].Value != "x" || ps.Outputs["rows"].Type != "uri_file" {
+		t.Errorf("step = %+v\ncommand %s\nwant    %s", ps, ps.Command, want)
+	}
+	var cfg engine.ParallelConfig
+	if err := json.Unmarshal([]byte(ps.EnvVars[engine.ParallelConfigEnv]), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Workers != 6 || cfg.WorkersPerInstance != 2 || cfg.MiniBatchSize != "1" || cfg.MaxRetries != 1 || cfg.TimeoutSeconds != 30 {
+		t.Errorf("config = %+v", cfg)
+	}
+
+}

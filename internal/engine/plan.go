@@ -181,7 +181,7 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 	case spec.JobParallel:
 		// As a command job: one step, run every time.
 		p.plan.ForceRerun = true
-		outs, err := p.addParallel(commandStep, job, inputs, job.Compute)
+		outs, err := p.addParallel(commandStep, job, nil, inputs, job.Compute)
 		if err != nil {
 			return nil, err
 		}

@@ -43,10 +43,10 @@ func (p *planner) addPipeline(prefix string, jobs map[string]*spec.Job, inputs m
 			if compute, err = computeOf(step, inputs); err == nil {
 				outs, err = p.addSweep(prefix+name, step, comp, ins, compute)
 			}
-		case step.Type == spec.JobParallel:
+		case step.Type == spec.JobParallel || comp.Type == spec.JobParallel:
 			var compute string
 			if compute, err = computeOf(step, inputs); err == nil {
-				outs, err = p.addParallel(prefix+name, step, ins, compute)
+				outs, err = p.addParallel(prefix+name, step, comp, ins, compute)
 			}
 		default:
 			var compute string

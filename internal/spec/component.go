@@ -87,10 +87,19 @@ func (d *decoder) component(n *yaml.Node, path string) *Component {
 		"jobs":     func(p string, v *yaml.Node) { c.Jobs = d.steps(p, v) },
 		"settings": func(p string, v *yaml.Node) { c.Settings = d.settings(p, v) },
 	}
+	// A parallel component's keys are a parallel job's, decoded into a
+	// scratch job and moved over.
+	par := &jobState{j: &Job{Pos: c.Pos}}
 	keys := keyTable{known: known, ignored: componentIgnored}
 	keys.use(command, typ == JobCommand, "a command component")
 	keys.use(pipeline, typ == JobPipeline, "a pipeline component")
+	if typ == JobParallel {
+		keys.use(d.parallelFields(par), true, "")
+	}
 	d.fieldsOf(n, path, "a "+typ+" component", keys)
+	if typ == JobParallel {
+		c.Parallel, c.Retry, c.EnvironmentVariables = par.j.Parallel, par.j.Retry, par.j.EnvironmentVariables
+	}
 	d.checkComponent(c, n, cmdNode, path)
 	return c
 }
@@ -105,6 +114,11 @@ func (d *decoder) checkComponent(c *Component, n, cmdNode *yaml.Node, path strin
 		}
 		d.checkCommand(joinPath(path, "command"), cmdNode, c.Command, commandPorts{
 			inputs: keySet(c.Inputs), outputs: keySet(c.Outputs), declared: true,
+		})
+	case JobParallel:
+		d.checkParallelSettings(c.Parallel, n, path, parallelPorts{
+			inputs: keySet(c.Inputs), outputs: keySet(c.Outputs), declared: true,
+			literal: func(name string) bool { in := c.Inputs[name]; return in != nil && IsLiteralType(in.Type) },
 		})
 	case JobPipeline:
 		if len(c.Jobs) == 0 {

@@ -45,9 +45,9 @@ var jobIgnored = []string{
 }
 
 // unsupportedTypes are Azure ML job and component types ciel does not run
-// yet (parallel: as a component; parallel jobs and steps run).
+// yet.
 var unsupportedTypes = []string{
-	"parallel", "spark", "automl", "import", "data_transfer", "flow",
+	"spark", "automl", "import", "data_transfer", "flow",
 }
 
 // lookup returns the value of key in the mapping n (explicit or merged), or
@@ -91,7 +91,7 @@ func (d *decoder) kindOf(n *yaml.Node, path, what, fallback string) (string, boo
 	switch {
 	case !ok:
 		return "", false
-	case s == JobCommand || s == JobPipeline || ((s == JobSweep || s == JobParallel) && what == "job"):
+	case s == JobCommand || s == JobPipeline || s == JobParallel || (s == JobSweep && what == "job"):
 		return s, true
 	case contains(unsupportedTypes, s) || s == JobSweep:
 		d.errorf(t, p, "%s type %q is not supported yet (supported: %s)", what, s, strings.Join(supportedTypes(what), ", "))
@@ -107,7 +107,7 @@ func supportedTypes(what string) []string {
 	if what == "job" {
 		return []string{JobCommand, JobPipeline, JobSweep, JobParallel}
 	}
-	return []string{JobCommand, JobPipeline}
+	return []string{JobCommand, JobPipeline, JobParallel}
 }
 
 // jobState is what decoding one job remembers beyond the Job itself.

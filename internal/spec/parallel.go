@@ -242,28 +242,56 @@ func (d *decoder) thresholdInto(dst **int) fieldFunc {
 }
 
 // checkParallel checks what a parallel job needs once all its keys are
-// read: a task, an input_data naming one of its inputs of data type, an
-// append_row_to naming one of its outputs, program arguments that use only
-// its ports.
+// read. A step that runs a parallel component takes its task and
+// input_data from the component, which was checked on its own; what the
+// step says beside them overrides the component's.
 func (d *decoder) checkParallel(st *jobState, n *yaml.Node, path string) {
 	j := st.j
-	p := j.Parallel
 	if st.step && d.lookup(n, "component") != nil {
-		d.errorf(n, path, "parallel components are not supported yet; write the parallel step inline (task, input_data, ...)")
+		if !workersInBounds(j.Parallel) {
+			d.errorf(n, path, "resources.instance_count x max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job",
+				max(j.Parallel.InstanceCount, 1), max(j.Parallel.MaxConcurrencyPerInstance, 1), maxParallelWorkers)
+		}
 		return
 	}
-	if d.lookup(n, "task") == nil {
-		d.errorf(n, path, "a parallel job needs task: (type run_function, code, entry_script, environment)")
+	d.checkParallelSettings(j.Parallel, n, path, parallelPorts{
+		inputs: keySet(j.Inputs), outputs: keySet(j.Outputs),
+		literal: func(name string) bool { in := j.Inputs[name]; return in != nil && in.Value != nil },
+	})
+}
+
+// parallelPorts are the ports a parallel job's or component's settings may
+// name.
+type parallelPorts struct {
+	inputs, outputs map[string]bool
+	// literal reports whether an input in inputs is a literal value (a
+	// number, a string), which cannot be split into mini-batches.
+	literal func(name string) bool
+	// declared is set for a component: its program arguments may name only
+	// declared ports (see commandPorts).
+	declared bool
+}
+
+// checkParallelSettings checks a parallel job's or component's settings,
+// whose mapping is n: a task, an input_data naming one of its data inputs,
+// an append_row_to naming one of its outputs, program arguments that use
+// only its ports, a worker count ciel runs.
+func (d *decoder) checkParallelSettings(p *Parallel, n *yaml.Node, path string, ports parallelPorts) {
+	what := "job"
+	if ports.declared {
+		what = "component"
 	}
-	if d.lookup(n, "input_data") == nil {
-		d.errorf(n, path, "a parallel job needs input_data: ${{inputs.<name>}} (the input split into mini-batches)")
+	if d.lookup(n, "task") == nil {
+		d.errorf(n, path, "a parallel %s needs task: (type run_function, code, entry_script, environment)", what)
+	}
+	if in := d.lookup(n, "input_data"); in == nil {
+		d.errorf(n, path, "a parallel %s needs input_data: ${{inputs.<name>}} (the input split into mini-batches)", what)
 	} else if b, err := ParseBinding(p.InputData); err == nil {
-		in := j.Inputs[b.Port]
 		switch {
-		case in == nil:
-			d.errorf(d.lookup(n, "input_data"), joinPath(path, "input_data"), "no input %q in this job (inputs: %s)", b.Port, nameList(keySet(j.Inputs)))
-		case in.Value != nil:
-			d.errorf(d.lookup(n, "input_data"), joinPath(path, "input_data"), "input %q is a literal value; input_data needs data (uri_folder, uri_file or mltable)", b.Port)
+		case !ports.inputs[b.Port]:
+			d.errorf(in, joinPath(path, "input_data"), "no input %q in this %s (inputs: %s)", b.Port, what, nameList(ports.inputs))
+		case ports.literal(b.Port):
+			d.errorf(in, joinPath(path, "input_data"), "input %q is a literal value; input_data needs data (uri_folder, uri_file or mltable)", b.Port)
 		}
 	}
 	if !workersInBounds(p) {
@@ -273,14 +301,14 @@ func (d *decoder) checkParallel(st *jobState, n *yaml.Node, path string) {
 		return
 	}
 	task := d.lookup(n, "task")
-	if b, err := ParseBinding(p.Task.AppendRowTo); err == nil && j.Outputs[b.Port] == nil {
-		d.errorf(d.lookup(task, "append_row_to"), joinPath(path, "task.append_row_to"), "no output %q in this job (outputs: %s)", b.Port, nameList(keySet(j.Outputs)))
+	if b, err := ParseBinding(p.Task.AppendRowTo); err == nil && !ports.outputs[b.Port] {
+		d.errorf(d.lookup(task, "append_row_to"), joinPath(path, "task.append_row_to"), "no output %q in this %s (outputs: %s)", b.Port, what, nameList(ports.outputs))
 	} else if err == nil && p.OutputAction == OutputSummaryOnly {
 		d.errorf(d.lookup(task, "append_row_to"), joinPath(path, "task.append_row_to"), "output_action is summary_only, which appends no rows; remove append_row_to or use append_row")
 	}
 	if args := d.lookup(task, "program_arguments"); args != nil {
 		d.checkCommand(joinPath(path, "task.program_arguments"), args, p.Task.ProgramArguments, commandPorts{
-			inputs: keySet(j.Inputs), outputs: keySet(j.Outputs),
+			inputs: ports.inputs, outputs: ports.outputs, declared: ports.declared,
 		})
 	}
 }

@@ -147,7 +147,6 @@ func TestParseParallelMissing(t *testing.T) {
 		{"no input_data", "type: parallel\ntask: {entry_script: a.py, environment: azureml:e:1}\n"},
 		{"no entry script", "type: parallel\ninputs: {d: {type: uri_folder, path: .}}\ninput_data: ${{inputs.d}}\ntask: {environment: azureml:e:1}\n"},
 		{"no environment", "type: parallel\ninputs: {d: {type: uri_folder, path: .}}\ninput_data: ${{inputs.d}}\ntask: {entry_script: a.py}\n"},
-		{"parallel component", "type: pipeline\njobs:\n  p:\n    type: parallel\n    component: azureml:pc:1\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

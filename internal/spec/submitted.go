@@ -259,6 +259,7 @@ func (c *submitChecker) component(path string, comp *Component) {
 	}
 	c.envRef(joinPath(path, "environment"), comp.Environment)
 	c.envVars(joinPath(path, "environment_variables"), comp.EnvironmentVariables)
+	c.parallel(path, comp.Parallel)
 	c.steps(joinPath(path, "jobs"), comp.Jobs)
 }
 

@@ -242,7 +242,7 @@ type Job struct {
 	Pos  Pos    `json:"pos"`
 }
 
-// Component is an Azure ML v2 command component or pipeline component.
+// Component is an Azure ML v2 command, parallel or pipeline component.
 type Component struct {
 	Schema          string                 `json:"$schema,omitempty"`
 	Type            string                 `json:"type"`
@@ -265,8 +265,14 @@ type Component struct {
 	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
 	Jobs                 map[string]*Job   `json:"jobs,omitempty"` // pipeline components
 	Settings             *Settings         `json:"settings,omitempty"`
-	File                 string            `json:"file,omitempty"`
-	Pos                  Pos               `json:"pos"`
+	// Parallel is a parallel component's task, input_data, mini-batch and
+	// worker settings, as a parallel job writes them; nil for other types.
+	Parallel *Parallel `json:"parallel,omitempty"`
+	// Retry is a parallel component's retry_settings, which apply to each
+	// mini-batch.
+	Retry *RetrySettings `json:"retry_settings,omitempty"`
+	File  string         `json:"file,omitempty"`
+	Pos   Pos            `json:"pos"`
 }
 
 // Environment is an Azure ML v2 environment: a base image and optionally a
