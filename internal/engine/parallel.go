@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ciel-mlops/ciel/internal/blob"
 	"github.com/ciel-mlops/ciel/internal/spec"
 )
 
@@ -159,6 +162,25 @@ func installParallelDriver(dir string) (string, error) {
 		}
 	}
 	return filepath.Join(target, parallelDriverFiles[0]), nil
+}
+
+// parallelDriverTree stores the driver's files in s as a tree, for a step
+// on another machine to materialise beside its working directory, and
+// returns the tree's digest. Files already stored cost a Has each.
+func parallelDriverTree(ctx context.Context, s blob.Store) (string, error) {
+	var t blob.Tree
+	for _, name := range parallelDriverFiles {
+		b, err := fs.ReadFile(parallelDriverFS, name)
+		if err != nil {
+			return "", fmt.Errorf("parallel driver: %w", err)
+		}
+		d, n, err := s.Put(ctx, bytes.NewReader(b))
+		if err != nil {
+			return "", fmt.Errorf("store parallel driver: %w", err)
+		}
+		t.Entries = append(t.Entries, blob.Entry{Path: name, Digest: d, Size: n, Mode: blob.ModeFile})
+	}
+	return blob.PutTree(ctx, s, t)
 }
 
 // addParallel adds the leaf step of a parallel job or step and returns its

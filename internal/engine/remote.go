@@ -55,14 +55,22 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 	if err != nil {
 		return compute.Result{}, err
 	}
-	if ps.Parallel != nil {
-		return compute.Result{}, fmt.Errorf("parallel steps do not run on kubernetes compute %q yet; use a local compute", ps.Compute)
-	}
 	stage := &compute.Stage{Root: dir, Dirs: []string{"wd/outputs"}, Collect: []compute.Collected{
 		{Key: ArtifactOutputs, Path: "wd/outputs"}, {Key: ArtifactLogs, Path: "wd/logs"},
 	}}
 	if ps.Code != "" {
 		stage.Trees = append(stage.Trees, compute.StagedTree{Path: "wd", Digest: ps.Code})
+	}
+	stepVars := []string(nil)
+	if ps.Parallel != nil {
+		// The driver goes beside the working directory, as on a local
+		// compute; its workers run in the step's one pod.
+		d, err := parallelDriverTree(r.ctx, r.e.cfg.Blobs)
+		if err != nil {
+			return compute.Result{}, err
+		}
+		stage.Trees = append(stage.Trees, compute.StagedTree{Path: "parallel", Digest: d, ReadOnly: true})
+		stepVars = append(stepVars, parallelDriverEnv+"="+filepath.Join(dir, "parallel", parallelDriverFiles[0]))
 	}
 	paths, err := r.remoteInputs(ps, dir, inputs, stage)
 	if err != nil {
@@ -90,7 +98,7 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 		Dir: wd, Args: []string{"/bin/bash", "-c", script}, LogPath: logPath,
 		Timeout:   time.Duration(ps.TimeoutSecs) * time.Second,
 		Workspace: r.job.Workspace, Job: r.job.Name, Step: ps.Name, Attempt: st.Attempt,
-		Script: script, StepEnv: r.stepVars(ps, vars, observed), Image: image,
+		Script: script, StepEnv: append(r.stepVars(ps, vars, observed), stepVars...), Image: image,
 		InstanceType: ps.InstanceType, Stage: stage,
 	}
 	res, err := x.Run(r.ctx, task)
