@@ -107,6 +107,9 @@ type BatchInvocation struct {
 	MiniBatchSize  int    `json:"mini_batch_size,omitempty"`
 	InstanceCount  int    `json:"instance_count,omitempty"`
 	OutputFileName string `json:"output_file_name,omitempty"`
+	// OutputPath is a datastore folder (azureml://datastores/<ds>/paths/<p>)
+	// the results of a model deployment are written to besides the job.
+	OutputPath string `json:"output_path,omitempty"`
 	// Inputs and Outputs are a pipeline deployment's job's, by name, as a
 	// job file writes them (an invocation file's inputs: and outputs:,
 	// local paths uploaded).

@@ -93,14 +93,26 @@ func TestBatchEndpointInvoke(t *testing.T) {
 		t.Errorf("--mini-batch-size 1 did not make 3 mini-batches:\n%s", log)
 	}
 
+	// --output-path writes the results to a datastore folder too.
+	lake := t.TempDir()
+	e.write("lake.yml", "name: lake\ntype: local\npath: "+lake+"\n")
+	e.ok("datastore", "create", "--file", "lake.yml")
+	j4 := e.invoke("--name", "scorer", "--input", "./data", "--output-path", "azureml://datastores/lake/paths/scores/${{name}}")
+	if got, want := e.scored(j4.Name, "predictions.csv"), "a.txt,2\na.txt,4\nb.txt,20\nc.txt,10\n"; got != want {
+		t.Errorf("predictions.csv = %q, want %q", got, want)
+	}
+	if got := readAt(t, filepath.Join(lake, "scores", j4.Name, "predictions.csv")); got != "a.txt,2\na.txt,4\nb.txt,20\nc.txt,10\n" {
+		t.Errorf("the datastore's predictions.csv = %q", got)
+	}
+
 	var listed []struct {
 		Name string `json:"name"`
 	}
 	if err := json.Unmarshal([]byte(e.ok("batch-endpoint", "list-jobs", "--name", "scorer", "-o", "json").out), &listed); err != nil {
 		t.Fatal(err)
 	}
-	if len(listed) != 2 || listed[0].Name != j2.Name || listed[1].Name != j.Name {
-		t.Errorf("list-jobs: %+v, want %s then %s", listed, j2.Name, j.Name)
+	if len(listed) != 3 || listed[0].Name != j4.Name || listed[1].Name != j2.Name || listed[2].Name != j.Name {
+		t.Errorf("list-jobs: %+v, want %s, %s then %s", listed, j4.Name, j2.Name, j.Name)
 	}
 	r := e.ok("batch-deployment", "list-jobs", "--name", "alpha", "--endpoint-name", "scorer")
 	if !strings.Contains(r.out, j.Name) || strings.Contains(r.out, j2.Name) {
@@ -135,7 +147,7 @@ func TestBatchEndpointInvoke(t *testing.T) {
 			t.Errorf("invoke %v: exit %d, want an error with %q:\n%s", c.args, r.code, c.want, r.err)
 		}
 	}
-	if jobs := e.ok("batch-endpoint", "list-jobs", "--name", "scorer", "-o", "json").out; strings.Count(jobs, `"name"`) != 3 {
+	if jobs := e.ok("batch-endpoint", "list-jobs", "--name", "scorer", "-o", "json").out; strings.Count(jobs, `"name"`) != 4 {
 		t.Errorf("refused invocations were listed:\n%s", jobs)
 	}
 }

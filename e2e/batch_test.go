@@ -198,7 +198,7 @@ func TestBatchEndpointErrors(t *testing.T) {
 		{[]string{"batch-deployment", "create", "--file", "alpha.yml"}, 1, []string{"batch endpoint scorer not found in workspace ws; create it with: ciel batch-endpoint create --name scorer"}},
 		{[]string{"batch-deployment", "create", "--file", "alpha.yml", "--name", "x"}, 2, []string{"invalid deployment name \"x\""}},
 		{[]string{"batch-endpoint", "invoke", "--name", "scorer"}, 1, []string{"batch endpoint scorer not found in workspace ws"}},
-		{[]string{"batch-endpoint", "invoke", "--name", "scorer", "--input", "./code", "--output-path", "azureml://datastores/d/paths/p"}, 2, []string{"--output-path: results stay with the job"}},
+		{[]string{"batch-endpoint", "invoke", "--name", "scorer", "--input", "./code", "--output-path", "./out"}, 2, []string{`output_path "./out": expected a datastore folder, azureml://datastores/<datastore>/paths/<path>`}},
 		{[]string{"batch-endpoint", "update", "--name", "scorer", "--set", "traffic.blue=100"}, 2, []string{"settable fields are defaults.deployment_name"}},
 	}
 	for _, tt := range tests {

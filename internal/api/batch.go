@@ -258,7 +258,7 @@ func (s *server) invokeBatchEndpoint(_ http.ResponseWriter, r *http.Request) (an
 	inv := batch.Invocation{
 		Deployment: in.Deployment, Input: in.Input, InputType: in.InputType, JobName: in.JobName,
 		ExperimentName: in.ExperimentName, MiniBatchSize: in.MiniBatchSize, InstanceCount: in.InstanceCount,
-		OutputFileName: in.OutputFileName,
+		OutputFileName: in.OutputFileName, OutputPath: in.OutputPath,
 	}
 	if err := unmarshalPorts(in.Inputs, &inv.Inputs, "inputs"); err != nil {
 		return nil, err

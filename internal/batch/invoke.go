@@ -51,6 +51,10 @@ type Invocation struct {
 	MiniBatchSize  int
 	InstanceCount  int
 	OutputFileName string
+	// OutputPath is where a model deployment's results go besides the
+	// job: an azureml://datastores/<ds>/paths/<p> folder (az ml
+	// batch-endpoint invoke --output-path); "" keeps them with the job.
+	OutputPath string
 	// Inputs and Outputs are a pipeline deployment's job's, by name (an
 	// invocation file's); a model deployment takes Input alone.
 	Inputs  map[string]*spec.InputValue
@@ -145,6 +149,9 @@ func (s *Service) checkInvocation(in *Invocation) error {
 		return invalidf("mini_batch_size %d: expected 1 to %d", in.MiniBatchSize, spec.MaxMiniBatchSize)
 	case in.InstanceCount < 0 || in.InstanceCount > spec.MaxInstanceCount:
 		return invalidf("instance_count %d: expected 1 to %d", in.InstanceCount, spec.MaxInstanceCount)
+	case in.OutputPath != "" && !strings.HasPrefix(in.OutputPath, "azureml://datastores/"):
+		// The job's submission checks the rest of the path.
+		return invalidf("output_path %q: expected a datastore folder, azureml://datastores/<datastore>/paths/<path>", in.OutputPath)
 	}
 	if in.OutputFileName != "" {
 		if err := spec.CheckOutputFileName(in.OutputFileName); err != nil {

@@ -101,7 +101,7 @@ func (s *Service) scoringJob(ctx context.Context, d Deployment, in Invocation, i
 			inputData:  {Type: inputType, Path: in.Input},
 			inputModel: {Type: modelType, Path: m.Path},
 		},
-		Outputs:              map[string]*spec.OutputValue{ScoreOutput: {Type: spec.TypeURIFolder}},
+		Outputs:              map[string]*spec.OutputValue{ScoreOutput: {Type: spec.TypeURIFolder, Path: in.OutputPath}},
 		EnvironmentVariables: st.EnvironmentVariables,
 		Retry:                &spec.RetrySettings{MaxRetries: st.Retry.MaxRetries, TimeoutSeconds: st.Retry.TimeoutSeconds},
 		Parallel:             par,

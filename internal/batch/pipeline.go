@@ -96,6 +96,9 @@ func (s *Service) pipelineJob(d Deployment, in Invocation) (*spec.Job, error) {
 	if in.MiniBatchSize != 0 || in.InstanceCount != 0 || in.OutputFileName != "" {
 		return nil, invalidf("batch deployment %s runs a pipeline component: mini_batch_size, instance_count and output_file_name apply to model deployments only", d.Name)
 	}
+	if in.OutputPath != "" {
+		return nil, invalidf("batch deployment %s runs a pipeline component: give its outputs' paths by name in an invocation file (--file, outputs: <name>: {path: ...})", d.Name)
+	}
 	comp := sp.Component.Inline
 	inputs := maps.Clone(in.Inputs) // spec.RunComponent drops null ones
 	if inputs == nil {

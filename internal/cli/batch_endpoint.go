@@ -325,9 +325,6 @@ func (o *batchInvokeOpts) Validate() error {
 	default:
 		return fmt.Errorf("--input-type %q: want uri_folder or uri_file", o.InputType)
 	}
-	if o.OutputPath != "" {
-		return errors.New("--output-path: results stay with the job (output score); fetch them with ciel job download --name <job> --output-name score")
-	}
 	if o.MiniBatchSize < 0 || o.InstanceCount < 0 {
 		return errors.New("--mini-batch-size and --instance-count must be positive")
 	}
@@ -382,7 +379,7 @@ func (c *batchInvokeCmd) Run(ctx context.Context, o *batchInvokeOpts) error {
 	inv := client.BatchInvocation{
 		Deployment: o.Deployment, Input: input, InputType: o.InputType, JobName: o.JobName,
 		ExperimentName: o.ExperimentName, MiniBatchSize: o.MiniBatchSize, InstanceCount: o.InstanceCount,
-		OutputFileName: o.outputFileName,
+		OutputFileName: o.outputFileName, OutputPath: o.OutputPath,
 	}
 	if o.File != "" {
 		if err := invocationFile(ctx, rw, o.File, o.fileSets, &inv); err != nil {
@@ -418,7 +415,7 @@ func newBatchEndpointInvokeCommand(b *base) *cobra.Command {
 	f.IntVarP(&opts.MiniBatchSize, "mini-batch-size", "m", 0, "files per run() call for this job (default: the deployment's)")
 	f.IntVarP(&opts.InstanceCount, "instance-count", "c", 0, "instances for this job (default: the deployment's)")
 	f.StringArrayVar(&opts.Sets, "set", nil, "overrides for this job: output_file_name=..., mini_batch_size=..., instance_count=...")
-	f.StringVarP(&opts.OutputPath, "output-path", "p", "", "not supported: results stay with the job")
+	f.StringVarP(&opts.OutputPath, "output-path", "p", "", "a datastore folder the results are also written to: azureml://datastores/<datastore>/paths/<path> (${{name}} is the job's name)")
 	f.StringVarP(&opts.File, "file", "f", "", "invocation file: the inputs and outputs of a pipeline deployment's job, by name (inputs:, outputs:)")
 	opts.output.bind(f, formatJSON)
 	return cmd

@@ -40,7 +40,6 @@ func TestBatchInvokeOptsValidate(t *testing.T) {
 		{func(o *batchInvokeOpts) { o.Name = "" }, "--name is required"},
 		{func(o *batchInvokeOpts) { o.Sets = []string{"inputs.x=1"} }, "give --file <inputs.yml>"},
 		{func(o *batchInvokeOpts) { o.InputType = "mltable" }, "--input-type"},
-		{func(o *batchInvokeOpts) { o.OutputPath = "azureml://datastores/x/paths/y" }, "--output-path"},
 		{func(o *batchInvokeOpts) { o.Sets = []string{"output_file_name=a/b.csv"} }, "expected a file name"},
 		{func(o *batchInvokeOpts) { o.Sets = []string{"mini_batch_size=0"} }, "from 1 up"},
 		{func(o *batchInvokeOpts) { o.Sets = []string{"retry_settings.max_retries=1"} }, "an invocation can set"},
