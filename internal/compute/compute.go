@@ -6,6 +6,7 @@ package compute
 
 import (
 	"context"
+	"os"
 	"time"
 )
 
@@ -19,6 +20,10 @@ type Task struct {
 	Env []string
 	// LogPath receives stdout and stderr, appended.
 	LogPath string
+	// Log, when set, is LogPath already open for appending, which a local
+	// executor writes to instead of opening the file again; the caller
+	// closes it.
+	Log *os.File
 	// Timeout, when positive, kills the process group after that long.
 	Timeout time.Duration
 	// OnStart, when set, is called with the process group id once the

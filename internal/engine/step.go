@@ -203,6 +203,9 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 		Timeout: time.Duration(ps.TimeoutSecs) * time.Second,
 		OnStart: func(pgid int) { st.PID = pgid; e.rec.put(*st, false) },
 	}
+	if f, ok := logf.(*os.File); ok {
+		task.Log = f // runStep's, open for the step's ciel lines
+	}
 	res, err := x.Run(r.ctx, task)
 	r.collectArtifacts(st, wd)
 	return res, err

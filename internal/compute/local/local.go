@@ -9,11 +9,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ciel-mlops/ciel/internal/compute"
 )
+
+// devNull is /dev/null, open for reading: every step's standard input.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
 
 // Executor runs tasks as local processes. The zero value is ready to use.
 type Executor struct{}
@@ -25,12 +29,15 @@ func (Executor) Run(ctx context.Context, t compute.Task) (compute.Result, error)
 	if len(t.Args) == 0 {
 		return compute.Result{}, errors.New("run step: empty command")
 	}
-	logf, err := os.OpenFile(t.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return compute.Result{}, fmt.Errorf("open step log: %w", err)
+	logf := t.Log
+	if logf == nil {
+		f, err := os.OpenFile(t.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return compute.Result{}, fmt.Errorf("open step log: %w", err)
+		}
+		defer f.Close()
+		logf = f
 	}
-	defer logf.Close()
-
 	cmd := &exec.Cmd{
 		Path:        t.Args[0],
 		Args:        t.Args,
@@ -40,8 +47,13 @@ func (Executor) Run(ctx context.Context, t compute.Task) (compute.Result, error)
 		Stderr:      logf,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
+	if f, err := devNull(); err == nil {
+		// What os/exec would open for a nil Stdin, opened once.
+		cmd.Stdin = f
+	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if err != nil {
 		return compute.Result{}, fmt.Errorf("start %s: %w", t.Args[0], err)
 	}
 	pgid := cmd.Process.Pid

@@ -114,3 +114,32 @@ func TestRunErrors(t *testing.T) {
 		t.Error("missing program: want an error")
 	}
 }
+
+// A task given its log already open writes there, after what the caller
+// wrote, and leaves it open; the process reads an empty standard input.
+func TestRunOpenLog(t *testing.T) {
+	t.Parallel()
+	tk := task(t, `cat; echo "stdin done"`, 10*time.Second)
+	f, err := os.OpenFile(tk.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("[ciel] before\n")
+	tk.Log = f
+	tk.LogPath = filepath.Join(t.TempDir(), "not-opened.txt")
+	res, err := Executor{}.Run(context.Background(), tk)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %+v, %v", res, err)
+	}
+	if _, err := f.WriteString("[ciel] after\n"); err != nil {
+		t.Errorf("the log was closed: %v", err)
+	}
+	b, _ := os.ReadFile(f.Name())
+	if string(b) != "[ciel] before\nstdin done\n[ciel] after\n" {
+		t.Errorf("log = %q", b)
+	}
+	if _, err := os.Stat(tk.LogPath); !os.IsNotExist(err) {
+		t.Errorf("LogPath was opened too: %v", err)
+	}
+}
