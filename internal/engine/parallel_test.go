@@ -11,14 +11,21 @@ import (
 	"github.com/ciel-mlops/ciel/internal/engine"
 )
 
-func TestPlanParallelStep(t *testing.T) {
-	t.Parallel()
-	e, _ := setup(t)
+// parallelFolder is a job folder with an entry script src/score.py and a
+// data folder data/ of one file.
+func parallelFolder(t *testing.T) string {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
 	os.WriteFile(filepath.Join(dir, "src", "score.py"), []byte("def run(b): return b\n"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	os.WriteFile(filepath.Join(dir, "data", "a.txt"), []byte("a"), 0o644)
+	return dir
+}
+
+func TestPlanParallelStep(t *testing.T) {
+	t.Parallel()
+	e, _ := setup(t)
+	dir := parallelFolder(t)
 	j := parse(t, dir, `type: pipeline
 jobs:
   score:
@@ -102,11 +109,7 @@ func TestParallelAppendRowFileName(t *testing.T) {
 func TestPlanParallelComponentStep(t *testing.T) {
 	t.Parallel()
 	e, _ := setup(t)
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
-	os.WriteFile(filepath.Join(dir, "src", "score.py"), []byte("def run(b): return b\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	os.WriteFile(filepath.Join(dir, "data", "a.txt"), []byte("a"), 0o644)
+	dir := parallelFolder(t)
 	os.WriteFile(filepath.Join(dir, "score.yml"), []byte(`type: parallel
 name: batch_score
 version: 1
