@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// TestKubeParallelJob runs a parallel job on the kubernetes compute: the
+// TestKubeParallelJob runs a parallel job on the kubernetes compute (then a
+// distributed command in the same image): the
 // driver, staged from the blob store beside the step's working directory,
 // runs its workers in the step's pod, in an image of a plain Python
 // environment the server builds; the rows come back through the S3 blob
@@ -57,4 +58,25 @@ task:
 		jobs := k.stepJobs(t, "par-1")
 		return len(jobs) == 1 && jobs["main"].Status.Succeeded == 1
 	})
+
+	// A distributed command in the same image: its two ranks run in the
+	// step's pod and meet at the master's address.
+	e.write("src/train.py", rendezvous)
+	e.write("dist.yml", `type: command
+compute: azureml:k8s
+code: ./src
+command: python train.py ${{outputs.out}}
+environment: {image: python, conda_file: conda.yml}
+outputs:
+  out: {type: uri_folder}
+distribution: {type: pytorch, process_count_per_instance: 2}
+`)
+	r = e.ok("job", "create", "--file", "dist.yml", "--name", "dist-1", "--stream")
+	if strings.Count(r.out, " of 2 done") != 2 {
+		t.Errorf("stream lacks two ranks:\n%s", r.out)
+	}
+	e.ok("job", "download", "--name", "dist-1", "--output-name", "out", "--download-path", "dist")
+	if got := readAt(t, filepath.Join(e.dir, "dist", "named-outputs", "out", "rendezvous.txt")); got != "1\n" {
+		t.Errorf("rank 0 met %q, want rank 1", got)
+	}
 }

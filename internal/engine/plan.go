@@ -54,6 +54,9 @@ type PlanStep struct {
 	// Parallel is set for the step of a parallel job: its command runs the
 	// parallel driver, which is put in place before each attempt.
 	Parallel *ParallelConfig `json:"parallel,omitempty"`
+	// Distribution is set for a distributed command: its command runs once
+	// per process, each with its rank.
+	Distribution *DistPlan `json:"distribution,omitempty"`
 }
 
 // EnvPlan is a resolved environment.
@@ -219,7 +222,7 @@ func (e *Engine) buildPlan(ctx context.Context, ws string, job *spec.Job) (*Plan
 func componentOfCommand(j *spec.Job) *spec.Component {
 	c := &spec.Component{
 		Type: spec.JobCommand, Command: j.Command, Code: j.Code, Environment: j.Environment,
-		EnvironmentVariables: j.EnvironmentVariables, Inputs: map[string]*spec.InputDecl{},
+		EnvironmentVariables: j.EnvironmentVariables, Distribution: j.Distribution, Inputs: map[string]*spec.InputDecl{},
 		Outputs: map[string]*spec.OutputDecl{}, File: j.File, Pos: j.Pos,
 	}
 	for name, in := range j.Inputs {

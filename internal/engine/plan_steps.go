@@ -304,8 +304,17 @@ func (p *planner) addCommand(name string, step *spec.Job, comp *spec.Component, 
 	if err := p.checkCompute(ps.Compute, step.Pos); err != nil {
 		return nil, err
 	}
+	instances := 1
 	if step.Resources != nil {
-		ps.InstanceType = step.Resources.InstanceType
+		ps.InstanceType, instances = step.Resources.InstanceType, step.Resources.InstanceCount
+	}
+	dist := comp.Distribution
+	if step.Component != nil && step.Distribution != nil {
+		dist = step.Distribution
+	}
+	var err error
+	if ps.Distribution, err = distPlan(name, dist, instances); err != nil {
+		return nil, err
 	}
 	envRef := comp.Environment
 	if step.Component != nil && step.Environment != nil {

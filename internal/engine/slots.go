@@ -11,6 +11,9 @@ func stepSlots(ps *PlanStep, capacity int) int {
 	if p := ps.Parallel; p != nil && p.WorkersPerInstance > 0 {
 		n = max(p.Workers/p.WorkersPerInstance, 1)
 	}
+	if d := ps.Distribution; d != nil {
+		n = d.Instances
+	}
 	return max(min(n, capacity), 1)
 }
 

@@ -183,6 +183,13 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	if err != nil {
 		return compute.Result{}, err
 	}
+	if ps.Distribution != nil {
+		var dvars []string
+		if script, dvars, err = distributedLaunch(ps.Distribution, script); err != nil {
+			return compute.Result{}, err
+		}
+		vars = append(vars, dvars...)
+	}
 	procEnv := r.stepEnv(ps, env, vars, observed)
 	if ps.Parallel != nil {
 		driver, err := installParallelDriver(dir)
@@ -478,7 +485,10 @@ func reuseKey(ps *PlanStep, inputs map[string]string) string {
 		EnvVars       map[string]string
 		Inputs        map[string]string
 		Outputs       map[string]string
-	}{ps.Command, ps.Code, EnvPlan{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, ps.EnvVars, inputs, outs})
+		// Omitted when nil, so the keys of steps that are not distributed
+		// are what they were before distributions ran.
+		Dist *DistPlan `json:",omitempty"`
+	}{ps.Command, ps.Code, EnvPlan{Image: ps.Env.Image, CondaFile: ps.Env.CondaFile}, ps.EnvVars, inputs, outs, ps.Distribution})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

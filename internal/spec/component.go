@@ -96,10 +96,14 @@ func (d *decoder) component(n *yaml.Node, path string) *Component {
 	if typ == JobParallel {
 		keys.use(d.parallelFields(par), true, "")
 	}
+	if typ == JobCommand {
+		keys.known["distribution"] = func(p string, v *yaml.Node) { c.Distribution = d.distribution(p, v) }
+	}
 	d.fieldsOf(n, path, "a "+typ+" component", keys)
 	if typ == JobParallel {
 		c.Parallel, c.Retry, c.EnvironmentVariables = par.j.Parallel, par.j.Retry, par.j.EnvironmentVariables
 	}
+	d.checkDistribution(c.Distribution, 1, path)
 	d.checkComponent(c, n, cmdNode, path)
 	return c
 }

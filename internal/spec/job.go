@@ -197,6 +197,10 @@ func (d *decoder) jobFields(st *jobState) keyTable {
 	if j.Type == JobParallel {
 		keys.use(d.parallelFields(st), true, "")
 	}
+	if j.Type == JobCommand {
+		// Other job types ignore it, as they did before ciel ran it.
+		keys.known["distribution"] = func(p string, v *yaml.Node) { j.Distribution = d.distribution(p, v) }
+	}
 	if st.step && isPipeline {
 		keys.use(pipeline, false, "a pipeline job file (a pipeline step runs a pipeline component)")
 	} else {
@@ -224,6 +228,11 @@ func (d *decoder) checkJob(st *jobState, n *yaml.Node, path string) {
 	}
 	if !st.step {
 		d.checkNoParent(path, j)
+	}
+	if j.Resources != nil {
+		d.checkDistribution(j.Distribution, j.Resources.InstanceCount, path)
+	} else {
+		d.checkDistribution(j.Distribution, 1, path)
 	}
 	switch {
 	case j.Type == JobParallel:

@@ -223,7 +223,24 @@ func (c *submitChecker) job(path string, j *Job) {
 		c.component(joinPath(path, "component"), j.Component.Inline)
 	}
 	c.parallel(path, j.Parallel)
+	c.distribution(joinPath(path, "distribution"), j.Distribution)
 	c.steps(joinPath(path, "jobs"), j.Jobs)
+}
+
+// distribution checks a distribution's type and counts.
+func (c *submitChecker) distribution(path string, d *Distribution) {
+	if d == nil {
+		return
+	}
+	if !contains(distTypes, d.Type) {
+		c.fail(joinPath(path, "type"), "%q: expected one of %s", d.Type, strings.Join(distTypes, ", "))
+	}
+	for _, n := range []int{d.ProcessCountPerInstance, d.WorkerCount, d.ParameterServerCount} {
+		if n < 0 || n > MaxDistProcesses {
+			c.fail(path, "process counts must be 0 to %d", MaxDistProcesses)
+			return
+		}
+	}
 }
 
 // steps checks a pipeline's jobs mapping.
@@ -260,6 +277,7 @@ func (c *submitChecker) component(path string, comp *Component) {
 	c.envRef(joinPath(path, "environment"), comp.Environment)
 	c.envVars(joinPath(path, "environment_variables"), comp.EnvironmentVariables)
 	c.parallel(path, comp.Parallel)
+	c.distribution(joinPath(path, "distribution"), comp.Distribution)
 	c.steps(joinPath(path, "jobs"), comp.Jobs)
 }
 

@@ -221,6 +221,9 @@ type Job struct {
 	Limits               *Limits           `json:"limits,omitempty"`
 	Retry                *RetrySettings    `json:"retry_settings,omitempty"`
 	Resources            *Resources        `json:"resources,omitempty"`
+	// Distribution starts several processes of the command (pytorch,
+	// tensorflow, mpi), resources.instance_count instances of them.
+	Distribution *Distribution `json:"distribution,omitempty"`
 
 	// Steps that run a component.
 	Component *ComponentRef `json:"component,omitempty"`
@@ -263,8 +266,10 @@ type Component struct {
 	AdditionalIncludes   []string          `json:"additional_includes,omitempty"`
 	Environment          *EnvRef           `json:"environment,omitempty"`
 	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
-	Jobs                 map[string]*Job   `json:"jobs,omitempty"` // pipeline components
-	Settings             *Settings         `json:"settings,omitempty"`
+	// Distribution is a command component's; a step's own overrides it.
+	Distribution *Distribution   `json:"distribution,omitempty"`
+	Jobs         map[string]*Job `json:"jobs,omitempty"` // pipeline components
+	Settings     *Settings       `json:"settings,omitempty"`
 	// Parallel is a parallel component's task, input_data, mini-batch and
 	// worker settings, as a parallel job writes them; nil for other types.
 	Parallel *Parallel `json:"parallel,omitempty"`

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rendezvous is a torch.distributed-style script without torch: every
+// rank writes its variables to the output folder, then the ranks meet at
+// MASTER_ADDR:MASTER_PORT, where rank 0 collects the others' ranks.
+const rendezvous = `import os, socket, sys, time
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+addr, port, out = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), sys.argv[1]
+with open(os.path.join(out, "rank_%d.txt" % rank), "w") as f:
+    f.write("%d %s %s %d\n" % (rank, os.environ["LOCAL_RANK"], os.environ["NODE_RANK"], world))
+if rank == 0:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(world)
+    got = []
+    for _ in range(world - 1):
+        c, _ = s.accept()
+        got.append(int(c.recv(16).decode()))
+        c.close()
+    with open(os.path.join(out, "rendezvous.txt"), "w") as f:
+        f.write(" ".join(map(str, sorted(got))) + "\n")
+else:
+    for _ in range(300):
+        try:
+            c = socket.create_connection((addr, port))
+            break
+        except OSError:
+            time.sleep(0.1)
+    c.sendall(str(rank).encode())
+    c.close()
+if rank == int(os.environ.get("FAIL_RANK", "-1")):
+    sys.exit(3)
+if os.environ.get("FAIL_RANK") and rank != int(os.environ["FAIL_RANK"]):
+    time.sleep(120)
+print("rank", rank, "of", world, "done", flush=True)
+`
+
+// A command job with a distribution runs its command once per process,
+// each with the variables Azure ML gives it: pytorch's ranks meet at the
+// master's address, tensorflow's processes each get their TF_CONFIG, and
+// one failing process fails the job at once.
+func TestDistributedJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.write("src/train.py", rendezvous)
+	e.write("src/tf.py", `import json, os, sys
+cfg = json.loads(os.environ["TF_CONFIG"])
+task = cfg["task"]
+with open(os.path.join(sys.argv[1], "%s_%d.json" % (task["type"], task["index"])), "w") as f:
+    json.dump(cfg, f)
+`)
+	e.write("pytorch.yml", `type: command
+code: src
+command: python train.py ${{outputs.out}}
+environment: {image: python}
+outputs:
+  out: {type: uri_folder}
+resources: {instance_count: 2}
+distribution: {type: pytorch, process_count_per_instance: 2}
+`)
+	r := e.ok("job", "create", "--file", "pytorch.yml", "--stream")
+	name := runIDLine.FindStringSubmatch(r.out)[1]
+	if strings.Count(r.out, " of 4 done") != 4 {
+		t.Errorf("stream lacks four ranks:\n%s", r.out)
+	}
+	out := downloadOutput(t, e, name, "out")
+	var ranks []string
+	for i := range 4 {
+		ranks = append(ranks, readFile(t, filepath.Join(out, "rank_"+string(rune('0'+i))+".txt")))
+	}
+	if got := strings.Join(ranks, ""); got != "0 0 0 4\n1 1 0 4\n2 0 1 4\n3 1 1 4\n" {
+		t.Errorf("rank variables (RANK LOCAL_RANK NODE_RANK WORLD_SIZE):\n%s", got)
+	}
+	if got := readFile(t, filepath.Join(out, "rendezvous.txt")); got != "1 2 3\n" {
+		t.Errorf("rank 0 met %q, want ranks 1 2 3", got)
+	}
+
+	e.write("tf.yml", `type: command
+code: src
+command: python tf.py ${{outputs.out}}
+environment: {image: python}
+outputs:
+  out: {type: uri_folder}
+distribution: {type: tensorflow, worker_count: 2, parameter_server_count: 1}
+`)
+	r = e.ok("job", "create", "--file", "tf.yml", "--stream")
+	out = downloadOutput(t, e, runIDLine.FindStringSubmatch(r.out)[1], "out")
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, en := range entries {
+		names = append(names, en.Name())
+	}
+	sort.Strings(names)
+	if strings.Join(names, " ") != "ps_0.json worker_0.json worker_1.json" {
+		t.Fatalf("TF_CONFIG files: %v", names)
+	}
+	var cfg struct{ Cluster map[string][]string }
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(out, "worker_1.json"))), &cfg); err != nil || len(cfg.Cluster["worker"]) != 2 || len(cfg.Cluster["ps"]) != 1 {
+		t.Errorf("TF_CONFIG cluster: %+v, %v", cfg.Cluster, err)
+	}
+
+	start := time.Now()
+	r = e.run("job", "create", "--file", "pytorch.yml", "--set", "environment_variables.FAIL_RANK=2", "--stream")
+	if r.code == 0 || !strings.Contains(r.out, "process 2 of 4 of the distributed step exited with code 3; stopping the others") || time.Since(start) > 90*time.Second {
+		t.Errorf("a failing rank: exit %d after %v:\n%s", r.code, time.Since(start), r.out)
+	}
+}

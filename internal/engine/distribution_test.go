@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ciel-mlops/ciel/internal/spec"
+)
+
+// runLauncher runs what distributedLaunch returns for d and script under
+// bash, as a step would, and returns its output and exit code.
+func runLauncher(t *testing.T, d *DistPlan, script string) (string, int, time.Duration) {
+	t.Helper()
+	launcher, vars, err := distributedLaunch(d, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	// As the local executor runs a step: in its own process group, which
+	// is killed once the launcher has ended.
+	cmd := exec.Command("/bin/bash", "-c", launcher)
+	cmd.Env = append(os.Environ(), vars...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	took := time.Since(start)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(logf.Name())
+	return string(out), code, took
+}
+
+func TestDistributedLaunchPyTorch(t *testing.T) {
+	t.Parallel()
+	d, err := distPlan("train", &spec.Distribution{Type: spec.DistPyTorch, ProcessCountPerInstance: 2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := runLauncher(t, d, `echo "$RANK $LOCAL_RANK $NODE_RANK $WORLD_SIZE $LOCAL_WORLD_SIZE $MASTER_ADDR ${MASTER_PORT:+port} ${CIEL_DIST_SCRIPT:-clean}"`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	sort.Strings(lines)
+	want := []string{"0 0 0 4 2 127.0.0.1 port clean", "1 1 0 4 2 127.0.0.1 port clean", "2 0 1 4 2 127.0.0.1 port clean", "3 1 1 4 2 127.0.0.1 port clean"}
+	if code != 0 || strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
+	}
+}
+
+func TestDistributedLaunchTensorFlow(t *testing.T) {
+	t.Parallel()
+	d, err := distPlan("train", &spec.Distribution{Type: spec.DistTensorFlow, WorkerCount: 2, ParameterServerCount: 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := runLauncher(t, d, `echo "$TF_CONFIG"`)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	var tasks []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var cfg struct {
+			Cluster map[string][]string `json:"cluster"`
+			Task    struct {
+				Type  string `json:"type"`
+				Index int    `json:"index"`
+			} `json:"task"`
+		}
+		if err := json.Unmarshal([]byte(line), &cfg); err != nil {
+			t.Fatalf("TF_CONFIG %q: %v", line, err)
+		}
+		if len(cfg.Cluster["worker"]) != 2 || len(cfg.Cluster["ps"]) != 1 {
+			t.Errorf("cluster = %v", cfg.Cluster)
+		}
+		tasks = append(tasks, cfg.Task.Type+" "+string(rune('0'+cfg.Task.Index)))
+	}
+	sort.Strings(tasks)
+	if strings.Join(tasks, ",") != "ps 0,worker 0,worker 1" {
+		t.Errorf("tasks = %v", tasks)
+	}
+}
+
+// One process failing stops the others at once, and the step fails with
+// its exit code.
+func TestDistributedLaunchFailure(t *testing.T) {
+	t.Parallel()
+	d, err := distPlan("train", &spec.Distribution{Type: spec.DistPyTorch, ProcessCountPerInstance: 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code, took := runLauncher(t, d, `if [ "$RANK" = 1 ]; then exit 3; fi; sleep 30`)
+	if code != 3 || took > 10*time.Second || !strings.Contains(out, "process 1 of 3 of the distributed step exited with code 3; stopping the others") {
+		t.Errorf("exit %d after %v:\n%s", code, took, out)
+	}
+}
+
+func TestDistPlanRefuses(t *testing.T) {
+	t.Parallel()
+	if _, err := distPlan("s", &spec.Distribution{Type: spec.DistMPI, ProcessCountPerInstance: 2}, 1); err == nil || !strings.Contains(err.Error(), "mpi with 2 processes is not supported yet") {
+		t.Errorf("mpi: %v", err)
+	}
+	if _, err := distPlan("s", &spec.Distribution{Type: spec.DistPyTorch, ProcessCountPerInstance: 1 << 40}, 1<<40); err == nil || !strings.Contains(err.Error(), "at most 64") {
+		t.Errorf("huge counts: %v", err)
+	}
+	if d, err := distPlan("s", &spec.Distribution{Type: spec.DistMPI}, 1); err != nil || d.processes() != 1 {
+		t.Errorf("one mpi process: %+v, %v", d, err)
+	}
+}
