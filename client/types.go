@@ -71,6 +71,11 @@ type Job struct {
 	// Warnings are what the server accepted in the job but ignores, each
 	// "file:line:col: message" (an input its component does not declare).
 	Warnings []string `json:"warnings,omitempty"`
+	// Distribution and Resources are a distributed command job's, as az
+	// ml job show writes them ({type: pytorch, process_count_per_instance:
+	// 2}, {instance_count: 2}).
+	Distribution map[string]any `json:"distribution,omitempty"`
+	Resources    map[string]any `json:"resources,omitempty"`
 	RunTracking
 }
 
@@ -124,6 +129,9 @@ type Step struct {
 	Environment          string            `json:"environment,omitempty"`
 	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
 	Inputs               map[string]any    `json:"inputs,omitempty"`
+	// Distribution and Resources are a distributed step's, as on a Job.
+	Distribution map[string]any `json:"distribution,omitempty"`
+	Resources    map[string]any `json:"resources,omitempty"`
 	RunTracking
 }
 

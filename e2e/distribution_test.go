@@ -85,6 +85,16 @@ distribution: {type: pytorch, process_count_per_instance: 2}
 	if got := readFile(t, filepath.Join(out, "rendezvous.txt")); got != "1 2 3\n" {
 		t.Errorf("rank 0 met %q, want ranks 1 2 3", got)
 	}
+	var shown struct {
+		Distribution map[string]any `json:"distribution"`
+		Resources    map[string]any `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("job", "show", "--name", name, "-o", "json").out), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if d := shown.Distribution; d["type"] != "pytorch" || d["process_count_per_instance"] != 2.0 || shown.Resources["instance_count"] != 2.0 {
+		t.Errorf("job show: distribution %v, resources %v", d, shown.Resources)
+	}
 
 	e.write("tf.yml", `type: command
 code: src

@@ -83,6 +83,9 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 	runs := s.stepRuns(r, j)
 	if plan.Type == spec.JobCommand || plan.Type == spec.JobParallel {
 		v.RunTracking = runs["main"]
+		if len(plan.Steps) > 0 {
+			v.Distribution, v.Resources = distributionView(plan.Steps[0].Distribution)
+		}
 		if st, ok := byName["main"]; ok {
 			if v.Error == "" {
 				v.Error = st.Error
@@ -124,6 +127,7 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 func describeStep(cs *client.Step, ps *engine.PlanStep) {
 	cs.Command = ps.Command
 	cs.EnvironmentVariables = ps.EnvVars
+	cs.Distribution, cs.Resources = distributionView(ps.Distribution)
 	switch env := ps.Env; {
 	case env.Name != "" && env.Version != "":
 		cs.Environment = "azureml:" + env.Name + ":" + env.Version
@@ -150,6 +154,21 @@ func describeStep(cs *client.Step, ps *engine.PlanStep) {
 			cs.Inputs[name] = map[string]string{"type": orDefault(in.Type, spec.TypeURIFolder), "path": path}
 		}
 	}
+}
+
+// distributionView is a distributed step's distribution and resources as
+// az ml job show writes them; nil for a step that is not distributed.
+func distributionView(d *engine.DistPlan) (dist, resources map[string]any) {
+	if d == nil {
+		return nil, nil
+	}
+	dist = map[string]any{"type": d.Type}
+	if d.Type == spec.DistTensorFlow {
+		dist["worker_count"], dist["parameter_server_count"] = d.Workers, d.ParameterServers
+	} else {
+		dist["process_count_per_instance"] = d.PerInstance
+	}
+	return dist, map[string]any{"instance_count": d.Instances}
 }
 
 // sweepProperties are a sweep step's Azure ML properties once it has a

@@ -204,8 +204,9 @@ func (d *decoder) trial(st *jobState, path string, v *yaml.Node) {
 		"code":                  func(p string, v *yaml.Node) { j.Code = d.code(p, v) },
 		"environment":           func(p string, v *yaml.Node) { j.Environment = d.envRef(p, v) },
 		"environment_variables": d.mapInto(&j.EnvironmentVariables),
+		"distribution":          func(p string, v *yaml.Node) { j.Distribution = d.distribution(p, v) },
 		"type":                  func(p string, v *yaml.Node) { d.trialType(p, v) },
-	}, []string{"resources", "distribution", "identity", "services", "queue_settings"})
+	}, []string{"resources", "identity", "services", "queue_settings"})
 	if st.cmdNode == nil {
 		d.errorf(v, path, "an inline trial needs command:")
 	}
