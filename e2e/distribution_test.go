@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -118,6 +119,25 @@ distribution: {type: tensorflow, worker_count: 2, parameter_server_count: 1}
 	var cfg struct{ Cluster map[string][]string }
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(out, "worker_1.json"))), &cfg); err != nil || len(cfg.Cluster["worker"]) != 2 || len(cfg.Cluster["ps"]) != 1 {
 		t.Errorf("TF_CONFIG cluster: %+v, %v", cfg.Cluster, err)
+	}
+
+	// mpi: the processes are mpirun's (scripts/openmpi.sh installs it).
+	if _, err := exec.LookPath("mpirun"); err != nil && os.Getenv("CI") != "true" {
+		t.Log("no mpirun here (scripts/openmpi.sh install): the mpi job is not run")
+	} else {
+		e.write("mpi.yml", `type: command
+command: echo "rank $OMPI_COMM_WORLD_RANK of $OMPI_COMM_WORLD_SIZE" > ${{outputs.out}}/mpi_$OMPI_COMM_WORLD_RANK.txt
+environment: {image: python}
+outputs:
+  out: {type: uri_folder}
+resources: {instance_count: 2}
+distribution: {type: mpi, process_count_per_instance: 1}
+`)
+		r = e.ok("job", "create", "--file", "mpi.yml", "--stream")
+		out = downloadOutput(t, e, runIDLine.FindStringSubmatch(r.out)[1], "out")
+		if got := readFile(t, filepath.Join(out, "mpi_0.txt")) + readFile(t, filepath.Join(out, "mpi_1.txt")); got != "rank 0 of 2\nrank 1 of 2\n" {
+			t.Errorf("mpi ranks: %q", got)
+		}
 	}
 
 	start := time.Now()

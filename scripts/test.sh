@@ -21,6 +21,8 @@ go mod tidy -diff
 go tool staticcheck ./...
 echo "==> studio: the committed bundle (internal/ui/dist) matches ui/ (scripts/studio.sh check)"
 scripts/studio.sh check
+echo "==> Open MPI for the distribution type mpi tests (scripts/openmpi.sh)"
+scripts/openmpi.sh install
 echo "==> S3 server for the datastore tests (scripts/s3server.sh: moto[server] in .venv-s3)"
 scripts/s3server.sh install
 echo "==> PostgreSQL and MariaDB for the dataflow tests (scripts/postgres.sh, scripts/mariadb.sh)"

@@ -11,8 +11,8 @@ import (
 )
 
 // DistPlan is a distributed command step's processes (Azure ML's
-// distribution: pytorch, tensorflow, or mpi with one process), all started
-// on the step's machine, its instances side by side.
+// distribution: pytorch, tensorflow or mpi), all started on the step's
+// machine, its instances side by side.
 type DistPlan struct {
 	Type      string `json:"type"`
 	Instances int    `json:"instances"`
@@ -33,9 +33,6 @@ func distPlan(name string, dist *spec.Distribution, instances int) (*DistPlan, e
 	n := dist.Processes(instances)
 	if n > spec.MaxDistProcesses {
 		return nil, spec.Errorf(dist.Pos, "step %s: distribution starts %d processes; ciel runs at most %d for one step", name, n, spec.MaxDistProcesses)
-	}
-	if dist.Type == spec.DistMPI && n > 1 {
-		return nil, spec.Errorf(dist.Pos, "step %s: distribution type mpi with %d processes is not supported yet (ciel has no mpirun launcher); use pytorch or tensorflow, or one process", name, n)
 	}
 	p := &DistPlan{Type: dist.Type, Instances: instances, PerInstance: max(dist.ProcessCountPerInstance, 1)}
 	if dist.Type == spec.DistTensorFlow {
@@ -84,17 +81,34 @@ for ((left = n; left > 0; left--)); do
 done
 `
 
+// mpiLauncher starts $CIEL_DIST_PROCS processes of $CIEL_DIST_SCRIPT with
+// the mpirun on the step's PATH, as Azure ML starts an mpi job's (Open MPI
+// gives each its OMPI_COMM_WORLD_RANK, ...); mpirun ends them all when one
+// fails.
+const mpiLauncher = `command -v mpirun >/dev/null || {
+  echo "[ciel] distribution type mpi starts its processes with mpirun (Open MPI), which is not on the step's PATH; install it in the step's environment, as Azure ML's MPI images have it" >&2
+  exit 127
+}
+s=$CIEL_DIST_SCRIPT n=$CIEL_DIST_PROCS
+unset CIEL_DIST_SCRIPT CIEL_DIST_PROCS CIEL_DIST_VARS
+exec mpirun --oversubscribe -np "$n" /bin/bash -c "$s"
+`
+
 // distributedLaunch returns the script that starts d's processes of
 // script on this machine, and the variables it needs: pytorch's
 // MASTER_ADDR, MASTER_PORT, WORLD_SIZE, LOCAL_WORLD_SIZE and, per process,
 // RANK, LOCAL_RANK and NODE_RANK (what Azure ML sets; init_method env://
-// reads them), or tensorflow's TF_CONFIG per process. Ports are free ones
-// of 127.0.0.1, picked now.
+// reads them), or tensorflow's TF_CONFIG per process, or mpirun for mpi.
+// Ports are free ones of 127.0.0.1, picked now.
 func distributedLaunch(d *DistPlan, script string) (string, []string, error) {
 	n := d.processes()
 	env := []string{"CIEL_DIST_PROCS=" + strconv.Itoa(n), "CIEL_DIST_SCRIPT=" + script}
 	var names []string
 	switch d.Type {
+	case spec.DistMPI:
+		// Open MPI refuses root unless told; a step runs as the server's
+		// user, which may be root in a container.
+		return mpiLauncher, append(env, "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"), nil
 	case spec.DistTensorFlow:
 		ports, err := freePorts(n)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/engine"
+	"github.com/ciel-mlops/ciel/internal/spec"
 )
 
 // A step's distribution is its own, else its component's, over its
@@ -47,8 +48,11 @@ func TestPlanDistribution(t *testing.T) {
 			}
 		})
 	}
-	_, err := e.BuildPlan(context.Background(), "ws", parse(t, dir, "command: mpirun-less\ndistribution: {type: mpi, process_count_per_instance: 2}\n"))
-	if err == nil || !strings.Contains(err.Error(), "distribution type mpi with 2 processes is not supported yet") {
-		t.Errorf("mpi with 2 processes: %v", err)
+	// What the parser refuses at the file's line, a job sent over the API
+	// is refused for at planning.
+	_, err := e.BuildPlan(context.Background(), "ws", &spec.Job{Type: spec.JobCommand, Command: "x",
+		Resources: &spec.Resources{InstanceCount: 9}, Distribution: &spec.Distribution{Type: spec.DistMPI, ProcessCountPerInstance: 8}})
+	if err == nil || !strings.Contains(err.Error(), "at most 64") {
+		t.Errorf("72 mpi processes: %v", err)
 	}
 }

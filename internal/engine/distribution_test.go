@@ -14,8 +14,9 @@ import (
 )
 
 // runLauncher runs what distributedLaunch returns for d and script under
-// bash, as a step would, and returns its output and exit code.
-func runLauncher(t *testing.T, d *DistPlan, script string) (string, int, time.Duration) {
+// bash, as a step would, env last, and returns its output, exit code and
+// time.
+func runLauncher(t *testing.T, d *DistPlan, script string, env ...string) (string, int, time.Duration) {
 	t.Helper()
 	launcher, vars, err := distributedLaunch(d, script)
 	if err != nil {
@@ -29,7 +30,7 @@ func runLauncher(t *testing.T, d *DistPlan, script string) (string, int, time.Du
 	// As the local executor runs a step: in its own process group, which
 	// is killed once the launcher has ended.
 	cmd := exec.Command("/bin/bash", "-c", launcher)
-	cmd.Env = append(os.Environ(), vars...)
+	cmd.Env = append(append(os.Environ(), vars...), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
@@ -113,13 +114,35 @@ func TestDistributedLaunchFailure(t *testing.T) {
 
 func TestDistPlanRefuses(t *testing.T) {
 	t.Parallel()
-	if _, err := distPlan("s", &spec.Distribution{Type: spec.DistMPI, ProcessCountPerInstance: 2}, 1); err == nil || !strings.Contains(err.Error(), "mpi with 2 processes is not supported yet") {
-		t.Errorf("mpi: %v", err)
-	}
 	if _, err := distPlan("s", &spec.Distribution{Type: spec.DistPyTorch, ProcessCountPerInstance: 1 << 40}, 1<<40); err == nil || !strings.Contains(err.Error(), "at most 64") {
 		t.Errorf("huge counts: %v", err)
 	}
-	if d, err := distPlan("s", &spec.Distribution{Type: spec.DistMPI}, 1); err != nil || d.processes() != 1 {
-		t.Errorf("one mpi process: %+v, %v", d, err)
+	if d, err := distPlan("s", &spec.Distribution{Type: spec.DistMPI, ProcessCountPerInstance: 2}, 2); err != nil || d.processes() != 4 {
+		t.Errorf("mpi: %+v, %v", d, err)
+	}
+}
+
+// An mpi step's processes are mpirun's; without mpirun on the step's PATH
+// the step fails saying so.
+func TestDistributedLaunchMPI(t *testing.T) {
+	t.Parallel()
+	d, err := distPlan("train", &spec.Distribution{Type: spec.DistMPI, ProcessCountPerInstance: 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("no mpirun", func(t *testing.T) {
+		out, code, _ := runLauncher(t, d, "true", "PATH=/nonexistent")
+		if code != 127 || !strings.Contains(out, "starts its processes with mpirun (Open MPI), which is not on the step's PATH") {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+	if _, err := exec.LookPath("mpirun"); err != nil {
+		t.Skip("no mpirun here: scripts/openmpi.sh install")
+	}
+	out, code, _ := runLauncher(t, d, `echo "rank $OMPI_COMM_WORLD_RANK of $OMPI_COMM_WORLD_SIZE ${CIEL_DIST_SCRIPT:-clean}"`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	sort.Strings(lines)
+	if code != 0 || strings.Join(lines, "\n") != "rank 0 of 3 clean\nrank 1 of 3 clean\nrank 2 of 3 clean" {
+		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
