@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -34,13 +35,11 @@ func distPlan(name string, dist *spec.Distribution, instances int) (*DistPlan, e
 	if n > spec.MaxDistProcesses {
 		return nil, spec.Errorf(dist.Pos, "step %s: distribution starts %d processes; ciel runs at most %d for one step", name, n, spec.MaxDistProcesses)
 	}
-	p := &DistPlan{Type: dist.Type, Instances: instances, PerInstance: max(dist.ProcessCountPerInstance, 1)}
+	p := &DistPlan{Type: dist.Type, Instances: instances}
 	if dist.Type == spec.DistTensorFlow {
-		p.PerInstance = 0
-		p.Workers, p.ParameterServers = dist.WorkerCount, dist.ParameterServerCount
-		if p.Workers == 0 {
-			p.Workers = instances
-		}
+		p.Workers, p.ParameterServers = cmp.Or(dist.WorkerCount, instances), dist.ParameterServerCount
+	} else {
+		p.PerInstance = max(dist.ProcessCountPerInstance, 1)
 	}
 	return p, nil
 }

@@ -90,13 +90,6 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 	if err != nil {
 		return compute.Result{}, err
 	}
-	if ps.Distribution != nil {
-		var dvars []string
-		if script, dvars, err = distributedLaunch(ps.Distribution, script); err != nil {
-			return compute.Result{}, err
-		}
-		vars = append(vars, dvars...)
-	}
 	now := time.Now().UTC()
 	st.Status, st.StartedAt = StatusRunning, &now
 	r.e.rec.put(*st, false)

@@ -183,13 +183,6 @@ func (r *jobRun) attempt(ps *PlanStep, st *store.Step, dir, logPath string, logf
 	if err != nil {
 		return compute.Result{}, err
 	}
-	if ps.Distribution != nil {
-		var dvars []string
-		if script, dvars, err = distributedLaunch(ps.Distribution, script); err != nil {
-			return compute.Result{}, err
-		}
-		vars = append(vars, dvars...)
-	}
 	procEnv := r.stepEnv(ps, env, vars, observed)
 	if ps.Parallel != nil {
 		driver, err := installParallelDriver(dir)
@@ -551,7 +544,8 @@ func (x *prefixer) Write(b []byte) (int, error) {
 
 // renderCommand is ps's command with its ${{...}} placeholders bound to
 // paths ("inputs.x", "outputs.y"): the script and the variables it reads
-// them from, wherever the step runs.
+// them from, wherever the step runs. A distributed step's script is the
+// launcher that runs the command once per process, with its variables too.
 func renderCommand(ps *PlanStep, paths map[string]string) (string, []string, error) {
 	tmpl, err := spec.ParseCommand(ps.Command)
 	if err != nil {
@@ -564,5 +558,12 @@ func renderCommand(ps *PlanStep, paths map[string]string) (string, []string, err
 	if err != nil {
 		return "", nil, fmt.Errorf("command: %w", err)
 	}
-	return script, vars, nil
+	if ps.Distribution == nil {
+		return script, vars, nil
+	}
+	launcher, dvars, err := distributedLaunch(ps.Distribution, script)
+	if err != nil {
+		return "", nil, err
+	}
+	return launcher, append(vars, dvars...), nil
 }

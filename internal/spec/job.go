@@ -229,11 +229,11 @@ func (d *decoder) checkJob(st *jobState, n *yaml.Node, path string) {
 	if !st.step {
 		d.checkNoParent(path, j)
 	}
+	instances := 1
 	if j.Resources != nil {
-		d.checkDistribution(j.Distribution, j.Resources.InstanceCount, path)
-	} else {
-		d.checkDistribution(j.Distribution, 1, path)
+		instances = j.Resources.InstanceCount
 	}
+	d.checkDistribution(j.Distribution, instances, path)
 	switch {
 	case j.Type == JobParallel:
 		d.checkParallel(st, n, path)

@@ -248,10 +248,7 @@ func (d *decoder) thresholdInto(dst **int) fieldFunc {
 func (d *decoder) checkParallel(st *jobState, n *yaml.Node, path string) {
 	j := st.j
 	if st.step && d.lookup(n, "component") != nil {
-		if !workersInBounds(j.Parallel) {
-			d.errorf(n, path, "resources.instance_count x max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job",
-				max(j.Parallel.InstanceCount, 1), max(j.Parallel.MaxConcurrencyPerInstance, 1), maxParallelWorkers)
-		}
+		d.checkWorkers(j.Parallel, n, path)
 		return
 	}
 	d.checkParallelSettings(j.Parallel, n, path, parallelPorts{
@@ -294,9 +291,7 @@ func (d *decoder) checkParallelSettings(p *Parallel, n *yaml.Node, path string, 
 			d.errorf(in, joinPath(path, "input_data"), "input %q is a literal value; input_data needs data (uri_folder, uri_file or mltable)", b.Port)
 		}
 	}
-	if !workersInBounds(p) {
-		d.errorf(n, path, "resources.instance_count x max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job", max(p.InstanceCount, 1), max(p.MaxConcurrencyPerInstance, 1), maxParallelWorkers)
-	}
+	d.checkWorkers(p, n, path)
 	if p.Task == nil {
 		return
 	}
@@ -382,6 +377,14 @@ func (c *submitChecker) parallel(path string, p *Parallel) {
 	}
 	if !workersInBounds(p) {
 		c.fail(joinPath(path, "resources.instance_count"), "instance_count x max_concurrency_per_instance must be 1 to %d", maxParallelWorkers)
+	}
+}
+
+// checkWorkers reports, at n, a worker count ciel does not run.
+func (d *decoder) checkWorkers(p *Parallel, n *yaml.Node, path string) {
+	if !workersInBounds(p) {
+		d.errorf(n, path, "resources.instance_count x max_concurrency_per_instance is %d x %d; ciel runs at most %d worker processes for one job",
+			max(p.InstanceCount, 1), max(p.MaxConcurrencyPerInstance, 1), maxParallelWorkers)
 	}
 }
 
