@@ -102,12 +102,13 @@ echo "==> team-server leg: the store's tests, the e2e suite and the python suite
 # Factory's flows, whose records the store's own tests (sqldb, run on
 # PostgreSQL here) cover; and the tests whose time goes to building Python
 # environments and running example files' trials (the azureml-examples
-# files, the MLflow-model batch deployment, a curated environment), which
-# store and fetch nothing the spine's own tests here do not. The spine,
+# files, the MLflow-model batch deployment, a curated environment) or to
+# running many processes (distributed ranks, a parallel component's
+# workers), which store and fetch nothing the spine's own tests here do not. The spine,
 # tracking, registry, endpoints, replicas, sweeps, schedules and CI/CD all
 # run.
 CIEL_TEST_STORE=postgres CIEL_TEST_BLOB=s3 go test -race -count=1 -timeout 45m \
-  -skip "$CLUSTER_TESTS|^(TestClusterScript|TestParseExports|TestStudio|TestDataFactory|TestAzureMLExamples|TestBatchEndpointMLflowModel|TestCuratedEnvironmentJob)" \
+  -skip "$CLUSTER_TESTS|^(TestClusterScript|TestParseExports|TestStudio|TestDataFactory|TestAzureMLExamples|TestBatchEndpointMLflowModel|TestCuratedEnvironmentJob|TestDistributedJob|TestParallelComponent)" \
   ./internal/store/sqldb/ ./internal/tracking/ ./e2e/
 S3PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 .venv-s3/bin/moto_server -H 127.0.0.1 -p "$S3PORT" >"$DBDIR/moto.log" 2>&1 &
