@@ -1,12 +1,15 @@
 """Prints the CPU seconds (user + system, all threads) used so far by a
-process and every process below it, read from /proc: the bench reads it
-before and after a measured window to charge each server its whole tree
-(ciel's server and its workers; a gunicorn master and its workers)."""
+process alone and by it and every process below it, read from /proc: the
+bench reads them before and after a measured window to charge each server
+its whole tree (ciel's server and its workers; a gunicorn master and its
+workers) and to show what the front end (the root process: ciel's Go
+server, the bare relay) takes of it."""
 import os
 import sys
 
 
 def tree_cpu(root):
+    """(the root's own CPU seconds, its whole tree's)."""
     parent, ticks = {}, {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -26,8 +29,9 @@ def tree_cpu(root):
         pid = todo.pop()
         total += ticks.get(pid, 0)
         todo.extend(p for p, pp in parent.items() if pp == pid)
-    return total / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return ticks.get(root, 0) / tick, total / tick
 
 
 if __name__ == "__main__":
-    print(f"{tree_cpu(int(sys.argv[1])):.2f}")
+    print("%.2f %.2f" % tree_cpu(int(sys.argv[1])))

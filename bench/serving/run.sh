@@ -217,7 +217,7 @@ print(f"  {best} / faster peer {peer}: {ratio(best, peer)} (goal >= 3x at a lowe
 floor = report.floor(work)
 print(f"  model floor, score.py run() in-process: {floor:.0f} us CPU per call; beyond it per request:")
 for name in ("ciel-score.py", "bare-relay", "azmlinfsrv"):
-    print(f"    {name:<14} {r[name][5] - floor:>6.0f} us ({r[name][5]:.0f} us CPU per request)")
+    print(f"    {name:<14} {r[name][5] - floor:>6.0f} us ({r[name][5]:.0f} us CPU per request, {r[name][6]:.0f} of it in the root process)")
 print("  ceilings:")
 print(f"    no serving cost at all: {peer} CPU per request / model floor = {r[peer][5] / floor:.2f}x")
 print(f"    bare relay (Go HTTP + Python workers over a socket, nothing else): {ratio('bare-relay', peer)}")

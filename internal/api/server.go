@@ -172,6 +172,7 @@ func (s *server) routes() *routeMux {
 		// answers this machine only.
 		mux.Handle("GET /debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
 		mux.Handle("GET /debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("GET /debug/pprof/trace", loopbackOnly(http.HandlerFunc(pprof.Trace)))
 	}
 	s.studioRoutes(mux)
 	mux.Handle("/", s.notFound())

@@ -18,6 +18,36 @@ import (
 // maxRequestBody bounds a scoring request's body.
 const maxRequestBody = 64 << 20
 
+// The headers the scoring path reads and writes, in net/http's canonical
+// form: every request reads or sets each, and indexing the map with the
+// canonical key skips canonicalising it again each time.
+const (
+	hdrRequestID       = "X-Request-Id"
+	hdrMSRequestID     = "X-Ms-Request-Id"
+	hdrClientRequestID = "X-Ms-Client-Request-Id"
+	hdrDeployment      = "Azureml-Model-Deployment"
+	hdrAuthorization   = "Authorization"
+	hdrContentType     = "Content-Type"
+)
+
+// jsonContentType is every reply's Content-Type value; net/http only reads
+// a header's values, so the replies share the one slice.
+var jsonContentType = []string{"application/json"}
+
+// header is h.Get for a key already in canonical form.
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// setRequestID sets both request-id headers Azure ML answers with.
+func setRequestID(h http.Header, id string) {
+	ids := []string{id}
+	h[hdrRequestID], h[hdrMSRequestID] = ids, ids
+}
+
 // liveEndpoint is an endpoint as the front end sees it. The fields the
 // request path reads are atomics swapped whole, so a request never waits
 // for a change.
@@ -61,9 +91,7 @@ func newFrontEnd(metrics *metricsRegistry, log *slog.Logger) *frontEnd {
 		writeReply(w, reply{status: http.StatusOK, body: []byte(`{"status":"Healthy"}`)})
 	})
 	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		id := requestID(r)
-		w.Header().Set("x-request-id", id)
-		w.Header().Set("x-ms-request-id", id)
+		setRequestID(w.Header(), requestID(r))
 		writeReply(w, errorReply(http.StatusNotFound, "NotFound",
 			"no such scoring route "+r.Method+" "+r.URL.Path+"; score with POST /endpoints/<name>/score"))
 	})
@@ -99,10 +127,9 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := requestID(r)
 	h := w.Header()
-	h.Set("x-request-id", id)
-	h.Set("x-ms-request-id", id)
-	if c := r.Header.Get("x-ms-client-request-id"); c != "" && len(c) <= 128 {
-		h.Set("x-ms-client-request-id", c)
+	setRequestID(h, id)
+	if c := header(r.Header, hdrClientRequestID); c != "" && len(c) <= 128 {
+		h[hdrClientRequestID] = []string{c}
 	}
 	name := r.PathValue("name")
 	ep := f.endpoint(name)
@@ -111,7 +138,7 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 			"no online endpoint "+name+" on this server; list them with: ciel online-endpoint list"))
 		return
 	}
-	if !ep.auth.Load().check(r.Header.Get("Authorization"), name, start) {
+	if !ep.auth.Load().check(header(r.Header, hdrAuthorization), name, start) {
 		h.Set("WWW-Authenticate", `Bearer realm="ciel"`)
 		f.finish(w, r, id, ep, nil, start, errorReply(http.StatusUnauthorized, "Unauthorized",
 			"missing or wrong key: send Authorization: Bearer <key> (ciel online-endpoint get-credentials --name "+name+")"))
@@ -127,7 +154,7 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := ep.routes.Load()
 	var p *pool
-	if dn := r.Header.Get("azureml-model-deployment"); dn != "" {
+	if dn := header(r.Header, hdrDeployment); dn != "" {
 		if p = rt.pools[dn]; p == nil {
 			f.finish(w, r, id, ep, nil, start, errorReply(http.StatusNotFound, "DeploymentNotFound",
 				"endpoint "+name+" has no serving deployment "+dn+" (azureml-model-deployment header)"))
@@ -142,7 +169,7 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.mirrors(n, func(mp *pool) { f.mirror(mp, body) })
 	}
-	h.Set("azureml-model-deployment", p.name)
+	h[hdrDeployment] = []string{p.name}
 	f.finish(w, r, id, ep, p, start, p.submit(r.Context(), body))
 }
 
@@ -173,15 +200,22 @@ func (f *frontEnd) finish(w http.ResponseWriter, r *http.Request, id string, ep 
 	case ep != nil:
 		ep.metrics.observe(rep.status, rep.code, d)
 	}
-	f.log.LogAttrs(r.Context(), slog.LevelInfo, "score",
-		slog.String("request_id", id), slog.String("endpoint", endpoint), slog.String("deployment", deployment),
+	// The record is made here rather than by f.log.LogAttrs, which would
+	// walk the stack for a source position the access log does not print.
+	ctx := r.Context()
+	if !f.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(start.Add(d), slog.LevelInfo, "score", 0)
+	rec.AddAttrs(slog.String("request_id", id), slog.String("endpoint", endpoint), slog.String("deployment", deployment),
 		slog.Int("status", rep.status), slog.String("error", rep.code), slog.Int("instance", rep.instance),
 		slog.Float64("ms", float64(d.Microseconds())/1000), slog.Int("bytes", len(rep.body)), slog.String("remote", r.RemoteAddr))
+	_ = f.log.Handler().Handle(ctx, rec)
 }
 
 // writeReply writes a JSON answer.
 func writeReply(w http.ResponseWriter, rep reply) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()[hdrContentType] = jsonContentType
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(rep.body)
 }
@@ -207,7 +241,7 @@ func (f *frontEnd) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // requestID returns the caller's x-request-id when it is a sensible one,
 // else a new random UUID.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("x-request-id"); id != "" && len(id) <= 128 && printable(id) {
+	if id := header(r.Header, hdrRequestID); id != "" && len(id) <= 128 && printable(id) {
 		return id
 	}
 	var b [16]byte
