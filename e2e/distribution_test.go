@@ -86,6 +86,16 @@ distribution: {type: pytorch, process_count_per_instance: 2}
 	if got := readFile(t, filepath.Join(out, "rendezvous.txt")); got != "1 2 3\n" {
 		t.Errorf("rank 0 met %q, want ranks 1 2 3", got)
 	}
+	// Each process's output is also in its own log, where Azure ML keeps
+	// it: artifacts/user_logs/std_log_process_<rank>.txt.
+	all := filepath.Join(e.dir, "all")
+	e.ok("job", "download", "--name", name, "--all", "--download-path", all)
+	for i := range 4 {
+		got := readFile(t, filepath.Join(all, "artifacts", "user_logs", "std_log_process_"+string(rune('0'+i))+".txt"))
+		if want := "rank " + string(rune('0'+i)) + " of 4 done\n"; got != want {
+			t.Errorf("process %d's log %q, want %q", i, got, want)
+		}
+	}
 	var shown struct {
 		Distribution map[string]any `json:"distribution"`
 		Resources    map[string]any `json:"resources"`

@@ -363,7 +363,7 @@ func outputNames(plan *engine.Plan) []string {
 func (s *server) artifactTree(ctx context.Context, j store.Job, steps []store.Step) (string, error) {
 	var merged blob.Tree
 	for _, st := range steps {
-		for _, key := range []string{engine.ArtifactOutputs, engine.ArtifactLogs} {
+		for _, key := range engine.ArtifactKeys {
 			d := st.Outputs[key]
 			if d == "" {
 				continue

@@ -53,22 +53,26 @@ func (d *DistPlan) processes() int {
 }
 
 // distLauncher runs $CIEL_DIST_SCRIPT once per process with that process's
-// variables (CIEL_DIST_<i>_<NAME> for each NAME in $CIEL_DIST_VARS). Each
-// process reports its exit code on a FIFO as it ends (bash's wait -n
-// misses a child that ended before it was called), and the first failure
-// ends the step with its code, as a distributed job fails when one of its
-// processes does; the executor then kills the step's other processes with
-// its process group (locally) or its container (on Kubernetes).
+// variables (CIEL_DIST_<i>_<NAME> for each NAME in $CIEL_DIST_VARS). What a
+// process prints goes to the step's log and to its own
+// user_logs/std_log_process_<i>.txt, as Azure ML keeps a distributed job's
+// logs. Each process reports its exit code on a FIFO as it ends (bash's
+// wait -n misses a child that ended before it was called), and the first
+// failure ends the step with its code, as a distributed job fails when one
+// of its processes does; the executor then kills the step's other
+// processes with its process group (locally) or its container (on
+// Kubernetes).
 const distLauncher = `n=$CIEL_DIST_PROCS
 fifo=$(mktemp -u "${TMPDIR:-/tmp}/ciel-dist.XXXXXXXX") && mkfifo -m 600 "$fifo" && exec 3<>"$fifo" || exit 1
 rm -f "$fifo"
+mkdir -p user_logs || exit 1
 for ((i = 0; i < n; i++)); do
   (
     for name in $CIEL_DIST_VARS; do v="CIEL_DIST_${i}_${name}"; export "$name=${!v}"; done
     s=$CIEL_DIST_SCRIPT
     unset "${!CIEL_DIST_@}"
-    /bin/bash -c "$s" 3>&-
-    echo "$i $?" >&3
+    /bin/bash -c "$s" 2>&1 3>&- | tee -a "user_logs/std_log_process_$i.txt" 3>&-
+    echo "$i ${PIPESTATUS[0]}" >&3
   ) &
 done
 for ((left = n; left > 0; left--)); do
@@ -82,7 +86,8 @@ done
 
 // mpiLauncher starts $CIEL_DIST_PROCS processes of $CIEL_DIST_SCRIPT with
 // the mpirun on the step's PATH, as Azure ML starts an mpi job's (Open MPI
-// gives each its OMPI_COMM_WORLD_RANK, ...); mpirun ends them all when one
+// gives each its OMPI_COMM_WORLD_RANK, ...), each one's output also in
+// user_logs/std_log_process_<rank>.txt; mpirun ends them all when one
 // fails.
 const mpiLauncher = `command -v mpirun >/dev/null || {
   echo "[ciel] distribution type mpi starts its processes with mpirun (Open MPI), which is not on the step's PATH; install it in the step's environment, as Azure ML's MPI images have it" >&2
@@ -90,7 +95,10 @@ const mpiLauncher = `command -v mpirun >/dev/null || {
 }
 s=$CIEL_DIST_SCRIPT n=$CIEL_DIST_PROCS
 unset CIEL_DIST_SCRIPT CIEL_DIST_PROCS CIEL_DIST_VARS
-exec mpirun --oversubscribe -np "$n" /bin/bash -c "$s"
+mkdir -p user_logs || exit 1
+exec mpirun --oversubscribe -np "$n" /bin/bash -c '
+/bin/bash -c "$1" 2>&1 | tee -a "user_logs/std_log_process_$OMPI_COMM_WORLD_RANK.txt"
+exit "${PIPESTATUS[0]}"' ciel-rank "$s"
 `
 
 // distributedLaunch returns the script that starts d's processes of

@@ -55,9 +55,10 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 	if err != nil {
 		return compute.Result{}, err
 	}
-	stage := &compute.Stage{Root: dir, Dirs: []string{"wd/outputs"}, Collect: []compute.Collected{
-		{Key: ArtifactOutputs, Path: "wd/outputs"}, {Key: ArtifactLogs, Path: "wd/logs"},
-	}}
+	stage := &compute.Stage{Root: dir, Dirs: []string{"wd/outputs"}}
+	for _, key := range ArtifactKeys {
+		stage.Collect = append(stage.Collect, compute.Collected{Key: key, Path: "wd/" + artifactFolder(key)})
+	}
 	if ps.Code != "" {
 		stage.Trees = append(stage.Trees, compute.StagedTree{Path: "wd", Digest: ps.Code})
 	}
@@ -102,7 +103,7 @@ func (r *jobRun) attemptRemote(x compute.Executor, ps *PlanStep, st *store.Step,
 		InstanceType: ps.InstanceType, Stage: stage,
 	}
 	res, err := x.Run(r.ctx, task)
-	for _, key := range []string{ArtifactOutputs, ArtifactLogs} {
+	for _, key := range ArtifactKeys {
 		if d, ok := res.Collected[key]; ok && d != blob.EmptyTreeDigest {
 			if st.Outputs == nil {
 				st.Outputs = map[string]string{}

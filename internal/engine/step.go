@@ -21,11 +21,21 @@ import (
 )
 
 // Artifact keys in a step's Outputs for what it wrote to ./outputs and
-// ./logs, Azure ML's convention for files kept with the job.
+// ./logs, Azure ML's convention for files kept with the job, and for the
+// per-process logs of a distributed step (./user_logs, where Azure ML
+// keeps std_log_process_<rank>.txt).
 const (
-	ArtifactOutputs = "artifacts/outputs"
-	ArtifactLogs    = "artifacts/logs"
+	ArtifactOutputs  = "artifacts/outputs"
+	ArtifactLogs     = "artifacts/logs"
+	ArtifactUserLogs = "artifacts/user_logs"
 )
+
+// ArtifactKeys are the artifact keys in the order their folders are merged.
+var ArtifactKeys = []string{ArtifactOutputs, ArtifactLogs, ArtifactUserLogs}
+
+// artifactFolder is the folder of the step's working directory an
+// artifact key is collected from.
+func artifactFolder(key string) string { return strings.TrimPrefix(key, "artifacts/") }
 
 // ArtifactsOutput is Azure ML's default output of every command job: a step
 // that declares an output of this name and leaves it empty gets what it
@@ -324,8 +334,8 @@ func (r *jobRun) materialiseInputs(ps *PlanStep, dir string, digests map[string]
 // collectArtifacts keeps what the step wrote to ./outputs and ./logs; an
 // empty folder keeps nothing.
 func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
-	for key, sub := range map[string]string{ArtifactOutputs: "outputs", ArtifactLogs: "logs"} {
-		p := filepath.Join(wd, sub)
+	for _, key := range ArtifactKeys {
+		p := filepath.Join(wd, artifactFolder(key))
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
@@ -341,11 +351,11 @@ func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
 }
 
 // artifactsTree is the folder of a step's artifacts: what it wrote to
-// ./outputs under outputs/ and to ./logs under logs/, from the digests
-// collectArtifacts recorded in outs.
+// ./outputs under outputs/, to ./logs under logs/ (and a distributed
+// step's user_logs/), from the digests collectArtifacts recorded in outs.
 func artifactsTree(ctx context.Context, s blob.Store, outs map[string]string) (string, error) {
 	var all blob.Tree
-	for _, key := range []string{ArtifactOutputs, ArtifactLogs} {
+	for _, key := range ArtifactKeys {
 		d, ok := outs[key]
 		if !ok {
 			continue
@@ -354,7 +364,7 @@ func artifactsTree(ctx context.Context, s blob.Store, outs map[string]string) (s
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", key, err)
 		}
-		prefix := strings.TrimPrefix(key, "artifacts/") + "/"
+		prefix := artifactFolder(key) + "/"
 		for _, e := range t.Entries {
 			e.Path = prefix + e.Path
 			all.Entries = append(all.Entries, e)
