@@ -1,12 +1,14 @@
 package serving
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ciel-mlops/ciel/internal/spec"
@@ -21,8 +23,14 @@ type frontBundle struct {
 
 func startFront(t *testing.T) frontBundle {
 	t.Helper()
+	return startFrontLogging(t, slog.New(slog.DiscardHandler))
+}
+
+// startFrontLogging is startFront with the front end's access log on log.
+func startFrontLogging(t *testing.T, log *slog.Logger) frontBundle {
+	t.Helper()
 	metrics := newMetricsRegistry()
-	fe := newFrontEnd(metrics, slog.New(slog.DiscardHandler))
+	fe := newFrontEnd(metrics, log)
 	ep := &liveEndpoint{ws: "ws", name: "ep", pools: map[string]*pool{}, metrics: metrics.get("ep", "")}
 	for _, name := range []string{"blue", "green"} {
 		b := startPool(t, testSettings(1))
@@ -53,6 +61,52 @@ func (b frontBundle) post(t *testing.T, path, key string, headers map[string]str
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp, string(out)
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Every scoring request leaves one access-log line saying who asked for
+// what and how it went, and no source position.
+func TestFrontEndAccessLog(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	b := startFrontLogging(t, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{AddSource: true})))
+	resp, _ := b.post(t, "/endpoints/ep/score", "k1", map[string]string{"x-request-id": "req-42"}, `{"x":1}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	b.post(t, "/endpoints/ep/score", "wrong", nil, `{"x":1}`)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 access-log lines, got:\n%s", buf.String())
+	}
+	for _, want := range []string{"level=INFO", "msg=score", "request_id=req-42", "endpoint=ep", "deployment=blue", "status=200", "error=\"\"", "instance=", "ms=", "bytes=", "remote=127.0.0.1:"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("line lacks %q: %s", want, lines[0])
+		}
+	}
+	if !strings.HasPrefix(lines[0], "time=") || strings.Contains(lines[0], "source=") {
+		t.Errorf("want a time and no source position: %s", lines[0])
+	}
+	if !strings.Contains(lines[1], "status=401") || !strings.Contains(lines[1], "error=Unauthorized") || !strings.Contains(lines[1], "deployment=\"\"") {
+		t.Errorf("refused request's line: %s", lines[1])
+	}
 }
 
 func TestFrontEndAnswers(t *testing.T) {
