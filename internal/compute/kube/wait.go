@@ -37,6 +37,8 @@ type waiter struct {
 	initLogged  bool
 	running     bool
 	logsDone    chan struct{}
+	stopLogs    context.CancelFunc
+	logged      int64 // bytes the stream copied, read once logsDone is closed
 	waitingNode bool
 }
 
@@ -118,7 +120,7 @@ func (w *waiter) checkJob(ctx context.Context) (outcome, bool) {
 			continue
 		}
 		if c.Reason == batchv1.JobReasonDeadlineExceeded {
-			w.waitLogs()
+			w.waitLogs("")
 			fmt.Fprintf(w.log, "[ciel] job %s: %s\n", w.job.Name, c.Message)
 			return outcome{res: compute.Result{TimedOut: true, ExitCode: -1}}, true
 		}
@@ -132,7 +134,7 @@ func (w *waiter) checkJob(ctx context.Context) (outcome, bool) {
 				}
 			}
 		}
-		w.waitLogs()
+		w.waitLogs("")
 		return outcome{err: fmt.Errorf("kubernetes job %s failed: %s: %s", w.job.Name, c.Reason, c.Message)}, true
 	}
 	return outcome{}, false
@@ -163,7 +165,9 @@ func (w *waiter) observe(ctx context.Context, pod *corev1.Pod) (outcome, bool) {
 			w.running = true
 			fmt.Fprintf(w.log, "[ciel] pod %s running after %s\n", pod.Name, time.Since(w.start).Round(time.Millisecond))
 			w.logsDone = make(chan struct{})
-			go w.streamLogs(ctx, pod.Name)
+			sctx, stop := context.WithCancel(ctx)
+			w.stopLogs = stop
+			go w.streamLogs(sctx, pod.Name)
 		}
 		if t := cs.State.Terminated; t != nil {
 			return w.finished(pod, t), true
@@ -201,7 +205,7 @@ func (w *waiter) stageIn(ctx context.Context, pod *corev1.Pod, cs corev1.Contain
 // finished reads the main container's end: its exit code and the helper's
 // report of the outputs.
 func (w *waiter) finished(pod *corev1.Pod, t *corev1.ContainerStateTerminated) outcome {
-	w.waitLogs()
+	w.waitLogs(pod.Name)
 	res := compute.Result{ExitCode: int(t.ExitCode)}
 	if t.ExitCode != 0 && w.pastDeadline() {
 		fmt.Fprintf(w.log, "[ciel] job %s: stopped at its deadline (activeDeadlineSeconds)\n", w.job.Name)
@@ -259,18 +263,55 @@ func (w *waiter) streamLogs(ctx context.Context, pod string) {
 		return
 	}
 	defer rc.Close()
-	_, _ = io.Copy(w.log, rc)
+	w.logged, _ = io.Copy(w.log, rc)
 }
 
-// waitLogs waits a little for the log stream to reach its end.
-func (w *waiter) waitLogs() {
+// logLag is how long the log stream may take to reach the end of a
+// container that has ended.
+const logLag = 10 * time.Second
+
+// waitLogs waits for the log stream to reach its end. A stream that lags
+// (a loaded node) is stopped, and the rest of the ended container's log is
+// read whole from pod instead, so the step's log ends as the container's
+// did; with pod "" (a Job that failed, its pod maybe gone) the stream is
+// only stopped.
+func (w *waiter) waitLogs(pod string) {
 	if w.logsDone == nil {
 		return
 	}
+	defer w.stopLogs()
 	select {
 	case <-w.logsDone:
-	case <-time.After(10 * time.Second):
+		return
+	case <-time.After(logLag):
 	}
+	w.stopLogs()
+	<-w.logsDone
+	if pod == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rc, err := w.x.cs.CoreV1().Pods(w.ns).GetLogs(pod, &corev1.PodLogOptions{Container: containerMain}).Stream(ctx)
+	if err != nil {
+		fmt.Fprintf(w.log, "[ciel] read the rest of the log of pod %s: %v\n", pod, err)
+		return
+	}
+	defer rc.Close()
+	_ = copyAfter(w.log, rc, w.logged)
+}
+
+// copyAfter copies src to dst, skipping its first skip bytes (what an
+// earlier reading of the same log already copied).
+func copyAfter(dst io.Writer, src io.Reader, skip int64) error {
+	if _, err := io.CopyN(io.Discard, src, skip); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	_, err := io.Copy(dst, src)
+	return err
 }
 
 // copyLogs appends a finished container's whole log to the step's.
