@@ -363,23 +363,12 @@ func outputNames(plan *engine.Plan) []string {
 func (s *server) artifactTree(ctx context.Context, j store.Job, steps []store.Step) (string, error) {
 	var merged blob.Tree
 	for _, st := range steps {
-		for _, key := range engine.ArtifactKeys {
-			d := st.Outputs[key]
-			if d == "" {
-				continue
-			}
-			t, err := blob.GetTree(ctx, s.blobs, d)
-			if err != nil {
-				return "", err
-			}
-			prefix := strings.TrimPrefix(key, "artifacts/")
-			if j.Type != spec.JobCommand && j.Type != spec.JobParallel {
-				prefix = st.Name + "/" + prefix
-			}
-			for _, e := range t.Entries {
-				e.Path = prefix + "/" + e.Path
-				merged.Entries = append(merged.Entries, e)
-			}
+		prefix := ""
+		if j.Type != spec.JobCommand && j.Type != spec.JobParallel {
+			prefix = st.Name + "/"
+		}
+		if err := engine.AppendArtifacts(ctx, s.blobs, &merged, st.Outputs, prefix); err != nil {
+			return "", err
 		}
 	}
 	sort.Slice(merged.Entries, func(a, b int) bool { return merged.Entries[a].Path < merged.Entries[b].Path })

@@ -355,22 +355,32 @@ func (r *jobRun) collectArtifacts(st *store.Step, wd string) {
 // step's user_logs/), from the digests collectArtifacts recorded in outs.
 func artifactsTree(ctx context.Context, s blob.Store, outs map[string]string) (string, error) {
 	var all blob.Tree
-	for _, key := range ArtifactKeys {
-		d, ok := outs[key]
-		if !ok {
-			continue
-		}
-		t, err := blob.GetTree(ctx, s, d)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", key, err)
-		}
-		prefix := artifactFolder(key) + "/"
-		for _, e := range t.Entries {
-			e.Path = prefix + e.Path
-			all.Entries = append(all.Entries, e)
-		}
+	if err := AppendArtifacts(ctx, s, &all, outs, ""); err != nil {
+		return "", err
 	}
 	return blob.PutTree(ctx, s, all)
+}
+
+// AppendArtifacts appends to t the files of a step's artifacts (the
+// digests in its outs), each at prefix + its folder (outputs/, logs/,
+// user_logs/) + its path there.
+func AppendArtifacts(ctx context.Context, s blob.Store, t *blob.Tree, outs map[string]string, prefix string) error {
+	for _, key := range ArtifactKeys {
+		d := outs[key]
+		if d == "" {
+			continue
+		}
+		tree, err := blob.GetTree(ctx, s, d)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+		folder := prefix + artifactFolder(key) + "/"
+		for _, e := range tree.Entries {
+			e.Path = folder + e.Path
+			t.Entries = append(t.Entries, e)
+		}
+	}
+	return nil
 }
 
 // complete collects declared outputs and records success and reuse. An

@@ -190,7 +190,7 @@ func (w *waiter) stageIn(ctx context.Context, pod *corev1.Pod, cs corev1.Contain
 		return outcome{}, false
 	}
 	w.initLogged = true
-	w.copyLogs(ctx, pod.Name, containerStageIn)
+	w.copyLogs(ctx, pod.Name, containerStageIn, 0)
 	if t.ExitCode != 0 {
 		rep, _ := staging.ParseReport(t.Message)
 		why := rep.Error
@@ -292,13 +292,7 @@ func (w *waiter) waitLogs(pod string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rc, err := w.x.cs.CoreV1().Pods(w.ns).GetLogs(pod, &corev1.PodLogOptions{Container: containerMain}).Stream(ctx)
-	if err != nil {
-		fmt.Fprintf(w.log, "[ciel] read the rest of the log of pod %s: %v\n", pod, err)
-		return
-	}
-	defer rc.Close()
-	_ = copyAfter(w.log, rc, w.logged)
+	w.copyLogs(ctx, pod, containerMain, w.logged)
 }
 
 // copyAfter copies src to dst, skipping its first skip bytes (what an
@@ -314,15 +308,16 @@ func copyAfter(dst io.Writer, src io.Reader, skip int64) error {
 	return err
 }
 
-// copyLogs appends a finished container's whole log to the step's.
-func (w *waiter) copyLogs(ctx context.Context, pod, container string) {
+// copyLogs appends a finished container's log to the step's, less its
+// first skip bytes (what an earlier reading already copied).
+func (w *waiter) copyLogs(ctx context.Context, pod, container string, skip int64) {
 	rc, err := w.x.cs.CoreV1().Pods(w.ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
 		fmt.Fprintf(w.log, "[ciel] read the log of %s in pod %s: %v\n", container, pod, err)
 		return
 	}
 	defer rc.Close()
-	_, _ = io.Copy(w.log, rc)
+	_ = copyAfter(w.log, rc, skip)
 }
 
 // unschedulable fails the step when no node of the cluster could ever hold
