@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +59,27 @@ func checkSobolSweep(t *testing.T, e *env) {
 	}
 	if yBelow != 4 || cA != 4 {
 		t.Errorf("%d of 8 trials have y below its mean, %d have c=a; want 4 and 4", yBelow, cA)
+	}
+	checkNestedSobol(t, e)
+}
+
+// checkNestedSobol runs the nested sweep with rule: sobol: the Sobol points
+// have a coordinate for every parameter of every branch, and each trial
+// gets its branch's.
+func checkNestedSobol(t *testing.T, e *env) {
+	t.Helper()
+	e.write("src/trial.py", nestedTrial)
+	y := strings.Replace(nestedSweep, "sampling_algorithm: grid", "sampling_algorithm: {type: random, seed: 9, rule: sobol}", 1)
+	y = strings.Replace(y, "limits: {", "limits: {max_total_trials: 4, ", 1)
+	e.write("nested-sobol.yml", y)
+	names := map[string]int{}
+	for name, s := range runSweep(t, e, "nested-sobol.yml").trials("") {
+		names[s.Params["name"]]++
+		if s.Status != "Completed" || (s.Params["momentum"] == "") == (s.Params["name"] == "sgd") {
+			t.Errorf("%s: %s with %v", name, s.Status, s.Params)
+		}
+	}
+	if names["sgd"] != 2 || names["adam"] != 2 {
+		t.Errorf("branches picked %v times; a Sobol sequence of 4 splits the choice's axis 2 and 2", names)
 	}
 }

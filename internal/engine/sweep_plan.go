@@ -59,19 +59,25 @@ func (p *planner) addSweep(name string, step *spec.Job, comp *spec.Component, in
 	if ins == nil {
 		ins = map[string]PlanInput{}
 	}
-	for pname, sp := range sw.SearchSpace {
+	for pname, types := range sw.ParamTypes() {
 		t := spec.TypeNumber
-		switch sp.Type {
-		case "choice":
+		switch {
+		case len(types) > 1 || types[0] == "choice":
 			t = spec.TypeString
-		case "randint":
+		case types[0] == "randint":
 			t = spec.TypeInteger
 		}
 		if d := comp.Inputs[pname]; d != nil && d.Type != "" {
 			t = d.Type
 		}
-		empty := ""
-		ins[pname] = PlanInput{Type: t, Value: &empty}
+		// A conditional parameter has no value until a trial's nested
+		// choice gives it one, so $[[ ]] around it drops out otherwise.
+		in := PlanInput{Type: t}
+		if !sw.Conditional(pname) {
+			empty := ""
+			in.Value = &empty
+		}
+		ins[pname] = in
 	}
 	outs, err := p.addCommand(name, step, comp, ins, compute)
 	if err != nil {

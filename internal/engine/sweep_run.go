@@ -284,6 +284,13 @@ func (s *sweepRun) trialStep(t *trial) *PlanStep {
 		tps.Inputs[k] = in
 		tps.EnvVars["AZUREML_SWEEP_"+k] = v
 	}
+	// A nested parameter this trial's choices did not give is no input
+	// at all, so the $[[ ]] that uses it drops out of the command.
+	for k, in := range tps.Inputs {
+		if _, given := t.params[k]; !given && in.Value == nil && s.sw.Conditional(k) {
+			delete(tps.Inputs, k)
+		}
+	}
 	return &tps
 }
 

@@ -61,7 +61,7 @@ func (r *jobRun) newTrialSource(ps *PlanStep) (trialSource, error) {
 
 // sobolConfigs draws a sweep's trials from a scrambled Sobol sequence
 // (scipy's, in the sampler environment ciel builds), one dimension per
-// parameter, mapped to the search space through each distribution's
+// parameter (nested ones too), mapped to the search space through each distribution's
 // quantile. The same seed gives the same trials, so a resumed sweep draws
 // what it drew before.
 func (r *jobRun) sobolConfigs(space sweep.SearchSpace, sw *spec.Sweep) ([]sweep.Config, error) {
@@ -72,7 +72,7 @@ func (r *jobRun) sobolConfigs(space sweep.SearchSpace, sw *spec.Sweep) ([]sweep.
 	if err != nil {
 		return nil, fmt.Errorf("sobol sampling: build the sampler environment: %w", err)
 	}
-	points, err := optuna.Sobol(r.ctx, env.Python, len(space), sw.MaxTotalTrials, *sw.Seed)
+	points, err := optuna.Sobol(r.ctx, env.Python, space.Dims(), sw.MaxTotalTrials, *sw.Seed)
 	if err != nil {
 		return nil, err
 	}

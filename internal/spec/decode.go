@@ -30,6 +30,8 @@ type decoder struct {
 	abs  string // the file's absolute path; "" when parsing bytes with no name
 	dir  string // absolute directory that relative paths resolve against
 	s    *session
+	// nest is how deep in nested choices of a search space the decoder is.
+	nest int
 }
 
 // newDecoder returns a decoder for file within the session s.

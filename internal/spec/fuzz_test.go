@@ -27,6 +27,9 @@ func FuzzParseJob(f *testing.F) {
 		"search_space:\n  x: {type: quniform, min_value: 0, max_value: 1, q: 0.1}\n  y: {type: choice, values: [a, 1]}\n" +
 		"objective: {goal: Maximize, primary_metric: m}\nlimits: {max_total_trials: 2}\n" +
 		"early_termination: {type: truncation_selection, truncation_percentage: 20}\n"))
+	f.Add([]byte("type: sweep\ntrial:\n  command: echo $[[${{search_space.m}}]]\nsampling_algorithm: grid\n" +
+		"search_space:\n  o: {type: choice, values: [{m: {type: choice, values: [1, {k: 2}]}}, {m: 3, n: 4}, x]}\n" +
+		"objective: {goal: maximize, primary_metric: m}\n"))
 	f.Add([]byte("type: pipeline\njobs:\n  s:\n    type: sweep\n    trial: ./t.yml\n    sampling_algorithm: grid\n" +
 		"    search_space: {x: {type: choice, values: [1]}}\n    objective: {goal: minimize, primary_metric: m}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/ciel-mlops/ciel/internal/sweep"
@@ -49,17 +48,22 @@ type Sweep struct {
 }
 
 // SearchParam is one search-space entry as written. Choice values are kept
-// as their YAML text, which is what a trial's command receives.
+// as their YAML text, which is what a trial's command receives; a value
+// that is a nested mapping of parameters (a conditional search space) is ""
+// in Values and the mapping in Nested at the same index.
 type SearchParam struct {
-	Type     string   `json:"type"`
-	Values   []string `json:"values,omitempty"`
-	MinValue float64  `json:"min_value,omitempty"`
-	MaxValue float64  `json:"max_value,omitempty"`
-	Mu       float64  `json:"mu,omitempty"`
-	Sigma    float64  `json:"sigma,omitempty"`
-	Q        float64  `json:"q,omitempty"`
-	Upper    int      `json:"upper,omitempty"`
-	Pos      Pos      `json:"pos"`
+	Type   string   `json:"type"`
+	Values []string `json:"values,omitempty"`
+	// Nested is nil unless a value is a mapping; then it has one entry per
+	// value, nil for the scalars.
+	Nested   []map[string]*SearchParam `json:"nested,omitempty"`
+	MinValue float64                   `json:"min_value,omitempty"`
+	MaxValue float64                   `json:"max_value,omitempty"`
+	Mu       float64                   `json:"mu,omitempty"`
+	Sigma    float64                   `json:"sigma,omitempty"`
+	Q        float64                   `json:"q,omitempty"`
+	Upper    int                       `json:"upper,omitempty"`
+	Pos      Pos                       `json:"pos"`
 }
 
 // EarlyTermination is a sweep's early_termination policy as written.
@@ -80,6 +84,13 @@ func (p *SearchParam) Distribution() (sweep.Distribution, error) {
 		vals := make([]any, len(p.Values))
 		for i, v := range p.Values {
 			vals[i] = v
+			if i < len(p.Nested) && p.Nested[i] != nil {
+				b, err := space(p.Nested[i])
+				if err != nil {
+					return nil, fmt.Errorf("values[%d]: %w", i, err)
+				}
+				vals[i] = b
+			}
 		}
 		return sweep.Choice{Values: vals}, nil
 	case "randint":
@@ -105,9 +116,11 @@ func (p *SearchParam) Distribution() (sweep.Distribution, error) {
 }
 
 // Space returns the search space of s as distributions.
-func (s *Sweep) Space() (sweep.SearchSpace, error) {
+func (s *Sweep) Space() (sweep.SearchSpace, error) { return space(s.SearchSpace) }
+
+func space(params map[string]*SearchParam) (sweep.SearchSpace, error) {
 	out := sweep.SearchSpace{}
-	for name, p := range s.SearchSpace {
+	for name, p := range params {
 		d, err := p.Distribution()
 		if err != nil {
 			return nil, &sweep.ParamError{Param: name, Err: err}
@@ -295,6 +308,7 @@ func (d *decoder) searchSpace(path string, v *yaml.Node) map[string]*SearchParam
 			out[p.name] = sp
 		}
 	}
+	d.checkNames(path, v, out)
 	return out
 }
 
@@ -317,7 +331,7 @@ func (d *decoder) searchParam(path string, v *yaml.Node) *SearchParam {
 	}
 	all := map[string]fieldFunc{
 		"type":      func(string, *yaml.Node) {},
-		"values":    func(p string, n *yaml.Node) { sp.Values = d.choiceValues(p, n) },
+		"values":    func(p string, n *yaml.Node) { d.choiceValues(sp, p, n) },
 		"upper":     func(p string, n *yaml.Node) { sp.Upper, _ = d.integer(p, n) },
 		"min_value": num(&sp.MinValue), "max_value": num(&sp.MaxValue),
 		"mu": num(&sp.Mu), "sigma": num(&sp.Sigma), "q": num(&sp.Q),
@@ -344,24 +358,6 @@ func (d *decoder) searchParam(path string, v *yaml.Node) *SearchParam {
 		return nil
 	}
 	return sp
-}
-
-// choiceValues reads a choice's values: scalars, kept as written.
-func (d *decoder) choiceValues(path string, v *yaml.Node) []string {
-	if v.Kind != yaml.SequenceNode {
-		d.errorf(v, path, "expected a list of values, got %s", describe(v))
-		return nil
-	}
-	var out []string
-	for i, n := range v.Content {
-		n = d.resolve(n)
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.errorf(n, path+"["+strconv.Itoa(i)+"]", "expected a number, string or boolean, got %s", describe(n))
-			continue
-		}
-		out = append(out, n.Value)
-	}
-	return out
 }
 
 // earlyTermination reads an early_termination policy.
@@ -423,6 +419,7 @@ func (d *decoder) checkSweep(st *jobState, n *yaml.Node, path string) {
 		d.errorf(n, path, "a sweep needs objective: with goal (maximize or minimize) and primary_metric")
 	}
 	d.checkSampling(s, n, path)
+	d.checkNestedSampling(s, path)
 	if st.cmdNode != nil {
 		ins := keySet(j.Inputs)
 		// Every name written counts, even one whose distribution is wrong
@@ -432,7 +429,12 @@ func (d *decoder) checkSweep(st *jobState, n *yaml.Node, path string) {
 				ins[ss.Content[i].Value] = true
 			}
 		}
-		d.checkCommand(joinPath(path, "trial.command"), st.cmdNode, j.Command, commandPorts{inputs: ins, outputs: keySet(j.Outputs)})
+		for _, name := range s.paramNames() {
+			ins[name] = true
+		}
+		cmdPath := joinPath(path, "trial.command")
+		d.checkCommand(cmdPath, st.cmdNode, j.Command, commandPorts{inputs: ins, outputs: keySet(j.Outputs)})
+		d.conditionalRefs(s, cmdPath, st.cmdNode, j.Command)
 	}
 }
 

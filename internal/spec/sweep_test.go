@@ -77,6 +77,50 @@ func TestParseSweep(t *testing.T) {
 		{name: "command key outside the trial", yaml: head + "command: echo\nsampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1]}\n" +
 			"objective: {goal: maximize, primary_metric: acc}\n",
 			err: "sweep.yml:5:1: command: only valid in a command job"},
+		{name: "nested choice", yaml: "type: sweep\ntrial:\n  command: python t.py $[[--lr ${{search_space.lr}}]] $[[--m ${{search_space.m}}]]\n" +
+			"sampling_algorithm: random\nsearch_space:\n  opt:\n    type: choice\n    values:\n" +
+			"      - {lr: 0.1, m: {type: uniform, min_value: 0, max_value: 1}}\n      - {lr: {type: choice, values: [1, 2]}}\n      - plain\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			check: func(t *testing.T, j *Job) {
+				p := j.Sweep.SearchSpace["opt"]
+				if len(p.Values) != 3 || p.Values[2] != "plain" || len(p.Nested) != 3 || p.Nested[2] != nil ||
+					p.Nested[0]["lr"].Values[0] != "0.1" || p.Nested[0]["m"].Type != "uniform" || p.Nested[1]["lr"].Type != "choice" {
+					t.Errorf("opt %+v", p)
+				}
+				if got := j.Sweep.ParamTypes(); len(got) != 3 || len(got["m"]) != 1 || got["m"][0] != "uniform" {
+					t.Errorf("ParamTypes() = %v", got)
+				}
+				if !j.Sweep.Conditional("lr") || !j.Sweep.Conditional("m") || j.Sweep.Conditional("opt") {
+					t.Error("lr and m are given by some values of opt only")
+				}
+			}},
+		{name: "nested parameter outside $[[ ]]", yaml: "type: sweep\ntrial:\n  command: python t.py --m ${{search_space.m}}\n" +
+			"sampling_algorithm: random\nsearch_space:\n  opt: {type: choice, values: [{m: 1}, none]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "sweep.yml:3:12: trial.command: command uses search_space.m outside $[[ ]], but only the trials whose nested choice gives it have a value"},
+		{name: "nested parameter every value gives", yaml: "type: sweep\ntrial:\n  command: python t.py --m ${{search_space.m}}\n" +
+			"sampling_algorithm: random\nsearch_space:\n  opt: {type: choice, values: [{m: 1}, {m: 2, k: 3}]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			check: func(t *testing.T, j *Job) {
+				if j.Sweep.Conditional("m") || !j.Sweep.Conditional("k") {
+					t.Error("m is in every value of opt, k in one")
+				}
+			}},
+		{name: "nested name clash", yaml: head + "sampling_algorithm: random\nsearch_space:\n  x: {type: randint, upper: 3}\n" +
+			"  y: {type: choice, values: [{x: 1}]}\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: `sweep.yml:8:6: search_space.y: invalid distribution: y and x both give a trial "x"`},
+		{name: "bad nested distribution", yaml: head + "sampling_algorithm: random\nsearch_space:\n  x: {type: choice, values: [{z: {type: uniform, min_value: 2, max_value: 1}}]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "search_space.x.values[0].z: invalid distribution: uniform min_value 2 must be less than max_value 1"},
+		{name: "nested list value", yaml: head + "sampling_algorithm: random\nsearch_space:\n  x: {type: choice, values: [{z: [1, 2]}]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "search_space.x.values[0].z: expected a distribution (a mapping with type:) or a constant, got a sequence"},
+		{name: "nested choice under bayesian", yaml: head + "sampling_algorithm: bayesian\nsearch_space:\n  x: {type: choice, values: [{z: 1}, 2]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
+			err: "sweep.yml:7:6: search_space.x: bayesian sampling does not support nested choices"},
+		{name: "nested uniform under grid", yaml: head + "sampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [{z: {type: uniform, min_value: 0, max_value: 1}}]}\n" +
+			"objective: {goal: maximize, primary_metric: acc}\n",
+			err: "sweep.yml:7:6: search_space.x.values[0].z: grid sampling supports only choice, not uniform"},
 		{name: "no trial", yaml: "type: sweep\nsampling_algorithm: grid\nsearch_space:\n  x: {type: choice, values: [1]}\n",
 			err: "a sweep needs trial:"},
 	}

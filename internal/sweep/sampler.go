@@ -55,7 +55,7 @@ func (s Random) Sample(space SearchSpace, n int) ([]Config, error) {
 	for i := range configs {
 		c := make(Config, len(names))
 		for _, name := range names {
-			c[name] = space[name].Sample(r)
+			flatten(c, name, space[name].Sample(r))
 		}
 		configs[i] = c
 	}
@@ -64,6 +64,8 @@ func (s Random) Sample(space SearchSpace, n int) ([]Config, error) {
 
 // Grid is Azure ML's grid sampling: the cartesian product of every choice,
 // ordered with parameters in name order and the last name varying fastest.
+// A nested mapping among a choice's values stands for every point of its
+// own grid, in the same order.
 type Grid struct{}
 
 // Sample returns the first n configurations of the grid, or all of them when
@@ -76,15 +78,15 @@ func (Grid) Sample(space SearchSpace, n int) ([]Config, error) {
 	choices := make([][]any, len(names))
 	total := 1
 	for i, name := range names {
-		c, ok := space[name].(Choice)
-		if !ok {
-			return nil, &ParamError{Param: name, Err: fmt.Errorf("%w, not %s", ErrGridNeedsChoice, space[name].Type())}
+		opts, err := gridOptions(name, space[name])
+		if err != nil {
+			return nil, err
 		}
-		choices[i] = c.Values
-		if total > math.MaxInt/len(c.Values) {
+		choices[i] = opts
+		if total > math.MaxInt/len(opts) {
 			return nil, fmt.Errorf("grid sampling: the grid has more than %d points", math.MaxInt)
 		}
-		total *= len(c.Values)
+		total *= len(opts)
 	}
 	if len(names) == 0 {
 		total = 0
@@ -97,7 +99,7 @@ func (Grid) Sample(space SearchSpace, n int) ([]Config, error) {
 	for k := range configs {
 		c := make(Config, len(names))
 		for i, name := range names {
-			c[name] = choices[i][idx[i]]
+			flatten(c, name, choices[i][idx[i]])
 		}
 		configs[k] = c
 		for i := len(idx) - 1; i >= 0; i-- {

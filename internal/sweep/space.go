@@ -45,7 +45,8 @@ type Distribution interface {
 	Sample(r *rand.Rand) any
 }
 
-// Choice picks uniformly one of Values (numbers, strings, booleans).
+// Choice picks uniformly one of Values: numbers, strings, booleans, or a
+// nested SearchSpace (see IsNested).
 type Choice struct{ Values []any }
 
 // RandInt picks an integer uniformly in [0, Upper).
@@ -99,9 +100,16 @@ func (QLogUniform) Type() string { return "qloguniform" }
 func (QNormal) Type() string     { return "qnormal" }
 func (QLogNormal) Type() string  { return "qlognormal" }
 
+// Validate checks the choice itself; the nested search spaces among its
+// values are checked by the SearchSpace that holds it.
 func (d Choice) Validate() error {
 	if len(d.Values) == 0 {
 		return invalid("choice needs at least one value")
+	}
+	for i, v := range d.Values {
+		if b, ok := v.(SearchSpace); ok && len(b) == 0 {
+			return invalid("values[%d] is an empty mapping", i)
+		}
 	}
 	return nil
 }
@@ -169,7 +177,16 @@ func normal(r *rand.Rand, mu, sigma float64) float64 { return mu + sigma*r.NormF
 
 func quantize(v, q float64) float64 { return math.Round(v/q) * q }
 
-func (d Choice) Sample(r *rand.Rand) any     { return d.Values[r.IntN(len(d.Values))] }
+// Sample returns the picked value; a picked nested search space comes back
+// drawn, as a Config.
+func (d Choice) Sample(r *rand.Rand) any {
+	v := d.Values[r.IntN(len(d.Values))]
+	if b, ok := v.(SearchSpace); ok {
+		return b.sampleTree(r)
+	}
+	return v
+}
+
 func (d RandInt) Sample(r *rand.Rand) any    { return r.IntN(d.Upper) }
 func (d Uniform) Sample(r *rand.Rand) any    { return uniform(r, d.MinValue, d.MaxValue) }
 func (d LogUniform) Sample(r *rand.Rand) any { return math.Exp(uniform(r, d.MinValue, d.MaxValue)) }
@@ -194,19 +211,9 @@ func (d QLogNormal) Sample(r *rand.Rand) any {
 // its distribution.
 type SearchSpace map[string]Distribution
 
-// Validate checks every parameter in name order and returns the errors
-// joined, each a *ParamError naming its parameter.
+// Validate checks every parameter in name order, nested ones after their
+// choice, and returns the errors joined, each a *ParamError naming its
+// parameter by its path (search_space.model.values[1].lr).
 func (s SearchSpace) Validate() error {
-	var errs []error
-	for _, name := range s.names() {
-		d := s[name]
-		if d == nil {
-			errs = append(errs, &ParamError{Param: name, Err: invalid("no distribution")})
-			continue
-		}
-		if err := d.Validate(); err != nil {
-			errs = append(errs, &ParamError{Param: name, Err: err})
-		}
-	}
-	return errors.Join(errs...)
+	return errors.Join(s.validate("")...)
 }

@@ -57,31 +57,28 @@ func (d QLogNormal) Quantile(u float64) any {
 	return quantize(math.Exp(normalQuantile(u, d.Mu, d.Sigma)), d.Q)
 }
 
-// FromUnit maps points of the unit cube, one coordinate per parameter in
-// name order, to configurations through each distribution's quantile. It is
-// how a quasi-random sequence (Azure ML's random sampling with rule: sobol)
-// becomes trials.
+// FromUnit maps points of the unit cube to configurations through each
+// distribution's quantile: one coordinate per parameter in name order, and
+// after a choice with nested mappings, the coordinates of each mapping
+// (space.Dims() in all). It is how a quasi-random sequence (Azure ML's
+// random sampling with rule: sobol) becomes trials.
 func FromUnit(space SearchSpace, points [][]float64) ([]Config, error) {
 	if err := space.Validate(); err != nil {
 		return nil, err
 	}
-	names := space.names()
+	dims := space.Dims()
 	configs := make([]Config, len(points))
 	for i, p := range points {
-		if len(p) != len(names) {
-			return nil, fmt.Errorf("point %d has %d coordinates for %d parameters", i, len(p), len(names))
+		if len(p) != dims {
+			return nil, fmt.Errorf("point %d has %d coordinates for %d parameters", i, len(p), dims)
 		}
-		c := make(Config, len(names))
-		for k, name := range names {
-			u := p[k]
-			if !(u >= 0 && u <= 1) {
-				return nil, fmt.Errorf("point %d: coordinate %g of %s is outside [0, 1]", i, u, name)
-			}
-			q, ok := space[name].(Quantile)
-			if !ok {
-				return nil, &ParamError{Param: name, Err: fmt.Errorf("%s has no quantile", space[name].Type())}
-			}
-			c[name] = q.Quantile(u)
+		tree, err := space.treeFromUnit(p)
+		if err != nil {
+			return nil, fmt.Errorf("point %d: %w", i, err)
+		}
+		c := make(Config, len(tree))
+		for name, v := range tree {
+			flatten(c, name, v)
 		}
 		configs[i] = c
 	}
