@@ -26,6 +26,13 @@
 # be faster than one that does nothing, so its rate over mlflow's is the best
 # ratio any server can reach with that client.
 #
+# And a durable floor: nullserver -sync, which answers those calls only
+# once their bodies are written to a file and fdatasync'ed, calls that
+# arrive together sharing one sync. It parses and indexes nothing, so no
+# server that acknowledges only durable writes (ciel's default) can beat it
+# on this disk: with 8 clients each waiting for its answer, (a) is bounded
+# by 8 calls per sync, whatever the server.
+#
 # Each scenario runs RUNS times per server, alternating servers; the medians
 # and the ratios are printed. Goals: (a), (b) >= 5x mlflow server's
 # throughput; (c) >= 10x faster; each scenario >= 2x FastTrackML with the
@@ -50,8 +57,9 @@ PY="$PWD/.venv/bin/python"
 CLIENT="$PWD/bench/tracking/client.py"
 export MLFLOW_DISABLE_TELEMETRY=true
 WORK=$(mktemp -d)
-CIEL_PID="" CIELN_PID="" MLFLOW_PID="" NULL_PID="" FML_PID=""
+CIEL_PID="" CIELN_PID="" MLFLOW_PID="" NULL_PID="" FML_PID="" SYNC_PID=""
 cleanup() {
+  [[ -n $SYNC_PID ]] && kill "$SYNC_PID" 2>/dev/null || true
   [[ -n $FML_PID ]] && kill "$FML_PID" 2>/dev/null || true
   [[ -n $NULL_PID ]] && kill "$NULL_PID" 2>/dev/null || true
   [[ -n $CIEL_PID ]] && kill "$CIEL_PID" 2>/dev/null || true
@@ -91,6 +99,11 @@ NULL_PID=$!
 for _ in $(seq 100); do [[ -s $WORK/null.out ]] && break; sleep 0.1; done
 [[ -s $WORK/null.out ]] || { echo "nullserver did not start"; cat "$WORK/null.log"; exit 1; }
 NULL_URI="$(head -1 "$WORK/null.out")${CIEL_URI#"$CIEL_BASE"}"
+"$WORK/nullserver" -upstream "$CIEL_BASE" -sync "$WORK/sync.log" >"$WORK/sync.out" 2>"$WORK/sync.log.err" &
+SYNC_PID=$!
+for _ in $(seq 100); do [[ -s $WORK/sync.out ]] && break; sleep 0.1; done
+[[ -s $WORK/sync.out ]] || { echo "nullserver -sync did not start"; cat "$WORK/sync.log.err"; exit 1; }
+SYNC_URI="$(head -1 "$WORK/sync.out")${CIEL_URI#"$CIEL_BASE"}"
 
 # mlflow server: SQLite backend store, local artifact root, its defaults.
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -124,6 +137,7 @@ echo "ciel   $CIEL_URI"
 echo "cieln  $CIELN_URI (ciel --sqlite-sync normal)"
 echo "fml    $FML_URI (FastTrackML $("$FML_VENV/bin/fml" --version 2>&1 | awk '{print $NF}'))"
 echo "null   $NULL_URI (answers log-metric and log-batch with {}, the rest goes to ciel)"
+echo "sync   $SYNC_URI (the same, after an fdatasync'ed write of each body, shared by the calls that wait together)"
 echo "mlflow $MLFLOW_URI ($("$PY" -c 'import mlflow; print(mlflow.__version__)'))"
 
 # measure SERVER SCENARIO CLIENT ARGS...: appends the result's figure
@@ -140,6 +154,7 @@ measure() {
   case $server in
     mlflow) uri=$MLFLOW_URI pid="" ;; null) uri=$NULL_URI pid=$NULL_PID ;;
     fml) uri=$FML_URI pid=$FML_PID ;; cieln) uri=$CIELN_URI pid=$CIELN_PID ;;
+    sync) uri=$SYNC_URI pid=$SYNC_PID ;;
   esac
   local t0=""; [[ -n $pid ]] && t0=$(ticks "$pid")
   local out; out=$("$PY" "$CLIENT" --uri "$uri" --scenario "$scenario" --client "$client" "$@")
@@ -181,6 +196,8 @@ for r in $(seq "$RUNS"); do
     if has b; then measure cieln b "$client" --calls 50 --batch 1000; fi
     if has a; then measure null a "$client" --procs 8 --n "$A_N"; fi
     if has b; then measure null b "$client" --calls 50 --batch 1000; fi
+    if has a; then measure sync a "$client" --procs 8 --n "$A_N"; fi
+    if has b; then measure sync b "$client" --calls 50 --batch 1000; fi
   done
 done
 
@@ -198,6 +215,9 @@ for client in $CLIENTS; do
     a_s=$(median "$WORK/a-$client-cieln")
     awk -v c="$a_s" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "    same durability: ciel --sqlite-sync normal", cl, c, f, c/f, ">= 2x (rest)"}'
     awk -v n="$a_n" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "    a server that does nothing vs FastTrackML", cl, n, f, n/f, "(the best any server could do)"}'
+    a_y=$(median "$WORK/a-$client-sync")
+    awk -v y="$a_y" -v f="$a_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.1fx %s\n", "    durable floor (fdatasync per group) vs FastTrackML", cl, y, f, y/f, "(the best a server durable per call could do)"}'
+    awk -v c="$a_c" -v y="$a_y" -v cl="$client" 'BEGIN {printf "%-52s %-7s %9.0f op/s %9.0f op/s %8.0f%% %s\n", "    ciel vs the durable floor", cl, c, y, 100*c/y, "of the floor"}'
     cpu_c=$(median "$WORK/a-$client-ciel.cpu"); cpu_s=$(median "$WORK/a-$client-cieln.cpu")
     cpu_f=$(median "$WORK/a-$client-fml.cpu"); cpu_n=$(median "$WORK/a-$client-null.cpu")
     awk -v c="$cpu_c" -v s="$cpu_s" -v f="$cpu_f" -v n="$cpu_n" -v cl="$client" 'BEGIN {printf "%-52s %-7s ciel %.3f, --sqlite-sync normal %.3f, FastTrackML %.3f, do-nothing %.3f ms (FastTrackML/ciel %.1fx)\n", "    server CPU per log_metric call", cl, c, s, f, n, f/c}'
@@ -210,6 +230,8 @@ for client in $CLIENTS; do
     awk -v c="$b_c" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "(b) vs FastTrackML", cl, c, f, c/f, ">= 2x (rest)"}'
     b_s=$(median "$WORK/b-$client-cieln")
     awk -v c="$b_s" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "    same durability: ciel --sqlite-sync normal", cl, c, f, c/f, ">= 2x (rest)"}'
+    b_y=$(median "$WORK/b-$client-sync")
+    awk -v y="$b_y" -v f="$b_f" -v cl="$client" 'BEGIN {printf "%-52s %-7s %7.0f metr/s %7.0f metr/s %8.1fx %s\n", "    durable floor (fdatasync per group) vs FastTrackML", cl, y, f, y/f, "(the best a server durable per call could do)"}'
   fi
   if has c; then
     c_c=$(median "$WORK/c-$client-ciel"); c_m=$(median "$WORK/c-$client-mlflow"); c_f=$(median "$WORK/c-$client-fml")
@@ -243,6 +265,11 @@ echo
 echo "The client floor of (a) and (b) is the same client timed against a server that answers"
 echo "log_metric and log_batch with {} at once (bench/tracking/nullserver): the client's own"
 echo "cost plus HTTP. Its rate over mlflow's is the best ratio any server can reach."
+echo
+echo "The durable floor is that server again, answering only after the call's body is written and"
+echo "fdatasync'ed (calls waiting together share one sync). It is the best rate a server that"
+echo "acknowledges only durable writes, as ciel does by default, can reach with this client on"
+echo "this disk; FastTrackML does not wait for the disk."
 echo
 echo "The client floor of (c) is the client's own work on the pages ciel returns (JSON, and for"
 echo "the mlflow client protobuf and Run entities), timed with the pages already fetched."

@@ -7,9 +7,16 @@
 // It is a measuring tool, not a server to log to: what it answers is thrown
 // away, so the runs it "logs" to stay empty.
 //
+// With -sync FILE it is the durable floor instead: each of those calls is
+// answered only once its body is written to FILE and the file is
+// fdatasync'ed, the writes of calls that arrive together sharing one sync
+// (a group commit), as a server that acknowledges only durable writes must
+// at least do. It parses nothing and indexes nothing, so no durable server
+// can answer faster on the same disk.
+//
 // Usage:
 //
-//	nullserver -upstream http://127.0.0.1:PORT [-addr 127.0.0.1:0]
+//	nullserver -upstream http://127.0.0.1:PORT [-addr 127.0.0.1:0] [-sync FILE]
 //
 // It prints the URL it listens on as its first line of stdout. Paths keep
 // the upstream's, so ciel's per-workspace prefix stays: the tracking URI is
@@ -40,6 +47,7 @@ func main() {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	upstream := flag.String("upstream", "", "base URL of the server that gets every other request, e.g. http://127.0.0.1:8080")
+	syncFile := flag.String("sync", "", "make each discarded call durable in this file before answering it")
 	flag.Parse()
 	target, err := url.Parse(*upstream)
 	if err != nil || target.Scheme == "" || target.Host == "" {
@@ -50,16 +58,23 @@ func run() error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	fmt.Println("http://" + ln.Addr().String())
-	srv := &http.Server{Handler: newHandler(target), ReadHeaderTimeout: 10 * time.Second}
+	var log *syncLog
+	if *syncFile != "" {
+		if log, err = openSyncLog(*syncFile); err != nil {
+			return err
+		}
+		go log.loop()
+	}
+	srv := &http.Server{Handler: newHandler(target, log), ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
 }
 
-// newHandler answers the discarded calls itself and proxies the rest to
-// target.
-func newHandler(target *url.URL) http.Handler {
+// newHandler answers the discarded calls itself (after log makes them
+// durable, when not nil) and proxies the rest to target.
+func newHandler(target *url.URL, log *syncLog) http.Handler {
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(target)
 	}}
@@ -70,7 +85,14 @@ func newHandler(target *url.URL) http.Handler {
 		}
 		// Read the body as a real server must, so the client's send is
 		// timed in full and the connection stays reusable.
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err == nil && log != nil {
+			err = log.write(body)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "{}")
 	})
