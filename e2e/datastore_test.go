@@ -309,6 +309,35 @@ command: cp ${{inputs.iris}} ${{outputs.copy}}/
 		t.Fatalf("after the file changed, job %s read %q", name, got)
 	}
 
+	// mode: direct hands the job the URL itself: the job reads it, each
+	// run anew, and ciel keeps no copy.
+	e.write("direct.yml", `type: command
+inputs:
+  iris:
+    type: uri_file
+    path: `+srv.URL+`/files/iris.csv
+    mode: direct
+outputs:
+  got:
+command: >-
+  python -c "import sys, urllib.request as u; open(sys.argv[2] + '/got.txt', 'w').write(sys.argv[1] + '|' + u.urlopen(sys.argv[1]).read().decode())"
+  ${{inputs.iris}} ${{outputs.got}}
+`)
+	before := hits.Load()
+	for range 2 {
+		name := e.submit("direct.yml")
+		if j := e.wait(name, 2*time.Minute); j.Status != "Completed" {
+			t.Fatalf("direct job %s: %s", j.Status, j.Error)
+		}
+		e.ok("job", "download", "--name", name, "--output-name", "got", "--download-path", "direct-"+name)
+		if got, want := readAt(t, filepath.Join(e.dir, "direct-"+name, "named-outputs", "got", "got.txt")), srv.URL+"/files/iris.csv|sepal,petal\n6.3,4.9\n"; got != want {
+			t.Fatalf("a direct input: the job got %q, want %q", got, want)
+		}
+	}
+	if n := hits.Load() - before; n != 2 {
+		t.Fatalf("two jobs with a direct input fetched the URL %d times themselves, want 2 (ciel fetches nothing)", n)
+	}
+
 	e.write("missing.yml", "type: command\ninputs:\n  f:\n    type: uri_file\n    path: "+srv.URL+"/nope.csv\ncommand: cat ${{inputs.f}}\n")
 	name = e.submit("missing.yml")
 	if j := e.wait(name, 2*time.Minute); j.Status != "Failed" || !strings.Contains(j.Error, "404") {

@@ -265,6 +265,11 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 	switch {
 	case v.Value != nil:
 		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional, at: v.Pos}, nil
+	case v.Path != "" && v.Mode == spec.ModeDirect && isURL(v.Path):
+		// Direct mode hands the job the URI itself, as Azure ML does: the
+		// job reads it, ciel neither downloads nor caches it.
+		path := v.Path
+		return &PlanInput{Type: orDefault(v.Type, spec.TypeURIFolder), Value: &path, Optional: v.Optional, at: v.Pos}, nil
 	case v.Path != "":
 		ref, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
 		if err != nil {
@@ -277,6 +282,13 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 		return &PlanInput{Type: t, Digest: ref.digest, URI: ref.uri, Asset: ref.asset, Optional: v.Optional}, nil
 	}
 	return nil, nil
+}
+
+// isURL reports whether a data path is an http(s) URL, which a job can
+// read itself.
+func isURL(path string) bool {
+	l := strings.ToLower(path)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // dataRef is a resolved data path: a tree digest, or a data URI read when

@@ -6,12 +6,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// ModeDirect is the input mode that hands a job its data's URI instead of
+// the files: ciel does so for http(s) URLs, and gives a local path for
+// everything else, which a job can read without a storage client.
+const ModeDirect = "direct"
+
 // Types, by what they carry.
 var (
 	dataTypes    = []string{TypeURIFile, TypeURIFolder, TypeMLTable, TypeCustomModel, TypeMLflowModel}
 	literalTypes = []string{TypeString, TypeInteger, TypeNumber, TypeBoolean}
 	allTypes     = append(append([]string{}, dataTypes...), literalTypes...)
-	inputModes   = []string{"ro_mount", "download", "direct", "eval_mount", "eval_download"}
+	inputModes   = []string{"ro_mount", "download", ModeDirect, "eval_mount", "eval_download"}
 	outputModes  = []string{"rw_mount", "upload", "direct"}
 )
 
