@@ -3,6 +3,7 @@ package sweep
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -57,12 +58,7 @@ func (s SearchSpace) IsNested() bool {
 func (s SearchSpace) Names() []string {
 	set := map[string]bool{}
 	s.collect(set)
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 func (s SearchSpace) collect(set map[string]bool) {
@@ -124,8 +120,9 @@ func (s SearchSpace) validate(prefix string) []error {
 			continue
 		}
 		brought := map[string]bool{name: true}
-		for _, i := range sortedIndexes(branches(d)) {
-			b := branches(d)[i]
+		bs := branches(d)
+		for _, i := range slices.Sorted(maps.Keys(bs)) {
+			b := bs[i]
 			errs = append(errs, b.validate(fmt.Sprintf("%s%s.values[%d].", prefix, name, i))...)
 			for _, n := range b.Names() {
 				if n == name {
@@ -134,7 +131,7 @@ func (s SearchSpace) validate(prefix string) []error {
 				brought[n] = true
 			}
 		}
-		for _, n := range sortedKeys(brought) {
+		for _, n := range slices.Sorted(maps.Keys(brought)) {
 			if o, ok := owner[n]; ok && o != name {
 				errs = append(errs, &ParamError{Param: prefix + name, Err: invalid("%s and %s%s both give a trial %q: its parameter names must be unique", name, prefix, o, n)})
 				continue
@@ -143,24 +140,6 @@ func (s SearchSpace) validate(prefix string) []error {
 		}
 	}
 	return errs
-}
-
-func sortedIndexes(m map[int]SearchSpace) []int {
-	out := make([]int, 0, len(m))
-	for i := range m {
-		out = append(out, i)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // sampleTree draws one value of every parameter of s in name order; a
@@ -323,7 +302,7 @@ func (s SearchSpace) treeFromUnit(p []float64) (Config, error) {
 		}
 		c[name] = q.Quantile(u)
 		bs := branches(d)
-		for _, i := range sortedIndexes(bs) {
+		for _, i := range slices.Sorted(maps.Keys(bs)) {
 			nd := bs[i].Dims()
 			if i == index(u, len(d.(Choice).Values)) {
 				tree, err := bs[i].treeFromUnit(p[off : off+nd])
