@@ -133,6 +133,32 @@ FML_URI="http://127.0.0.1:$FML_PORT"
 for _ in $(seq 300); do curl -sf "$FML_URI/health" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf "$FML_URI/health" >/dev/null || { echo "fml server did not start"; tail -20 "$WORK/fml.log"; exit 1; }
 
+# mlflow server answers /health long before its workers finish starting:
+# they keep both cores busy for a further ~20 s here, which would slow
+# whichever server is measured first. Wait until its process tree is idle
+# (under 0.1 s of CPU in a second, at most 2 minutes).
+tree_ticks() {
+  local pids=$1 all=$1 kids p total=0
+  while [[ -n $pids ]]; do
+    kids=""
+    for p in $pids; do kids="$kids $(pgrep -P "$p" | tr '\n' ' ')"; done
+    pids=$(echo $kids)
+    all="$all $pids"
+  done
+  for p in $all; do
+    [[ -r /proc/$p/stat ]] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+prev=$(tree_ticks "$MLFLOW_PID")
+for _ in $(seq 120); do
+  sleep 1
+  cur=$(tree_ticks "$MLFLOW_PID")
+  (( cur - prev <= HZ / 10 )) && break
+  prev=$cur
+done
+
 echo "ciel   $CIEL_URI"
 echo "cieln  $CIELN_URI (ciel --sqlite-sync normal)"
 echo "fml    $FML_URI (FastTrackML $("$FML_VENV/bin/fml" --version 2>&1 | awk '{print $NF}'))"
