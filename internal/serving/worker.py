@@ -88,12 +88,17 @@ def jsonable(o):
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+# json.dumps(result, default=jsonable), with the encoder made once: dumps
+# builds a new JSONEncoder on every call that passes it an argument.
+encode_json = json.JSONEncoder(default=jsonable).encode
+
+
 def encode_result(result):
     """Encodes what run() returned: JSON, or a Flask-like response object."""
     if hasattr(result, "status_code") and hasattr(result, "get_data"):
         return int(result.status_code), result.get_data()
     try:
-        return 200, json.dumps(result, default=jsonable).encode()
+        return 200, encode_json(result).encode()
     except (TypeError, ValueError) as e:
         return 500, error_body("ScoringError", f"run() returned a value that is not JSON-serialisable: {e}")
 
