@@ -330,10 +330,13 @@ func (c *Client) StepLog(ctx context.Context, ws, job, step string) (io.ReadClos
 	return resp.Body, nil
 }
 
-// WaitJob polls until the job is terminal and returns it.
+// WaitJob polls until the job is terminal and returns it with its steps,
+// but without the steps' MLflow runs (RunTracking is empty; GetJob has them),
+// which are most of what a wide pipeline's view costs the server.
 func (c *Client) WaitJob(ctx context.Context, ws, name string, every time.Duration) (Job, error) {
 	for {
-		j, err := c.GetJob(ctx, ws, name)
+		var j Job
+		err := c.doJSON(ctx, http.MethodGet, wsPath(ws, "jobs", name)+"?runs=false", nil, &j)
 		if err != nil || Terminal(j.Status) {
 			return j, err
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -111,6 +112,27 @@ func TestPipelineDataPassingStreamAndDownload(t *testing.T) {
 	j := e.show(name)
 	if j.Status != "Completed" || len(j.Jobs) != 3 {
 		t.Fatalf("job = %+v", j)
+	}
+	// GET job has each step's MLflow run; ?runs=false (what --stream
+	// waits on) leaves the runs out and keeps the steps.
+	for _, c := range []struct {
+		query   string
+		status  int
+		withRun bool
+	}{{"", 200, true}, {"?runs=false", 200, false}, {"?runs=maybe", 400, false}} {
+		code, v := e.httpJSON("GET", "/api/v1/workspaces/ws/jobs/"+name+c.query, "")
+		steps, _ := v["jobs"].(map[string]any)
+		if code != c.status || (code == 200 && len(steps) != 3) {
+			t.Fatalf("GET job%s: %d with %d steps: %v", c.query, code, len(steps), v)
+		}
+		for step, sv := range steps {
+			if _, has := sv.(map[string]any)["run_id"]; has != c.withRun {
+				t.Errorf("GET job%s: step %s has a run_id: %v, want %v", c.query, step, has, c.withRun)
+			}
+		}
+		if code == 400 && !strings.Contains(fmt.Sprint(v), "runs must be true or false") {
+			t.Errorf("GET job%s: %v", c.query, v)
+		}
 	}
 	e.ok("job", "download", "--name", name, "--output-name", "final", "--download-path", "out")
 	got, err := os.ReadFile(filepath.Join(e.dir, "out", "named-outputs", "final", "count.txt"))

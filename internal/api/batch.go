@@ -274,7 +274,7 @@ func (s *server) invokeBatchEndpoint(_ http.ResponseWriter, r *http.Request) (an
 	if err != nil {
 		return nil, submitted(batchErr(err, "input"))
 	}
-	v, err := s.jobView(r, j, true)
+	v, err := s.jobView(r, j, viewStepsAndRuns)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (s *server) listBatchJobs(_ http.ResponseWriter, r *http.Request) (any, err
 		if err != nil {
 			return nil, err
 		}
-		v, err := s.jobView(r, j, false)
+		v, err := s.jobView(r, j, viewJob)
 		if err != nil {
 			return nil, err
 		}

@@ -44,7 +44,7 @@ func (s *server) createJob(_ http.ResponseWriter, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.jobView(r, j, true)
+	v, err := s.jobView(r, j, viewStepsAndRuns)
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +64,25 @@ func (s *server) job(r *http.Request) (store.Job, error) {
 	return j, err
 }
 
+// getJob returns a job with its steps and, unless ?runs=false, each step's
+// MLflow run: `job create --stream` waits on a job without them, since
+// loading every step's run is most of what the view costs for a wide
+// pipeline.
 func (s *server) getJob(_ http.ResponseWriter, r *http.Request) (any, error) {
+	detail := viewStepsAndRuns
+	switch q := r.URL.Query().Get("runs"); q {
+	case "", "true":
+	case "false":
+		detail = viewSteps
+	default:
+		return nil, &httpError{status: http.StatusBadRequest, code: "UserError", target: "runs",
+			msg: fmt.Sprintf("runs must be true or false, not %q", q)}
+	}
 	j, err := s.job(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.jobView(r, j, true)
+	return s.jobView(r, j, detail)
 }
 
 func (s *server) listJobs(_ http.ResponseWriter, r *http.Request) (any, error) {
@@ -85,7 +98,7 @@ func (s *server) listJobs(_ http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	out := make([]client.Job, 0, len(list))
 	for _, j := range list {
-		v, err := s.jobView(r, j, false)
+		v, err := s.jobView(r, j, viewJob)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +123,7 @@ func (s *server) childJobs(r *http.Request, parent string) ([]client.Job, error)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.jobView(r, j, true)
+	v, err := s.jobView(r, j, viewStepsAndRuns)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +202,7 @@ func (s *server) cancelJob(_ http.ResponseWriter, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.jobView(r, j, true)
+	return s.jobView(r, j, viewStepsAndRuns)
 }
 
 // rerunJob submits a job's spec again as a new job, as Azure ML studio's
@@ -209,7 +222,7 @@ func (s *server) rerunJob(_ http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.jobView(r, nj, true)
+	v, err := s.jobView(r, nj, viewStepsAndRuns)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +238,7 @@ func (s *server) archiveJob(_ http.ResponseWriter, r *http.Request) (any, error)
 	if err := s.st.UpdateJob(r.Context(), j); err != nil {
 		return nil, err
 	}
-	return s.jobView(r, j, true)
+	return s.jobView(r, j, viewStepsAndRuns)
 }
 
 func (s *server) streamJob(w http.ResponseWriter, r *http.Request) (any, error) {

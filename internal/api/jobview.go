@@ -14,7 +14,16 @@ import (
 )
 
 // jobView shapes a job like `az ml job show`; withSteps adds the steps.
-func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.Job, error) {
+// viewDetail is how much of a job a view holds.
+type viewDetail int
+
+const (
+	viewJob          viewDetail = iota // the job's own fields
+	viewSteps                          // and its steps, outputs and warnings
+	viewStepsAndRuns                   // and each step's MLflow run
+)
+
+func (s *server) jobView(r *http.Request, j store.Job, detail viewDetail) (client.Job, error) {
 	var sj spec.Job
 	_ = json.Unmarshal(j.Spec, &sj)
 	v := client.Job{
@@ -52,7 +61,7 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 			}
 		}
 	}
-	if !withSteps {
+	if detail == viewJob {
 		return v, nil
 	}
 	var plan engine.Plan
@@ -80,7 +89,10 @@ func (s *server) jobView(r *http.Request, j store.Job, withSteps bool) (client.J
 		}
 		v.Outputs[name] = client.JobOutput{Type: t, Digest: byName[ref.Step].Outputs[ref.Port]}
 	}
-	runs := s.stepRuns(r, j)
+	var runs map[string]client.RunTracking
+	if detail == viewStepsAndRuns {
+		runs = s.stepRuns(r, j)
+	}
 	if plan.Type == spec.JobCommand || plan.Type == spec.JobParallel {
 		v.RunTracking = runs["main"]
 		if len(plan.Steps) > 0 {
