@@ -337,6 +337,11 @@ command: >-
 	if n := hits.Load() - before; n != 2 {
 		t.Fatalf("two jobs with a direct input fetched the URL %d times themselves, want 2 (ciel fetches nothing)", n)
 	}
+	// A direct URL is checked at submit like any other.
+	e.write("direct-bad.yml", "type: command\ninputs:\n  f:\n    type: uri_file\n    path: http:///nohost.csv\n    mode: direct\ncommand: echo ${{inputs.f}}\n")
+	if r := e.run("job", "create", "--file", "direct-bad.yml"); r.code == 0 || !strings.Contains(r.err, "expected http(s)://<host>/<path>") {
+		t.Fatalf("a direct input with no host: exit %d, %q", r.code, r.err)
+	}
 
 	e.write("missing.yml", "type: command\ninputs:\n  f:\n    type: uri_file\n    path: "+srv.URL+"/nope.csv\ncommand: cat ${{inputs.f}}\n")
 	name = e.submit("missing.yml")

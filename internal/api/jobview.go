@@ -13,7 +13,6 @@ import (
 	"github.com/ciel-mlops/ciel/internal/tracking"
 )
 
-// jobView shapes a job like `az ml job show`; withSteps adds the steps.
 // viewDetail is how much of a job a view holds.
 type viewDetail int
 
@@ -23,6 +22,7 @@ const (
 	viewStepsAndRuns                   // and each step's MLflow run
 )
 
+// jobView shapes a job like `az ml job show`, with as much as detail asks.
 func (s *server) jobView(r *http.Request, j store.Job, detail viewDetail) (client.Job, error) {
 	var sj spec.Job
 	_ = json.Unmarshal(j.Spec, &sj)

@@ -265,12 +265,14 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 	switch {
 	case v.Value != nil:
 		return &PlanInput{Type: v.Kind, Value: v.Value, Optional: v.Optional, at: v.Pos}, nil
-	case v.Path != "" && v.Mode == spec.ModeDirect && isURL(v.Path):
-		// Direct mode hands the job the URI itself, as Azure ML does: the
-		// job reads it, ciel neither downloads nor caches it.
-		path := v.Path
-		return &PlanInput{Type: orDefault(v.Type, spec.TypeURIFolder), Value: &path, Optional: v.Optional, at: v.Pos}, nil
 	case v.Path != "":
+		if u, err := datastore.ParseURI(v.Path); err == nil && u.Kind == datastore.KindURL && v.Mode == spec.ModeDirect {
+			// Direct mode hands the job the URL itself, as Azure ML does:
+			// the job reads it, ciel neither downloads nor caches it. A
+			// URL ParseURI refuses goes on to dataPath, which reports it.
+			path := v.Path
+			return &PlanInput{Type: orDefault(v.Type, spec.TypeURIFolder), Value: &path, Optional: v.Optional, at: v.Pos}, nil
+		}
 		ref, err := p.dataPath(v.Path, v.Pos, "inputs."+name)
 		if err != nil {
 			return nil, err
@@ -282,13 +284,6 @@ func (p *planner) value(name string, v *spec.InputValue) (*PlanInput, error) {
 		return &PlanInput{Type: t, Digest: ref.digest, URI: ref.uri, Asset: ref.asset, Optional: v.Optional}, nil
 	}
 	return nil, nil
-}
-
-// isURL reports whether a data path is an http(s) URL, which a job can
-// read itself.
-func isURL(path string) bool {
-	l := strings.ToLower(path)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // dataRef is a resolved data path: a tree digest, or a data URI read when
