@@ -59,6 +59,7 @@ func (p *planner) addSweep(name string, step *spec.Job, comp *spec.Component, in
 	if ins == nil {
 		ins = map[string]PlanInput{}
 	}
+	conditional := sw.Conditional()
 	for pname, types := range sw.ParamTypes() {
 		t := spec.TypeNumber
 		switch {
@@ -73,7 +74,7 @@ func (p *planner) addSweep(name string, step *spec.Job, comp *spec.Component, in
 		// A conditional parameter has no value until a trial's nested
 		// choice gives it one, so $[[ ]] around it drops out otherwise.
 		in := PlanInput{Type: t}
-		if !sw.Conditional(pname) {
+		if !conditional[pname] {
 			empty := ""
 			in.Value = &empty
 		}

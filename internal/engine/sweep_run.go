@@ -52,10 +52,12 @@ type sweepRun struct {
 	sw      *spec.Sweep
 	tracker SweepTracker
 	policy  sweep.Policy
-	source  trialSource
-	trials  []*trial
-	results chan trialDone
-	running int
+	// conditional are the nested parameters some trials are not given.
+	conditional map[string]bool
+	source      trialSource
+	trials      []*trial
+	results     chan trialDone
+	running     int
 }
 
 // trialDone is a trial's final record, sent from its goroutine.
@@ -85,7 +87,7 @@ func (r *jobRun) trialParent(sweepStep string) string {
 // them as steps of the job, stops those the early termination policy
 // gives up on, and completes with the best trial's outputs.
 func (r *jobRun) runSweep(ps *PlanStep, st store.Step) store.Step {
-	s := &sweepRun{r: r, ps: ps, sw: ps.Sweep, policy: ps.Sweep.Policy(), results: make(chan trialDone)}
+	s := &sweepRun{r: r, ps: ps, sw: ps.Sweep, policy: ps.Sweep.Policy(), conditional: ps.Sweep.Conditional(), results: make(chan trialDone)}
 	s.tracker, _ = r.e.cfg.Observer.(SweepTracker)
 	start := time.Now().UTC()
 	if st.StartedAt != nil {
@@ -286,8 +288,8 @@ func (s *sweepRun) trialStep(t *trial) *PlanStep {
 	}
 	// A nested parameter this trial's choices did not give is no input
 	// at all, so the $[[ ]] that uses it drops out of the command.
-	for k, in := range tps.Inputs {
-		if _, given := t.params[k]; !given && in.Value == nil && s.sw.Conditional(k) {
+	for k := range s.conditional {
+		if _, given := t.params[k]; !given {
 			delete(tps.Inputs, k)
 		}
 	}

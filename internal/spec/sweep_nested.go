@@ -202,12 +202,20 @@ func (s *Sweep) ParamTypes() map[string][]string {
 	return out
 }
 
-// Conditional reports whether some trials of s are not given name: a
-// nested parameter that not every value of its choice gives.
-func (s *Sweep) Conditional(name string) bool {
+// Conditional returns the names some trials of s are not given: the nested
+// parameters that not every value of their choice gives (none when the
+// space has no nested choice).
+func (s *Sweep) Conditional() map[string]bool {
 	sp, err := s.Space()
 	if err != nil || !sp.IsNested() {
-		return false
+		return nil
 	}
-	return !sp.Always()[name]
+	always := sp.Always()
+	out := map[string]bool{}
+	for _, name := range sp.Names() {
+		if !always[name] {
+			out[name] = true
+		}
+	}
+	return out
 }

@@ -90,7 +90,7 @@ func TestParseSweep(t *testing.T) {
 				if got := j.Sweep.ParamTypes(); len(got) != 3 || len(got["m"]) != 1 || got["m"][0] != "uniform" {
 					t.Errorf("ParamTypes() = %v", got)
 				}
-				if !j.Sweep.Conditional("lr") || !j.Sweep.Conditional("m") || j.Sweep.Conditional("opt") {
+				if c := j.Sweep.Conditional(); !c["lr"] || !c["m"] || c["opt"] {
 					t.Error("lr and m are given by some values of opt only")
 				}
 			}},
@@ -102,7 +102,7 @@ func TestParseSweep(t *testing.T) {
 			"sampling_algorithm: random\nsearch_space:\n  opt: {type: choice, values: [{m: 1}, {m: 2, k: 3}]}\n" +
 			"objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 3}\n",
 			check: func(t *testing.T, j *Job) {
-				if j.Sweep.Conditional("m") || !j.Sweep.Conditional("k") {
+				if c := j.Sweep.Conditional(); c["m"] || !c["k"] {
 					t.Error("m is in every value of opt, k in one")
 				}
 			}},
