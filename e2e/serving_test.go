@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -195,6 +197,22 @@ type scored struct {
 
 // score posts body to the scoring URI with key (and a deployment header
 // when set).
+// containsAll reports whether text holds every one of wants.
+func containsAll(text string, wants []string) bool {
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastLines returns text's last n lines.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
 func (s servingEnv) score(key, deployment, body string) scored {
 	s.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.uri, strings.NewReader(body))
@@ -316,6 +334,19 @@ func TestOnlineEndpointLifecycle(t *testing.T) {
 		}
 		if got := s.score(s.secondary, "", body); got.status != 200 {
 			t.Errorf("secondary key: %d %s", got.status, got.body)
+		}
+		// Each request left its access-log line in the server's log (written
+		// in batches, every 50 ms).
+		wants := []string{"msg=score", "endpoint=model-service", "status=401 error=Unauthorized instance=-1", "deployment=blue status=200 error=\"\""}
+		var text string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			b, _ := os.ReadFile(filepath.Join(s.home, "logs", "server.log"))
+			if text = string(b); containsAll(text, wants) {
+				break
+			}
+		}
+		if !containsAll(text, wants) {
+			t.Errorf("server.log lacks access lines with %q:\n%s", wants, lastLines(text, 10))
 		}
 	})
 	t.Run("crashing run", func(t *testing.T) {

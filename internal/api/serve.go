@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ciel-mlops/ciel/internal/changefeed"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +20,7 @@ import (
 	"github.com/ciel-mlops/ciel/internal/authlimit"
 	"github.com/ciel-mlops/ciel/internal/batch"
 	blobs3 "github.com/ciel-mlops/ciel/internal/blob/s3"
+	"github.com/ciel-mlops/ciel/internal/changefeed"
 	"github.com/ciel-mlops/ciel/internal/compute/kube"
 	"github.com/ciel-mlops/ciel/internal/compute/local"
 	"github.com/ciel-mlops/ciel/internal/engine"
@@ -88,6 +89,9 @@ type Config struct {
 	MetricsToken string
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// AccessLog, when set, receives the scoring access log's lines in
+	// slog's text format instead of Logger (see serving.Config.AccessLog).
+	AccessLog io.Writer
 	// Ready, when set, is called with the base URL once the server listens.
 	Ready func(url string)
 	// ScoringAddr is the online endpoints' scoring listener address; ""
@@ -205,7 +209,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if s.serving, err = serving.New(serving.Config{Home: cfg.Home, Store: st, Assets: st, Blobs: blobs, Envs: builder,
-		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, MetricsToken: metricsToken(cfg), Clusters: kr,
+		Models: registryModels{s}, Addr: cfg.ScoringAddr, Logger: cfg.Logger, AccessLog: cfg.AccessLog, MetricsToken: metricsToken(cfg), Clusters: kr,
 		SyncEvery: servingSync(replica), Replica: replica}); err != nil {
 		ln.Close()
 		return err

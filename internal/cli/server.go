@@ -209,6 +209,7 @@ func (c *serverRunCmd) Run(ctx context.Context, o *serverRunOpts) error {
 		SQLiteSync: sqliteSync,
 		ReplicaURL: o.ReplicaURL,
 		Logger:     logger,
+		AccessLog:  logw, // logger's text, formatted by the scoring front end
 		// Online endpoints' scoring listener: "" keeps the last port.
 		ScoringAddr:            o.ScoringAddr,
 		AllowedHosts:           o.AllowedHosts,

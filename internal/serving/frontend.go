@@ -79,6 +79,8 @@ type frontEnd struct {
 	// metricsToken, when set, is the bearer token /metrics requires: the
 	// metrics name every endpoint and deployment and their traffic.
 	metricsToken string
+	// lines, when set, writes the access log instead of log.
+	lines *accessWriter
 }
 
 func newFrontEnd(metrics *metricsRegistry, log *slog.Logger) *frontEnd {
@@ -144,7 +146,7 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 			"missing or wrong key: send Authorization: Bearer <key> (ciel online-endpoint get-credentials --name "+name+")"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -169,8 +171,28 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.mirrors(n, func(mp *pool) { f.mirror(mp, body) })
 	}
-	h[hdrDeployment] = []string{p.name}
+	h[hdrDeployment] = p.nameHeader
 	f.finish(w, r, id, ep, p, start, p.submit(r.Context(), body))
+}
+
+// readBody reads a request's body, at most maxRequestBody bytes; a longer
+// declared length is refused before anything is read. A body of a declared
+// length up to 1 MiB is read into one buffer of that length; a longer one
+// grows with what arrives, so a length that the client never sends costs
+// nothing.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	n := r.ContentLength
+	if n > maxRequestBody {
+		return nil, &http.MaxBytesError{Limit: maxRequestBody}
+	}
+	if n < 0 || n > 1<<20 {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // mirror sends a copy of a request to a mirror deployment and discards the
@@ -192,13 +214,18 @@ func (f *frontEnd) finish(w http.ResponseWriter, r *http.Request, id string, ep 
 		writeReply(w, rep)
 	}
 	d := time.Since(start)
-	endpoint, deployment := r.PathValue("name"), ""
+	a := access{at: start.Add(d), id: id, endpoint: r.PathValue("name"), status: rep.status, code: rep.code,
+		instance: rep.instance, took: d, bytes: len(rep.body), remote: r.RemoteAddr}
 	switch {
 	case p != nil:
-		deployment = p.name
+		a.deploy = p.name
 		p.metrics.observe(rep.status, rep.code, d)
 	case ep != nil:
 		ep.metrics.observe(rep.status, rep.code, d)
+	}
+	if f.lines != nil {
+		f.lines.write(&a)
+		return
 	}
 	// The record is made here rather than by f.log.LogAttrs, which would
 	// walk the stack for a source position the access log does not print.
@@ -206,10 +233,8 @@ func (f *frontEnd) finish(w http.ResponseWriter, r *http.Request, id string, ep 
 	if !f.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	rec := slog.NewRecord(start.Add(d), slog.LevelInfo, "score", 0)
-	rec.AddAttrs(slog.String("request_id", id), slog.String("endpoint", endpoint), slog.String("deployment", deployment),
-		slog.Int("status", rep.status), slog.String("error", rep.code), slog.Int("instance", rep.instance),
-		slog.Float64("ms", float64(d.Microseconds())/1000), slog.Int("bytes", len(rep.body)), slog.String("remote", r.RemoteAddr))
+	rec := slog.NewRecord(a.at, slog.LevelInfo, "score", 0)
+	rec.AddAttrs(a.attrs()...)
 	_ = f.log.Handler().Handle(ctx, rec)
 }
 

@@ -34,7 +34,7 @@ func startFrontLogging(t *testing.T, log *slog.Logger) frontBundle {
 	ep := &liveEndpoint{ws: "ws", name: "ep", pools: map[string]*pool{}, metrics: metrics.get("ep", "")}
 	for _, name := range []string{"blue", "green"} {
 		b := startPool(t, testSettings(1))
-		b.pool.name, b.pool.metrics = name, metrics.get("ep", name)
+		b.pool.name, b.pool.nameHeader, b.pool.metrics = name, []string{name}, metrics.get("ep", name)
 		ep.pools[name] = b.pool
 	}
 	ep.auth.Store(authOf(Endpoint{AuthMode: spec.AuthKey, PrimaryKey: "k1", SecondaryKey: "k2"}))
@@ -82,30 +82,40 @@ func (s *syncBuffer) String() string {
 }
 
 // Every scoring request leaves one access-log line saying who asked for
-// what and how it went, and no source position.
+// what and how it went, and no source position: through the Logger, or
+// written by the front end itself to the server's AccessLog.
 func TestFrontEndAccessLog(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
-	b := startFrontLogging(t, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{AddSource: true})))
-	resp, _ := b.post(t, "/endpoints/ep/score", "k1", map[string]string{"x-request-id": "req-42"}, `{"x":1}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	b.post(t, "/endpoints/ep/score", "wrong", nil, `{"x":1}`)
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 access-log lines, got:\n%s", buf.String())
-	}
-	for _, want := range []string{"level=INFO", "msg=score", "request_id=req-42", "endpoint=ep", "deployment=blue", "status=200", "error=\"\"", "instance=", "ms=", "bytes=", "remote=127.0.0.1:"} {
-		if !strings.Contains(lines[0], want) {
-			t.Errorf("line lacks %q: %s", want, lines[0])
+	for _, own := range []bool{false, true} {
+		var buf syncBuffer
+		log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{AddSource: true}))
+		if own {
+			log = slog.New(slog.DiscardHandler)
 		}
-	}
-	if !strings.HasPrefix(lines[0], "time=") || strings.Contains(lines[0], "source=") {
-		t.Errorf("want a time and no source position: %s", lines[0])
-	}
-	if !strings.Contains(lines[1], "status=401") || !strings.Contains(lines[1], "error=Unauthorized") || !strings.Contains(lines[1], "deployment=\"\"") {
-		t.Errorf("refused request's line: %s", lines[1])
+		b := startFrontLogging(t, log)
+		if own {
+			b.fe.lines = newAccessWriter(&buf)
+		}
+		resp, _ := b.post(t, "/endpoints/ep/score", "k1", map[string]string{"x-request-id": "req-42"}, `{"x":1}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		b.post(t, "/endpoints/ep/score", "wrong", nil, `{"x":1}`)
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("own writer %v: want 2 access-log lines, got:\n%s", own, buf.String())
+		}
+		for _, want := range []string{"level=INFO", "msg=score", "request_id=req-42", "endpoint=ep", "deployment=blue", "status=200", "error=\"\"", "instance=", "ms=", "bytes=", "remote=127.0.0.1:"} {
+			if !strings.Contains(lines[0], want) {
+				t.Errorf("own writer %v: line lacks %q: %s", own, want, lines[0])
+			}
+		}
+		if !strings.HasPrefix(lines[0], "time=") || strings.Contains(lines[0], "source=") {
+			t.Errorf("own writer %v: want a time and no source position: %s", own, lines[0])
+		}
+		if !strings.Contains(lines[1], "status=401") || !strings.Contains(lines[1], "error=Unauthorized") || !strings.Contains(lines[1], "deployment=\"\"") {
+			t.Errorf("own writer %v: refused request's line: %s", own, lines[1])
+		}
 	}
 }
 
