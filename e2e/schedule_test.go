@@ -376,11 +376,16 @@ create_job:
 trigger: {type: cron, expression: "0 9 * * 1-5", time_zone: Europe/Berlin}
 create_job: ./job.yml
 `)
+	e.write("import.yml", `name: nightly_import
+trigger: {type: recurrence, frequency: day, interval: 1}
+import_data: ./my_snowflake_import.yml
+`)
 	for _, c := range []struct {
 		file string
 		want []string
 	}{
 		{"tz.yml", []string{`tz.yml:5:14: trigger.time_zone: unknown time zone "Middle Earth Standard Time"`}},
+		{"import.yml", []string{"import.yml:3:14: import_data: data import schedules are not supported", "a schedule trigger (ciel data-factory)"}},
 		{"bad.yml", []string{`bad.yml:4:14: trigger.frequency: unknown frequency "fortnight"`,
 			"bad.yml:7:8: create_job.job: cannot read job file ./missing.yml"}},
 		{"iana.yml", []string{`iana.yml:2:61: trigger.time_zone: unknown time zone "Europe/Berlin": Azure ML takes Windows time zone names; for Europe/Berlin write "W. Europe Standard Time"`}},

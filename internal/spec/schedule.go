@@ -121,8 +121,19 @@ func ParseSchedule(file string, data []byte, opts Options) (*Schedule, error) {
 // schedule decodes a schedule file.
 func (d *decoder) schedule(n *yaml.Node) *Schedule {
 	s := &Schedule{File: d.abs, Pos: d.pos(n)}
-	var trig, job *yaml.Node
+	var trig, job, other *yaml.Node
+	// Azure ML's other kinds of schedule, refused with what to do instead:
+	// ciel has neither Azure ML's connections to import from nor model
+	// monitoring.
+	refuse := func(msg string) fieldFunc {
+		return func(p string, v *yaml.Node) { other = v; d.errorf(v, p, "%s", msg) }
+	}
 	d.fields(n, "", "a schedule", map[string]fieldFunc{
+		"import_data": refuse("data import schedules are not supported (ciel has no Azure ML connections to import from): " +
+			"copy the data on a schedule with a Data Factory pipeline and a schedule trigger (ciel data-factory), " +
+			"or schedule a job that fetches it (create_job)"),
+		"create_monitor": refuse("model monitoring schedules are not supported: " +
+			"schedule a job that computes the signals you need and logs them with MLflow (create_job)"),
 		"$schema":      d.strInto(&s.Schema),
 		"name":         d.nameInto(&s.Name),
 		"display_name": d.strInto(&s.DisplayName),
@@ -136,7 +147,7 @@ func (d *decoder) schedule(n *yaml.Node) *Schedule {
 		key string
 		v   *yaml.Node
 	}{{"name", d.lookup(n, "name")}, {"trigger", trig}, {"create_job", job}} {
-		if req.v == nil {
+		if req.v == nil && (req.key != "create_job" || other == nil) {
 			d.errorf(n, "", "%s is required", req.key)
 		}
 	}

@@ -233,6 +233,17 @@ create_job:
 trigger: {type: cron, expression: "* * * * *"}
 create_job: {type: pipeline}
 `}, []string{"s.yml:3:13: create_job: job is required"}},
+		{"data import schedule", map[string]string{"s.yml": `name: s
+trigger: {type: cron, expression: "0 * * * *"}
+import_data: ./my_snowflake_import.yml
+`}, []string{`s.yml:3:14: import_data: data import schedules are not supported (ciel has no Azure ML connections to import from): ` +
+			`copy the data on a schedule with a Data Factory pipeline and a schedule trigger (ciel data-factory), or schedule a job that fetches it (create_job)`}},
+		{"monitor schedule", map[string]string{"s.yml": `name: s
+trigger: {type: recurrence, frequency: day, interval: 1}
+create_monitor:
+  compute: {instance_type: standard_e4s_v3}
+`}, []string{`s.yml:4:3: create_monitor: model monitoring schedules are not supported: ` +
+			`schedule a job that computes the signals you need and logs them with MLflow (create_job)`}},
 		{"bad job name", map[string]string{"s.yml": `name: s
 trigger: {type: cron, expression: "* * * * *"}
 create_job: azureml:../x
