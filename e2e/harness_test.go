@@ -259,3 +259,19 @@ func alive(pid int) bool {
 	f := strings.Fields(string(b))
 	return len(f) > 2 && f[2] != "Z"
 }
+
+// containsAll reports whether text holds every one of wants.
+func containsAll(text string, wants []string) bool {
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastLines returns text's last n lines.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

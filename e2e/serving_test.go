@@ -197,22 +197,6 @@ type scored struct {
 
 // score posts body to the scoring URI with key (and a deployment header
 // when set).
-// containsAll reports whether text holds every one of wants.
-func containsAll(text string, wants []string) bool {
-	for _, w := range wants {
-		if !strings.Contains(text, w) {
-			return false
-		}
-	}
-	return true
-}
-
-// lastLines returns text's last n lines.
-func lastLines(text string, n int) string {
-	lines := strings.Split(strings.TrimSpace(text), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
 func (s servingEnv) score(key, deployment, body string) scored {
 	s.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.uri, strings.NewReader(body))
