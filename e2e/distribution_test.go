@@ -44,7 +44,10 @@ if rank == int(os.environ.get("FAIL_RANK", "-1")):
     sys.exit(3)
 if os.environ.get("FAIL_RANK") and rank != int(os.environ["FAIL_RANK"]):
     time.sleep(120)
-print("rank", rank, "of", world, "done", flush=True)
+# One write of the whole line: the processes share the step's log, and a
+# line print() writes in pieces may interleave with another process's.
+sys.stdout.write("rank %d of %d done\n" % (rank, world))
+sys.stdout.flush()
 `
 
 // A command job with a distribution runs its command once per process,
