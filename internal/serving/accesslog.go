@@ -25,9 +25,12 @@ func (a *access) attrs() []slog.Attr {
 	return []slog.Attr{
 		slog.String("request_id", a.id), slog.String("endpoint", a.endpoint), slog.String("deployment", a.deploy),
 		slog.Int("status", a.status), slog.String("error", a.code), slog.Int("instance", a.instance),
-		slog.Float64("ms", float64(a.took.Microseconds())/1000), slog.Int("bytes", a.bytes), slog.String("remote", a.remote),
+		slog.Float64("ms", a.ms()), slog.Int("bytes", a.bytes), slog.String("remote", a.remote),
 	}
 }
+
+// ms is how long the request took, in milliseconds to the microsecond.
+func (a *access) ms() float64 { return float64(a.took.Microseconds()) / 1000 }
 
 // accessWriter writes access-log lines to w in slog's text format (what
 // slog.NewTextHandler writes for the same record), formatted here: on the
@@ -70,7 +73,7 @@ func appendAccess(b []byte, a *access) []byte {
 	b = append(b, " instance="...)
 	b = strconv.AppendInt(b, int64(a.instance), 10)
 	b = append(b, " ms="...)
-	b = strconv.AppendFloat(b, float64(a.took.Microseconds())/1000, 'g', -1, 64)
+	b = strconv.AppendFloat(b, a.ms(), 'g', -1, 64)
 	b = append(b, " bytes="...)
 	b = strconv.AppendInt(b, int64(a.bytes), 10)
 	b = append(b, " remote="...)
