@@ -171,7 +171,7 @@ func (f *frontEnd) score(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.mirrors(n, func(mp *pool) { f.mirror(mp, body) })
 	}
-	h[hdrDeployment] = p.nameHeader
+	h[hdrDeployment] = []string{p.name}
 	f.finish(w, r, id, ep, p, start, p.submit(r.Context(), body))
 }
 

@@ -34,7 +34,7 @@ func startFrontLogging(t *testing.T, log *slog.Logger) frontBundle {
 	ep := &liveEndpoint{ws: "ws", name: "ep", pools: map[string]*pool{}, metrics: metrics.get("ep", "")}
 	for _, name := range []string{"blue", "green"} {
 		b := startPool(t, testSettings(1))
-		b.pool.name, b.pool.nameHeader, b.pool.metrics = name, []string{name}, metrics.get("ep", name)
+		b.pool.name, b.pool.metrics = name, metrics.get("ep", name)
 		ep.pools[name] = b.pool
 	}
 	ep.auth.Store(authOf(Endpoint{AuthMode: spec.AuthKey, PrimaryKey: "k1", SecondaryKey: "k2"}))

@@ -148,11 +148,8 @@ func errorReply(status int, code, msg string) reply {
 // workers loses no request.
 type pool struct {
 	endpoint, name string
-	// nameHeader is name as a header value, shared by every reply
-	// (net/http only reads it).
-	nameHeader []string
-	queue      chan *call
-	metrics    *deploymentMetrics
+	queue          chan *call
+	metrics        *deploymentMetrics
 
 	// ready counts workers that are ready to pull calls.
 	ready atomic.Int32
@@ -182,7 +179,7 @@ type runner interface {
 }
 
 func newPool(endpoint, name string, m *deploymentMetrics) *pool {
-	return &pool{endpoint: endpoint, name: name, nameHeader: []string{name}, queue: make(chan *call, queueCapacity), metrics: m, added: time.Now()}
+	return &pool{endpoint: endpoint, name: name, queue: make(chan *call, queueCapacity), metrics: m, added: time.Now()}
 }
 
 // timing returns the queue wait and request timeout in force.
